@@ -1,0 +1,38 @@
+# Top-level build: hypervisor core, boot paths, test guest, hosted tests, system tests.
+# Each component keeps its rules in a fragment (*.mk) next to its sources.
+BUILD      ?= build
+CC         ?= gcc
+HOSTCC     ?= gcc
+PYTHON     ?= python3
+SETUP_DONE := third_party/.setup-done-v1
+
+.PHONY: all setup demo test test-unit test-system clean
+all: hv iso uefi guest
+
+setup:
+	./scripts/setup.sh
+
+$(SETUP_DONE):
+	./scripts/setup.sh
+
+include guest/guest.mk
+include hv/hv.mk
+include boot/multiboot2/multiboot2.mk
+-include boot/uefi/uefi.mk
+-include tests/unit/unit.mk
+include tests/system/system.mk
+-include crypto/crypto.mk
+
+# The main job. For now: boot the hypervisor under Bochs with two guests, show
+# them running and the console answering.
+demo: $(SETUP_DONE)
+	$(MAKE) all
+	$(PYTHON) tools/demo.py
+
+test: $(SETUP_DONE)
+	$(MAKE) all
+	$(MAKE) test-unit
+	$(MAKE) test-system
+
+clean:
+	rm -rf $(BUILD)

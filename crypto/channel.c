@@ -1,0 +1,413 @@
+/* Channel data path: frame I/O over the caller's transport, AES-256-GCM per frame with
+ * keystream from the ring when ready, rekeying, stall timeouts, teardown. */
+#include "channel_internal.h"
+#include "ghash_xor.h"
+#include "hkdf_sha256.h"
+#include "mem_secure.h"
+
+static uint64_t now_ns(struct hvc_channel *ch)
+{
+	return ch->cfg.clock.now_ns ? ch->cfg.clock.now_ns(ch->cfg.clock.ctx) : 0;
+}
+
+void hvc__wipe_secrets(struct hvc_channel *ch)
+{
+	hvc_ks_ring_wipe(&ch->tx.ring);
+	hvc_ks_ring_wipe(&ch->rx.ring);
+	hvc_gcm_key_wipe(&ch->tx.key);
+	hvc_gcm_key_wipe(&ch->rx.key);
+	hvc_zero(ch->tx.secret, sizeof(ch->tx.secret));
+	hvc_zero(ch->rx.secret, sizeof(ch->rx.secret));
+	hvc_zero(ch->tx.salt, sizeof(ch->tx.salt));
+	hvc_zero(ch->rx.salt, sizeof(ch->rx.salt));
+	hvc_zero(ch->psk, sizeof(ch->psk));
+	hvc_zero(ch->prk, sizeof(ch->prk));
+	hvc_zero(ch->nonce_own, sizeof(ch->nonce_own));
+	hvc_zero(ch->nonce_peer, sizeof(ch->nonce_peer));
+	hvc_zero(ch->rx_small, sizeof(ch->rx_small));
+	if (ch->cfg.tx_buf)
+		hvc_zero(ch->cfg.tx_buf, ch->cfg.tx_buf_len);
+}
+
+int hvc__fail(struct hvc_channel *ch, int err)
+{
+	hvc__wipe_secrets(ch);
+	ch->state = HVC_ST_DEAD;
+	ch->last_error = err;
+	return err;
+}
+
+int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg)
+{
+	if (!ch || !cfg)
+		return HVC_E_INVAL;
+	hvc_zero(ch, sizeof(*ch));
+	if ((cfg->role != HVC_ROLE_CLIENT && cfg->role != HVC_ROLE_SERVER) ||
+	    (unsigned)cfg->policy > HVC_POLICY_DISABLED || !cfg->transport.send ||
+	    !cfg->transport.recv || !cfg->entropy || !cfg->tx_buf ||
+	    cfg->tx_buf_len < HVC_FRAME_OVERHEAD + 64 || (unsigned)cfg->gcm_path >= HVC_GCM_NPATHS)
+		return HVC_E_INVAL;
+	if (cfg->role == HVC_ROLE_CLIENT || !cfg->psk_lookup) {
+		if (!cfg->psk || cfg->psk_len < HVC_PSK_MIN || cfg->psk_len > HVC_PSK_MAX)
+			return HVC_E_INVAL;
+	}
+	if (cfg->rx_max && (cfg->rx_max < HVC_MIN_RX_MAX || cfg->rx_max > HVC_MAX_PAYLOAD))
+		return HVC_E_INVAL;
+	if (cfg->policy != HVC_POLICY_DISABLED) {
+		int rc = hvc_gcm_path_available(cfg->gcm_path);
+		if (rc != HVC_OK)
+			return rc;
+	}
+	ch->cfg = *cfg;
+	if (!ch->cfg.rx_max)
+		ch->cfg.rx_max = HVC_DEFAULT_RX_MAX;
+	if (!ch->cfg.stall_timeout_ns)
+		ch->cfg.stall_timeout_ns = HVC_DEFAULT_STALL_NS;
+	if (!ch->cfg.rekey_msgs || ch->cfg.rekey_msgs > HVC_REKEY_HARD_MSGS)
+		ch->cfg.rekey_msgs = ch->cfg.rekey_msgs ? HVC_REKEY_HARD_MSGS : HVC_REKEY_DEFAULT_MSGS;
+	if (!ch->cfg.rekey_bytes || ch->cfg.rekey_bytes > HVC_REKEY_HARD_BYTES)
+		ch->cfg.rekey_bytes = ch->cfg.rekey_bytes ? HVC_REKEY_HARD_BYTES : HVC_REKEY_DEFAULT_BYTES;
+	if (!ch->cfg.hard_msgs || ch->cfg.hard_msgs > HVC_REKEY_HARD_MSGS)
+		ch->cfg.hard_msgs = HVC_REKEY_HARD_MSGS;
+	if (!ch->cfg.hard_bytes || ch->cfg.hard_bytes > HVC_REKEY_HARD_BYTES)
+		ch->cfg.hard_bytes = HVC_REKEY_HARD_BYTES;
+	if (cfg->psk) {
+		memcpy(ch->psk, cfg->psk, cfg->psk_len);
+		ch->psk_len = cfg->psk_len;
+	}
+	ch->cfg.psk = NULL; /* our copy is wiped after the handshake; do not keep the caller's */
+	hvc_ks_ring_init(&ch->tx.ring, cfg->ks_tx_mem, cfg->ks_tx_len);
+	hvc_ks_ring_init(&ch->rx.ring, cfg->ks_rx_mem, cfg->ks_rx_len);
+	ch->state = HVC_ST_INIT;
+	return HVC_OK;
+}
+
+int hvc__dir_load(struct hvc_channel *ch, struct hvc_dir *d)
+{
+	uint8_t key[32];
+	int rc;
+	hvc_hkdf_expand_label(d->secret, "hvc1 key", key, 32);
+	hvc_hkdf_expand_label(d->secret, "hvc1 salt", d->salt, 12);
+	rc = hvc_gcm_key_init(&d->key, ch->cfg.gcm_path, key);
+	hvc_zero(key, sizeof(key));
+	d->epoch_msgs = d->epoch_bytes = 0;
+	return rc;
+}
+
+/* Next epoch of one direction: secret' = HKDF-Expand(secret, "hvc1 next", 32). */
+static int dir_next(struct hvc_channel *ch, struct hvc_dir *d)
+{
+	uint8_t next[32];
+	hvc_hkdf_expand_label(d->secret, "hvc1 next", next, 32);
+	memcpy(d->secret, next, 32);
+	hvc_zero(next, sizeof(next));
+	hvc_ks_ring_wipe(&d->ring);
+	hvc_gcm_key_wipe(&d->key);
+	d->epoch++;
+	return hvc__dir_load(ch, d);
+}
+
+static int stall_check(struct hvc_channel *ch)
+{
+	uint64_t t = now_ns(ch);
+	if (!ch->cfg.clock.now_ns)
+		return HVC_AGAIN;
+	if (!ch->last_progress_ns) {
+		ch->last_progress_ns = t ? t : 1;
+		return HVC_AGAIN;
+	}
+	if (t - ch->last_progress_ns > ch->cfg.stall_timeout_ns)
+		return hvc__fail(ch, HVC_E_TIMEOUT);
+	return HVC_AGAIN;
+}
+
+/* Header checks for the established state, in the order documented in protocol.md. */
+static int data_check_hdr(struct hvc_channel *ch, const struct hvc_frame_hdr *h)
+{
+	if (h->type < HVC_FT_REKEY)
+		return HVC_E_UNEXPECTED_FRAME;
+	if (h->type == HVC_FT_REKEY && ch->mode != HVC_MODE_ENCRYPTED)
+		return HVC_E_UNEXPECTED_FRAME;
+	if (((h->flags & HVC_FLAG_ENCRYPTED) != 0) != (ch->mode == HVC_MODE_ENCRYPTED))
+		return HVC_E_BAD_FLAGS;
+	if (h->type < HVC_FT_APP_MIN && h->length != 0)
+		return HVC_E_BAD_LENGTH;
+	if (h->length > ch->cfg.rx_max)
+		return HVC_E_TOO_LONG;
+	if (h->seq < ch->rx.seq)
+		return HVC_E_REPLAY;
+	if (h->seq > ch->rx.seq)
+		return HVC_E_REORDER;
+	if (h->type >= HVC_FT_APP_MIN && ch->mode == HVC_MODE_ENCRYPTED &&
+	    (ch->rx.epoch_msgs + 1 > ch->cfg.hard_msgs ||
+	     ch->rx.epoch_bytes + h->length > ch->cfg.hard_bytes))
+		return HVC_E_REKEY_OVERDUE;
+	return HVC_OK;
+}
+
+void hvc__frame_done(struct hvc_channel *ch)
+{
+	ch->rx_got = 0;
+	ch->rx_hdr_ok = 0;
+}
+
+int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
+{
+	for (;;) {
+		uint8_t *dst;
+		size_t want, total;
+		if (ch->rx_got < HVC_HDR_LEN) {
+			dst = ch->rx_hdr + ch->rx_got;
+			want = HVC_HDR_LEN - ch->rx_got;
+		} else {
+			if (!ch->rx_hdr_ok) {
+				int rc = hvc_frame_hdr_decode(ch->rx_hdr, &ch->rx_h);
+				if (rc == HVC_OK)
+					rc = ch->state == HVC_ST_ESTABLISHED ? data_check_hdr(ch, &ch->rx_h)
+									     : hvc__hs_check_hdr(ch, &ch->rx_h);
+				if (rc != HVC_OK)
+					return hvc__fail(ch, rc);
+				ch->rx_hdr_ok = 1;
+			}
+			if (ch->rx_h.length > cap)
+				return HVC_E_BUF_TOO_SMALL;
+			size_t tag = (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) ? HVC_TAG_LEN : 0;
+			total = HVC_HDR_LEN + ch->rx_h.length + tag;
+			if (ch->rx_got == total)
+				return HVC_OK;
+			if (ch->rx_got < HVC_HDR_LEN + ch->rx_h.length) {
+				dst = payload + (ch->rx_got - HVC_HDR_LEN);
+				want = HVC_HDR_LEN + ch->rx_h.length - ch->rx_got;
+			} else {
+				dst = ch->rx_small + (ch->rx_got - HVC_HDR_LEN - ch->rx_h.length);
+				want = total - ch->rx_got;
+			}
+		}
+		long n = ch->cfg.transport.recv(ch->cfg.transport.ctx, dst, want);
+		if (n > 0 && (size_t)n <= want) {
+			ch->rx_got += (size_t)n;
+			ch->last_progress_ns = 0;
+			continue;
+		}
+		if (n == 0)
+			return stall_check(ch);
+		if (n == HVC_RECV_EOF)
+			return hvc__fail(ch, HVC_E_TRUNCATED);
+		return hvc__fail(ch, HVC_E_TRANSPORT);
+	}
+}
+
+int hvc__send_hs_frame(struct hvc_channel *ch, uint8_t type, const uint8_t *payload, size_t len)
+{
+	struct hvc_frame_hdr h = {HVC_PROTO_VERSION, type, 0, (uint32_t)len, ch->tx.seq};
+	uint8_t *f = ch->cfg.tx_buf;
+	hvc_frame_hdr_encode(&h, f);
+	memcpy(f + HVC_HDR_LEN, payload, len);
+	if (ch->transcript_len + HVC_HDR_LEN + len > sizeof(ch->transcript))
+		return hvc__fail(ch, HVC_E_STATE);
+	memcpy(ch->transcript + ch->transcript_len, f, HVC_HDR_LEN + len);
+	ch->transcript_len += HVC_HDR_LEN + len;
+	ch->tx.seq++;
+	int rc = ch->cfg.transport.send(ch->cfg.transport.ctx, f, HVC_HDR_LEN + len);
+	hvc_zero(f, HVC_HDR_LEN + len);
+	if (rc < 0)
+		return hvc__fail(ch, HVC_E_TRANSPORT);
+	return HVC_OK;
+}
+
+/* Builds and sends one encrypted frame: header as AAD, payload, tag. */
+static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
+{
+	struct hvc_dir *d = &ch->tx;
+	struct hvc_frame_hdr h = {HVC_PROTO_VERSION, type, HVC_FLAG_ENCRYPTED, (uint32_t)len, d->seq};
+	uint8_t *f = ch->cfg.tx_buf, *tag = f + HVC_HDR_LEN + len;
+	const uint8_t *ks;
+
+	if (d->seq == UINT64_MAX)
+		return hvc__fail(ch, HVC_E_SEQ_EXHAUSTED);
+	hvc_frame_hdr_encode(&h, f);
+	ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
+	if (ks) {
+		uint8_t s[16] = {0};
+		hvc_gcm_ghash(&d->key, s, f, HVC_HDR_LEN);
+		hvc_xor_ghash_enc(&d->key, s, ks + HVC_TAG_LEN, buf, f + HVC_HDR_LEN, len);
+		hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
+		for (int i = 0; i < 16; i++)
+			tag[i] = s[i] ^ ks[i];
+		hvc_ks_ring_pop(&d->ring);
+	} else {
+		uint8_t nonce[12];
+		hvc_frame_nonce(d->salt, d->seq, nonce);
+		hvc_gcm_encrypt(&d->key, nonce, f, HVC_HDR_LEN, buf, f + HVC_HDR_LEN, len, tag);
+	}
+	d->seq++;
+	d->epoch_msgs++;
+	d->epoch_bytes += len;
+	if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, HVC_FRAME_OVERHEAD + len) < 0)
+		return hvc__fail(ch, HVC_E_TRANSPORT);
+	return HVC_OK;
+}
+
+static int send_plain(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
+{
+	struct hvc_frame_hdr h = {HVC_PROTO_VERSION, type, 0, (uint32_t)len, ch->tx.seq};
+	uint8_t hb[HVC_HDR_LEN];
+	if (ch->tx.seq == UINT64_MAX)
+		return hvc__fail(ch, HVC_E_SEQ_EXHAUSTED);
+	hvc_frame_hdr_encode(&h, hb);
+	ch->tx.seq++;
+	if (ch->cfg.transport.send(ch->cfg.transport.ctx, hb, HVC_HDR_LEN) < 0 ||
+	    (len && ch->cfg.transport.send(ch->cfg.transport.ctx, buf, len) < 0))
+		return hvc__fail(ch, HVC_E_TRANSPORT);
+	return HVC_OK;
+}
+
+int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size_t len)
+{
+	int rc;
+	if (ch->state == HVC_ST_DEAD)
+		return HVC_E_DEAD;
+	if (ch->state != HVC_ST_ESTABLISHED)
+		return HVC_E_STATE;
+	if (type < HVC_FT_APP_MIN || (len && !buf) || len > ch->peer_rx_max ||
+	    len + HVC_FRAME_OVERHEAD > ch->cfg.tx_buf_len)
+		return HVC_E_INVAL;
+	if (ch->mode == HVC_MODE_PLAIN)
+		return send_plain(ch, type, buf, len);
+	/* Rekey before this frame would reach the sender's key-usage limit. */
+	if (ch->tx.epoch_msgs + 1 > ch->cfg.rekey_msgs ||
+	    ch->tx.epoch_bytes + len > ch->cfg.rekey_bytes) {
+		if ((rc = send_encrypted(ch, HVC_FT_REKEY, NULL, 0)) != HVC_OK)
+			return rc;
+		if ((rc = dir_next(ch, &ch->tx)) != HVC_OK)
+			return hvc__fail(ch, rc);
+	}
+	return send_encrypted(ch, type, buf, len);
+}
+
+/* Verifies the frame now in (rx_hdr, payload, rx_small tag) and decrypts payload in place. */
+static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
+{
+	struct hvc_dir *d = &ch->rx;
+	size_t len = ch->rx_h.length;
+	uint8_t s[16] = {0}, mask[16], nonce[12];
+	const uint8_t *ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
+	int ok;
+
+	hvc_frame_nonce(d->salt, d->seq, nonce);
+	hvc_gcm_ghash(&d->key, s, ch->rx_hdr, HVC_HDR_LEN);
+	hvc_gcm_ghash(&d->key, s, payload, len);
+	hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
+	if (ks)
+		memcpy(mask, ks, 16);
+	else
+		hvc_gcm_keystream(&d->key, nonce, 1, mask, 16);
+	for (int i = 0; i < 16; i++)
+		s[i] ^= mask[i];
+	ok = hvc_ct_equal(s, ch->rx_small, HVC_TAG_LEN);
+	hvc_zero(mask, sizeof(mask));
+	if (!ok) {
+		hvc_zero(payload, len); /* ciphertext only, but leave nothing to misuse */
+		return hvc__fail(ch, HVC_E_AUTH_TAG);
+	}
+	if (ks) {
+		hvc_xor_ks(payload, payload, ks + HVC_TAG_LEN, len);
+		hvc_ks_ring_pop(&d->ring);
+	} else {
+		hvc_gcm_ctr_xor(&d->key, nonce, 2, payload, payload, len);
+	}
+	d->seq++;
+	d->epoch_msgs++;
+	d->epoch_bytes += len;
+	return HVC_OK;
+}
+
+int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t cap, size_t *len)
+{
+	int rc;
+	if (ch->state == HVC_ST_DEAD)
+		return HVC_E_DEAD;
+	if (ch->state == HVC_ST_CLOSED)
+		return HVC_E_PEER_CLOSED;
+	if (ch->state != HVC_ST_ESTABLISHED)
+		return HVC_E_STATE;
+	if (!type || !len || (cap && !buf))
+		return HVC_E_INVAL;
+	for (;;) {
+		rc = hvc__recv_frame(ch, buf, cap);
+		if (rc == HVC_E_BUF_TOO_SMALL)
+			*len = ch->rx_h.length;
+		if (rc != HVC_OK)
+			return rc;
+		if (ch->mode == HVC_MODE_ENCRYPTED) {
+			if ((rc = open_encrypted(ch, buf)) != HVC_OK)
+				return rc;
+		} else {
+			ch->rx.seq++;
+		}
+		hvc__frame_done(ch);
+		if (ch->rx_h.type == HVC_FT_REKEY) {
+			if ((rc = dir_next(ch, &ch->rx)) != HVC_OK)
+				return hvc__fail(ch, rc);
+			continue;
+		}
+		if (ch->rx_h.type == HVC_FT_CLOSE) {
+			hvc__wipe_secrets(ch);
+			ch->state = HVC_ST_CLOSED;
+			ch->last_error = HVC_E_PEER_CLOSED;
+			return HVC_E_PEER_CLOSED;
+		}
+		*type = ch->rx_h.type;
+		*len = ch->rx_h.length;
+		return HVC_OK;
+	}
+}
+
+int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
+{
+	int filled = 0;
+	if (ch->state != HVC_ST_ESTABLISHED || ch->mode != HVC_MODE_ENCRYPTED)
+		return 0;
+	for (int dir = 0; dir < 2; dir++) {
+		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
+		size_t len = dir ? rx_len : tx_len;
+		if (!len || !d->ring.mem)
+			continue;
+		for (;;) {
+			uint64_t seq = hvc_ks_ring_next_seq(&d->ring, d->epoch, d->seq);
+			/* Keystream is only useful for frames still within this key's limit. */
+			if (!dir && seq - d->seq + d->epoch_msgs + 1 > ch->cfg.rekey_msgs)
+				break;
+			if (hvc_ks_ring_fill(&d->ring, &d->key, d->salt, d->epoch, seq, len) != HVC_OK)
+				break;
+			filled++;
+		}
+	}
+	return filled;
+}
+
+int hvc_channel_close(struct hvc_channel *ch)
+{
+	int rc = HVC_OK;
+	if (ch->state == HVC_ST_DEAD)
+		return HVC_E_DEAD;
+	if (ch->state == HVC_ST_ESTABLISHED)
+		rc = ch->mode == HVC_MODE_ENCRYPTED ? send_encrypted(ch, HVC_FT_CLOSE, NULL, 0)
+						    : send_plain(ch, HVC_FT_CLOSE, NULL, 0);
+	hvc__wipe_secrets(ch);
+	if (ch->state != HVC_ST_DEAD)
+		ch->state = HVC_ST_CLOSED;
+	return rc;
+}
+
+void hvc_channel_destroy(struct hvc_channel *ch)
+{
+	hvc__wipe_secrets(ch);
+	hvc_zero(ch, sizeof(*ch));
+}
+
+int hvc_channel_last_error(const struct hvc_channel *ch) { return ch->last_error; }
+enum hvc_mode hvc_channel_mode(const struct hvc_channel *ch) { return ch->mode; }
+enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch) { return hvc_gcm_key_path(&ch->tx.key); }
+uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch) { return ch->tx.epoch; }
+uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch) { return ch->rx.epoch; }

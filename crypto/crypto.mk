@@ -1,0 +1,114 @@
+# crypto/crypto.mk: the migration-channel crypto library (hosted and freestanding), its
+# cmocka tests, libFuzzer run and benchmark. Works included from the top-level Makefile or
+# standalone: make -f crypto/crypto.mk BUILD=build crypto-test
+BUILD ?= build
+HOSTCC ?= gcc
+CRYPTO_CLANG ?= clang
+CRYPTO_NASM ?= nasm
+CRYPTO_FUZZ_SECONDS ?= 45
+
+CRYPTO_OUT := $(BUILD)/crypto
+CRYPTO_IMB := third_party/ipsec-mb/lib
+
+# Only the ipsec-mb sources needed for AES-256 key expansion, GCM, GHASH and CTR on the
+# three paths; the aes128 files are there for ghash_* and CTR constants they define.
+CRYPTO_ASM := x86_64/aes_keyexp_256 x86_64/const \
+	sse_t1/gcm256_api_by8_sse sse_t1/gcm128_gmac_api_by8_sse \
+	sse_t1/aes256_cntr_by8_sse sse_t1/aes128_cntr_by8_sse \
+	avx2_t1/aes256_gcm_by8_avx2 avx2_t1/aes128_gcm_by8_avx2 \
+	avx_t1/aes256_cntr_by8_avx avx_t1/aes128_cntr_by8_avx \
+	avx512_t2/aes256_gcm_by48_api_vaes_avx512 avx512_t2/aes128_gmac_by48_api_vaes_avx512 \
+	avx512_t2/aes_cntr_api_by16_vaes_avx512
+CRYPTO_ASM_OBJ := $(patsubst %,$(CRYPTO_OUT)/imb/%.o,$(CRYPTO_ASM))
+CRYPTO_NASMFLAGS := -felf64 -Xgnu -DLINUX -D__linux__ -DSAFE_DATA -I$(CRYPTO_IMB)/ -I$(CRYPTO_IMB)/include/
+
+CRYPTO_SRC := err_strings mem_secure cpu_features_x86 gcm_dispatch sha256 hmac_sha256 \
+	hkdf_sha256 entropy_x86 frame keystream_ring ghash_xor handshake channel
+CRYPTO_HOSTED_SRC := $(CRYPTO_SRC) entropy_hosted
+CRYPTO_HDRS := $(wildcard crypto/*.h)
+
+CRYPTO_CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration -Icrypto
+CRYPTO_CFLAGS := $(CRYPTO_CFLAGS_COMMON) -O2 -g
+CRYPTO_FS_CFLAGS := $(CRYPTO_CFLAGS_COMMON) -ffreestanding -fno-builtin -nostdlib -mno-red-zone \
+	-fno-pic -fno-stack-protector -O2 -DHVC_FREESTANDING
+CRYPTO_TEST_CFLAGS := $(CRYPTO_CFLAGS) -Itests/crypto -I$(CRYPTO_IMB)
+CRYPTO_TEST_LIBS := -lcmocka -lcrypto
+
+CRYPTO_LIB := $(CRYPTO_OUT)/libhvcrypto.a
+CRYPTO_FS_LIB := $(CRYPTO_OUT)/libhvcrypto_fs.a
+CRYPTO_TESTS := test_gcm test_kdf test_channel
+CRYPTO_TEST_BINS := $(patsubst %,$(CRYPTO_OUT)/%,$(CRYPTO_TESTS))
+CRYPTO_TEST_SUPPORT := tests/crypto/mem_transport.c
+CRYPTO_FUZZ_BIN := $(CRYPTO_OUT)/fuzz_parse
+CRYPTO_BENCH_BIN := $(CRYPTO_OUT)/bench_crypto
+
+.PHONY: crypto-lib crypto-test crypto-freestanding bench-crypto crypto-fuzz crypto-clean
+
+crypto-lib: $(CRYPTO_LIB)
+
+$(CRYPTO_IMB)/intel-ipsec-mb.h:
+	./scripts/setup.sh
+
+$(CRYPTO_OUT)/imb/%.o: $(CRYPTO_IMB)/%.asm | $(CRYPTO_IMB)/intel-ipsec-mb.h
+	@mkdir -p $(dir $@)
+	$(CRYPTO_NASM) $(CRYPTO_NASMFLAGS) -MD $(@:.o=.d) -MT $@ -o $@ $<
+
+$(CRYPTO_OUT)/hosted/%.o: crypto/%.c $(CRYPTO_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(CRYPTO_CFLAGS) -c -o $@ $<
+
+$(CRYPTO_OUT)/fs/%.o: crypto/%.c $(CRYPTO_HDRS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(CRYPTO_FS_CFLAGS) -c -o $@ $<
+
+$(CRYPTO_LIB): $(patsubst %,$(CRYPTO_OUT)/hosted/%.o,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Freestanding archive; the link check proves the only outside symbols are memcpy/memset.
+$(CRYPTO_FS_LIB): $(patsubst %,$(CRYPTO_OUT)/fs/%.o,$(CRYPTO_SRC)) $(CRYPTO_ASM_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+	@ld -r -o $(CRYPTO_OUT)/fs_check.o --whole-archive $@
+	@undef=$$(nm -u $(CRYPTO_OUT)/fs_check.o | awk '{print $$2}' | grep -vx 'memcpy\|memset' || true); \
+	if [ -n "$$undef" ]; then echo "crypto-freestanding: unexpected undefined symbols: $$undef"; exit 1; fi; \
+	echo "crypto-freestanding: $@ needs only: $$(nm -u $(CRYPTO_OUT)/fs_check.o | awk '{print $$2}' | tr '\n' ' ')"
+
+crypto-freestanding: $(CRYPTO_FS_LIB)
+
+$(CRYPTO_OUT)/test_%: tests/crypto/test_%.c $(CRYPTO_TEST_SUPPORT) tests/crypto/*.h $(CRYPTO_LIB)
+	$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
+
+# libFuzzer build: our C sources with ASan/UBSan, ipsec-mb objects as they are.
+$(CRYPTO_FUZZ_BIN): tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) $(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_HDRS) $(CRYPTO_ASM_OBJ)
+	$(CRYPTO_CLANG) -std=gnu11 -g -O1 -Icrypto -Itests/crypto -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) \
+		$(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ)
+
+# libFuzzer exits non-zero on any crash, leak, sanitizer report or timeout.
+define crypto_run_fuzz
+	@mkdir -p $(CRYPTO_OUT)/fuzz-corpus $(CRYPTO_OUT)/fuzz-artifacts
+	$(CRYPTO_FUZZ_BIN) -max_total_time=$(CRYPTO_FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 -artifact_prefix=$(CRYPTO_OUT)/fuzz-artifacts/ \
+		$(CRYPTO_OUT)/fuzz-corpus
+	@echo "crypto-fuzz: no findings in $(CRYPTO_FUZZ_SECONDS) s"
+endef
+
+crypto-fuzz: $(CRYPTO_FUZZ_BIN)
+	$(crypto_run_fuzz)
+
+# Each test binary prints cmocka's summary; the first failing one stops the target non-zero.
+crypto-test: $(CRYPTO_TEST_BINS) $(CRYPTO_FS_LIB) $(CRYPTO_FUZZ_BIN)
+	@set -e; for t in $(CRYPTO_TEST_BINS); do echo "== $$t"; CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+	$(crypto_run_fuzz)
+
+$(CRYPTO_BENCH_BIN): tests/crypto/bench_crypto.c $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB)
+	$(HOSTCC) $(CRYPTO_CFLAGS) -O3 -Itests/crypto -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) -lcrypto
+
+bench-crypto: $(CRYPTO_BENCH_BIN)
+	$(CRYPTO_BENCH_BIN)
+
+crypto-clean:
+	rm -rf $(CRYPTO_OUT)
+
+-include $(wildcard $(CRYPTO_OUT)/imb/*/*.d)

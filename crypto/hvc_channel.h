@@ -1,0 +1,143 @@
+/* Public API of the secure migration channel: PSK handshake, then AES-256-GCM framed
+ * messages over caller-provided transport callbacks. See docs/protocol.md. */
+#ifndef HVC_CHANNEL_H
+#define HVC_CHANNEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "entropy.h"
+#include "frame.h"
+#include "gcm_dispatch.h"
+#include "hvc_err.h"
+#include "keystream_ring.h"
+
+enum hvc_role { HVC_ROLE_CLIENT = 1, HVC_ROLE_SERVER = 2 }; /* client = migration source */
+enum hvc_policy { HVC_POLICY_REQUIRED = 0, HVC_POLICY_OPPORTUNISTIC = 1, HVC_POLICY_DISABLED = 2 };
+enum hvc_mode { HVC_MODE_NONE = 0, HVC_MODE_ENCRYPTED = 1, HVC_MODE_PLAIN = 2 };
+
+#define HVC_RECV_EOF (-1) /* recv callback: peer closed the byte stream */
+
+struct hvc_transport {
+	void *ctx;
+	/* Accept all len bytes (0) or fail (<0). */
+	int (*send)(void *ctx, const void *buf, size_t len);
+	/* Up to len bytes: >0 bytes read, 0 nothing available now, HVC_RECV_EOF, <0 error.
+	 * The channel never asks for more bytes than the current frame still needs. */
+	long (*recv)(void *ctx, void *buf, size_t len);
+};
+
+struct hvc_clock {
+	void *ctx;
+	uint64_t (*now_ns)(void *ctx); /* monotonic; NULL disables stall timeouts */
+};
+
+/* Server-side PSK lookup: copy the PSK for key_id into psk (<= 64 bytes), set *psk_len,
+ * return 0; return <0 when the key id is unknown. */
+typedef int (*hvc_psk_lookup_fn)(void *ctx, uint32_t key_id, uint8_t *psk, size_t *psk_len);
+
+#define HVC_PSK_MIN 16
+#define HVC_PSK_MAX 64
+#define HVC_DEFAULT_RX_MAX (4u << 20)
+#define HVC_DEFAULT_STALL_NS (30ull * 1000000000ull)
+/* Key-usage limits per key (direction and epoch). The sender rekeys at its configured limit
+ * (default below); a receiver rejects frames beyond the hard limit. */
+#define HVC_REKEY_DEFAULT_MSGS (1ull << 24)
+#define HVC_REKEY_DEFAULT_BYTES (1ull << 34)
+#define HVC_REKEY_HARD_MSGS (1ull << 28)
+#define HVC_REKEY_HARD_BYTES (1ull << 36)
+
+struct hvc_config {
+	enum hvc_role role;
+	enum hvc_policy policy;
+	uint32_t key_id;
+	const uint8_t *psk; /* client: required; server: used when psk_lookup is NULL */
+	size_t psk_len;
+	hvc_psk_lookup_fn psk_lookup;
+	void *psk_lookup_ctx;
+	struct hvc_transport transport;
+	struct hvc_clock clock;
+	uint64_t stall_timeout_ns; /* 0: HVC_DEFAULT_STALL_NS */
+	hvc_entropy_fn entropy;
+	void *entropy_ctx;
+	enum hvc_gcm_path gcm_path; /* HVC_GCM_AUTO: best for this CPU */
+	uint32_t rx_max;            /* largest payload we accept; 0: HVC_DEFAULT_RX_MAX */
+	uint8_t *tx_buf;            /* frame assembly, >= HVC_FRAME_OVERHEAD + largest send */
+	size_t tx_buf_len;
+	uint8_t *ks_tx_mem, *ks_rx_mem; /* optional keystream rings (NULL: no pipelining) */
+	size_t ks_tx_len, ks_rx_len;
+	uint64_t rekey_msgs, rekey_bytes; /* sender's limits; 0: defaults; capped at hard */
+	uint64_t hard_msgs, hard_bytes;   /* receiver's limits; 0: HVC_REKEY_HARD_* (tests lower) */
+};
+
+enum hvc_state {
+	HVC_ST_INIT = 0,
+	HVC_ST_C_WAIT_HELLO_S,
+	HVC_ST_C_WAIT_FINISH_S,
+	HVC_ST_S_WAIT_HELLO_C,
+	HVC_ST_S_WAIT_FINISH_C,
+	HVC_ST_ESTABLISHED,
+	HVC_ST_CLOSED,
+	HVC_ST_DEAD,
+};
+
+/* One direction's keys for the current epoch. */
+struct hvc_dir {
+	struct hvc_gcm_key key;
+	uint8_t secret[32]; /* traffic secret of this epoch */
+	uint8_t salt[12];
+	uint32_t epoch;
+	uint64_t seq;            /* next sequence number */
+	uint64_t epoch_msgs, epoch_bytes;
+	struct hvc_ks_ring ring;
+};
+
+/* Caller-allocated (static in the hypervisor); fields are private. */
+struct hvc_channel {
+	struct hvc_dir tx, rx;
+	struct hvc_config cfg;
+	enum hvc_state state;
+	enum hvc_mode mode;
+	int last_error;
+	uint8_t psk[HVC_PSK_MAX];
+	size_t psk_len;
+	uint8_t nonce_own[32], nonce_peer[32];
+	uint8_t transcript[2 * (HVC_HDR_LEN + 44) + 2 * (HVC_HDR_LEN + 32)];
+	size_t transcript_len;
+	uint8_t prk[32];
+	uint32_t peer_rx_max;
+	uint8_t peer_policy;
+	/* receive side of the frame being read */
+	uint8_t rx_hdr[HVC_HDR_LEN];
+	uint8_t rx_small[64]; /* handshake payloads, tags */
+	size_t rx_got;        /* bytes of the current frame received so far */
+	int rx_hdr_ok;
+	struct hvc_frame_hdr rx_h;
+	uint64_t last_progress_ns;
+};
+
+int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg);
+/* Advances the handshake: HVC_OK when established, HVC_AGAIN when waiting for the peer. */
+int hvc_channel_handshake_step(struct hvc_channel *ch);
+/* Loops handshake_step until done or failed (for blocking transports, or with a clock). */
+int hvc_channel_handshake(struct hvc_channel *ch);
+/* type: 0x40..0xff. Rekeys first when a key-usage limit would be reached. */
+int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size_t len);
+/* Receives one message into buf (cap bytes). Pass the same buf until the result is not
+ * HVC_AGAIN. buf holds plaintext only after HVC_OK (tag verified first). On
+ * HVC_E_BUF_TOO_SMALL nothing is consumed and *len is the size needed. */
+int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t cap, size_t *len);
+/* Off the critical path: compute keystream ahead for the next frames, assuming tx/rx
+ * messages of the given sizes (0 skips a direction). Returns how many frames were filled. */
+int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint);
+/* Sends an authenticated CLOSE and zeroes all keys. */
+int hvc_channel_close(struct hvc_channel *ch);
+/* Zeroes keys, secrets, keystream rings and the tx buffer. */
+void hvc_channel_destroy(struct hvc_channel *ch);
+int hvc_channel_last_error(const struct hvc_channel *ch);
+enum hvc_mode hvc_channel_mode(const struct hvc_channel *ch);
+enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch);
+uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch);
+uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch);
+
+/* Policy negotiation (exported for tests and docs): OK with *mode, or POLICY_MISMATCH. */
+int hvc_negotiate(uint8_t policy_c, uint8_t policy_s, enum hvc_mode *mode);
+#endif

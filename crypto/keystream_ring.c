@@ -1,0 +1,107 @@
+/* Keystream ring: variable-sized entries allocated FIFO in a circular byte buffer. */
+#include "keystream_ring.h"
+#include "frame.h"
+#include "hvc_err.h"
+#include "mem_secure.h"
+
+void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap)
+{
+	hvc_zero(r, sizeof(*r));
+	/* Entries start 64-byte aligned so the XOR/GHASH loops run on aligned keystream. */
+	size_t adj = (64 - ((uintptr_t)mem & 63)) & 63;
+	if (!mem || cap <= adj)
+		return;
+	r->mem = mem + adj;
+	r->cap = (cap - adj) & ~(size_t)63;
+}
+
+static struct hvc_ks_entry *nth(struct hvc_ks_ring *r, unsigned i)
+{
+	return &r->e[(r->first + i) % HVC_KS_MAX_ENTRIES];
+}
+
+int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
+		     uint32_t epoch, uint64_t seq, size_t len)
+{
+	size_t need = (HVC_TAG_LEN + len + 63) & ~(size_t)63, off;
+	uint8_t nonce[12];
+
+	if (!r->mem || r->count == HVC_KS_MAX_ENTRIES || need > r->cap)
+		return HVC_AGAIN;
+	if (r->count == 0) {
+		off = 0;
+	} else {
+		struct hvc_ks_entry *old = nth(r, 0), *nw = nth(r, r->count - 1);
+		size_t wr = nw->off + nw->size;
+		if (nw->seq >= seq && nw->epoch == epoch)
+			return HVC_E_INVAL;
+		if (nw->off >= old->off) { /* used region is [old, wr) */
+			if (r->cap - wr >= need)
+				off = wr;
+			else if (old->off >= need)
+				off = 0;
+			else
+				return HVC_AGAIN;
+		} else { /* wrapped: used [old, cap) and [0, wr) */
+			if (old->off - wr >= need)
+				off = wr;
+			else
+				return HVC_AGAIN;
+		}
+	}
+	hvc_frame_nonce(salt, seq, nonce);
+	/* Counter 1 is the tag mask, counters 2.. the data keystream: one contiguous run. */
+	hvc_gcm_keystream(key, nonce, 1, r->mem + off, HVC_TAG_LEN + len);
+	struct hvc_ks_entry *e = nth(r, r->count);
+	e->seq = seq;
+	e->epoch = epoch;
+	e->off = off;
+	e->len = len;
+	e->size = need;
+	r->count++;
+	return HVC_OK;
+}
+
+void hvc_ks_ring_pop(struct hvc_ks_ring *r)
+{
+	if (!r->count)
+		return;
+	r->first = (r->first + 1) % HVC_KS_MAX_ENTRIES;
+	r->count--;
+}
+
+const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len)
+{
+	while (r->count) {
+		struct hvc_ks_entry *e = nth(r, 0);
+		if (e->epoch == epoch && e->seq == seq)
+			return e->len >= len ? r->mem + e->off : NULL;
+		if (e->epoch == epoch && e->seq > seq)
+			return NULL;
+		hvc_ks_ring_pop(r); /* stale: older seq or older epoch */
+	}
+	return NULL;
+}
+
+uint64_t hvc_ks_ring_next_seq(const struct hvc_ks_ring *r, uint32_t epoch, uint64_t from)
+{
+	if (!r->count)
+		return from;
+	const struct hvc_ks_entry *nw = &r->e[(r->first + r->count - 1) % HVC_KS_MAX_ENTRIES];
+	if (nw->epoch != epoch || nw->seq + 1 < from)
+		return from;
+	return nw->seq + 1;
+}
+
+unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r)
+{
+	return r->count;
+}
+
+void hvc_ks_ring_wipe(struct hvc_ks_ring *r)
+{
+	if (r->mem)
+		hvc_zero(r->mem, r->cap);
+	r->first = 0;
+	r->count = 0;
+}

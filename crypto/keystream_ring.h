@@ -1,0 +1,41 @@
+/* Bounded FIFO of precomputed GCM keystream for upcoming sequence numbers, so that
+ * sending/receiving a frame whose keystream is ready is only XOR + GHASH + tag. */
+#ifndef HVC_KEYSTREAM_RING_H
+#define HVC_KEYSTREAM_RING_H
+#include <stddef.h>
+#include <stdint.h>
+#include "gcm_dispatch.h"
+
+#define HVC_KS_MAX_ENTRIES 8
+
+struct hvc_ks_entry {
+	uint64_t seq;
+	uint32_t epoch;
+	size_t off;  /* into mem, 64-byte aligned */
+	size_t len;  /* data keystream bytes; the 16-byte tag mask E(J0) comes first */
+	size_t size; /* bytes reserved */
+};
+
+struct hvc_ks_ring {
+	uint8_t *mem;
+	size_t cap;
+	struct hvc_ks_entry e[HVC_KS_MAX_ENTRIES];
+	unsigned first, count;
+};
+
+void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap);
+/* Computes E(J0) || keystream(len) for (epoch, seq) under key/salt at the tail.
+ * HVC_AGAIN when there is no room (entries or bytes). Sequence numbers must increase. */
+int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
+		     uint32_t epoch, uint64_t seq, size_t len);
+/* Drops entries older than (epoch, seq); returns the keystream (mask first) for exactly
+ * that frame when it holds at least len bytes, else NULL. */
+const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len);
+/* Frees the oldest entry (after peek succeeded and its keystream was used). */
+void hvc_ks_ring_pop(struct hvc_ks_ring *r);
+/* Sequence number after the newest entry of this epoch, or from when there is none. */
+uint64_t hvc_ks_ring_next_seq(const struct hvc_ks_ring *r, uint32_t epoch, uint64_t from);
+unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r);
+/* Zeroes all keystream and forgets every entry (rekey, error, teardown). */
+void hvc_ks_ring_wipe(struct hvc_ks_ring *r);
+#endif

@@ -1,0 +1,93 @@
+/* Test guest entry: take the parameters, check them, run the chosen mode.
+ * Shared reporting (start line, MEMCHECK FAIL, HC_FAIL) lives here too. */
+#include "guest.h"
+#include "uart.h"
+#include "x86.h"
+#include "abi_asm.h"
+
+_Static_assert(ASM_HC_PARK == HC_PARK && ASM_HC_DONE == HC_DONE, "abi_asm.h disagrees with abi.h");
+_Static_assert(sizeof(struct guest_params) % 4 == 0, "params are copied by words");
+
+struct guest_params params;
+uint32_t data_pages;
+
+void guest_fail(uint32_t code)
+{
+	vmcall(HC_FAIL, code, 0);
+	halt_forever(); /* in case the hypervisor resumes us anyway */
+}
+
+void memcheck_fail(uint32_t gpa, uint32_t word, uint32_t want, uint32_t got)
+{
+	put_str("MEMCHECK FAIL page=0x");
+	put_hex(gpa, 0);
+	put_str(" word=");
+	put_dec(word);
+	put_str(" want=0x");
+	put_hex(want, 8);
+	put_str(" got=0x");
+	put_hex(got, 8);
+	put_str("\n");
+	guest_fail(FAIL_MEMCHECK);
+}
+
+void put_start_line(const char *mode)
+{
+	put_str("GUEST start vm=");
+	put_dec(params.vm_id);
+	put_str(" mode=");
+	put_str(mode);
+	put_str(" mem=");
+	put_dec(params.mem_size / 1024);
+	put_str("KiB pages=");
+	put_dec(data_pages);
+	if (params.mode == GUEST_MODE_WSET) {
+		put_str(" wset_pages=");
+		put_dec(params.wset_pages);
+	}
+	put_str(" tsc_khz=");
+	put_dec(params.tsc_khz);
+	put_str("\n");
+}
+
+static void __attribute__((noreturn)) bad_params(void)
+{
+	put_str("GUEST bad params\n");
+	guest_fail(FAIL_BAD_PARAMS);
+}
+
+void guest_main(void)
+{
+	/* Word by word through volatile: no memcpy here, and the hypervisor
+	 * wrote this block behind the compiler's back. */
+	const volatile uint32_t *src = (const volatile uint32_t *)GUEST_PARAMS_GPA;
+	uint32_t *dst = (uint32_t *)&params;
+	uint32_t avail;
+
+	for (uint32_t i = 0; i < sizeof(params) / 4; i++)
+		dst[i] = src[i];
+	if (params.magic != GUEST_PARAMS_MAGIC)
+		bad_params();
+
+	avail = params.mem_size > DATA_GPA ? (params.mem_size - DATA_GPA) / 4096u : 0;
+	if (avail > DATA_MAX_PAGES)
+		avail = DATA_MAX_PAGES;
+	data_pages = params.data_pages && params.data_pages <= avail ? params.data_pages : avail;
+	if (params.canary_len > sizeof(params.canary))
+		params.canary_len = sizeof(params.canary);
+	if (!data_pages)
+		bad_params();
+
+	switch (params.mode) {
+	case GUEST_MODE_WORK:
+		if (!params.tsc_khz)
+			bad_params();
+		work_run();
+	case GUEST_MODE_WSET:
+		if (params.wset_pages > 64 || params.wset_pages > data_pages)
+			bad_params();
+		wset_run();
+	default:
+		bad_params();
+	}
+}

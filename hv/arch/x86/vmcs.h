@@ -1,0 +1,125 @@
+/* VMCS field encodings (Intel SDM vol. 3, appendix B), control bits, exit
+ * reasons, and the VMREAD/VMWRITE wrappers. */
+#ifndef HV_X86_VMCS_H
+#define HV_X86_VMCS_H
+#include <stdint.h>
+
+enum vmcs_field {
+	VMCS_VPID = 0x0000,
+	GUEST_ES_SEL = 0x0800, GUEST_CS_SEL = 0x0802, GUEST_SS_SEL = 0x0804, GUEST_DS_SEL = 0x0806,
+	GUEST_FS_SEL = 0x0808, GUEST_GS_SEL = 0x080a, GUEST_LDTR_SEL = 0x080c, GUEST_TR_SEL = 0x080e,
+	GUEST_PML_INDEX = 0x0812,
+	HOST_ES_SEL = 0x0c00, HOST_CS_SEL = 0x0c02, HOST_SS_SEL = 0x0c04, HOST_DS_SEL = 0x0c06,
+	HOST_FS_SEL = 0x0c08, HOST_GS_SEL = 0x0c0a, HOST_TR_SEL = 0x0c0c,
+	IO_BITMAP_A = 0x2000, IO_BITMAP_B = 0x2002, MSR_BITMAP = 0x2004,
+	EXIT_MSR_STORE_ADDR = 0x2006, EXIT_MSR_LOAD_ADDR = 0x2008, ENTRY_MSR_LOAD_ADDR = 0x200a,
+	PML_ADDRESS = 0x200e, TSC_OFFSET = 0x2010, EPT_POINTER = 0x201a,
+	GUEST_PHYSICAL_ADDRESS = 0x2400,
+	VMCS_LINK_POINTER = 0x2800, GUEST_IA32_DEBUGCTL = 0x2802, GUEST_IA32_PAT = 0x2804,
+	GUEST_IA32_EFER = 0x2806,
+	HOST_IA32_PAT = 0x2c00, HOST_IA32_EFER = 0x2c02,
+	PIN_BASED_CTLS = 0x4000, PROC_BASED_CTLS = 0x4002, EXCEPTION_BITMAP = 0x4004,
+	PF_ERROR_MASK = 0x4006, PF_ERROR_MATCH = 0x4008, CR3_TARGET_COUNT = 0x400a,
+	EXIT_CTLS = 0x400c, EXIT_MSR_STORE_COUNT = 0x400e, EXIT_MSR_LOAD_COUNT = 0x4010,
+	ENTRY_CTLS = 0x4012, ENTRY_MSR_LOAD_COUNT = 0x4014, ENTRY_INTR_INFO = 0x4016,
+	ENTRY_EXCEPTION_ERROR = 0x4018, ENTRY_INSTR_LEN = 0x401a, TPR_THRESHOLD = 0x401c,
+	PROC_BASED_CTLS2 = 0x401e,
+	VM_INSTRUCTION_ERROR = 0x4400, EXIT_REASON = 0x4402, EXIT_INTR_INFO = 0x4404,
+	EXIT_INTR_ERROR = 0x4406, IDT_VECTORING_INFO = 0x4408, IDT_VECTORING_ERROR = 0x440a,
+	EXIT_INSTR_LEN = 0x440c, EXIT_INSTR_INFO = 0x440e,
+	GUEST_ES_LIMIT = 0x4800, GUEST_CS_LIMIT = 0x4802, GUEST_SS_LIMIT = 0x4804, GUEST_DS_LIMIT = 0x4806,
+	GUEST_FS_LIMIT = 0x4808, GUEST_GS_LIMIT = 0x480a, GUEST_LDTR_LIMIT = 0x480c, GUEST_TR_LIMIT = 0x480e,
+	GUEST_GDTR_LIMIT = 0x4810, GUEST_IDTR_LIMIT = 0x4812,
+	GUEST_ES_AR = 0x4814, GUEST_CS_AR = 0x4816, GUEST_SS_AR = 0x4818, GUEST_DS_AR = 0x481a,
+	GUEST_FS_AR = 0x481c, GUEST_GS_AR = 0x481e, GUEST_LDTR_AR = 0x4820, GUEST_TR_AR = 0x4822,
+	GUEST_INTERRUPTIBILITY = 0x4824, GUEST_ACTIVITY_STATE = 0x4826, GUEST_SYSENTER_CS = 0x482a,
+	GUEST_PREEMPTION_TIMER = 0x482e,
+	HOST_IA32_SYSENTER_CS = 0x4c00,
+	CR0_GUEST_HOST_MASK = 0x6000, CR4_GUEST_HOST_MASK = 0x6002, CR0_READ_SHADOW = 0x6004,
+	CR4_READ_SHADOW = 0x6006,
+	EXIT_QUALIFICATION = 0x6400, GUEST_LINEAR_ADDRESS = 0x640a,
+	GUEST_CR0 = 0x6800, GUEST_CR3 = 0x6802, GUEST_CR4 = 0x6804,
+	GUEST_ES_BASE = 0x6806, GUEST_CS_BASE = 0x6808, GUEST_SS_BASE = 0x680a, GUEST_DS_BASE = 0x680c,
+	GUEST_FS_BASE = 0x680e, GUEST_GS_BASE = 0x6810, GUEST_LDTR_BASE = 0x6812, GUEST_TR_BASE = 0x6814,
+	GUEST_GDTR_BASE = 0x6816, GUEST_IDTR_BASE = 0x6818, GUEST_DR7 = 0x681a, GUEST_RSP = 0x681c,
+	GUEST_RIP = 0x681e, GUEST_RFLAGS = 0x6820, GUEST_PENDING_DBG = 0x6822,
+	GUEST_SYSENTER_ESP = 0x6824, GUEST_SYSENTER_EIP = 0x6826,
+	HOST_CR0 = 0x6c00, HOST_CR3 = 0x6c02, HOST_CR4 = 0x6c04, HOST_FS_BASE = 0x6c06,
+	HOST_GS_BASE = 0x6c08, HOST_TR_BASE = 0x6c0a, HOST_GDTR_BASE = 0x6c0c, HOST_IDTR_BASE = 0x6c0e,
+	HOST_SYSENTER_ESP = 0x6c10, HOST_SYSENTER_EIP = 0x6c12, HOST_RSP = 0x6c14, HOST_RIP = 0x6c16,
+};
+
+/* Pin-based */
+#define PIN_EXT_INTR_EXIT     (1u << 0)
+#define PIN_NMI_EXIT          (1u << 3)
+#define PIN_PREEMPT_TIMER     (1u << 6)
+/* Primary processor-based */
+#define PROC_HLT_EXIT         (1u << 7)
+#define PROC_UNCOND_IO_EXIT   (1u << 24)
+#define PROC_USE_MSR_BITMAPS  (1u << 28)
+#define PROC_SECONDARY        (1u << 31)
+/* Secondary processor-based */
+#define PROC2_EPT             (1u << 1)
+#define PROC2_UNRESTRICTED    (1u << 7)
+#define PROC2_PML             (1u << 17)
+/* Exit controls */
+#define EXIT_HOST_64          (1u << 9)
+#define EXIT_ACK_INTR         (1u << 15)
+#define EXIT_SAVE_PAT         (1u << 18)
+#define EXIT_LOAD_PAT         (1u << 19)
+#define EXIT_SAVE_EFER        (1u << 20)
+#define EXIT_LOAD_EFER        (1u << 21)
+#define EXIT_SAVE_PREEMPT     (1u << 22)
+/* Entry controls */
+#define ENTRY_LOAD_PAT        (1u << 14)
+#define ENTRY_LOAD_EFER       (1u << 15)
+
+enum exit_reason {
+	EXIT_EXCEPTION = 0, EXIT_EXT_INTR = 1, EXIT_TRIPLE_FAULT = 2, EXIT_INIT = 3, EXIT_SIPI = 4,
+	EXIT_CPUID = 10, EXIT_HLT = 12, EXIT_INVD = 13, EXIT_RDTSC = 16, EXIT_VMCALL = 18,
+	EXIT_CR_ACCESS = 28, EXIT_IO = 30, EXIT_RDMSR = 31, EXIT_WRMSR = 32,
+	EXIT_INVALID_GUEST = 33, EXIT_MSR_LOADING = 34, EXIT_MWAIT = 36, EXIT_MONITOR = 39,
+	EXIT_PAUSE = 40, EXIT_EPT_VIOLATION = 48, EXIT_EPT_MISCONFIG = 49, EXIT_PREEMPT_TIMER = 52,
+	EXIT_XSETBV = 55, EXIT_PML_FULL = 62,
+};
+
+/* VMX instructions report failure in CF/ZF; these return 0 on success. */
+static inline int vmwrite(uint64_t field, uint64_t value)
+{
+	uint8_t err;
+	__asm__ volatile("vmwrite %2, %1; setbe %0" : "=q"(err) : "r"(field), "rm"(value) : "cc", "memory");
+	return err;
+}
+static inline uint64_t vmread(uint64_t field)
+{
+	uint64_t v = 0;
+	__asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"(field) : "cc");
+	return v;
+}
+static inline int vmptrld(uint64_t phys)
+{
+	uint8_t err;
+	__asm__ volatile("vmptrld %1; setbe %0" : "=q"(err) : "m"(phys) : "cc", "memory");
+	return err;
+}
+static inline int vmclear(uint64_t phys)
+{
+	uint8_t err;
+	__asm__ volatile("vmclear %1; setbe %0" : "=q"(err) : "m"(phys) : "cc", "memory");
+	return err;
+}
+static inline int vmxon(uint64_t phys)
+{
+	uint8_t err;
+	__asm__ volatile("vmxon %1; setbe %0" : "=q"(err) : "m"(phys) : "cc", "memory");
+	return err;
+}
+static inline int invept_single(uint64_t eptp)
+{
+	struct { uint64_t eptp, rsvd; } desc = { eptp, 0 };
+	uint8_t err;
+	__asm__ volatile("invept %1, %2; setbe %0" : "=q"(err) : "m"(desc), "r"(1ull) : "cc", "memory");
+	return err;
+}
+
+#endif

@@ -1,0 +1,271 @@
+/* VMX operation: VMXON, per-VM VMCS set-up through the TRUE_* control MSRs,
+ * the guest's initial 32-bit flat state, and the run loop of one time slice. */
+#include "cpu.h"
+#include "desc.h"
+#include "hv.h"
+#include "vm.h"
+#include "vmcs.h"
+#include "../../../guest/abi.h"
+
+extern int vmx_enter(struct vcpu_regs *regs, int launched);
+extern void vmx_exit_entry(void);
+/* Returns nonzero when the VM must give up the CPU (exit handlers, vmexit.c). */
+int vmx_handle_exit(struct vm *vm);
+
+static uint64_t vmxon_phys;
+static uint64_t current_vmcs;
+static uint32_t vmcs_revision;
+
+static int adjust(uint32_t msr, uint32_t want, uint32_t *out)
+{
+	uint64_t v = rdmsr(msr);
+	uint32_t must = (uint32_t)v, may = (uint32_t)(v >> 32);
+	*out = (want | must) & may;
+	return (*out & want) == want ? HV_OK : HV_ENOTSUP;
+}
+
+static uint32_t ctl_msr(uint32_t plain, uint32_t true_msr)
+{
+	return (rdmsr(MSR_IA32_VMX_BASIC) >> 55) & 1 ? true_msr : plain;
+}
+
+int vmx_cpu_enable(void)
+{
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if (!(fc & 1))
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | 1 | 4); /* enable VMX outside SMX, lock */
+	vmcs_revision = (uint32_t)rdmsr(MSR_IA32_VMX_BASIC) & 0x7fffffff;
+	uint64_t cr0 = read_cr0(), cr4 = read_cr4() | CR4_VMXE;
+	cr0 = (cr0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	cr4 = (cr4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	write_cr0(cr0);
+	write_cr4(cr4);
+	vmxon_phys = page_alloc_page(&hv_pages);
+	if (!vmxon_phys)
+		return HV_ENOMEM;
+	*(uint32_t *)phys_to_virt(vmxon_phys) = vmcs_revision;
+	if (vmxon(vmxon_phys))
+		return HV_EHW;
+	return HV_OK;
+}
+
+static int load(struct vm *vm)
+{
+	if (current_vmcs == vm->vmcs_phys)
+		return HV_OK;
+	if (vmptrld(vm->vmcs_phys))
+		return HV_EHW;
+	current_vmcs = vm->vmcs_phys;
+	return HV_OK;
+}
+
+void vmx_dirty_flush(void *ctx)
+{
+	struct vm *vm = ctx;
+	invept_single(ept_pointer(&vm->ept));
+}
+
+uint16_t vmx_pml_index_reset(struct vm *vm)
+{
+	load(vm);
+	uint16_t idx = (uint16_t)vmread(GUEST_PML_INDEX);
+	vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
+	return idx;
+}
+
+static int write_controls(struct vm *vm)
+{
+	uint32_t pin, proc, proc2, exitc, entry;
+	int err = HV_OK;
+	err |= adjust(ctl_msr(MSR_IA32_VMX_PINBASED, MSR_IA32_VMX_TRUE_PINBASED),
+		      PIN_EXT_INTR_EXIT | PIN_NMI_EXIT | PIN_PREEMPT_TIMER, &pin);
+	err |= adjust(ctl_msr(MSR_IA32_VMX_PROCBASED, MSR_IA32_VMX_TRUE_PROCBASED),
+		      PROC_HLT_EXIT | PROC_UNCOND_IO_EXIT | PROC_SECONDARY, &proc);
+	err |= adjust(MSR_IA32_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED |
+		      (vm->dirty.method == DIRTY_PML ? PROC2_PML : 0), &proc2);
+	err |= adjust(ctl_msr(MSR_IA32_VMX_EXIT, MSR_IA32_VMX_TRUE_EXIT),
+		      EXIT_HOST_64 | EXIT_ACK_INTR | EXIT_LOAD_EFER | EXIT_SAVE_PREEMPT, &exitc);
+	err |= adjust(ctl_msr(MSR_IA32_VMX_ENTRY, MSR_IA32_VMX_TRUE_ENTRY), ENTRY_LOAD_EFER, &entry);
+	if (err)
+		return HV_ENOTSUP;
+	err |= vmwrite(PIN_BASED_CTLS, pin);
+	err |= vmwrite(PROC_BASED_CTLS, proc);
+	err |= vmwrite(PROC_BASED_CTLS2, proc2);
+	err |= vmwrite(EXIT_CTLS, exitc);
+	err |= vmwrite(ENTRY_CTLS, entry);
+	err |= vmwrite(EXCEPTION_BITMAP, 0);
+	err |= vmwrite(CR3_TARGET_COUNT, 0);
+	err |= vmwrite(EXIT_MSR_STORE_COUNT, 0);
+	err |= vmwrite(EXIT_MSR_LOAD_COUNT, 0);
+	err |= vmwrite(ENTRY_MSR_LOAD_COUNT, 0);
+	err |= vmwrite(ENTRY_INTR_INFO, 0);
+	err |= vmwrite(EPT_POINTER, ept_pointer(&vm->ept));
+	if (vm->pml_phys) {
+		err |= vmwrite(PML_ADDRESS, vm->pml_phys);
+		err |= vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
+	}
+	/* The guest owns CR0 except NE (must stay 1 in VMX); it never sees VMXE. */
+	err |= vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
+	err |= vmwrite(CR0_READ_SHADOW, 0);
+	err |= vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE);
+	err |= vmwrite(CR4_READ_SHADOW, 0);
+	err |= vmwrite(VMCS_LINK_POINTER, ~0ull);
+	return err ? HV_EHW : HV_OK;
+}
+
+static int write_host_state(void)
+{
+	int err = 0;
+	err |= vmwrite(HOST_CR0, read_cr0());
+	err |= vmwrite(HOST_CR3, read_cr3());
+	err |= vmwrite(HOST_CR4, read_cr4());
+	err |= vmwrite(HOST_CS_SEL, SEL_CODE);
+	err |= vmwrite(HOST_SS_SEL, SEL_DATA);
+	err |= vmwrite(HOST_DS_SEL, SEL_DATA);
+	err |= vmwrite(HOST_ES_SEL, SEL_DATA);
+	err |= vmwrite(HOST_FS_SEL, 0);
+	err |= vmwrite(HOST_GS_SEL, 0);
+	err |= vmwrite(HOST_TR_SEL, SEL_TSS);
+	err |= vmwrite(HOST_FS_BASE, 0);
+	err |= vmwrite(HOST_GS_BASE, 0);
+	err |= vmwrite(HOST_TR_BASE, desc_tss_base());
+	err |= vmwrite(HOST_GDTR_BASE, desc_gdt_base());
+	err |= vmwrite(HOST_IDTR_BASE, desc_idt_base());
+	err |= vmwrite(HOST_IA32_SYSENTER_CS, 0);
+	err |= vmwrite(HOST_SYSENTER_ESP, 0);
+	err |= vmwrite(HOST_SYSENTER_EIP, 0);
+	err |= vmwrite(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	err |= vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
+	return err ? HV_EHW : HV_OK;
+}
+
+int vmx_vm_reset_guest(struct vm *vm)
+{
+	int err = 0;
+	if (load(vm))
+		return HV_EHW;
+	memset(&vm->regs, 0, sizeof(vm->regs));
+	static const uint32_t sel[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL, GUEST_FS_SEL, GUEST_GS_SEL };
+	static const uint32_t lim[] = { GUEST_ES_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT, GUEST_GS_LIMIT };
+	static const uint32_t ar[] = { GUEST_ES_AR, GUEST_SS_AR, GUEST_DS_AR, GUEST_FS_AR, GUEST_GS_AR };
+	static const uint32_t base[] = { GUEST_ES_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE };
+	for (unsigned i = 0; i < ARRAY_SIZE(sel); i++) {
+		err |= vmwrite(sel[i], 0x10);
+		err |= vmwrite(lim[i], 0xffffffff);
+		err |= vmwrite(ar[i], 0xc093); /* 32-bit, 4 KiB granular, read/write, accessed */
+		err |= vmwrite(base[i], 0);
+	}
+	err |= vmwrite(GUEST_CS_SEL, 0x08);
+	err |= vmwrite(GUEST_CS_LIMIT, 0xffffffff);
+	err |= vmwrite(GUEST_CS_AR, 0xc09b);
+	err |= vmwrite(GUEST_CS_BASE, 0);
+	err |= vmwrite(GUEST_TR_SEL, 0);
+	err |= vmwrite(GUEST_TR_LIMIT, 0x67);
+	err |= vmwrite(GUEST_TR_AR, 0x8b);
+	err |= vmwrite(GUEST_TR_BASE, 0);
+	err |= vmwrite(GUEST_LDTR_SEL, 0);
+	err |= vmwrite(GUEST_LDTR_LIMIT, 0);
+	err |= vmwrite(GUEST_LDTR_AR, 0x10000); /* unusable */
+	err |= vmwrite(GUEST_LDTR_BASE, 0);
+	err |= vmwrite(GUEST_GDTR_BASE, 0);
+	err |= vmwrite(GUEST_GDTR_LIMIT, 0);
+	err |= vmwrite(GUEST_IDTR_BASE, 0);
+	err |= vmwrite(GUEST_IDTR_LIMIT, 0);
+	err |= vmwrite(GUEST_CR0, CR0_PE | CR0_ET | CR0_NE);
+	err |= vmwrite(GUEST_CR3, 0);
+	err |= vmwrite(GUEST_CR4, CR4_VMXE);
+	err |= vmwrite(GUEST_DR7, 0x400);
+	err |= vmwrite(GUEST_RSP, 0);
+	err |= vmwrite(GUEST_RIP, GUEST_LOAD_GPA);
+	err |= vmwrite(GUEST_RFLAGS, 0x2);
+	err |= vmwrite(GUEST_PENDING_DBG, 0);
+	err |= vmwrite(GUEST_SYSENTER_CS, 0);
+	err |= vmwrite(GUEST_SYSENTER_ESP, 0);
+	err |= vmwrite(GUEST_SYSENTER_EIP, 0);
+	err |= vmwrite(GUEST_IA32_DEBUGCTL, 0);
+	err |= vmwrite(GUEST_IA32_EFER, 0);
+	err |= vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	err |= vmwrite(GUEST_ACTIVITY_STATE, 0);
+	if (vm->pml_phys)
+		err |= vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
+	return err ? HV_EHW : HV_OK;
+}
+
+int vmx_vm_setup(struct vm *vm)
+{
+	vm->vmcs_phys = page_alloc_page(&hv_pages);
+	if (!vm->vmcs_phys)
+		return HV_ENOMEM;
+	*(uint32_t *)phys_to_virt(vm->vmcs_phys) = vmcs_revision;
+	if (vmclear(vm->vmcs_phys))
+		return HV_EHW;
+	current_vmcs = 0;
+	vm->launched = 0;
+	if (load(vm))
+		return HV_EHW;
+	int err = write_controls(vm);
+	if (err)
+		return err;
+	if ((err = write_host_state()))
+		return err;
+	return vmx_vm_reset_guest(vm);
+}
+
+/* A restart needs VMLAUNCH again, which needs a clear VMCS. */
+int vmx_vm_relaunch(struct vm *vm)
+{
+	if (vmclear(vm->vmcs_phys))
+		return HV_EHW;
+	if (current_vmcs == vm->vmcs_phys)
+		current_vmcs = 0;
+	vm->launched = 0;
+	if (load(vm))
+		return HV_EHW;
+	int err = write_controls(vm);
+	if (!err)
+		err = write_host_state();
+	if (!err)
+		err = vmx_vm_reset_guest(vm);
+	return err;
+}
+
+int vmx_set_pml(struct vm *vm, int on)
+{
+	if (load(vm))
+		return HV_EHW;
+	uint64_t c2 = vmread(PROC_BASED_CTLS2);
+	c2 = on ? c2 | PROC2_PML : c2 & ~(uint64_t)PROC2_PML;
+	if (vmwrite(PROC_BASED_CTLS2, c2))
+		return HV_EHW;
+	vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
+	return HV_OK;
+}
+
+void vmx_run_slice(struct vm *vm)
+{
+	if (load(vm)) {
+		vm_fail(vm, "VMPTRLD failed");
+		return;
+	}
+	uint64_t ticks = (hv_cfg.slice_ms * hv_tsc_khz) >> hv_vmx.preempt_rate;
+	vmwrite(GUEST_PREEMPTION_TIMER, ticks > 0xffffffffull ? 0xffffffffull : ticks);
+	while (vm->state == VMS_RUNNING) {
+		if (load(vm)) {
+			vm_fail(vm, "VMPTRLD failed");
+			return;
+		}
+		if (vmx_enter(&vm->regs, vm->launched)) {
+			char why[96];
+			hv_snprintf(why, sizeof(why), "VM entry failed: VM-instruction error %lu",
+				    (unsigned long)vmread(VM_INSTRUCTION_ERROR));
+			vm_fail(vm, why);
+			return;
+		}
+		vm->launched = 1;
+		vm->exits++;
+		if (vmx_handle_exit(vm))
+			return;
+		/* Keep the console live while a guest exits often (its own output). */
+		console_poll();
+	}
+}

@@ -1,0 +1,155 @@
+/* Boot configuration parser: every word is checked, unknown keys and bad values
+ * are reported with the default kept, so a typo never stops the boot. */
+#include "config.h"
+#include "../../guest/abi.h"
+
+void config_defaults(struct hv_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->console_baud = 115200;
+	c->nvms = 2;
+	c->vm_mode[0] = GUEST_MODE_WORK;
+	c->vm_mode[1] = GUEST_MODE_WORK;
+	c->vm_mem_kib = 4096;
+	c->hb_ms = 500;
+	c->write_rate = 4;
+	c->wset_pages = 16;
+	c->autostart = 1;
+	c->dirty = DIRTY_NONE;
+	c->slice_ms = 10;
+}
+
+static int num(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
+{
+	uint64_t x;
+	if (hv_parse_u64(v, &x) != HV_OK || x < lo || x > hi)
+		return HV_EINVAL;
+	*out = (uint32_t)x;
+	return HV_OK;
+}
+
+static int parse_vms(struct hv_config *c, char *v)
+{
+	uint32_t modes[CONFIG_MAX_VMS];
+	unsigned n = 0;
+	if (!hv_strcmp(v, "none")) {
+		c->nvms = 0;
+		return HV_OK;
+	}
+	while (*v) {
+		char *comma = v;
+		while (*comma && *comma != ',')
+			comma++;
+		char saved = *comma;
+		*comma = '\0';
+		if (n == CONFIG_MAX_VMS)
+			return HV_ERANGE;
+		if (!hv_strcmp(v, "work"))
+			modes[n++] = GUEST_MODE_WORK;
+		else if (!hv_strcmp(v, "wset"))
+			modes[n++] = GUEST_MODE_WSET;
+		else
+			return HV_EINVAL;
+		v = saved ? comma + 1 : comma;
+	}
+	if (!n)
+		return HV_EINVAL;
+	memcpy(c->vm_mode, modes, n * sizeof(modes[0]));
+	c->nvms = n;
+	return HV_OK;
+}
+
+static int apply(struct hv_config *c, const char *key, char *val)
+{
+	uint32_t u;
+	if (!hv_strcmp(key, "console")) {
+		if (num(val, 300, 115200, &u) || 115200 % u)
+			return HV_EINVAL;
+		c->console_baud = u;
+	} else if (!hv_strcmp(key, "exit_on_panic")) {
+		if (num(val, 0, 1, &u))
+			return HV_EINVAL;
+		c->exit_on_panic = (int)u;
+	} else if (!hv_strcmp(key, "vms")) {
+		return parse_vms(c, val);
+	} else if (!hv_strcmp(key, "vm_mem_kib")) {
+		if (num(val, 2048, 1024 * 1024, &u) || u % 4)
+			return HV_EINVAL;
+		c->vm_mem_kib = u;
+	} else if (!hv_strcmp(key, "hb_ms")) {
+		if (num(val, 10, 60000, &u))
+			return HV_EINVAL;
+		c->hb_ms = u;
+	} else if (!hv_strcmp(key, "write_rate")) {
+		if (num(val, 0, 100000, &u))
+			return HV_EINVAL;
+		c->write_rate = u;
+	} else if (!hv_strcmp(key, "wset_pages")) {
+		if (num(val, 1, 64, &u))
+			return HV_EINVAL;
+		c->wset_pages = u;
+	} else if (!hv_strcmp(key, "autostart")) {
+		if (num(val, 0, 1, &u))
+			return HV_EINVAL;
+		c->autostart = (int)u;
+	} else if (!hv_strcmp(key, "dirty")) {
+		if (!hv_strcmp(val, "auto")) c->dirty = DIRTY_NONE;
+		else if (!hv_strcmp(val, "ad")) c->dirty = DIRTY_AD;
+		else if (!hv_strcmp(val, "pml")) c->dirty = DIRTY_PML;
+		else return HV_EINVAL;
+	} else if (!hv_strcmp(key, "slice_ms")) {
+		if (num(val, 1, 1000, &u))
+			return HV_EINVAL;
+		c->slice_ms = u;
+	} else {
+		return HV_ENOENT;
+	}
+	return HV_OK;
+}
+
+int config_parse(struct hv_config *c, const char *cmdline, const struct printer *warn)
+{
+	char word[128];
+	int problems = 0;
+	const char *p = cmdline;
+	while (p && *p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (!*p)
+			break;
+		size_t n = 0;
+		int too_long = 0;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+			if (n < sizeof(word) - 1)
+				word[n++] = *p;
+			else
+				too_long = 1;
+			p++;
+		}
+		word[n] = '\0';
+		if (too_long) {
+			pr_printf(warn, "[hv] config: word too long, ignored: %s...\r\n", word);
+			problems++;
+			continue;
+		}
+		char *eq = word;
+		while (*eq && *eq != '=')
+			eq++;
+		if (!*eq) {
+			/* GRUB passes the kernel path as the first word: not an error. */
+			if (word[0] != '/')
+				pr_printf(warn, "[hv] config: '%s' is not key=value, ignored\r\n", word), problems++;
+			continue;
+		}
+		*eq = '\0';
+		int err = apply(c, word, eq + 1);
+		if (err == HV_ENOENT) {
+			pr_printf(warn, "[hv] config: unknown key '%s', ignored\r\n", word);
+			problems++;
+		} else if (err != HV_OK) {
+			pr_printf(warn, "[hv] config: bad value '%s' for '%s', default kept\r\n", eq + 1, word);
+			problems++;
+		}
+	}
+	return problems;
+}

@@ -1,0 +1,178 @@
+/* Console command interpreter: parses one line, validates every argument, asks
+ * the hypervisor through console_ops, and ends each reply with ok or error. */
+#include "console.h"
+
+#define MAX_TOKENS 8
+
+struct cmd_ctx {
+	const struct console_ops *ops;
+	const struct printer *out;
+	int argc;
+	char *argv[MAX_TOKENS];
+};
+
+static int fail(const struct printer *out, int err, const char *fmt, const char *a, const char *b)
+{
+	char msg[160];
+	hv_snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+	pr_printf(out, "error: %s\r\n", msg);
+	return err;
+}
+
+static int parse_id(struct cmd_ctx *c, const char *s, unsigned *id)
+{
+	uint64_t v;
+	if (hv_parse_u64(s, &v) != HV_OK || v == 0 || v > 9999)
+		return fail(c->out, HV_EINVAL, "bad vm id '%s' (expected a number such as 1)", s, 0);
+	struct vm_info info;
+	for (unsigned i = 0; c->ops->vm_info(c->ops->ctx, i, &info) == HV_OK; i++)
+		if (info.id == v) {
+			*id = (unsigned)v;
+			return HV_OK;
+		}
+	return fail(c->out, HV_ENOENT, "no vm with id %s (see 'vm list')", s, 0);
+}
+
+static const char *state_of(struct cmd_ctx *c, unsigned id)
+{
+	struct vm_info info;
+	for (unsigned i = 0; c->ops->vm_info(c->ops->ctx, i, &info) == HV_OK; i++)
+		if (info.id == id)
+			return info.state;
+	return "?";
+}
+
+static int cmd_help(struct cmd_ctx *c)
+{
+	static const char *lines[] = {
+		"help                  this list",
+		"status                CPU features, dirty tracking, memory, clock",
+		"vm list               the VMs and their states",
+		"vm start ID           boot a created or stopped VM",
+		"vm pause ID           stop scheduling a running VM",
+		"vm resume ID          continue a paused or parked VM",
+		"vm stop ID            stop a VM and scrub its memory",
+		"vm dirty ID           pages written since the last call (and reset)",
+		"vm track ID ad|pml    choose the dirty-tracking method",
+		"poweroff              stop the machine",
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(lines); i++)
+		pr_printf(c->out, "%s\r\n", lines[i]);
+	return HV_OK;
+}
+
+static int cmd_vm(struct cmd_ctx *c)
+{
+	static const struct { const char *name; enum vm_action a; } actions[] = {
+		{ "start", VM_START }, { "pause", VM_PAUSE }, { "resume", VM_RESUME }, { "stop", VM_STOP },
+	};
+	if (c->argc < 2)
+		return fail(c->out, HV_EINVAL, "usage: vm list|start|pause|resume|stop|dirty|track ...", 0, 0);
+	const char *sub = c->argv[1];
+	if (!hv_strcmp(sub, "list")) {
+		if (c->argc != 2)
+			return fail(c->out, HV_EINVAL, "usage: vm list", 0, 0);
+		struct vm_info info;
+		for (unsigned i = 0; c->ops->vm_info(c->ops->ctx, i, &info) == HV_OK; i++)
+			pr_printf(c->out, "vm %u state=%s mode=%s mem=%luKiB track=%s exits=%lu\r\n", info.id,
+				  info.state, info.mode, (unsigned long)info.mem_kib, info.track,
+				  (unsigned long)info.exits);
+		return HV_OK;
+	}
+	unsigned id;
+	int err;
+	for (unsigned i = 0; i < ARRAY_SIZE(actions); i++) {
+		if (hv_strcmp(sub, actions[i].name))
+			continue;
+		if (c->argc != 3)
+			return fail(c->out, HV_EINVAL, "usage: vm %s ID", sub, 0);
+		if ((err = parse_id(c, c->argv[2], &id)) != HV_OK)
+			return err;
+		err = c->ops->vm_action(c->ops->ctx, id, actions[i].a);
+		if (err == HV_ESTATE)
+			return fail(c->out, err, "cannot %s vm in state %s", sub, state_of(c, id));
+		if (err != HV_OK)
+			return fail(c->out, err, "%s failed: %s", sub, hv_strerror(err));
+		return HV_OK;
+	}
+	if (!hv_strcmp(sub, "dirty")) {
+		if (c->argc != 3)
+			return fail(c->out, HV_EINVAL, "usage: vm dirty ID", 0, 0);
+		if ((err = parse_id(c, c->argv[2], &id)) != HV_OK)
+			return err;
+		err = c->ops->vm_dirty(c->ops->ctx, id, c->out);
+		if (err != HV_OK)
+			return fail(c->out, err, "dirty failed: %s%s", hv_strerror(err), 0);
+		return HV_OK;
+	}
+	if (!hv_strcmp(sub, "track")) {
+		if (c->argc != 4)
+			return fail(c->out, HV_EINVAL, "usage: vm track ID ad|pml", 0, 0);
+		if ((err = parse_id(c, c->argv[2], &id)) != HV_OK)
+			return err;
+		enum dirty_method m;
+		if (!hv_strcmp(c->argv[3], "ad"))
+			m = DIRTY_AD;
+		else if (!hv_strcmp(c->argv[3], "pml"))
+			m = DIRTY_PML;
+		else
+			return fail(c->out, HV_EINVAL, "unknown tracking method '%s' (ad or pml)", c->argv[3], 0);
+		err = c->ops->vm_track(c->ops->ctx, id, m);
+		if (err != HV_OK)
+			return fail(c->out, err, "track %s: %s", c->argv[3], hv_strerror(err));
+		return HV_OK;
+	}
+	return fail(c->out, HV_EINVAL, "unknown vm subcommand '%s' (try 'help')", sub, 0);
+}
+
+int console_execute(const struct console_ops *ops, const char *line, const struct printer *out)
+{
+	char buf[CONSOLE_LINE_MAX + 1];
+	struct cmd_ctx c = { ops, out, 0, { 0 } };
+	size_t n = hv_strlen(line);
+	int err;
+
+	if (n > CONSOLE_LINE_MAX)
+		return fail(out, HV_ERANGE, "line longer than 255 characters", 0, 0);
+	memcpy(buf, line, n + 1);
+	for (char *p = buf; *p;) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return fail(out, HV_EINVAL, "non-printable byte in command", 0, 0);
+		while (*p == ' ')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		if (c.argc == MAX_TOKENS)
+			return fail(out, HV_EINVAL, "too many words in command", 0, 0);
+		c.argv[c.argc++] = p;
+		while (*p && *p != ' ')
+			p++;
+	}
+	if (c.argc == 0)
+		return fail(out, HV_EINVAL, "empty command", 0, 0);
+
+	const char *cmd = c.argv[0];
+	if (!hv_strcmp(cmd, "help")) {
+		err = cmd_help(&c);
+	} else if (!hv_strcmp(cmd, "status")) {
+		if (c.argc != 1)
+			return fail(out, HV_EINVAL, "usage: status", 0, 0);
+		ops->status(ops->ctx, out);
+		err = HV_OK;
+	} else if (!hv_strcmp(cmd, "vm")) {
+		err = cmd_vm(&c);
+	} else if (!hv_strcmp(cmd, "poweroff")) {
+		if (c.argc != 1)
+			return fail(out, HV_EINVAL, "usage: poweroff", 0, 0);
+		pr_printf(out, "ok\r\n");
+		ops->poweroff(ops->ctx);
+		return HV_OK;
+	} else {
+		char shown[40];
+		hv_snprintf(shown, sizeof(shown), "%s", cmd);
+		return fail(out, HV_EINVAL, "unknown command '%s' (try 'help')", shown, 0);
+	}
+	if (err == HV_OK)
+		pr_printf(out, "ok\r\n");
+	return err;
+}

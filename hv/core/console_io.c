@@ -1,0 +1,131 @@
+/* Console plumbing on the serial port: echo and the prompt, guest lines with
+ * their [vmN] prefix, event lines that never split a reply or a typed command. */
+#include "console.h"
+#include "hv.h"
+#include "vm.h"
+#include "../arch/x86/serial.h"
+
+static struct line_editor editor;
+static int at_line_start = 1;
+static int prompt_shown;
+static int prompt_pending; /* prompt owed, printed with the first typed byte */
+
+static void raw(const char *s, size_t n)
+{
+	if (!n)
+		return;
+	serial_write(s, n);
+	at_line_start = s[n - 1] == '\n';
+}
+
+static void raw_write(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	raw(s, n);
+}
+const struct printer hv_console_printer = { raw_write, 0 };
+
+static void show_prompt(void)
+{
+	raw("hv> ", 4);
+	raw(editor.buf, editor.len);
+	prompt_shown = 1;
+}
+
+/* An asynchronous line: put it on a line of its own, then restore the prompt
+ * and whatever the user had typed so far. */
+static void async_line(const char *s, size_t n)
+{
+	if (!at_line_start)
+		raw("\r\n", 2);
+	raw(s, n);
+	if (prompt_shown && editor.len) {
+		show_prompt(); /* give back what the user had typed */
+	} else if (prompt_shown) {
+		/* Owe the prompt until the next keystroke instead of repeating a
+		 * bare "hv> " between every two guest lines. */
+		prompt_shown = 0;
+		prompt_pending = 1;
+	}
+}
+
+void hv_log(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = hv_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	async_line(buf, (size_t)n);
+}
+
+void hv_panic(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	hv_vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	hv_log("[hv] PANIC: %s\r\n", buf);
+	hv_halt_machine(1);
+}
+
+void console_guest_output(unsigned vm_id, char *buf, unsigned *len, char c)
+{
+	/* Guest bytes are untrusted: only printable ones reach our console. */
+	if (c == '\r')
+		return;
+	if (c != '\n' && *len < 160) {
+		buf[(*len)++] = (c >= 0x20 && c <= 0x7e) ? c : '.';
+		return;
+	}
+	char line[200];
+	int n = hv_snprintf(line, sizeof(line), "[vm%u] ", vm_id);
+	memcpy(line + n, buf, *len);
+	n += (int)*len;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	async_line(line, (size_t)n);
+	*len = 0;
+	if (c != '\n')
+		buf[(*len)++] = (c >= 0x20 && c <= 0x7e) ? c : '.';
+}
+
+void console_io_init(void)
+{
+	le_init(&editor);
+}
+
+void console_ready(void)
+{
+	hv_log("[hv] console ready\r\n");
+	show_prompt();
+}
+
+void console_poll(void)
+{
+	static const struct printer echo = { raw_write, 0 };
+	int c;
+	/* Bounded: a flood of input cannot starve the guests. */
+	for (unsigned budget = 0; budget < 64 && (c = serial_getc()) >= 0; budget++) {
+		if (prompt_pending) {
+			prompt_pending = 0;
+			show_prompt();
+		}
+		enum le_result r = le_feed(&editor, (uint8_t)c, &echo);
+		if (r == LE_NONE)
+			continue;
+		prompt_shown = 0;
+		if (r == LE_LINE) {
+			console_execute(&hv_console_ops, editor.buf, &hv_console_printer);
+			editor.len = 0;
+		} else if (r == LE_ERR_LONG) {
+			raw("error: line longer than 255 characters\r\n", 40);
+		} else if (r == LE_ERR_BINARY) {
+			raw("error: non-printable byte in command\r\n", 38);
+		}
+		show_prompt();
+	}
+}

@@ -1,0 +1,106 @@
+/* String and number helpers for the freestanding core; the mem* functions are
+ * only built freestanding (the compiler may emit calls to them). */
+#include "hvlib.h"
+
+size_t hv_strlen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+int hv_strcmp(const char *a, const char *b)
+{
+	while (*a && *a == *b) { a++; b++; }
+	return (unsigned char)*a - (unsigned char)*b;
+}
+
+int hv_strncmp(const char *a, const char *b, size_t n)
+{
+	for (; n; n--, a++, b++) {
+		if (*a != *b || !*a)
+			return (unsigned char)*a - (unsigned char)*b;
+	}
+	return 0;
+}
+
+int hv_parse_u64(const char *s, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+	if (!s || !*s)
+		return HV_EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+		if (!*s)
+			return HV_EINVAL;
+	}
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9') d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f') d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F') d = (unsigned)(*s - 'A' + 10);
+		else return HV_EINVAL;
+		if (v > (UINT64_MAX - d) / base)
+			return HV_ERANGE;
+		v = v * base + d;
+	}
+	*out = v;
+	return HV_OK;
+}
+
+const char *hv_strerror(int err)
+{
+	switch (err) {
+	case HV_OK: return "success";
+	case HV_ENOMEM: return "out of memory";
+	case HV_EINVAL: return "invalid argument";
+	case HV_ENOENT: return "no such object";
+	case HV_ESTATE: return "not allowed in this state";
+	case HV_ENOTSUP: return "not supported on this machine";
+	case HV_EEXIST: return "already exists";
+	case HV_ERANGE: return "out of range";
+	case HV_EHW: return "hardware error";
+	}
+	return "unknown error";
+}
+
+#ifdef HV_FREESTANDING
+void *memcpy(void *d, const void *s, size_t n)
+{
+	void *ret = d;
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) :: "memory");
+	return ret;
+}
+
+void *memset(void *d, int c, size_t n)
+{
+	void *ret = d;
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	return ret;
+}
+
+void *memmove(void *d, const void *s, size_t n)
+{
+	unsigned char *dp = d;
+	const unsigned char *sp = s;
+	if (dp == sp || !n)
+		return d;
+	if (dp < sp || dp >= sp + n)
+		return memcpy(d, s, n);
+	while (n--)
+		dp[n] = sp[n];
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	for (; n; n--, x++, y++)
+		if (*x != *y)
+			return *x - *y;
+	return 0;
+}
+#endif

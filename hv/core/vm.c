@@ -1,0 +1,303 @@
+/* VM lifecycle: build a guest (RAM, EPT, dirty tracker, VMCS), load the test
+ * guest image and its parameters, start/pause/resume/stop it, scrub on stop. */
+#include "hv.h"
+#include "vm.h"
+#include "../../guest/abi.h"
+
+struct vm hv_vms[VM_MAX];
+unsigned hv_nvms;
+
+extern const uint8_t testguest_image_start[], testguest_image_end[];
+int vmx_vm_relaunch(struct vm *vm);
+int vmx_set_pml(struct vm *vm, int on);
+
+static uint64_t alloc_cb(void *ctx) { (void)ctx; return page_alloc_page(&hv_pages); }
+static void free_cb(void *ctx, uint64_t p) { (void)ctx; page_free(&hv_pages, p); }
+
+const char *vm_state_name(enum vm_state s)
+{
+	static const char *const n[] = { "created", "running", "paused", "parked", "stopped", "failed" };
+	return (unsigned)s < ARRAY_SIZE(n) ? n[s] : "?";
+}
+
+struct vm *vm_by_id(unsigned id)
+{
+	for (unsigned i = 0; i < hv_nvms; i++)
+		if (hv_vms[i].id == id)
+			return &hv_vms[i];
+	return 0;
+}
+
+static int copy_to_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
+{
+	const uint8_t *s = src;
+	while (len) {
+		uint64_t pfn = gpa >> PAGE_SHIFT, off = gpa & (PAGE_SIZE - 1);
+		if (pfn >= vm->mem_pages)
+			return HV_ERANGE;
+		uint64_t n = PAGE_SIZE - off < len ? PAGE_SIZE - off : len;
+		memcpy((uint8_t *)phys_to_virt(vm->page_hpa[pfn]) + off, s, n);
+		s += n;
+		gpa += n;
+		len -= n;
+	}
+	return HV_OK;
+}
+
+/* Zero-fills every guest page and checks it: nothing of the guest survives. */
+static int scrub(struct vm *vm)
+{
+	for (uint64_t i = 0; i < vm->mem_pages; i++) {
+		uint64_t *p = phys_to_virt(vm->page_hpa[i]);
+		memset(p, 0, PAGE_SIZE);
+		for (unsigned w = 0; w < PAGE_SIZE / 8; w++)
+			if (p[w])
+				return HV_EHW;
+	}
+	return HV_OK;
+}
+
+int vm_create(uint32_t mode)
+{
+	if (hv_nvms == VM_MAX)
+		return HV_ERANGE;
+	struct vm *vm = &hv_vms[hv_nvms];
+	memset(vm, 0, sizeof(*vm));
+	vm->id = hv_nvms + 1;
+	vm->mode = mode;
+	vm->mem_pages = (uint64_t)hv_cfg.vm_mem_kib / 4;
+	vm->page_hpa_pages = ALIGN_UP(vm->mem_pages * 8, PAGE_SIZE) / PAGE_SIZE;
+	vm->bitmap_pages = ALIGN_UP(dirty_bitmap_words(vm->mem_pages) * 8, PAGE_SIZE) / PAGE_SIZE;
+	uint64_t need = vm->mem_pages + vm->page_hpa_pages + 2 * vm->bitmap_pages + 16;
+	if (need > hv_pages.free_pages)
+		return HV_ENOMEM;
+	vm->page_hpa = phys_to_virt(page_alloc_contig(&hv_pages, vm->page_hpa_pages, 1));
+	vm->dirty.accum = phys_to_virt(page_alloc_contig(&hv_pages, vm->bitmap_pages, 1));
+	vm->dirty_out = phys_to_virt(page_alloc_contig(&hv_pages, vm->bitmap_pages, 1));
+	if (!vm->page_hpa || !vm->dirty.accum || !vm->dirty_out)
+		return HV_ENOMEM;
+	int err = ept_init(&vm->ept, alloc_cb, free_cb, 0, phys_to_virt);
+	if (err)
+		return err;
+	for (uint64_t i = 0; i < vm->mem_pages; i++) {
+		uint64_t hpa = page_alloc_page(&hv_pages);
+		if (!hpa)
+			return HV_ENOMEM;
+		vm->page_hpa[i] = hpa;
+		if ((err = ept_map_page(&vm->ept, i << PAGE_SHIFT, hpa, EPT_RWX)))
+			return err;
+	}
+	vm->dirty.ept = &vm->ept;
+	vm->dirty.npages = vm->mem_pages;
+	vm->dirty.flush = vmx_dirty_flush;
+	vm->dirty.flush_ctx = vm;
+	enum dirty_method m = hv_cfg.dirty;
+	if (m == DIRTY_NONE || (m == DIRTY_PML && !hv_vmx.pml))
+		m = hv_vmx.pml ? DIRTY_PML : DIRTY_AD;
+	if (hv_vmx.pml) {
+		vm->pml_phys = page_alloc_page(&hv_pages);
+		if (!vm->pml_phys)
+			return HV_ENOMEM;
+		vm->dirty.pml_log = phys_to_virt(vm->pml_phys);
+	}
+	vm->dirty.method = m;
+	if ((err = vmx_vm_setup(vm)))
+		return err;
+	vm->state = VMS_CREATED;
+	hv_nvms++;
+	hv_log("[hv] vm %u created: mode=%s mem=%luKiB track=%s\r\n", vm->id,
+	       mode == GUEST_MODE_WSET ? "wset" : "work", (unsigned long)(vm->mem_pages * 4),
+	       dirty_method_name(m));
+	return HV_OK;
+}
+
+int vm_start(struct vm *vm)
+{
+	if (vm->state != VMS_CREATED && vm->state != VMS_STOPPED && vm->state != VMS_FAILED)
+		return HV_ESTATE;
+	int err = scrub(vm);
+	if (err)
+		return err;
+	uint64_t len = (uint64_t)(testguest_image_end - testguest_image_start);
+	if ((err = copy_to_guest(vm, GUEST_LOAD_GPA, testguest_image_start, len)))
+		return err;
+	struct guest_params p;
+	memset(&p, 0, sizeof(p));
+	p.magic = GUEST_PARAMS_MAGIC;
+	p.vm_id = vm->id;
+	p.mem_size = (uint32_t)(vm->mem_pages * PAGE_SIZE);
+	p.mode = vm->mode;
+	p.tsc_khz = (uint32_t)hv_tsc_khz;
+	p.hb_ms = hv_cfg.hb_ms;
+	p.write_pages_per_ms = hv_cfg.write_rate;
+	p.seed = 0x9e3779b9u * vm->id;
+	p.wset_pages = hv_cfg.wset_pages;
+	if ((err = copy_to_guest(vm, GUEST_PARAMS_GPA, &p, sizeof(p))))
+		return err;
+	if (vm->state != VMS_CREATED && (err = vmx_vm_relaunch(vm)))
+		return err;
+	dirty_set_method(&vm->dirty, vm->dirty.method);
+	vm->outlen = 0;
+	vm->wake_tsc = 0;
+	vm->state = VMS_RUNNING;
+	hv_log("[hv] vm %u started\r\n", vm->id);
+	return HV_OK;
+}
+
+void vm_fail(struct vm *vm, const char *why)
+{
+	vm->state = VMS_FAILED;
+	hv_log("[hv] vm %u stopped: %s\r\n", vm->id, why);
+}
+
+void vm_park(struct vm *vm)
+{
+	vm->state = VMS_PARKED;
+	hv_log("[hv] vm %u parked\r\n", vm->id);
+}
+
+static int vm_stop(struct vm *vm)
+{
+	if (vm->state == VMS_STOPPED || vm->state == VMS_CREATED)
+		return HV_ESTATE;
+	vm->state = VMS_STOPPED;
+	int err = scrub(vm);
+	hv_log("[hv] vm %u stopped; memory scrubbed%s\r\n", vm->id, err ? " FAILED" : " and verified");
+	return err;
+}
+
+/* ---- console_ops ---- */
+
+static int op_info(void *ctx, unsigned index, struct vm_info *out)
+{
+	(void)ctx;
+	if (index >= hv_nvms)
+		return HV_ENOENT;
+	struct vm *vm = &hv_vms[index];
+	out->id = vm->id;
+	out->state = vm_state_name(vm->state);
+	out->mode = vm->mode == GUEST_MODE_WSET ? "wset" : "work";
+	out->track = dirty_method_name(vm->dirty.method);
+	out->mem_kib = vm->mem_pages * 4;
+	out->exits = vm->exits;
+	return HV_OK;
+}
+
+static int op_action(void *ctx, unsigned id, enum vm_action a)
+{
+	(void)ctx;
+	struct vm *vm = vm_by_id(id);
+	if (!vm)
+		return HV_ENOENT;
+	switch (a) {
+	case VM_START:
+		return vm_start(vm);
+	case VM_PAUSE:
+		if (vm->state != VMS_RUNNING && vm->state != VMS_PARKED)
+			return HV_ESTATE;
+		vm->state = VMS_PAUSED;
+		return HV_OK;
+	case VM_RESUME:
+		if (vm->state != VMS_PAUSED && vm->state != VMS_PARKED)
+			return HV_ESTATE;
+		vm->state = VMS_RUNNING;
+		return HV_OK;
+	case VM_STOP:
+		return vm_stop(vm);
+	}
+	return HV_EINVAL;
+}
+
+static int op_dirty(void *ctx, unsigned id, const struct printer *p)
+{
+	(void)ctx;
+	struct vm *vm = vm_by_id(id);
+	if (!vm)
+		return HV_ENOENT;
+	if (vm->state == VMS_CREATED)
+		return HV_ESTATE;
+	if (vm->dirty.method == DIRTY_PML)
+		dirty_pml_drain(&vm->dirty, vmx_pml_index_reset(vm));
+	uint64_t n = dirty_collect(&vm->dirty, vm->dirty_out);
+	pr_printf(p, "dirty vm=%u method=%s count=%lu pages=", vm->id, dirty_method_name(vm->dirty.method),
+		  (unsigned long)n);
+	int first = 1;
+	for (uint64_t pfn = 0; pfn < vm->mem_pages; pfn++)
+		if (vm->dirty_out[pfn >> 6] & (1ull << (pfn & 63))) {
+			pr_printf(p, first ? "%lu" : ",%lu", (unsigned long)pfn);
+			first = 0;
+		}
+	pr_printf(p, "\r\n");
+	return HV_OK;
+}
+
+static int op_track(void *ctx, unsigned id, enum dirty_method m)
+{
+	(void)ctx;
+	struct vm *vm = vm_by_id(id);
+	if (!vm)
+		return HV_ENOENT;
+	if (m == DIRTY_PML && !hv_vmx.pml)
+		return HV_ENOTSUP;
+	int err = vmx_set_pml(vm, m == DIRTY_PML);
+	if (err)
+		return err;
+	dirty_set_method(&vm->dirty, m);
+	return HV_OK;
+}
+
+void hv_print_status(const struct printer *p);
+
+static void op_status(void *ctx, const struct printer *p)
+{
+	(void)ctx;
+	hv_print_status(p);
+}
+
+static void op_poweroff(void *ctx)
+{
+	(void)ctx;
+	hv_log("[hv] powering off\r\n");
+	hv_halt_machine(0);
+}
+
+const struct console_ops hv_console_ops = {
+	.ctx = 0,
+	.vm_info = op_info,
+	.vm_action = op_action,
+	.vm_dirty = op_dirty,
+	.vm_track = op_track,
+	.status = op_status,
+	.poweroff = op_poweroff,
+};
+
+/* ---- scheduler: round-robin over runnable VMs, console between slices ---- */
+
+static inline uint64_t tsc_now(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+void sched_loop(void)
+{
+	unsigned next = 0;
+	for (;;) {
+		console_poll();
+		struct vm *pick = 0;
+		uint64_t now = tsc_now();
+		for (unsigned k = 0; k < hv_nvms && !pick; k++) {
+			struct vm *vm = &hv_vms[(next + k) % hv_nvms];
+			if (vm->state == VMS_RUNNING && vm->wake_tsc <= now) {
+				pick = vm;
+				next = (unsigned)((vm - hv_vms) + 1) % hv_nvms;
+			}
+		}
+		if (!pick) {
+			__asm__ volatile("pause");
+			continue;
+		}
+		vmx_run_slice(pick);
+	}
+}

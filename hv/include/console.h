@@ -1,0 +1,54 @@
+/* The management console: a line editor fed byte by byte from the serial
+ * port, and the command interpreter. Both portable (hosted tests drive them). */
+#ifndef HV_CONSOLE_H
+#define HV_CONSOLE_H
+#include <stdint.h>
+#include "hvlib.h"
+#include "dirty.h"
+
+#define CONSOLE_LINE_MAX 255
+
+enum le_result {
+	LE_NONE = 0,      /* byte consumed, line not finished */
+	LE_LINE,          /* a complete line is in buf */
+	LE_EMPTY,         /* an empty line was entered */
+	LE_ERR_LONG,      /* line exceeded CONSOLE_LINE_MAX; discarded */
+	LE_ERR_BINARY,    /* line held non-printable bytes; discarded */
+	LE_CANCEL,        /* ^C or ^U: line discarded */
+};
+
+struct line_editor {
+	char buf[CONSOLE_LINE_MAX + 1];
+	unsigned len;
+	int overflow, binary;
+	char last;
+};
+
+void le_init(struct line_editor *le);
+/* Feeds one byte; echo (may be NULL) receives what a terminal should show. */
+enum le_result le_feed(struct line_editor *le, uint8_t c, const struct printer *echo);
+
+enum vm_action { VM_START, VM_PAUSE, VM_RESUME, VM_STOP };
+
+struct vm_info {
+	unsigned id;
+	const char *state, *mode, *track;
+	uint64_t mem_kib, exits;
+};
+
+/* What the interpreter needs from the rest of the hypervisor. */
+struct console_ops {
+	void *ctx;
+	int (*vm_info)(void *ctx, unsigned index, struct vm_info *out); /* HV_ENOENT past the end */
+	int (*vm_action)(void *ctx, unsigned id, enum vm_action a);
+	int (*vm_dirty)(void *ctx, unsigned id, const struct printer *p);
+	int (*vm_track)(void *ctx, unsigned id, enum dirty_method m);
+	void (*status)(void *ctx, const struct printer *p);
+	void (*poweroff)(void *ctx);
+};
+
+/* Runs one command line: prints its reply lines and a final "ok" or
+ * "error: ..." line. Returns HV_OK or the error. */
+int console_execute(const struct console_ops *ops, const char *line, const struct printer *out);
+
+#endif

@@ -1,0 +1,53 @@
+/* In-memory transport for in-process tests: two byte pipes joining two channel endpoints,
+ * with a man-in-the-middle hook that sees (and may rewrite, drop or replay) every send. */
+#ifndef HVC_TEST_MEM_TRANSPORT_H
+#define HVC_TEST_MEM_TRANSPORT_H
+#include <stddef.h>
+#include <stdint.h>
+#include "hvc_channel.h"
+
+struct mem_pipe {
+	uint8_t *buf;
+	size_t cap, head, tail; /* bytes [head, tail) are queued */
+	int eof;                /* after the queue drains, recv reports HVC_RECV_EOF */
+	size_t max_chunk;       /* >0: recv returns at most this many bytes (partial reads) */
+};
+
+struct mem_link;
+/* dir 0: client->server, 1: server->client. Push (possibly modified) bytes with
+ * mem_pipe_push(out, ...); pushing nothing drops them. */
+typedef void (*mem_mitm_fn)(void *ctx, struct mem_link *l, int dir, const uint8_t *buf,
+			    size_t len, struct mem_pipe *out);
+
+struct mem_link {
+	struct mem_pipe p[2];
+	mem_mitm_fn mitm;
+	void *mitm_ctx;
+	int send_calls[2];
+};
+
+struct mem_end {
+	struct mem_link *link;
+	int dir; /* direction this end sends in */
+};
+
+void mem_pipe_init(struct mem_pipe *p, size_t cap);
+void mem_pipe_free(struct mem_pipe *p);
+int mem_pipe_push(struct mem_pipe *p, const void *buf, size_t len);
+size_t mem_pipe_len(const struct mem_pipe *p);
+/* Removes and returns up to len queued bytes. */
+size_t mem_pipe_pull(struct mem_pipe *p, void *buf, size_t len);
+
+void mem_link_init(struct mem_link *l, size_t cap);
+void mem_link_free(struct mem_link *l);
+int mem_send(void *ctx, const void *buf, size_t len);
+long mem_recv(void *ctx, void *buf, size_t len);
+struct hvc_transport mem_transport(struct mem_end *e);
+
+/* Fake monotonic clock advanced by tests. */
+struct fake_clock {
+	uint64_t t;
+	uint64_t step; /* added on every read */
+};
+uint64_t fake_clock_now(void *ctx);
+#endif

@@ -1,0 +1,9 @@
+# Full-system tests: the real hypervisor under Bochs (VT-x) and QEMU+OVMF (UEFI path).
+.PHONY: test-system test-system-bochs test-system-qemu
+test-system: test-system-bochs test-system-qemu
+
+test-system-bochs: iso
+	$(PYTHON) tests/system/test_bochs_basic.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-bochs
+
+test-system-qemu: uefi
+	$(PYTHON) tests/system/test_qemu_uefi.py --esp $(BUILD)/esp --workdir $(BUILD)/systest-qemu
