@@ -18,8 +18,8 @@ $(SETUP_DONE):
 include guest/guest.mk
 include hv/hv.mk
 include boot/multiboot2/multiboot2.mk
--include boot/uefi/uefi.mk
--include tests/unit/unit.mk
+include boot/uefi/uefi.mk
+include tests/unit/unit.mk
 include tests/system/system.mk
 -include crypto/crypto.mk
 

@@ -26,6 +26,8 @@ struct hvc_imb_job {
 	uint8_t rest[200 - 88];
 };
 
+/* Tests that include ipsec-mb's own header define HVC_IMB_NO_PROTOS. */
+#ifndef HVC_IMB_NO_PROTOS
 #define HVC_IMB_GCM_PROTOS(sfx) \
 	void aes_gcm_precomp_256_##sfx(void *key_data); \
 	void aes_gcm_enc_256_##sfx(const void *key_data, void *ctx, uint8_t *out, const uint8_t *in, \
@@ -47,4 +49,5 @@ void aes_cntr_256_sse(const void *in, const void *iv, const void *keys, void *ou
 void aes_cntr_256_avx(const void *in, const void *iv, const void *keys, void *out, uint64_t len,
 		      uint64_t iv_len);
 void aes_cntr_256_submit_vaes_avx512(struct hvc_imb_job *job);
+#endif
 #endif

@@ -1,6 +1,8 @@
 /* Host-side test of the real guest binary on Linux KVM (no hypervisor of ours
- * needed): implements abi.h's loader, UART and parking, and checks the output.
- * Usage: kvm_run BIN WINDOW_ADDR work|wset|corrupt  (exit 0 pass, 1 fail, 77 skip) */
+ * needed): implements abi.h's loader, UART and hypercalls, checks the output and
+ * each WSET window's dirty set against KVM's dirty log.
+ * Usage: kvm_run BIN WINDOW_ADDR work|wset|corrupt|badparams
+ * (exit 0 pass, 1 fail, 77 skip: no /dev/kvm) */
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #define SEED       12345u
 #define WSET_PAGES 20u
 #define HB_WANTED  5u
+#define WORK_PAGES 64u
 #define ROUNDS     4u
 
 static uint8_t *mem;
@@ -25,7 +28,8 @@ static struct kvm_run *run;
 static const char *mode;
 static char line[1024];
 static size_t line_len;
-static uint32_t windows[2], cur_bp;     /* the two VMCALLs in wset_window */
+static uint32_t windows[2];             /* the two VMCALLs in wset_window */
+static uint32_t vmcalls[4], n_vmcalls;  /* every VMCALL in the image */
 static uint32_t announced[WSET_MAX], n_announced, rounds_ok, hb_seen, passes_seen;
 static uint32_t *model_gen, model_x = SEED, model_sum;
 static uint64_t model_writes;
@@ -43,13 +47,16 @@ static void fail(const char *msg)
 	failed = 1;
 }
 
-static void set_bp(uint32_t addr)
+/* KVM would answer VMCALL itself (or not at all, on some hosts), so each one
+ * gets an instruction breakpoint and is carried out here. */
+static void trap_vmcalls(void)
 {
 	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP };
 
-	dbg.arch.debugreg[0] = addr;
-	dbg.arch.debugreg[7] = 1; /* L0, execute */
-	cur_bp = addr;
+	for (uint32_t i = 0; i < n_vmcalls; i++) {
+		dbg.arch.debugreg[i] = vmcalls[i];
+		dbg.arch.debugreg[7] |= 1u << (2 * i); /* Ln, execute */
+	}
 	if (ioctl(vcpu, KVM_SET_GUEST_DEBUG, &dbg))
 		die("KVM_SET_GUEST_DEBUG");
 }
@@ -72,13 +79,12 @@ static uint32_t dirty_pfns(uint32_t *out, uint32_t max)
 	return n;
 }
 
-static void on_debug(void)
+static void window_edge(uint64_t rip)
 {
 	uint32_t dirty[WSET_MAX + 1], n;
 
-	if (cur_bp == windows[0]) {
+	if (rip == windows[0]) {
 		dirty_pfns(dirty, 0);
-		set_bp(windows[1]);
 		return;
 	}
 	n = dirty_pfns(dirty, WSET_MAX + 1);
@@ -86,7 +92,39 @@ static void on_debug(void)
 		fail("window dirty set differs from the announced WSET");
 	else
 		rounds_ok++;
-	set_bp(windows[0]);
+}
+
+/* Returns 0 when the guest is to stop. */
+static int on_vmcall(void)
+{
+	struct kvm_regs r;
+
+	if (ioctl(vcpu, KVM_GET_REGS, &r))
+		die("KVM_GET_REGS");
+	if (getenv("KVM_RUN_TRACE"))
+		printf("vmcall at 0x%llx eax=%llu ebx=%llu\n", (unsigned long long)r.rip,
+		       (unsigned long long)r.rax, (unsigned long long)r.rbx);
+	switch (r.rax) {
+	case HC_PARK:
+		if (r.rip == windows[0] || r.rip == windows[1])
+			window_edge(r.rip);
+		else
+			fail("HC_PARK outside wset_window");
+		break;
+	case HC_FAIL:
+		printf("kvm_run: guest HC_FAIL code=%llu\n", (unsigned long long)r.rbx);
+		if (!caught || r.rbx != (strcmp(mode, "badparams") ? 1u : 2u))
+			fail("guest failed");
+		return 0;
+	default:
+		fail("unexpected hypercall");
+		return 0;
+	}
+	r.rax = 0;
+	r.rip += 3;
+	if (ioctl(vcpu, KVM_SET_REGS, &r))
+		die("KVM_SET_REGS");
+	return 1;
 }
 
 static void on_line(void)
@@ -107,7 +145,7 @@ static void on_line(void)
 		if (seq != ++hb_seen)
 			fail("HB seq not consecutive");
 		for (; model_writes < writes; model_writes++) {
-			uint32_t idx = pick(lcg_next(&model_x), (MEM_SIZE - 0x100000) / 4096);
+			uint32_t idx = pick(lcg_next(&model_x), WORK_PAGES);
 
 			model_sum = sum_update(model_sum, 256 + idx, ++model_gen[idx]);
 		}
@@ -118,12 +156,17 @@ static void on_line(void)
 		if (!strcmp(mode, "corrupt") && !corrupted) {
 			/* A page the guest will not rewrite before it verifies it again,
 			 * most likely: stands for a page a migration forgot. */
-			mem[0x100000 + 77 * 4096 + 4 * 500] ^= 0x40;
+			mem[0x100000 + 33 * 4096 + 4 * 500] ^= 0x40;
 			corrupted = 1;
 		}
+	} else if (!strcmp(line, "GUEST bad params")) {
+		if (strcmp(mode, "badparams"))
+			fail("unexpected GUEST bad params");
+		else
+			caught = 1;
 	} else if (!strncmp(line, "MEMCHECK FAIL", 13)) {
 		if (strcmp(mode, "corrupt") || !corrupted ||
-		    strncmp(line, "MEMCHECK FAIL page=0x14d000 word=500 want=0x", 44))
+		    strncmp(line, "MEMCHECK FAIL page=0x121000 word=500 want=0x", 44))
 			fail("unexpected MEMCHECK FAIL");
 		else
 			caught = 1;
@@ -132,8 +175,12 @@ static void on_line(void)
 
 static int done(void)
 {
-	if (!strcmp(mode, "work"))
-		return hb_seen >= HB_WANTED && passes_seen >= 2;
+	if (!strcmp(mode, "work") && hb_seen >= HB_WANTED && passes_seen >= 2) {
+		if (memcmp(mem + 0x1e000, "CANARY-012345678", 16) ||
+		    memcmp(mem + 0x1e800, "CANARY-012345678", 16))
+			fail("canary copies missing");
+		return 1;
+	}
 	if (!strcmp(mode, "wset"))
 		return rounds_ok >= ROUNDS;
 	return 0;
@@ -153,7 +200,7 @@ int main(int argc, char **argv)
 	size_t len;
 
 	if (argc != 4)
-		return fprintf(stderr, "usage: kvm_run BIN WINDOW_ADDR work|wset|corrupt\n"), 2;
+		return fprintf(stderr, "usage: kvm_run BIN WINDOW_ADDR work|wset|corrupt|badparams\n"), 2;
 	mode = argv[3];
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	kvm = open("/dev/kvm", O_RDWR);
@@ -170,12 +217,15 @@ int main(int argc, char **argv)
 		die(argv[1]);
 	len = fread(mem + GUEST_LOAD_GPA, 1, 0x8000, f);
 	fclose(f);
-	/* wset_window's two VMCALLs are the first two 0f 01 c1 from its start. */
-	for (uint32_t a = (uint32_t)strtoul(argv[2], 0, 0), i = 0; i < 2 && a < GUEST_LOAD_GPA + len; a++)
-		if (!memcmp(mem + a, "\x0f\x01\xc1", 3))
-			windows[i++] = a;
-	if (!windows[1])
-		return printf("kvm_run: FAIL: no VMCALLs in wset_window\n"), 1;
+	for (uint32_t a = GUEST_LOAD_GPA; a < GUEST_LOAD_GPA + len; a++)
+		if (!memcmp(mem + a, "\x0f\x01\xc1", 3) && n_vmcalls++ < 4)
+			vmcalls[n_vmcalls - 1] = a;
+	/* wset_window's two VMCALLs are the first two from its start. */
+	for (uint32_t i = 0, w = (uint32_t)strtoul(argv[2], 0, 0), j = 0; i < n_vmcalls && j < 2; i++)
+		if (vmcalls[i] >= w)
+			windows[j++] = vmcalls[i];
+	if (n_vmcalls > 4 || !windows[1])
+		return printf("kvm_run: FAIL: want 2..4 VMCALLs, 2 in wset_window\n"), 1;
 
 	gp = (struct guest_params *)(mem + GUEST_PARAMS_GPA);
 	memset(gp, 0, sizeof(*gp));
@@ -187,9 +237,13 @@ int main(int argc, char **argv)
 	/* corrupt: no rewrites, so the damaged page is surely verified as it is */
 	gp->write_pages_per_ms = strcmp(mode, "corrupt") ? 50 : 0;
 	gp->seed = SEED;
+	/* Few pages in WORK mode: where KVM emulates, a verify pass must not take minutes. */
+	gp->data_pages = gp->mode == GUEST_MODE_WORK ? WORK_PAGES : 0;
 	gp->wset_pages = WSET_PAGES;
 	gp->canary_len = 16;
-	memcpy(gp->canary, "CANARY-0123456789", 16);
+	memcpy(gp->canary, "CANARY-012345678", 16);
+	if (!strcmp(mode, "badparams"))
+		gp->magic = ~GUEST_PARAMS_MAGIC;
 
 	if ((vm = ioctl(kvm, KVM_CREATE_VM, 0)) < 0)
 		die("KVM_CREATE_VM");
@@ -212,8 +266,7 @@ int main(int argc, char **argv)
 	sregs.cr0 = 0x11; /* PE, ET */
 	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) || ioctl(vcpu, KVM_SET_REGS, &regs))
 		die("KVM_SET_REGS");
-	if (gp->mode == GUEST_MODE_WSET)
-		set_bp(windows[0]);
+	trap_vmcalls();
 
 	while (!done() && !(failed && strcmp(mode, "corrupt"))) {
 		if (ioctl(vcpu, KVM_RUN, 0) < 0)
@@ -233,17 +286,14 @@ int main(int argc, char **argv)
 			break;
 		}
 		case KVM_EXIT_DEBUG:
-			on_debug();
+			if (!on_vmcall()) {
+				printf("kvm_run: %s (%s)\n", failed ? "FAILED" : "ok", mode);
+				return failed;
+			}
 			break;
-		case KVM_EXIT_HLT: {
-			/* KVM answers VMCALLs itself; a halt after HC_FAIL ends the guest. */
-			ioctl(vcpu, KVM_GET_REGS, &regs);
-			printf("kvm_run: guest halted at 0x%llx\n", (unsigned long long)regs.rip);
-			if (!caught)
-				fail("guest halted");
-			printf("kvm_run: %s (%s)\n", failed ? "FAILED" : "ok", mode);
-			return failed;
-		}
+		case KVM_EXIT_HLT:
+			fail("guest halted");
+			return 1;
 		default:
 			printf("kvm_run: exit reason %u\n", run->exit_reason);
 			fail("unexpected exit");

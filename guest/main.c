@@ -4,6 +4,7 @@
 #include "uart.h"
 #include "x86.h"
 #include "abi_asm.h"
+#include "pattern.h"
 
 _Static_assert(ASM_HC_PARK == HC_PARK && ASM_HC_DONE == HC_DONE, "abi_asm.h disagrees with abi.h");
 _Static_assert(sizeof(struct guest_params) % 4 == 0, "params are copied by words");
@@ -11,7 +12,8 @@ _Static_assert(sizeof(struct guest_params) % 4 == 0, "params are copied by words
 struct guest_params params;
 uint32_t data_pages;
 
-void guest_fail(uint32_t code)
+/* Not inlined: one VMCALL site for all failures (guest/kvm_run.c traps each site). */
+__attribute__((noinline)) void guest_fail(uint32_t code)
 {
 	vmcall(HC_FAIL, code, 0);
 	halt_forever(); /* in case the hypervisor resumes us anyway */
@@ -69,7 +71,7 @@ void guest_main(void)
 	if (params.magic != GUEST_PARAMS_MAGIC)
 		bad_params();
 
-	avail = params.mem_size > DATA_GPA ? (params.mem_size - DATA_GPA) / 4096u : 0;
+	avail = params.mem_size > DATA_GPA ? (params.mem_size - DATA_GPA) / PAGE_SIZE : 0;
 	if (avail > DATA_MAX_PAGES)
 		avail = DATA_MAX_PAGES;
 	data_pages = params.data_pages && params.data_pages <= avail ? params.data_pages : avail;
@@ -84,7 +86,7 @@ void guest_main(void)
 			bad_params();
 		work_run();
 	case GUEST_MODE_WSET:
-		if (params.wset_pages > 64 || params.wset_pages > data_pages)
+		if (params.wset_pages > WSET_MAX || params.wset_pages > data_pages)
 			bad_params();
 		wset_run();
 	default:

@@ -69,7 +69,10 @@ def main(argv=None):
         print("\n=== %s" % msg, flush=True)
 
     def ctl(*words, timeout=20):
-        print("$ tools/hvctl --mux %s %s" % (os.path.relpath(sock), " ".join(words)), flush=True)
+        shown = os.path.relpath(sock)
+        if shown.startswith(".."):
+            shown = sock
+        print("$ tools/hvctl --mux %s %s" % (shown, " ".join(words)), flush=True)
         p = subprocess.Popen([sys.executable, hvctl, "--mux", sock, "--timeout", str(timeout)]
                              + list(words), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, start_new_session=True)

@@ -350,21 +350,22 @@ class Console:
         return out
 
     def wait_quiet(self, quiet=0.5, timeout=10.0, ignore_async=True):
-        """Wait until no console output other than guest/event lines arrived
-        for `quiet` seconds (e.g. after sending garbage). Returns True if quiet."""
+        """Wait until no complete line other than guest/event lines and bare
+        prompts arrived for `quiet` seconds (e.g. after sending garbage, to let
+        all its replies come). Returns True if it got quiet within timeout."""
         end = time.monotonic() + timeout
         with self._cond:
-            last_n, last_p = len(self.lines), self.partial
+            seen = len(self.lines)
             last_change = time.monotonic()
             while time.monotonic() < end:
                 self._cond.wait(0.05)
-                n, p = len(self.lines), self.partial
-                if n != last_n or p != last_p:
-                    new = self.lines[last_n:n]
-                    if not ignore_async or any(not is_async_line(x) for x in new) \
-                            or (p != last_p and not is_async_line(p) and strip_prompts(p) != ""):
+                n = len(self.lines)
+                if n != seen:
+                    new = self.lines[seen:n]
+                    seen = n
+                    if not ignore_async or any(
+                            not is_async_line(x) and strip_prompts(x).strip() for x in new):
                         last_change = time.monotonic()
-                    last_n, last_p = n, p
                 if time.monotonic() - last_change >= quiet:
                     return True
         return False

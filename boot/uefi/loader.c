@@ -189,7 +189,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	/* No Print or allocation from here on: either would change the map
 	 * key. A failed ExitBootServices means the map changed under us
 	 * (firmware events); fetch it again and retry. */
-	for (tries = 0; tries < EBS_TRIES; tries++) {
+	for (tries = 1; tries <= EBS_TRIES; tries++) {
 		map_size = map_cap;
 		st = BS->GetMemoryMap(&map_size, map, &key, &dsize, &dver);
 		if (EFI_ERROR(st))
@@ -201,7 +201,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (EFI_ERROR(st)) {
 		/* Boot services are still up when GetMemoryMap or the first
 		 * ExitBootServices failed this way, so Print is still safe. */
-		fail_msg(L"ExitBootServices failed after %ld tries: %r\n", (UINT64)tries + 1, st);
+		fail_msg(L"ExitBootServices failed (try %ld of %d): %r\n", (UINT64)tries, EBS_TRIES, st);
 		give_up(st);
 		return st;
 	}

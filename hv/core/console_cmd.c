@@ -135,9 +135,10 @@ int console_execute(const struct console_ops *ops, const char *line, const struc
 	if (n > CONSOLE_LINE_MAX)
 		return fail(out, HV_ERANGE, "line longer than 255 characters", 0, 0);
 	memcpy(buf, line, n + 1);
-	for (char *p = buf; *p;) {
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
 			return fail(out, HV_EINVAL, "non-printable byte in command", 0, 0);
+	for (char *p = buf; *p;) {
 		while (*p == ' ')
 			*p++ = '\0';
 		if (!*p)

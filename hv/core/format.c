@@ -50,7 +50,7 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		switch (*fmt) {
 		case 'd': case 'i': {
 			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
-			put_num(&o, v < 0 ? (uint64_t)-v : (uint64_t)v, 10, 0, width, pad, v < 0);
+			put_num(&o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, 0, width, pad, v < 0);
 			break;
 		}
 		case 'u': case 'x': case 'X': {

@@ -11,8 +11,10 @@
 
 #include "gcm_dispatch.h"
 #include "ghash_xor.h"
+#define HVC_IMB_NO_PROTOS
 #include "ipsecmb_abi.h"
 #include "keystream_ring.h"
+#include "frame.h"
 #include "test_util.h"
 #include "intel-ipsec-mb.h"
 

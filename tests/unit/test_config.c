@@ -1,0 +1,76 @@
+/* Unit tests of the boot-configuration parser: values, defaults kept on bad
+ * input, unknown keys reported, and the GRUB kernel path tolerated. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include "config.h"
+#include "../../guest/abi.h"
+
+static char out[4096];
+static size_t outlen;
+static void cap(void *ctx, const char *s, size_t n) { (void)ctx; memcpy(out + outlen, s, n); outlen += n; out[outlen] = 0; }
+static const struct printer P = { cap, 0 };
+
+static void parses_values(void **state)
+{
+	(void)state;
+	struct hv_config c;
+	config_defaults(&c);
+	outlen = 0;
+	int bad = config_parse(&c, "/boot/hv.elf console=38400 exit_on_panic=1 vms=work,wset,work "
+				  "vm_mem_kib=8192 hb_ms=250 write_rate=0 wset_pages=64 autostart=0 dirty=ad slice_ms=5", &P);
+	assert_int_equal(bad, 0);
+	assert_int_equal(outlen, 0);
+	assert_int_equal(c.console_baud, 38400);
+	assert_int_equal(c.exit_on_panic, 1);
+	assert_int_equal(c.nvms, 3);
+	assert_int_equal(c.vm_mode[1], GUEST_MODE_WSET);
+	assert_int_equal(c.vm_mem_kib, 8192);
+	assert_int_equal(c.hb_ms, 250);
+	assert_int_equal(c.write_rate, 0);
+	assert_int_equal(c.wset_pages, 64);
+	assert_int_equal(c.autostart, 0);
+	assert_int_equal(c.dirty, DIRTY_AD);
+	assert_int_equal(c.slice_ms, 5);
+	config_parse(&c, "vms=none", &P);
+	assert_int_equal(c.nvms, 0);
+}
+
+static void bad_input_keeps_defaults(void **state)
+{
+	(void)state;
+	struct hv_config c, d;
+	config_defaults(&c);
+	config_defaults(&d);
+	outlen = 0;
+	int bad = config_parse(&c, "console=12345 console=abc vms=work,bogus vms= vm_mem_kib=1 hb_ms=99999999999 "
+				  "dirty=maybe wset_pages=65 novalue colour=blue =5", &P);
+	assert_int_equal(bad, 11);
+	assert_memory_equal(&c, &d, sizeof(c));
+	assert_non_null(strstr(out, "bad value '12345' for 'console'"));
+	assert_non_null(strstr(out, "unknown key 'colour'"));
+	assert_non_null(strstr(out, "'novalue' is not key=value"));
+	char longword[300];
+	memset(longword, 'k', sizeof(longword) - 1);
+	longword[sizeof(longword) - 1] = 0;
+	outlen = 0;
+	assert_int_equal(config_parse(&c, longword, &P), 1);
+	assert_non_null(strstr(out, "word too long"));
+	assert_int_equal(config_parse(&c, "", &P), 0);
+	assert_int_equal(config_parse(&c, "   \t\r\n ", &P), 0);
+	assert_int_equal(config_parse(&c, 0, &P), 0);
+	assert_int_equal(config_parse(&c, "vms=work,work,work,work,work,work,work,work,work", &P), 1);
+	assert_int_equal(c.nvms, d.nvms);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(parses_values),
+		cmocka_unit_test(bad_input_keeps_defaults),
+	};
+	return cmocka_run_group_tests(tests, 0, 0);
+}

@@ -1,0 +1,22 @@
+# Hosted cmocka unit tests of the portable hypervisor parts (EPT builder and
+# walker, dirty-set extraction, page allocator, console, boot configuration).
+UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Ihv/include -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+UNIT_LIBS := -lcmocka -fsanitize=address,undefined
+UNIT_LIB_SRCS := hv/core/format.c hv/core/string.c hv/core/page_alloc.c hv/core/line_edit.c \
+	hv/core/console_cmd.c hv/core/config.c hv/arch/x86/ept.c hv/arch/x86/dirty_ad.c \
+	hv/arch/x86/dirty_pml.c hv/arch/x86/dirty_track.c
+UNIT_TESTS := test_ept test_dirty test_page_alloc test_console test_config test_format
+UNIT_BINS := $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
+
+.PHONY: test-unit
+test-unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; \
+	if [ $$fail = 0 ]; then echo "unit tests: all passed"; else echo "unit tests: FAILED"; exit 1; fi
+
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB_SRCS) tests/unit/unit.mk
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_LIB_SRCS) $(UNIT_LIBS)
+
+# The UEFI loader's portable parts (ELF checks, memory map, hv.cfg) run hosted too.
+test-unit: uefi-hosttest
