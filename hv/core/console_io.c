@@ -77,11 +77,11 @@ void console_guest_output(unsigned vm_id, char *buf, unsigned *len, char c)
 	/* Guest bytes are untrusted: only printable ones reach our console. */
 	if (c == '\r')
 		return;
-	if (c != '\n' && *len < 160) {
+	if (c != '\n' && *len < 600) {
 		buf[(*len)++] = (c >= 0x20 && c <= 0x7e) ? c : '.';
 		return;
 	}
-	char line[200];
+	char line[640];
 	int n = hv_snprintf(line, sizeof(line), "[vm%u] ", vm_id);
 	memcpy(line + n, buf, *len);
 	n += (int)*len;

@@ -34,7 +34,7 @@ struct vm {
 	uint64_t exits;
 	uint64_t wake_tsc;         /* HLT: not scheduled before this TSC value */
 	int want_method;           /* pending dirty-method switch, applied before entry */
-	char out[200];             /* guest console line being assembled */
+	char out[640];             /* guest console line being assembled (a 64-page WSET line is ~540) */
 	unsigned outlen;
 };
 

@@ -259,8 +259,9 @@ static void test_path_unavailable_is_reported(void **state)
 	assert_int_equal(hvc_gcm_path_available((enum hvc_gcm_path)42), HVC_E_INVAL);
 }
 
-#define PT(fn, p) cmocka_unit_test_prestate(fn, (void *)(uintptr_t)(p))
-#define ALL_PATHS(fn) PT(fn, HVC_GCM_SSE), PT(fn, HVC_GCM_AVX2), PT(fn, HVC_GCM_VAES_AVX512)
+#define PT(fn, p, name) {#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)}
+#define ALL_PATHS(fn) PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), \
+	PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
 
 int main(void)
 {

@@ -147,11 +147,17 @@ def echoed_texts(data):
 VALID_FIRST_WORDS = {"help", "status", "vm", "poweroff"}
 
 
-def garbage_bytes(rng, n):
+def garbage_bytes(rng, n, cr_every=0):
     """Random bytes ending in CR whose lines all must be answered with error:
-    (no line is a valid command, no trailing partial line)."""
+    (no line is a valid command, no trailing partial line, no echo that looks
+    like a reply). cr_every > 0 puts a CR after about that many bytes."""
     while True:
-        data = bytes(rng.randrange(256) for _ in range(n)) + b"\r"
+        data = bytearray()
+        for _ in range(n):
+            data.append(rng.randrange(256))
+            if cr_every and rng.randrange(cr_every) == 0:
+                data.append(0x0D)
+        data = bytes(data) + b"\r"
         res, partial = line_editor_results(data)
         if partial:
             continue
@@ -427,7 +433,11 @@ class HvTest:
         before = self.vm_list_key(reply)
         hb_mark = c.mark()
         rng = random.Random(self.args.seed)
-        data, res, nerr = garbage_bytes(rng, 200)
+        chunks = [garbage_bytes(rng, 200, cr_every=0), garbage_bytes(rng, 200, cr_every=40),
+                  garbage_bytes(rng, 120, cr_every=8)]
+        data = b"".join(ch[0] for ch in chunks)
+        res = [r for ch in chunks for r in ch[1]]
+        nerr = sum(ch[2] for ch in chunks)
         self.r.note("garbage: %d random bytes (seed %d) -> line editor model: %s"
                     % (len(data), self.args.seed, ", ".join(r if not r.startswith("line:")
                                                            else "line" for r in res)))

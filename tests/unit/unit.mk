@@ -20,3 +20,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(UNIT_LIB_SRCS) tests/unit/unit.mk
 
 # The UEFI loader's portable parts (ELF checks, memory map, hv.cfg) run hosted too.
 test-unit: uefi-hosttest
+
+# The test guest's pattern and write-set logic, hosted, and its Python model
+# (which the system tests use to predict heartbeat sums) against the C code.
+.PHONY: guest-hosttest
+guest-hosttest: $(GUEST_OUT)/test_pattern
+	$(GUEST_OUT)/test_pattern
+	$(GUEST_OUT)/test_pattern --vectors | $(PYTHON) guest/model.py --check
+test-unit: guest-hosttest
