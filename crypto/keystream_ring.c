@@ -74,8 +74,12 @@ const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t 
 {
 	while (r->count) {
 		struct hvc_ks_entry *e = nth(r, 0);
-		if (e->epoch == epoch && e->seq == seq)
-			return e->len >= len ? r->mem + e->off : NULL;
+		if (e->epoch == epoch && e->seq == seq) {
+			if (e->len >= len)
+				return r->mem + e->off;
+			hvc_ks_ring_pop(r); /* too short for this frame: it can never be used */
+			return NULL;
+		}
 		if (e->epoch == epoch && e->seq > seq)
 			return NULL;
 		hvc_ks_ring_pop(r); /* stale: older seq or older epoch */

@@ -29,7 +29,7 @@ void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap);
 int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
 		     uint32_t epoch, uint64_t seq, size_t len);
 /* Drops entries older than (epoch, seq); returns the keystream (mask first) for exactly
- * that frame when it holds at least len bytes, else NULL. */
+ * that frame when it holds at least len bytes, else NULL (dropping a too-short entry). */
 const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len);
 /* Frees the oldest entry (after peek succeeded and its keystream was used). */
 void hvc_ks_ring_pop(struct hvc_ks_ring *r);

@@ -14,6 +14,8 @@
 enum guest_mode {
 	GUEST_MODE_WORK = 1, /* pattern fill, writes at a rate, verify, heartbeat */
 	GUEST_MODE_WSET = 2, /* announced write sets, parked between rounds */
+	GUEST_MODE_EPT_FAULT = 3,    /* reads just past its RAM: the hv must stop only this guest */
+	GUEST_MODE_TRIPLE_FAULT = 4, /* executes UD2 with no IDT: a triple fault, likewise */
 };
 
 struct guest_params {

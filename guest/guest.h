@@ -22,6 +22,7 @@
 enum guest_fail_code {
 	FAIL_MEMCHECK   = 1,
 	FAIL_BAD_PARAMS = 2,
+	FAIL_SURVIVED_FAULT = 3, /* a fault mode went on running: the hv did not stop it */
 };
 
 extern struct guest_params params; /* a copy, taken at start */

@@ -89,6 +89,16 @@ void guest_main(void)
 		if (params.wset_pages > WSET_MAX || params.wset_pages > data_pages)
 			bad_params();
 		wset_run();
+	case GUEST_MODE_EPT_FAULT:
+		put_start_line("eptfault");
+		/* Past the end of RAM: no EPT entry, so an EPT violation exit. */
+		(void)*(volatile uint32_t *)(uintptr_t)(params.mem_size + 0x100);
+		guest_fail(FAIL_SURVIVED_FAULT);
+	case GUEST_MODE_TRIPLE_FAULT:
+		put_start_line("triplefault");
+		/* IDTR limit is 0: #UD cannot be delivered, nor #DF: triple fault. */
+		__asm__ volatile("ud2");
+		guest_fail(FAIL_SURVIVED_FAULT);
 	default:
 		bad_params();
 	}

@@ -389,3 +389,29 @@ def _listening(port):
     except OSError:
         pass
     return False
+
+
+def _main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(
+        description="Library for starting Bochs (see tools/launch-bochs for the CLI). "
+                    "Run directly, it prints the bochsrc it would generate.")
+    ap.add_argument("--iso", default="build/hv.iso")
+    ap.add_argument("--serial-port", type=int, default=None,
+                    help="default: a free port")
+    ap.add_argument("--megs", type=int, default=DEFAULT_MEGS)
+    ap.add_argument("--ips", type=int, default=DEFAULT_IPS)
+    ap.add_argument("--cpu", default=DEFAULT_CPU)
+    ap.add_argument("--free-port", action="store_true", help="just print a free TCP port")
+    args = ap.parse_args(argv)
+    if args.free_port:
+        print(free_tcp_port())
+        return 0
+    print(make_bochsrc(iso=args.iso, log_path="bochs.log", serial="socket",
+                       serial_port=args.serial_port or free_tcp_port(), megs=args.megs,
+                       cpu_model=args.cpu, ips=args.ips), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

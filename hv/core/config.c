@@ -48,6 +48,10 @@ static int parse_vms(struct hv_config *c, char *v)
 			modes[n++] = GUEST_MODE_WORK;
 		else if (!hv_strcmp(v, "wset"))
 			modes[n++] = GUEST_MODE_WSET;
+		else if (!hv_strcmp(v, "eptfault"))
+			modes[n++] = GUEST_MODE_EPT_FAULT;
+		else if (!hv_strcmp(v, "triplefault"))
+			modes[n++] = GUEST_MODE_TRIPLE_FAULT;
 		else
 			return HV_EINVAL;
 		v = saved ? comma + 1 : comma;

@@ -81,6 +81,9 @@ static int cmd_vm(struct cmd_ctx *c)
 	}
 	unsigned id;
 	int err;
+	const char *why = c->ops->guests_unavailable ? c->ops->guests_unavailable(c->ops->ctx) : 0;
+	if (why)
+		return fail(c->out, HV_ENOTSUP, "guests cannot run here: %s", why, 0);
 	for (unsigned i = 0; i < ARRAY_SIZE(actions); i++) {
 		if (hv_strcmp(sub, actions[i].name))
 			continue;

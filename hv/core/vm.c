@@ -14,6 +14,17 @@ int vmx_set_pml(struct vm *vm, int on);
 static uint64_t alloc_cb(void *ctx) { (void)ctx; return page_alloc_page(&hv_pages); }
 static void free_cb(void *ctx, uint64_t p) { (void)ctx; page_free(&hv_pages, p); }
 
+static const char *mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case GUEST_MODE_WORK: return "work";
+	case GUEST_MODE_WSET: return "wset";
+	case GUEST_MODE_EPT_FAULT: return "eptfault";
+	case GUEST_MODE_TRIPLE_FAULT: return "triplefault";
+	}
+	return "?";
+}
+
 const char *vm_state_name(enum vm_state s)
 {
 	static const char *const n[] = { "created", "running", "paused", "parked", "stopped", "failed" };
@@ -106,7 +117,7 @@ int vm_create(uint32_t mode)
 	vm->state = VMS_CREATED;
 	hv_nvms++;
 	hv_log("[hv] vm %u created: mode=%s mem=%luKiB track=%s\r\n", vm->id,
-	       mode == GUEST_MODE_WSET ? "wset" : "work", (unsigned long)(vm->mem_pages * 4),
+	       mode_name(mode), (unsigned long)(vm->mem_pages * 4),
 	       dirty_method_name(m));
 	return HV_OK;
 }
@@ -176,7 +187,7 @@ static int op_info(void *ctx, unsigned index, struct vm_info *out)
 	struct vm *vm = &hv_vms[index];
 	out->id = vm->id;
 	out->state = vm_state_name(vm->state);
-	out->mode = vm->mode == GUEST_MODE_WSET ? "wset" : "work";
+	out->mode = mode_name(vm->mode);
 	out->track = dirty_method_name(vm->dirty.method);
 	out->mem_kib = vm->mem_pages * 4;
 	out->exits = vm->exits;
@@ -261,6 +272,12 @@ static void op_poweroff(void *ctx)
 	hv_halt_machine(0);
 }
 
+static const char *op_unavailable(void *ctx)
+{
+	(void)ctx;
+	return hv_vmx.why_not;
+}
+
 const struct console_ops hv_console_ops = {
 	.ctx = 0,
 	.vm_info = op_info,
@@ -269,6 +286,7 @@ const struct console_ops hv_console_ops = {
 	.vm_track = op_track,
 	.status = op_status,
 	.poweroff = op_poweroff,
+	.guests_unavailable = op_unavailable,
 };
 
 /* ---- scheduler: round-robin over runnable VMs, console between slices ---- */

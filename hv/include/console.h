@@ -45,6 +45,9 @@ struct console_ops {
 	int (*vm_track)(void *ctx, unsigned id, enum dirty_method m);
 	void (*status)(void *ctx, const struct printer *p);
 	void (*poweroff)(void *ctx);
+	/* Why no guest can run here (no VT-x), or NULL: VM commands then fail
+	 * with that reason instead of a confusing "no such vm". */
+	const char *(*guests_unavailable)(void *ctx);
 };
 
 /* Runs one command line: prints its reply lines and a final "ok" or

@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.join(TOP, "tools"))
 
 import bochs  # noqa: E402
 from hvconsole import (Console, ConsoleError, ConsoleTimeout, strip_prompts,  # noqa: E402
-                       GUEST_RE, EVENT_RE)
+                       EVENT_RE)
 
 HB_RE = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+)\b")
 WSET_RE = r"^\[vm3\] WSET k=(\d+) pages=([0-9,]*)\s*$"

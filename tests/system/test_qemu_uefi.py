@@ -126,6 +126,15 @@ def run(args, res):
         except ConsoleTimeout as e:
             res.check("status reports vmx unavailable with a reason", False, str(e))
 
+        # 3b. Without VT-x the hypervisor refuses to run guests, saying why.
+        try:
+            ok, reply = con.command("vm start 1", timeout=15, eol="\n")
+            final = con.last_final or ""
+            good = (not ok) and final.startswith("error: guests cannot run here: ") and "VMX" in final
+            res.check("vm start refused with the VT-x reason", good, f"final {final!r}")
+        except ConsoleTimeout as e:
+            res.check("vm start refused with the VT-x reason", False, str(e))
+
         # 4. `poweroff` ends QEMU by itself (isa-debug-exit), well before the
         # timeout wrapper would.
         try:

@@ -66,7 +66,9 @@ static int m_track(void *ctx, unsigned id, enum dirty_method m)
 }
 static void m_status(void *ctx, const struct printer *p) { (void)ctx; statuses++; pr_printf(p, "vmx: available\r\n"); }
 static void m_poweroff(void *ctx) { (void)ctx; poweroffs++; }
-static const struct console_ops ops = { 0, m_info, m_action, m_dirty, m_track, m_status, m_poweroff };
+static const struct console_ops ops = { 0, m_info, m_action, m_dirty, m_track, m_status, m_poweroff, 0 };
+static const char *no_vtx(void *ctx) { (void)ctx; return "CPUID.1:ECX.VMX=0"; }
+static const struct console_ops ops_novtx = { 0, m_info, m_action, m_dirty, m_track, m_status, m_poweroff, no_vtx };
 
 static int reset(void **state)
 {
@@ -168,6 +170,21 @@ static void bad_commands(void **state)
 	assert_int_equal(poweroffs, 0);
 }
 
+static void no_vtx_refuses_vm_commands(void **state)
+{
+	(void)state;
+	const char *cmds[] = { "vm start 1", "vm pause 1", "vm resume 1", "vm stop 1", "vm dirty 1", "vm track 1 ad" };
+	for (unsigned i = 0; i < 6; i++) {
+		outlen = 0;
+		assert_int_equal(console_execute(&ops_novtx, cmds[i], &P), HV_ENOTSUP);
+		assert_final("error: ");
+		assert_non_null(strstr(out, "guests cannot run here: CPUID.1:ECX.VMX=0"));
+	}
+	assert_int_equal(actions + dirties + tracks, 0);
+	outlen = 0;
+	assert_int_equal(console_execute(&ops_novtx, "status", &P), HV_OK);
+}
+
 static enum le_result feed(struct line_editor *le, const char *s, size_t n)
 {
 	enum le_result r = LE_NONE;
@@ -233,6 +250,7 @@ int main(void)
 		cmocka_unit_test_setup(commands, reset),
 		cmocka_unit_test_setup(bad_commands, reset),
 		cmocka_unit_test_setup(line_editor, reset),
+		cmocka_unit_test_setup(no_vtx_refuses_vm_commands, reset),
 	};
 	return cmocka_run_group_tests(tests, 0, 0);
 }

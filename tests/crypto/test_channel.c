@@ -1,0 +1,830 @@
+/* The channel end to end, in process: handshake success and every rejection with its own
+ * error (wrong PSK/key id, MITM rewriting/swapping/replaying nonces, downgrade, reflection),
+ * replay/reorder/truncation/stall, every single-bit flip of a frame, rekeying, plaintext
+ * never released before the tag verifies, and wire bytes that OpenSSL decrypts as GCM. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "hkdf_sha256.h"
+#include "mem_secure.h"
+#include "hvc_channel.h"
+#include "mem_transport.h"
+#include "test_util.h"
+
+#define BUFSZ (256 * 1024)
+#define STALL_NS 5000000000ull
+
+struct mitm {
+	int dir, nth;  /* act on the nth send call (0-based) in direction dir */
+	int action;    /* see enum below */
+	size_t off;
+	uint8_t val;
+	const uint8_t *rep;
+	size_t rep_len;
+	int count[2];
+	uint8_t rec[2][4][128]; /* first frames of each direction, for replays */
+	size_t rec_len[2][4];
+	int also_off2;
+	size_t off2;
+	uint8_t val2;
+	size_t off3;
+	uint8_t val3;
+};
+enum { M_PASS, M_XOR, M_SET, M_REPLACE, M_REFLECT, M_COPY_NONCE };
+
+struct pair {
+	struct mem_link link;
+	struct mem_end ce, se;
+	struct hvc_channel *c, *s;
+	struct hvc_config cc, sc;
+	uint8_t *ctxb, *stxb, *ks[4];
+	struct fake_clock clk;
+	uint8_t psk[32];
+	struct mitm m;
+	int rc_c, rc_s;
+};
+
+static void mitm_fn(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, size_t len,
+		    struct mem_pipe *out)
+{
+	struct pair *p = ctx;
+	struct mitm *m = &p->m;
+	int n = m->count[dir]++;
+	uint8_t tmp[256];
+	if (n < 4 && len <= sizeof(m->rec[0][0])) {
+		memcpy(m->rec[dir][n], buf, len);
+		m->rec_len[dir][n] = len;
+	}
+	if (m->action == M_PASS || dir != m->dir || n != m->nth || len > sizeof(tmp)) {
+		mem_pipe_push(out, buf, len);
+		return;
+	}
+	memcpy(tmp, buf, len);
+	switch (m->action) {
+	case M_XOR:
+		tmp[m->off] ^= m->val;
+		break;
+	case M_SET:
+		tmp[m->off] = m->val;
+		if (m->also_off2)
+			tmp[m->off2] = m->val2;
+		if (m->also_off2 > 1)
+			tmp[m->off3] = m->val3;
+		break;
+	case M_REPLACE:
+		mem_pipe_push(out, m->rep, m->rep_len);
+		return;
+	case M_REFLECT: /* send the other side's first frame back to it, rewritten by off/val */
+		memcpy(tmp, m->rec[!dir][0], m->rec_len[!dir][0]);
+		len = m->rec_len[!dir][0];
+		tmp[m->off] = m->val;
+		if (m->also_off2)
+			tmp[m->off2] = m->val2;
+		if (m->also_off2 > 1)
+			tmp[m->off3] = m->val3;
+		break;
+	case M_COPY_NONCE: /* server hello carries the client's nonce */
+		memcpy(tmp + 28, m->rec[!dir][0] + 28, 32);
+		break;
+	}
+	(void)l;
+	mem_pipe_push(out, tmp, len);
+}
+
+static void pair_init(struct pair *p, enum hvc_gcm_path path, enum hvc_policy pc, enum hvc_policy ps)
+{
+	memset(p, 0, sizeof(*p));
+	mem_link_init(&p->link, 1 << 20);
+	p->ce = (struct mem_end){&p->link, 0};
+	p->se = (struct mem_end){&p->link, 1};
+	p->link.mitm = mitm_fn;
+	p->link.mitm_ctx = p;
+	p->c = aligned_alloc(64, sizeof(struct hvc_channel));
+	p->s = aligned_alloc(64, sizeof(struct hvc_channel));
+	p->ctxb = malloc(BUFSZ);
+	p->stxb = malloc(BUFSZ);
+	for (int i = 0; i < 32; i++)
+		p->psk[i] = (uint8_t)(i * 7 + 1);
+	p->clk.step = 1000000000ull; /* every clock read advances one second */
+	struct hvc_config base = {0};
+	base.key_id = 7;
+	base.psk = p->psk;
+	base.psk_len = 32;
+	base.clock = (struct hvc_clock){&p->clk, fake_clock_now};
+	base.stall_timeout_ns = STALL_NS;
+	base.entropy = hvc_entropy_hosted;
+	base.gcm_path = path;
+	base.rx_max = BUFSZ - HVC_FRAME_OVERHEAD;
+	p->cc = base;
+	p->cc.role = HVC_ROLE_CLIENT;
+	p->cc.policy = pc;
+	p->cc.transport = mem_transport(&p->ce);
+	p->cc.tx_buf = p->ctxb;
+	p->cc.tx_buf_len = BUFSZ;
+	p->sc = base;
+	p->sc.role = HVC_ROLE_SERVER;
+	p->sc.policy = ps;
+	p->sc.transport = mem_transport(&p->se);
+	p->sc.tx_buf = p->stxb;
+	p->sc.tx_buf_len = BUFSZ;
+}
+
+static void pair_with_rings(struct pair *p, size_t sz)
+{
+	for (int i = 0; i < 4; i++)
+		p->ks[i] = malloc(sz);
+	p->cc.ks_tx_mem = p->ks[0];
+	p->cc.ks_rx_mem = p->ks[1];
+	p->sc.ks_tx_mem = p->ks[2];
+	p->sc.ks_rx_mem = p->ks[3];
+	p->cc.ks_tx_len = p->cc.ks_rx_len = p->sc.ks_tx_len = p->sc.ks_rx_len = sz;
+}
+
+static void pair_start(struct pair *p)
+{
+	assert_int_equal(hvc_channel_init(p->c, &p->cc), HVC_OK);
+	assert_int_equal(hvc_channel_init(p->s, &p->sc), HVC_OK);
+}
+
+static void pair_free(struct pair *p)
+{
+	hvc_channel_destroy(p->c);
+	hvc_channel_destroy(p->s);
+	free(p->c);
+	free(p->s);
+	free(p->ctxb);
+	free(p->stxb);
+	for (int i = 0; i < 4; i++)
+		free(p->ks[i]);
+	mem_link_free(&p->link);
+}
+
+/* Steps both ends until neither is waiting; a dead peer leaves the other to its stall
+ * timeout (the fake clock advances on every read). */
+static void handshake(struct pair *p)
+{
+	p->rc_c = p->rc_s = HVC_AGAIN;
+	for (int i = 0; i < 1000 && (p->rc_c == HVC_AGAIN || p->rc_s == HVC_AGAIN); i++) {
+		if (p->rc_c == HVC_AGAIN)
+			p->rc_c = hvc_channel_handshake_step(p->c);
+		if (p->rc_s == HVC_AGAIN)
+			p->rc_s = hvc_channel_handshake_step(p->s);
+	}
+}
+
+static void assert_wiped(struct hvc_channel *ch)
+{
+	const uint8_t *k = (const uint8_t *)&ch->tx.key, *r = (const uint8_t *)&ch->rx.key;
+	for (size_t i = 0; i < sizeof(ch->tx.key); i++) {
+		assert_int_equal(k[i], 0);
+		assert_int_equal(r[i], 0);
+	}
+	for (size_t i = 0; i < 32; i++) {
+		assert_int_equal(ch->tx.secret[i], 0);
+		assert_int_equal(ch->rx.secret[i], 0);
+		assert_int_equal(ch->psk[i], 0);
+		assert_int_equal(ch->prk[i], 0);
+	}
+	for (int d = 0; d < 2; d++) {
+		struct hvc_ks_ring *rg = d ? &ch->rx.ring : &ch->tx.ring;
+		for (size_t i = 0; rg->mem && i < rg->cap; i++)
+			assert_int_equal(rg->mem[i], 0);
+	}
+}
+
+static void roundtrip(struct pair *p, struct hvc_channel *tx, struct hvc_channel *rx, size_t n,
+		      uint64_t *seed)
+{
+	uint8_t *a = malloc(n + 1), *b = malloc(n + 1), type = 0;
+	size_t len = 0;
+	rnd_fill(seed, a, n);
+	assert_int_equal(hvc_channel_send(tx, 0x41, a, n), HVC_OK);
+	assert_int_equal(hvc_channel_recv(rx, &type, b, n + 1, &len), HVC_OK);
+	assert_int_equal(type, 0x41);
+	assert_int_equal(len, n);
+	assert_memory_equal(a, b, n);
+	free(a);
+	free(b);
+	(void)p;
+}
+
+static void test_handshake_and_roundtrip(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	struct pair p;
+	uint64_t seed = 5;
+	pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.link.p[0].max_chunk = 7; /* partial reads everywhere */
+	p.link.p[1].max_chunk = 7;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(p.rc_s, HVC_OK);
+	assert_int_equal(hvc_channel_mode(p.c), HVC_MODE_ENCRYPTED);
+	assert_int_equal(hvc_channel_gcm_path(p.c), path);
+	/* handshake secrets are gone once established */
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(p.c->psk[i] | p.c->prk[i] | p.s->psk[i] | p.s->prk[i], 0);
+	p.link.p[0].max_chunk = p.link.p[1].max_chunk = 0;
+	size_t sizes[] = {0, 1, 15, 16, 17, 255, 4096, 65536 + 3, BUFSZ - HVC_FRAME_OVERHEAD};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		roundtrip(&p, p.c, p.s, sizes[i], &seed);
+		roundtrip(&p, p.s, p.c, sizes[i], &seed);
+	}
+	pair_free(&p);
+}
+
+static void test_pipelined_ring_roundtrip(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	struct pair p;
+	uint64_t seed = 11;
+	pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_OPPORTUNISTIC);
+	pair_with_rings(&p, 3 * 70000);
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(p.rc_s, HVC_OK);
+	for (int i = 0; i < 40; i++) {
+		size_t n = rnd64(&seed) % 70000;
+		int f1 = hvc_channel_prefill(p.c, 65536, 0), f2 = hvc_channel_prefill(p.s, 0, 65536);
+		if (i == 0) {
+			assert_true(f1 >= 2);
+			assert_true(f2 >= 2);
+		}
+		unsigned before = hvc_ks_ring_count(&p.c->tx.ring);
+		roundtrip(&p, p.c, p.s, n, &seed);
+		/* the entry for this seq is consumed when it covers the message, else dropped */
+		if (before)
+			assert_int_equal(hvc_ks_ring_count(&p.c->tx.ring), before - 1);
+	}
+	pair_free(&p);
+}
+
+static void test_wrong_psk(void **state)
+{
+	(void)state;
+	struct pair p;
+	uint8_t other[32];
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	memcpy(other, p.psk, 32);
+	other[31] ^= 1;
+	p.sc.psk = other;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_s, HVC_E_HANDSHAKE_AUTH);
+	assert_int_equal(p.rc_c, HVC_E_TIMEOUT); /* the client hears nothing more */
+	assert_int_equal(hvc_channel_last_error(p.s), HVC_E_HANDSHAKE_AUTH);
+	assert_wiped(p.s);
+	assert_wiped(p.c);
+	assert_int_equal(hvc_channel_send(p.s, 0x41, "x", 1), HVC_E_DEAD);
+	pair_free(&p);
+}
+
+static void test_unknown_key_id(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.cc.key_id = 8;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_s, HVC_E_UNKNOWN_KEY_ID);
+	pair_free(&p);
+}
+
+static int lookup(void *ctx, uint32_t id, uint8_t *psk, size_t *n)
+{
+	const uint8_t *k = ctx;
+	if (id != 99)
+		return -1;
+	memcpy(psk, k, 32);
+	*n = 32;
+	return 0;
+}
+
+static void test_psk_lookup(void **state)
+{
+	(void)state;
+	struct pair p;
+	uint64_t seed = 3;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.cc.key_id = 99;
+	p.sc.psk = NULL;
+	p.sc.psk_lookup = lookup;
+	p.sc.psk_lookup_ctx = p.psk;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(p.rc_s, HVC_OK);
+	roundtrip(&p, p.c, p.s, 1000, &seed);
+	pair_free(&p);
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.cc.key_id = 98;
+	p.sc.psk = NULL;
+	p.sc.psk_lookup = lookup;
+	p.sc.psk_lookup_ctx = p.psk;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_s, HVC_E_UNKNOWN_KEY_ID);
+	pair_free(&p);
+}
+
+/* Hello payload offsets within a frame (header is 16 bytes). */
+#define OFF_POLICY 17
+#define OFF_ECHO 18
+#define OFF_MODE 19
+#define OFF_NONCE 28
+
+static void run_mitm(struct mitm m, enum hvc_policy pc, enum hvc_policy ps, int want_c, int want_s)
+{
+	struct pair p;
+	pair_init(&p, HVC_GCM_AUTO, pc, ps);
+	p.m = m;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, want_c);
+	assert_int_equal(p.rc_s, want_s);
+	pair_free(&p);
+}
+
+static void test_mitm_tampered_nonce(void **state)
+{
+	(void)state;
+	/* a flipped bit in either nonce: transcripts differ, server refuses FINISH_C */
+	run_mitm((struct mitm){.dir = 0, .nth = 0, .action = M_XOR, .off = OFF_NONCE + 3, .val = 4},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_XOR, .off = OFF_NONCE + 31, .val = 1},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+	/* header of a hello is in the transcript too */
+	run_mitm((struct mitm){.dir = 0, .nth = 0, .action = M_XOR, .off = 24, .val = 1},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+	/* tampered finished MACs */
+	run_mitm((struct mitm){.dir = 0, .nth = 1, .action = M_XOR, .off = 20, .val = 1},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+	run_mitm((struct mitm){.dir = 1, .nth = 1, .action = M_XOR, .off = 47, .val = 0x80},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_HANDSHAKE_AUTH, HVC_OK);
+}
+
+static void test_mitm_swapped_nonce_reflected(void **state)
+{
+	(void)state;
+	/* server hello made to carry the client's own nonce */
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_COPY_NONCE}, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_NONCE_REFLECTED, HVC_E_TIMEOUT);
+	/* client's hello reflected back to it as is */
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_REFLECT, .off = 1, .val = HVC_FT_HELLO_C},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_UNEXPECTED_FRAME, HVC_E_TIMEOUT);
+	/* ... and rewritten into a well-formed server hello */
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_REFLECT, .off = 1, .val = HVC_FT_HELLO_S,
+			       .also_off2 = 2, .off2 = OFF_MODE, .val2 = HVC_MODE_ENCRYPTED, .off3 = OFF_ECHO,
+			       .val3 = HVC_POLICY_REQUIRED},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_NONCE_REFLECTED, HVC_E_TIMEOUT);
+}
+
+static void test_mitm_replayed_handshake(void **state)
+{
+	(void)state;
+	struct pair p;
+	uint8_t old_hs[128], old_hc[128], old_fc[128];
+	size_t l_hs, l_hc, l_fc;
+	/* session 1: record */
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	memcpy(old_hc, p.m.rec[0][0], l_hc = p.m.rec_len[0][0]);
+	memcpy(old_fc, p.m.rec[0][1], l_fc = p.m.rec_len[0][1]);
+	memcpy(old_hs, p.m.rec[1][0], l_hs = p.m.rec_len[1][0]);
+	pair_free(&p);
+	/* session 2: old server hello (old nonce) replayed to a fresh client */
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_REPLACE, .rep = old_hs, .rep_len = l_hs},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+	/* session 3: a recorded client flight replayed to a fresh server */
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_start(&p);
+	mem_pipe_push(&p.link.p[0], old_hc, l_hc);
+	assert_int_equal(hvc_channel_handshake_step(p.s), HVC_AGAIN);
+	mem_pipe_push(&p.link.p[0], old_fc, l_fc);
+	assert_int_equal(hvc_channel_handshake_step(p.s), HVC_E_HANDSHAKE_AUTH);
+	assert_wiped(p.s);
+	pair_free(&p);
+	/* a hello frame sent twice: the second is a replay of seq 0 */
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_start(&p);
+	mem_pipe_push(&p.link.p[0], old_hc, l_hc);
+	assert_int_equal(hvc_channel_handshake_step(p.s), HVC_AGAIN);
+	old_hc[1] = HVC_FT_FINISH_C;
+	old_hc[7] = 32;
+	mem_pipe_push(&p.link.p[0], old_hc, 16 + 32);
+	assert_int_equal(hvc_channel_handshake_step(p.s), HVC_E_REPLAY);
+	pair_free(&p);
+}
+
+static void test_downgrade(void **state)
+{
+	(void)state;
+	/* client REQUIRED rewritten to DISABLED: the server's echo betrays it */
+	run_mitm((struct mitm){.dir = 0, .nth = 0, .action = M_SET, .off = OFF_POLICY,
+			       .val = HVC_POLICY_DISABLED},
+		 HVC_POLICY_REQUIRED, HVC_POLICY_OPPORTUNISTIC, HVC_E_DOWNGRADE, HVC_E_TIMEOUT);
+	/* server OPPORTUNISTIC's policy rewritten to DISABLED toward an opportunistic client */
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_SET, .off = OFF_POLICY,
+			       .val = HVC_POLICY_DISABLED},
+		 HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_E_DOWNGRADE, HVC_E_TIMEOUT);
+	/* server's chosen mode rewritten to PLAIN */
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_SET, .off = OFF_MODE, .val = HVC_MODE_PLAIN},
+		 HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_E_DOWNGRADE, HVC_E_TIMEOUT);
+	/* consistent rewrite of policy+mode in the server hello: the transcript MAC catches it */
+	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_SET, .off = OFF_POLICY,
+			       .val = HVC_POLICY_DISABLED, .also_off2 = 1, .off2 = OFF_MODE,
+			       .val2 = HVC_MODE_PLAIN},
+		 HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+}
+
+static void test_policy_negotiation(void **state)
+{
+	(void)state;
+	static const struct {
+		enum hvc_policy c, s;
+		int want_c, want_s;
+		enum hvc_mode mode;
+	} t[] = {
+		{HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
+		{HVC_POLICY_REQUIRED, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
+		{HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_REQUIRED, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
+		{HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
+		{HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_DISABLED, HVC_OK, HVC_OK, HVC_MODE_PLAIN},
+		{HVC_POLICY_DISABLED, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_PLAIN},
+		{HVC_POLICY_DISABLED, HVC_POLICY_DISABLED, HVC_OK, HVC_OK, HVC_MODE_PLAIN},
+		{HVC_POLICY_REQUIRED, HVC_POLICY_DISABLED, HVC_E_TIMEOUT, HVC_E_POLICY_MISMATCH, 0},
+		{HVC_POLICY_DISABLED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_POLICY_MISMATCH, 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct pair p;
+		uint64_t seed = i;
+		pair_init(&p, HVC_GCM_AUTO, t[i].c, t[i].s);
+		pair_start(&p);
+		handshake(&p);
+		assert_int_equal(p.rc_c, t[i].want_c);
+		assert_int_equal(p.rc_s, t[i].want_s);
+		if (t[i].want_c == HVC_OK) {
+			assert_int_equal(hvc_channel_mode(p.c), t[i].mode);
+			assert_int_equal(hvc_channel_mode(p.s), t[i].mode);
+			roundtrip(&p, p.c, p.s, 5000, &seed);
+			roundtrip(&p, p.s, p.c, 77, &seed);
+		}
+		pair_free(&p);
+	}
+}
+
+static struct pair *established(enum hvc_gcm_path path)
+{
+	struct pair *p = malloc(sizeof(*p));
+	pair_init(p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_start(p);
+	handshake(p);
+	assert_int_equal(p->rc_c, HVC_OK);
+	assert_int_equal(p->rc_s, HVC_OK);
+	return p;
+}
+
+/* Sends n messages of len bytes from client and takes their frames off the wire. */
+static void capture_frames(struct pair *p, int n, size_t len, uint8_t frames[][512])
+{
+	uint8_t msg[512];
+	for (int i = 0; i < n; i++) {
+		memset(msg, 'a' + i, len);
+		assert_int_equal(hvc_channel_send(p->c, 0x42, msg, len), HVC_OK);
+		assert_int_equal(mem_pipe_pull(&p->link.p[0], frames[i], len + 32), len + 32);
+	}
+}
+
+static int recv1(struct pair *p, uint8_t *buf, size_t cap)
+{
+	uint8_t type;
+	size_t len;
+	return hvc_channel_recv(p->s, &type, buf, cap, &len);
+}
+
+static void test_replay_reorder_truncate(void **state)
+{
+	(void)state;
+	uint8_t f[3][512], buf[512];
+	struct pair *p;
+
+	p = established(HVC_GCM_AUTO); /* replay */
+	capture_frames(p, 2, 100, f);
+	mem_pipe_push(&p->link.p[0], f[0], 132);
+	mem_pipe_push(&p->link.p[0], f[1], 132);
+	mem_pipe_push(&p->link.p[0], f[0], 132);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_OK);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_OK);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_E_REPLAY);
+	assert_wiped(p->s);
+	pair_free(p);
+	free(p);
+
+	p = established(HVC_GCM_AUTO); /* reorder */
+	capture_frames(p, 2, 100, f);
+	mem_pipe_push(&p->link.p[0], f[1], 132);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_E_REORDER);
+	pair_free(p);
+	free(p);
+
+	p = established(HVC_GCM_AUTO); /* dropped frame */
+	capture_frames(p, 3, 100, f);
+	mem_pipe_push(&p->link.p[0], f[0], 132);
+	mem_pipe_push(&p->link.p[0], f[2], 132);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_OK);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_E_REORDER);
+	pair_free(p);
+	free(p);
+
+	p = established(HVC_GCM_AUTO); /* truncated inside a frame */
+	capture_frames(p, 1, 100, f);
+	mem_pipe_push(&p->link.p[0], f[0], 131);
+	p->link.p[0].eof = 1;
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_E_TRUNCATED);
+	for (int i = 0; i < 100; i++)
+		assert_int_not_equal(buf[i], 'a');
+	pair_free(p);
+	free(p);
+
+	p = established(HVC_GCM_AUTO); /* stream cut at a frame boundary, no CLOSE */
+	capture_frames(p, 2, 100, f);
+	mem_pipe_push(&p->link.p[0], f[0], 132);
+	p->link.p[0].eof = 1;
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_OK);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_E_TRUNCATED);
+	pair_free(p);
+	free(p);
+
+	p = established(HVC_GCM_AUTO); /* clean close */
+	assert_int_equal(hvc_channel_close(p->c), HVC_OK);
+	assert_wiped(p->c);
+	p->link.p[0].eof = 1;
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_E_PEER_CLOSED);
+	assert_wiped(p->s);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_E_PEER_CLOSED);
+	pair_free(p);
+	free(p);
+
+	p = established(HVC_GCM_AUTO); /* stalled peer */
+	int rc, n = 0;
+	while ((rc = recv1(p, buf, sizeof(buf))) == HVC_AGAIN)
+		n++;
+	assert_int_equal(rc, HVC_E_TIMEOUT);
+	assert_true(n >= 4 && n <= 7); /* 5 s timeout, 1 s per poll */
+	assert_wiped(p->s);
+	pair_free(p);
+	free(p);
+}
+
+static void test_every_bit_flip(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	enum { PL = 100, FL = PL + 32 };
+	uint8_t f[1][512], g[FL], buf[PL + 64];
+	struct pair *p = established(path);
+	struct hvc_channel *saved = aligned_alloc(64, sizeof(*saved));
+	int counts[64] = {0}, other = 0;
+	uint8_t *big = malloc(BUFSZ);
+	capture_frames(p, 1, PL, f);
+	memcpy(saved, p->s, sizeof(*saved));
+	/* control: the unmodified frame is accepted */
+	mem_pipe_push(&p->link.p[0], f[0], FL);
+	assert_int_equal(recv1(p, buf, sizeof(buf)), HVC_OK);
+	for (int i = 0; i < PL; i++)
+		assert_int_equal(buf[i], 'a');
+	for (int bit = 0; bit < FL * 8; bit++) {
+		memcpy(p->s, saved, sizeof(*saved));
+		p->link.p[0].head = p->link.p[0].tail = 0;
+		memcpy(g, f[0], FL);
+		g[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		mem_pipe_push(&p->link.p[0], g, FL);
+		p->link.p[0].eof = 1; /* a longer length field would otherwise wait for more */
+		memset(buf, 0, sizeof(buf));
+		int rc = recv1(p, buf, sizeof(buf));
+		if (rc == HVC_E_BUF_TOO_SMALL) {
+			/* a larger length field: not fatal by itself; a caller that offers the
+			 * room gets the truncation (or the tag failure) */
+			counts[-rc]++;
+			memset(big, 0, BUFSZ);
+			rc = recv1(p, big, BUFSZ);
+			assert_true(rc == HVC_E_TRUNCATED || rc == HVC_E_AUTH_TAG);
+			memcpy(buf, big, sizeof(buf));
+		}
+		p->link.p[0].eof = 0;
+		assert_true(rc < 0);
+		for (int i = 0; i < PL; i++)
+			assert_int_not_equal(buf[i], 'a'); /* no plaintext released */
+		assert_int_equal(hvc_channel_last_error(p->s), rc);
+		if (-rc < 64)
+			counts[-rc]++;
+		else
+			other++;
+		/* errors match the field: header fields by check, payload and tag by GCM */
+		if (bit / 8 >= 16)
+			assert_int_equal(rc, HVC_E_AUTH_TAG);
+		else if (bit / 8 == 0)
+			assert_int_equal(rc, HVC_E_BAD_VERSION);
+		else if (bit / 8 >= 8)
+			assert_true(rc == HVC_E_REPLAY || rc == HVC_E_REORDER);
+	}
+	printf("[ INFO     ] %s: %d single-bit flips of a %d-byte frame, all rejected:", hvc_gcm_path_name(path),
+	       FL * 8, FL);
+	for (int e = 0; e < 64; e++)
+		if (counts[e])
+			printf(" %s=%d", hvc_strerror(-e), counts[e]);
+	printf("\n");
+	assert_int_equal(other, 0);
+	memcpy(p->s, saved, sizeof(*saved));
+	hvc_zero(saved, sizeof(*saved));
+	free(saved);
+	free(big);
+	pair_free(p);
+	free(p);
+}
+
+static void test_rekey(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	struct pair p;
+	uint64_t seed = 21;
+	pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_with_rings(&p, 4 * 8192);
+	p.cc.rekey_msgs = 3;
+	p.sc.rekey_bytes = 10000;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(p.rc_s, HVC_OK);
+	uint8_t key_before[32];
+	memcpy(key_before, p.c->tx.secret, 32);
+	for (int i = 0; i < 20; i++) {
+		hvc_channel_prefill(p.c, 3000, 3000);
+		hvc_channel_prefill(p.s, 3000, 3000);
+		roundtrip(&p, p.c, p.s, 3000, &seed);
+		roundtrip(&p, p.s, p.c, 3000, &seed);
+	}
+	/* client rekeys every 3 messages, server every 3 x 3000 bytes (10000 limit) */
+	assert_int_equal(hvc_channel_tx_epoch(p.c), 6);
+	assert_int_equal(hvc_channel_rx_epoch(p.s), 6);
+	assert_int_equal(hvc_channel_tx_epoch(p.s), 6);
+	assert_int_equal(hvc_channel_rx_epoch(p.c), 6);
+	assert_memory_not_equal(key_before, p.c->tx.secret, 32);
+	/* sequence numbers keep counting across epochs: 20 messages + 6 rekey frames + 2 */
+	assert_int_equal(p.c->tx.seq, 28);
+	pair_free(&p);
+}
+
+static void test_rekey_overdue(void **state)
+{
+	(void)state;
+	struct pair p;
+	uint64_t seed = 1;
+	uint8_t buf[100], type;
+	size_t len;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.sc.hard_msgs = 4;
+	pair_start(&p);
+	handshake(&p);
+	for (int i = 0; i < 4; i++)
+		roundtrip(&p, p.c, p.s, 10, &seed);
+	assert_int_equal(hvc_channel_send(p.c, 0x50, buf, 10), HVC_OK);
+	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_E_REKEY_OVERDUE);
+	pair_free(&p);
+}
+
+static void test_api_misuse(void **state)
+{
+	(void)state;
+	struct pair p;
+	uint8_t buf[8192], type;
+	size_t len = 0;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	struct hvc_config bad = p.cc;
+	bad.psk_len = 8;
+	assert_int_equal(hvc_channel_init(p.c, &bad), HVC_E_INVAL);
+	bad = p.cc;
+	bad.gcm_path = HVC_GCM_NPATHS;
+	assert_int_equal(hvc_channel_init(p.c, &bad), HVC_E_INVAL);
+	bad = p.cc;
+	bad.rx_max = 100;
+	assert_int_equal(hvc_channel_init(p.c, &bad), HVC_E_INVAL);
+	if (hvc_gcm_path_available(HVC_GCM_VAES_AVX512) != HVC_OK) {
+		bad = p.cc;
+		bad.gcm_path = HVC_GCM_VAES_AVX512;
+		assert_int_equal(hvc_channel_init(p.c, &bad), HVC_E_PATH_UNAVAILABLE);
+	}
+	pair_start(&p);
+	assert_int_equal(hvc_channel_send(p.c, 0x41, buf, 1), HVC_E_STATE);
+	handshake(&p);
+	assert_int_equal(hvc_channel_send(p.c, 0x10, buf, 1), HVC_E_INVAL); /* protocol type */
+	assert_int_equal(hvc_channel_send(p.c, 0x41, buf, BUFSZ), HVC_E_INVAL); /* too long */
+	/* a too-small receive buffer is not fatal and consumes nothing */
+	assert_int_equal(hvc_channel_send(p.c, 0x41, buf, 5000), HVC_OK);
+	assert_int_equal(hvc_channel_recv(p.s, &type, buf, 100, &len), HVC_E_BUF_TOO_SMALL);
+	assert_int_equal(len, 5000);
+	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_OK);
+	assert_int_equal(len, 5000);
+	/* a frame longer than the receiver's limit */
+	pair_free(&p);
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_start(&p);
+	handshake(&p);
+	uint8_t h[16] = {1, 0x41, 0, 1, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+	mem_pipe_push(&p.link.p[0], h, 16);
+	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_E_TOO_LONG);
+	pair_free(&p);
+}
+
+static int check_error_codes_distinct(void)
+{
+	for (int a = -29; a <= 1; a++)
+		for (int b = a + 1; b <= 1; b++)
+			if (!strcmp(hvc_strerror(a), hvc_strerror(b)))
+				return 0;
+	return strcmp(hvc_strerror(-30), "unknown error") == 0;
+}
+
+static void test_error_strings(void **state)
+{
+	(void)state;
+	assert_true(check_error_codes_distinct());
+}
+
+/* The wire carries standard AES-256-GCM: OpenSSL decrypts a captured frame with keys
+ * derived from the traffic secret exactly as docs/protocol.md says. */
+static void test_wire_is_standard_gcm(void **state)
+{
+	(void)state;
+	struct pair p;
+	uint8_t f[1][512], key[32], salt[12], nonce[12], pt[200];
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_with_rings(&p, 8192);
+	pair_start(&p);
+	handshake(&p);
+	for (int ring = 0; ring < 2; ring++) {
+		if (ring)
+			assert_true(hvc_channel_prefill(p.c, 150, 0) > 0);
+		hvc_hkdf_expand_label(p.c->tx.secret, "hvc1 key", key, 32);
+		hvc_hkdf_expand_label(p.c->tx.secret, "hvc1 salt", salt, 12);
+		uint64_t seq = p.c->tx.seq;
+		capture_frames(&p, 1, 150, f);
+		for (int i = 0; i < 12; i++)
+			nonce[i] = salt[i] ^ (i >= 4 ? (uint8_t)(seq >> (8 * (11 - i))) : 0);
+		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+		int l, ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce);
+		ok &= EVP_DecryptUpdate(c, NULL, &l, f[0], 16);
+		ok &= EVP_DecryptUpdate(c, pt, &l, f[0] + 16, 150);
+		ok &= EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, f[0] + 166);
+		ok &= EVP_DecryptFinal_ex(c, pt + 150, &l);
+		EVP_CIPHER_CTX_free(c);
+		assert_true(ok);
+		for (int i = 0; i < 150; i++)
+			assert_int_equal(pt[i], 'a');
+		assert_int_equal(f[0][0], 1);
+		assert_int_equal(f[0][1], 0x42);
+		assert_int_equal(f[0][3], 1);
+		assert_int_equal(f[0][7], 150);
+		assert_int_equal(f[0][15], (uint8_t)seq);
+	}
+	pair_free(&p);
+}
+
+#define PT(fn, p, name) {#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)}
+#define ALL_PATHS(fn) PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), \
+	PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
+
+int main(void)
+{
+	print_paths();
+	const struct CMUnitTest tests[] = {
+		ALL_PATHS(test_handshake_and_roundtrip),
+		ALL_PATHS(test_pipelined_ring_roundtrip),
+		ALL_PATHS(test_every_bit_flip),
+		ALL_PATHS(test_rekey),
+		cmocka_unit_test(test_policy_negotiation),
+		cmocka_unit_test(test_wrong_psk),
+		cmocka_unit_test(test_unknown_key_id),
+		cmocka_unit_test(test_psk_lookup),
+		cmocka_unit_test(test_mitm_tampered_nonce),
+		cmocka_unit_test(test_mitm_swapped_nonce_reflected),
+		cmocka_unit_test(test_mitm_replayed_handshake),
+		cmocka_unit_test(test_downgrade),
+		cmocka_unit_test(test_replay_reorder_truncate),
+		cmocka_unit_test(test_rekey_overdue),
+		cmocka_unit_test(test_api_misuse),
+		cmocka_unit_test(test_error_strings),
+		cmocka_unit_test(test_wire_is_standard_gcm),
+	};
+	return cmocka_run_group_tests_name("crypto_channel", tests, NULL, NULL);
+}
