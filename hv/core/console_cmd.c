@@ -48,6 +48,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"help                  this list",
 		"status                CPU features, dirty tracking, memory, clock",
 		"vm list               the VMs and their states",
+		"vm create MODE        new VM with the test guest: work|wset|eptfault|triplefault",
 		"vm start ID           boot a created or stopped VM",
 		"vm pause ID           stop scheduling a running VM",
 		"vm resume ID          continue a paused or parked VM",
@@ -81,6 +82,20 @@ static int cmd_vm(struct cmd_ctx *c)
 	}
 	unsigned id;
 	int err;
+	if (!hv_strcmp(sub, "create")) {
+		if (c->argc != 3)
+			return fail(c->out, HV_EINVAL, "usage: vm create work|wset|eptfault|triplefault", 0, 0);
+		const char *why = c->ops->guests_unavailable ? c->ops->guests_unavailable(c->ops->ctx) : 0;
+		if (why)
+			return fail(c->out, HV_ENOTSUP, "guests cannot run here: %s", why, 0);
+		err = c->ops->vm_create(c->ops->ctx, c->argv[2]);
+		if (err == HV_EINVAL)
+			return fail(c->out, err, "unknown guest mode '%s' (work, wset, eptfault, triplefault)", c->argv[2], 0);
+		if (err < 0)
+			return fail(c->out, err, "create failed: %s%s", hv_strerror(err), 0);
+		pr_printf(c->out, "created vm %d\r\n", err);
+		return HV_OK;
+	}
 	const char *why = c->ops->guests_unavailable ? c->ops->guests_unavailable(c->ops->ctx) : 0;
 	if (why)
 		return fail(c->out, HV_ENOTSUP, "guests cannot run here: %s", why, 0);

@@ -272,6 +272,21 @@ static void op_poweroff(void *ctx)
 	hv_halt_machine(0);
 }
 
+static int op_create(void *ctx, const char *mode)
+{
+	(void)ctx;
+	static const struct { const char *name; uint32_t mode; } modes[] = {
+		{ "work", GUEST_MODE_WORK }, { "wset", GUEST_MODE_WSET },
+		{ "eptfault", GUEST_MODE_EPT_FAULT }, { "triplefault", GUEST_MODE_TRIPLE_FAULT },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!hv_strcmp(mode, modes[i].name)) {
+			int err = vm_create(modes[i].mode);
+			return err ? err : (int)hv_nvms;
+		}
+	return HV_EINVAL;
+}
+
 static const char *op_unavailable(void *ctx)
 {
 	(void)ctx;
@@ -284,6 +299,7 @@ const struct console_ops hv_console_ops = {
 	.vm_action = op_action,
 	.vm_dirty = op_dirty,
 	.vm_track = op_track,
+	.vm_create = op_create,
 	.status = op_status,
 	.poweroff = op_poweroff,
 	.guests_unavailable = op_unavailable,

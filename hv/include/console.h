@@ -43,6 +43,9 @@ struct console_ops {
 	int (*vm_action)(void *ctx, unsigned id, enum vm_action a);
 	int (*vm_dirty)(void *ctx, unsigned id, const struct printer *p);
 	int (*vm_track)(void *ctx, unsigned id, enum dirty_method m);
+	/* Creates a VM running the test guest in mode (a name such as "work");
+	 * returns its id (> 0) or an error. */
+	int (*vm_create)(void *ctx, const char *mode);
 	void (*status)(void *ctx, const struct printer *p);
 	void (*poweroff)(void *ctx);
 	/* Why no guest can run here (no VT-x), or NULL: VM commands then fail

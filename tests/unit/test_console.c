@@ -64,18 +64,27 @@ static int m_track(void *ctx, unsigned id, enum dirty_method m)
 	last_method = m;
 	return HV_OK;
 }
+static int creates;
+static int m_create(void *ctx, const char *mode)
+{
+	(void)ctx;
+	if (strcmp(mode, "work") && strcmp(mode, "wset"))
+		return HV_EINVAL;
+	creates++;
+	return 3;
+}
 static void m_status(void *ctx, const struct printer *p) { (void)ctx; statuses++; pr_printf(p, "vmx: available\r\n"); }
 static void m_poweroff(void *ctx) { (void)ctx; poweroffs++; }
-static const struct console_ops ops = { 0, m_info, m_action, m_dirty, m_track, m_status, m_poweroff, 0 };
+static const struct console_ops ops = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, 0 };
 static const char *no_vtx(void *ctx) { (void)ctx; return "CPUID.1:ECX.VMX=0"; }
-static const struct console_ops ops_novtx = { 0, m_info, m_action, m_dirty, m_track, m_status, m_poweroff, no_vtx };
+static const struct console_ops ops_novtx = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, no_vtx };
 
 static int reset(void **state)
 {
 	(void)state;
 	outlen = 0;
 	out[0] = 0;
-	actions = dirties = tracks = statuses = poweroffs = 0;
+	actions = dirties = tracks = statuses = poweroffs = creates = 0;
 	return 0;
 }
 
@@ -134,6 +143,9 @@ static void commands(void **state)
 	assert_int_equal(last_method, DIRTY_AD);
 	exec_ok("vm track 1 pml");
 	assert_int_equal(last_method, DIRTY_PML);
+	exec_ok("vm create wset");
+	assert_non_null(strstr(out, "created vm 3\r\nok\r\n"));
+	assert_int_equal(creates, 1);
 	outlen = 0;
 	assert_int_equal(console_execute(&ops, "poweroff", &P), HV_OK);
 	assert_int_equal(poweroffs, 1);
@@ -155,6 +167,9 @@ static void bad_commands(void **state)
 	exec_err("vm explode 1", "unknown vm subcommand");
 	exec_err("vm track 1 magic", "unknown tracking method 'magic'");
 	exec_err("vm track 1", "usage");
+	exec_err("vm create", "usage: vm create");
+	exec_err("vm create rocket", "unknown guest mode 'rocket'");
+	assert_int_equal(creates, 0);
 	exec_err("vm dirty", "usage");
 	exec_err("status now", "usage: status");
 	exec_err("poweroff please", "usage: poweroff");
@@ -173,14 +188,15 @@ static void bad_commands(void **state)
 static void no_vtx_refuses_vm_commands(void **state)
 {
 	(void)state;
-	const char *cmds[] = { "vm start 1", "vm pause 1", "vm resume 1", "vm stop 1", "vm dirty 1", "vm track 1 ad" };
-	for (unsigned i = 0; i < 6; i++) {
+	const char *cmds[] = { "vm start 1", "vm pause 1", "vm resume 1", "vm stop 1", "vm dirty 1", "vm track 1 ad",
+			       "vm create work" };
+	for (unsigned i = 0; i < 7; i++) {
 		outlen = 0;
 		assert_int_equal(console_execute(&ops_novtx, cmds[i], &P), HV_ENOTSUP);
 		assert_final("error: ");
 		assert_non_null(strstr(out, "guests cannot run here: CPUID.1:ECX.VMX=0"));
 	}
-	assert_int_equal(actions + dirties + tracks, 0);
+	assert_int_equal(actions + dirties + tracks + creates, 0);
 	outlen = 0;
 	assert_int_equal(console_execute(&ops_novtx, "status", &P), HV_OK);
 }

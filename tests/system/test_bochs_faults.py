@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Full-system test under Bochs: a faulting guest is stopped with a diagnostic
+while the hypervisor and the other guests go on; stop/start cycles a guest.
+
+  python3 tests/system/test_bochs_faults.py --iso build/hv.iso --workdir build/systest-faults
+
+Creates guests from the console: one that reads past its RAM (EPT violation),
+one that triple-faults. Checks the [hv] diagnostics (exit reason, qualification,
+guest RIP, registers), `vm list` states, heartbeats of vm1/vm2 going on, that
+`vm stop` scrubs (and verifies) a guest's memory and `vm start` boots it afresh,
+and that poweroff ends Bochs with status 0. Prints PASS/FAIL lines and
+`N passed, N failed`; exit status 0 only if all passed.
+"""
+import argparse
+import os
+import re
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import bochs  # noqa: E402
+from hvconsole import ConsoleTimeout  # noqa: E402
+
+HB = re.compile(r"^\[vm(\d+)\] HB vm=\d+ seq=(\d+)")
+
+
+class Result:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+        return ok
+
+
+def last_seq(con, vm, since=0):
+    seqs = [int(m.group(2)) for l in con.lines_since(since) for m in [HB.match(l)] if m and int(m.group(1)) == vm]
+    return seqs[-1] if seqs else None
+
+
+def fault_case(con, r, mode, expect):
+    ok, reply = con.command("vm create " + mode, timeout=30)
+    m = re.match(r"created vm (\d+)", reply[0]) if ok and reply else None
+    if not r.check("vm create %s" % mode, bool(m), " | ".join(reply) or str(con.last_final)):
+        return None
+    vm = int(m.group(1))
+    mark = con.mark()
+    ok, _ = con.command("vm start %d" % vm, timeout=30)
+    r.check("vm start %d (%s)" % (vm, mode), ok, str(con.last_final))
+    try:
+        con.wait_for(r"^\[hv\] vm %d stopped: %s" % (vm, expect), timeout=60, since=mark)
+        lines = [l for l in con.lines_since(mark) if l.startswith("[hv] vm %d failed" % vm) or l.startswith("[hv]   ")]
+        diag = " ".join(lines)
+        good = ("exit reason" in diag and "qualification" in diag and "rip=" in diag and "eax=" in diag)
+        r.check("vm %d stopped with a diagnostic (%s)" % (vm, expect), good, " / ".join(lines[:3]))
+    except ConsoleTimeout as e:
+        r.check("vm %d stopped with a diagnostic (%s)" % (vm, expect), False, str(e)[:300])
+    ok, reply = con.command("vm list", timeout=30)
+    st = [l for l in reply if l.startswith("vm %d " % vm)]
+    r.check("vm list shows vm %d failed" % vm, bool(st) and "state=failed" in st[0], st[0] if st else "absent")
+    return vm
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iso", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--timeout", type=int, default=300)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    r = Result()
+    inst = bochs.launch(a.iso, a.workdir, name="bochs", timeout=a.timeout)
+    con = None
+    try:
+        con = inst.open_console(log_path=os.path.join(a.workdir, "serial.log"), deadline=60)
+        con.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        con.wait_for(r"^\[vm2\] HB ", timeout=60, since=0)
+
+        fault_case(con, r, "eptfault", "EPT violation")
+        fault_case(con, r, "triplefault", "triple fault")
+
+        # The others went on: fresh heartbeats from vm1 and vm2 after the faults.
+        mark = con.mark()
+        s1, s2 = last_seq(con, 1), last_seq(con, 2)
+        try:
+            con.wait_for(r"^\[vm1\] HB vm=1 seq=%d\b" % (s1 + 2), timeout=60, since=mark)
+            con.wait_for(r"^\[vm2\] HB vm=2 seq=%d\b" % (s2 + 2), timeout=60, since=mark)
+            r.check("vm1 and vm2 keep running after the faults", True, "vm1 past %d, vm2 past %d" % (s1, s2))
+        except ConsoleTimeout as e:
+            r.check("vm1 and vm2 keep running after the faults", False, str(e)[:300])
+
+        # Stop scrubs and verifies; start boots the guest afresh from seq 1.
+        mark = con.mark()
+        ok, _ = con.command("vm stop 1", timeout=30)
+        try:
+            con.wait_for(r"^\[hv\] vm 1 stopped; memory scrubbed and verified", timeout=30, since=mark)
+            r.check("vm stop 1 scrubs and verifies its memory", ok)
+        except ConsoleTimeout as e:
+            r.check("vm stop 1 scrubs and verifies its memory", False, str(e)[:300])
+        ok, _ = con.command("vm pause 1", timeout=30)
+        r.check("vm pause on a stopped vm is refused", (not ok) and "state stopped" in str(con.last_final),
+                str(con.last_final))
+        mark = con.mark()
+        ok, _ = con.command("vm start 1", timeout=30)
+        try:
+            con.wait_for(r"^\[vm1\] GUEST start vm=1 mode=work", timeout=60, since=mark)
+            con.wait_for(r"^\[vm1\] HB vm=1 seq=1\b", timeout=60, since=mark)
+            con.wait_for(r"^\[vm1\] MEMCHECK ok pass=1\b", timeout=120, since=mark)
+            r.check("vm start 1 boots it afresh (seq 1, memory check passes)", ok)
+        except ConsoleTimeout as e:
+            r.check("vm start 1 boots it afresh (seq 1, memory check passes)", False, str(e)[:300])
+
+        bad = [l for l in con.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
+        r.check("no MEMCHECK FAIL or PANIC anywhere", not bad, "; ".join(bad[:3]))
+        con.send_line("poweroff")
+        rc = inst.wait(timeout=60)
+        r.check("poweroff ends Bochs with status 0", rc == 0, "status %s" % rc)
+    except Exception as e:  # noqa: BLE001 - any harness error is a failure, with its reason
+        r.check("harness", False, "%s: %s" % (type(e).__name__, e))
+        if con:
+            print(con.log_tail(30))
+    finally:
+        if con:
+            con.close()
+        inst.stop()
+    print("%d passed, %d failed" % (r.passed, r.failed))
+    return 0 if r.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
