@@ -17,6 +17,7 @@ $(SETUP_DONE):
 
 include guest/guest.mk
 include hv/hv.mk
+include net/net.mk
 include boot/multiboot2/multiboot2.mk
 include boot/uefi/uefi.mk
 include tests/unit/unit.mk

@@ -111,6 +111,18 @@ int hvc_gcm_key_init(struct hvc_gcm_key *k, enum hvc_gcm_path path, const uint8_
 	k->ops = &ops_tab[path];
 	k->ops->keyexp(key, k->kd);
 	k->ops->precomp(k->kd);
+	/* H = AES_K(0^128) for our GHASH: the SSE path keeps to 128-bit CLMUL so that it
+	 * stays an SSE-only path, the others take the best this CPU has. */
+	enum hvc_clmul_kind kind = hvc_clmul_best();
+	if (path == HVC_GCM_SSE && kind == HVC_CLMUL_YMM)
+		kind = HVC_CLMUL_XMM;
+	if (kind != HVC_CLMUL_NONE) {
+		static const uint8_t zero_iv[12];
+		uint8_t h[16];
+		hvc_gcm_keystream(k, zero_iv, 0, h, 16);
+		hvc_ghash_key_init(&k->gh, h, kind);
+		hvc_zero(h, sizeof(h));
+	}
 	return HVC_OK;
 }
 
@@ -124,9 +136,9 @@ enum hvc_gcm_path hvc_gcm_key_path(const struct hvc_gcm_key *k)
 	return k->ops ? k->ops->path : HVC_GCM_AUTO;
 }
 
-const uint8_t *hvc_gcm_expanded_keys(const struct hvc_gcm_key *k)
+const char *hvc_gcm_ghash_name(const struct hvc_gcm_key *k)
 {
-	return k->kd;
+	return k->gh.kind == HVC_CLMUL_YMM ? "clmul-ymm" : k->gh.kind == HVC_CLMUL_XMM ? "clmul-xmm" : "ipsec-mb";
 }
 
 void hvc_gcm_encrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad,
@@ -160,9 +172,19 @@ void hvc_gcm_keystream(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32
 	hvc_gcm_ctr_xor(k, iv, ctr, out, out, len);
 }
 
-void hvc_gcm_ghash(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *in, size_t len)
+void hvc_gcm_ghash_imb(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *in, size_t len)
 {
 	if (len)
+		k->ops->ghash(k->kd, in, len, state, 16);
+}
+
+void hvc_gcm_ghash(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *in, size_t len)
+{
+	if (!len)
+		return;
+	if (k->gh.kind != HVC_CLMUL_NONE)
+		hvc_ghash_clmul(&k->gh, state, in, len);
+	else
 		k->ops->ghash(k->kd, in, len, state, 16);
 }
 
@@ -172,7 +194,7 @@ void hvc_gcm_ghash_lengths(const struct hvc_gcm_key *k, uint8_t state[16], uint6
 	uint8_t lb[16];
 	hvc_be64_put(lb, aad_len * 8);
 	hvc_be64_put(lb + 8, ct_len * 8);
-	k->ops->ghash(k->kd, lb, 16, state, 16);
+	hvc_gcm_ghash(k, state, lb, 16);
 }
 
 int hvc_gcm_decrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad,

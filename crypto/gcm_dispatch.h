@@ -4,6 +4,7 @@
 #define HVC_GCM_DISPATCH_H
 #include <stddef.h>
 #include <stdint.h>
+#include "ghash_clmul.h"
 
 enum hvc_gcm_path {
 	HVC_GCM_AUTO = 0,
@@ -18,6 +19,7 @@ struct hvc_gcm_ops;
 /* Expanded key + GHASH powers for one AES-256 key on one implementation path. */
 struct hvc_gcm_key {
 	_Alignas(64) uint8_t kd[1024]; /* ipsec-mb struct gcm_key_data (1008 bytes) */
+	struct hvc_ghash_key gh;       /* our GHASH (kind NONE: use ipsec-mb's) */
 	const struct hvc_gcm_ops *ops;
 };
 
@@ -48,11 +50,14 @@ void hvc_gcm_keystream(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32
 /* CTR XOR with the same counter convention (in may equal out). */
 void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
 		     const uint8_t *in, uint8_t *out, size_t len);
-/* GHASH state update: state = GHASH_H(state, in zero-padded to 16 bytes). */
+/* GHASH state update: state = GHASH_H(state, in zero-padded to 16 bytes). Uses our
+ * aggregated CLMUL GHASH where the CPU allows (much faster than ipsec-mb's AAD hash). */
 void hvc_gcm_ghash(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *in, size_t len);
+/* The same through ipsec-mb's ghash_* (for cross-checks). */
+void hvc_gcm_ghash_imb(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *in, size_t len);
 /* Final GHASH block (bit lengths) and tag = GHASH ^ E(J0). */
 void hvc_gcm_ghash_lengths(const struct hvc_gcm_key *k, uint8_t state[16], uint64_t aad_len,
 			   uint64_t ct_len);
-/* Raw GHASH key H (for the fused XOR+GHASH code). */
-const uint8_t *hvc_gcm_expanded_keys(const struct hvc_gcm_key *k);
+/* Which GHASH code a key uses, for reports: "clmul-ymm", "clmul-xmm" or "ipsec-mb". */
+const char *hvc_gcm_ghash_name(const struct hvc_gcm_key *k);
 #endif

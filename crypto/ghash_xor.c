@@ -21,6 +21,10 @@ void hvc_xor_ks(uint8_t *out, const uint8_t *in, const uint8_t *ks, size_t len)
 void hvc_xor_ghash_enc(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *ks,
 		       const uint8_t *in, uint8_t *out, size_t len)
 {
+	if (k->gh.kind != HVC_CLMUL_NONE) {
+		hvc_xor_ghash_clmul(&k->gh, state, ks, in, out, len);
+		return;
+	}
 	hvc_xor_ks(out, in, ks, len);
 	hvc_gcm_ghash(k, state, out, len);
 }

@@ -25,8 +25,11 @@ $(BUILD)/hv/%.o: %.S
 
 $(BUILD)/hv/hv/core/guest_image.o: $(GUEST_BIN)
 
-$(HV_ELF): $(HV_OBJS) linker.ld
-	$(CC) $(HV_LDFLAGS) -o $@ $(HV_OBJS)
+# NET_OBJS comes from net/net.mk, included after this file: secondary
+# expansion defers it to the time the rule runs.
+.SECONDEXPANSION:
+$(HV_ELF): $(HV_OBJS) $$(NET_OBJS) linker.ld
+	$(CC) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(NET_OBJS)
 	@size $@ | tail -n1 | awk '{printf "hv.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
 
--include $(HV_OBJS:.o=.d)
+-include $(HV_OBJS:.o=.d) $(patsubst %.o,%.d,$(filter $(BUILD)/hv/net/%,$(NET_OBJS)))

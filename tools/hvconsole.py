@@ -297,9 +297,11 @@ class Console:
             return "\n".join(self.lines[-nlines:] + ([self.partial] if self.partial else []))
 
     def _timeout(self, what, timeout):
-        msg = "timed out after %.1fs waiting for %s on %s" % (timeout, what, self.target)
         if self.closed:
-            msg += " (console connection ended: %s)" % self.eof_reason
+            msg = "console connection ended (%s) while waiting for %s on %s" % (
+                self.eof_reason, what, self.target)
+        else:
+            msg = "timed out after %.1fs waiting for %s on %s" % (timeout, what, self.target)
         msg += "\n---- serial tail ----\n%s\n---------------------" % self.log_tail()
         return ConsoleTimeout(msg)
 

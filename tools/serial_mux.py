@@ -68,6 +68,7 @@ class SerialMux:
         self.cond = threading.Condition()
         self.raw_partial = b""
         self.done = threading.Event()
+        self.console_ready = threading.Event()  # `[hv] console ready` seen
         self.serial = None
         self.listener = None
         self.log = None
@@ -150,6 +151,8 @@ class SerialMux:
             t = strip_prompts(clean_text(raw.decode("utf-8", "replace"))).strip()
             if FINAL_RE.match(t):
                 n += 1
+            elif t == "[hv] console ready":
+                self.console_ready.set()
         if n:
             with self.cond:
                 self.finals += n

@@ -63,6 +63,61 @@ static int parse_vms(struct hv_config *c, char *v)
 	return HV_OK;
 }
 
+int config_parse_ipv4(const char *s, uint32_t *ip, uint8_t *prefix, int allow_prefix)
+{
+	uint32_t v = 0;
+	for (int part = 0; part < 4; part++) {
+		unsigned n = 0, digits = 0;
+		while (*s >= '0' && *s <= '9') {
+			n = n * 10 + (unsigned)(*s++ - '0');
+			if (++digits > 3 || n > 255)
+				return HV_EINVAL;
+		}
+		if (!digits)
+			return HV_EINVAL;
+		v = (v << 8) | n;
+		if (part < 3 && *s++ != '.')
+			return HV_EINVAL;
+	}
+	uint64_t len = 32;
+	if (*s == '/') {
+		if (!allow_prefix || hv_parse_u64(s + 1, &len) || len < 1 || len > 32)
+			return HV_EINVAL;
+	} else if (*s) {
+		return HV_EINVAL;
+	}
+	*ip = v;
+	if (prefix)
+		*prefix = (uint8_t)len;
+	return HV_OK;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	uint8_t m[6];
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+		if (lo < 0)
+			return HV_EINVAL;
+		m[i] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+		if (i < 5 && *s++ != ':')
+			return HV_EINVAL;
+	}
+	if (*s || (m[0] & 1)) /* a multicast address cannot be a NIC's */
+		return HV_EINVAL;
+	memcpy(mac, m, 6);
+	return HV_OK;
+}
+
 static int apply(struct hv_config *c, const char *key, char *val)
 {
 	uint32_t u;
@@ -101,6 +156,22 @@ static int apply(struct hv_config *c, const char *key, char *val)
 		else if (!hv_strcmp(val, "ad")) c->dirty = DIRTY_AD;
 		else if (!hv_strcmp(val, "pml")) c->dirty = DIRTY_PML;
 		else return HV_EINVAL;
+	} else if (!hv_strcmp(key, "ip")) {
+		uint32_t ip;
+		uint8_t len;
+		if (config_parse_ipv4(val, &ip, &len, 1) || !ip)
+			return HV_EINVAL;
+		c->ip = ip;
+		c->ip_prefix = len == 32 ? 24 : len;
+	} else if (!hv_strcmp(key, "gw")) {
+		uint32_t ip;
+		if (config_parse_ipv4(val, &ip, 0, 0))
+			return HV_EINVAL;
+		c->gw = ip;
+	} else if (!hv_strcmp(key, "mac")) {
+		if (config_parse_mac(val, c->mac))
+			return HV_EINVAL;
+		c->has_mac = 1;
 	} else if (!hv_strcmp(key, "slice_ms")) {
 		if (num(val, 1, 1000, &u))
 			return HV_EINVAL;

@@ -55,6 +55,9 @@ static int cmd_help(struct cmd_ctx *c)
 		"vm stop ID            stop a VM and scrub its memory",
 		"vm dirty ID           pages written since the last call (and reset)",
 		"vm track ID ad|pml    choose the dirty-tracking method",
+		"net status            the hypervisor's NIC, address and counters",
+		"net up IP/LEN [GW]    configure the NIC when the boot configuration did not",
+		"net echo IP BYTES     send BYTES to IP's echo service and verify the echo",
 		"poweroff              stop the machine",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(lines); i++)
@@ -180,6 +183,22 @@ int console_execute(const struct console_ops *ops, const char *line, const struc
 		err = HV_OK;
 	} else if (!hv_strcmp(cmd, "vm")) {
 		err = cmd_vm(&c);
+	} else if (!hv_strcmp(cmd, "net")) {
+		if (!ops->net_command)
+			return fail(out, HV_ENOTSUP, "no network in this build", 0, 0);
+		err = ops->net_command(ops->ctx, c.argc, c.argv, out);
+		if (err == HV_EINVAL)
+			return fail(out, err, "usage: net status | net up IP/LEN [GW] | net echo IP BYTES (BYTES 1..1073741824)", 0, 0);
+		if (err == HV_ENOENT && c.argc > 1 && !hv_strcmp(c.argv[1], "up"))
+			return fail(out, err, "no e1000 NIC found on the PCI bus", 0, 0);
+		if (err == HV_ENOENT)
+			return fail(out, err, "unknown net subcommand '%s' (try 'help')", c.argv[1], 0);
+		if (err == HV_ESTATE)
+			return fail(out, err, "the network is down (boot with ip=ADDR/LEN and an e1000 NIC)", 0, 0);
+		if (err == HV_EEXIST)
+			return fail(out, err, "already %s", c.argc > 1 && !hv_strcmp(c.argv[1], "up") ? "up" : "running an echo test", 0);
+		if (err != HV_OK)
+			return fail(out, err, "net: %s%s", hv_strerror(err), 0);
 	} else if (!hv_strcmp(cmd, "poweroff")) {
 		if (c.argc != 1)
 			return fail(out, HV_EINVAL, "usage: poweroff", 0, 0);

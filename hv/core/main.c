@@ -5,6 +5,7 @@
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/desc.h"
 #include "../arch/x86/serial.h"
+#include "../../net/include/net.h"
 
 struct page_alloc hv_pages;
 struct hv_config hv_cfg;
@@ -85,6 +86,8 @@ void hv_main(const struct hv_boot_info *bi)
 				hv_log("[hv] starting vm %u failed: %s\r\n", hv_nvms, hv_strerror(err));
 		}
 	}
+	if (hv_cfg.ip && (err = net_init()))
+		hv_log("[hv] net: not started: %s\r\n", hv_strerror(err));
 	console_ready();
 	sched_loop();
 }

@@ -95,6 +95,36 @@ void *memmove(void *d, const void *s, size_t n)
 	return d;
 }
 
+/* C names lwIP expects from a libc. */
+size_t strlen(const char *s) { return hv_strlen(s); }
+int strncmp(const char *a, const char *b, size_t n) { return hv_strncmp(a, b, n); }
+
+long strtol(const char *s, char **end, int base)
+{
+	long v = 0;
+	int neg = 0;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '-' || *s == '+')
+		neg = *s++ == '-';
+	if ((base == 0 || base == 16) && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		base = 16;
+	} else if (base == 0) {
+		base = s[0] == '0' ? 8 : 10;
+	}
+	for (;; s++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'z' ? *s - 'a' + 10 :
+			*s >= 'A' && *s <= 'Z' ? *s - 'A' + 10 : 99;
+		if (d >= base)
+			break;
+		v = v * base + d;
+	}
+	if (end)
+		*end = (char *)s;
+	return neg ? -v : v;
+}
+
 int memcmp(const void *a, const void *b, size_t n)
 {
 	const unsigned char *x = a, *y = b;

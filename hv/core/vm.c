@@ -3,6 +3,7 @@
 #include "hv.h"
 #include "vm.h"
 #include "../../guest/abi.h"
+#include "../../net/include/net.h"
 
 struct vm hv_vms[VM_MAX];
 unsigned hv_nvms;
@@ -287,6 +288,12 @@ static int op_create(void *ctx, const char *mode)
 	return HV_EINVAL;
 }
 
+static int op_net(void *ctx, int argc, char **argv, const struct printer *out)
+{
+	(void)ctx;
+	return net_command(argc, argv, out);
+}
+
 static const char *op_unavailable(void *ctx)
 {
 	(void)ctx;
@@ -303,6 +310,7 @@ const struct console_ops hv_console_ops = {
 	.status = op_status,
 	.poweroff = op_poweroff,
 	.guests_unavailable = op_unavailable,
+	.net_command = op_net,
 };
 
 /* ---- scheduler: round-robin over runnable VMs, console between slices ---- */
@@ -319,6 +327,7 @@ void sched_loop(void)
 	unsigned next = 0;
 	for (;;) {
 		console_poll();
+		net_poll();
 		struct vm *pick = 0;
 		uint64_t now = tsc_now();
 		for (unsigned k = 0; k < hv_nvms && !pick; k++) {

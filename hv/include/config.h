@@ -20,7 +20,17 @@ struct hv_config {
 	int autostart;
 	enum dirty_method dirty;  /* DIRTY_NONE = choose by CPU */
 	uint32_t slice_ms;
+	/* Network of the hypervisor itself (migration traffic), static. */
+	uint32_t ip, gw;          /* IPv4 addresses, host byte order; 0 = none */
+	uint8_t ip_prefix;        /* netmask length */
+	uint8_t mac[6];
+	int has_mac;              /* else the NIC's EEPROM address */
 };
+
+/* "a.b.c.d" or "a.b.c.d/len" (allow_prefix) into host byte order. */
+int config_parse_ipv4(const char *s, uint32_t *ip, uint8_t *prefix, int allow_prefix);
+int config_parse_mac(const char *s, uint8_t mac[6]);
+
 
 void config_defaults(struct hv_config *c);
 /* Returns the number of problems found; each is described through warn. */

@@ -51,6 +51,10 @@ struct console_ops {
 	/* Why no guest can run here (no VT-x), or NULL: VM commands then fail
 	 * with that reason instead of a confusing "no such vm". */
 	const char *(*guests_unavailable)(void *ctx);
+	/* `net ...`: argv[0] is "net". Prints its reply lines; returns HV_OK,
+	 * HV_EINVAL (usage), HV_ENOENT (unknown subcommand), HV_ESTATE (network
+	 * down), HV_EEXIST (a test already running) or another error. */
+	int (*net_command)(void *ctx, int argc, char **argv, const struct printer *out);
 };
 
 /* Runs one command line: prints its reply lines and a final "ok" or

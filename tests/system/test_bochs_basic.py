@@ -336,6 +336,22 @@ class HvTest:
             return False, "k=%d: %s" % (k, "; ".join(problems))
         return True, "k=%d: %d pages exact %s" % (k, len(got), announced)
 
+    def resync_wset(self):
+        """After a failed round: resume vm3 until it announces a new round."""
+        c = self.con
+        mark = c.mark()
+        for _ in range(6):
+            try:
+                idx, _ = c.wait_for_line(WSET_RE, timeout=3, since=mark)
+                self.wset_cursor = idx
+                return True
+            except ConsoleTimeout:
+                if c.closed:
+                    return False
+                self.cmd("vm resume 3")
+        self.r.note("vm3 did not announce a new write set after the failed round")
+        return False
+
     def part_c(self):
         self.wset_cursor = 0
         pml_missing = [x for x in self.status
@@ -361,6 +377,7 @@ class HvTest:
                     ok, detail = False, str(e)
                 self.r.result("%s round %d" % (name, rnd), ok, detail)
                 if not ok:
+                    self.resync_wset()
                     break
 
     # d ----------------------------------------------------------------------
@@ -595,7 +612,11 @@ def main(argv=None):
         killed = False
         if t.inst is not None:
             if t.inst.alive():
+                t.inst.wait(2 if (t.con is not None and t.con.closed) else 0.1)
+            if t.inst.alive():
                 killed = True
+            else:
+                r.note("Bochs exited by itself: %s" % t.inst.describe_exit())
             t.inst.stop()
         if t.con is not None:
             t.con.close()

@@ -37,6 +37,15 @@ static void parses_values(void **state)
 	assert_int_equal(c.slice_ms, 5);
 	config_parse(&c, "vms=none", &P);
 	assert_int_equal(c.nvms, 0);
+	assert_int_equal(config_parse(&c, "ip=192.0.2.7/28 gw=192.0.2.1 mac=52:54:00:Ab:cD:09", &P), 0);
+	assert_int_equal(c.ip, 0xc0000207u);
+	assert_int_equal(c.ip_prefix, 28);
+	assert_int_equal(c.gw, 0xc0000201u);
+	assert_true(c.has_mac);
+	const uint8_t mac[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 9 };
+	assert_memory_equal(c.mac, mac, 6);
+	assert_int_equal(config_parse(&c, "ip=10.1.2.3", &P), 0);
+	assert_int_equal(c.ip_prefix, 24); /* a bare address gets a /24 */
 }
 
 static void bad_input_keeps_defaults(void **state)
@@ -64,6 +73,16 @@ static void bad_input_keeps_defaults(void **state)
 	assert_int_equal(config_parse(&c, 0, &P), 0);
 	assert_int_equal(config_parse(&c, "vms=work,work,work,work,work,work,work,work,work", &P), 1);
 	assert_int_equal(c.nvms, d.nvms);
+	const char *bad_net[] = { "ip=1.2.3", "ip=1.2.3.4.5", "ip=256.1.1.1", "ip=1.2.3.4/33", "ip=1.2.3.4/0",
+				  "ip=0.0.0.0", "ip=1..2.3", "ip=1.2.3.4x", "ip=0001.2.3.4", "gw=1.2.3.4/8",
+				  "mac=52:54:00:12:34", "mac=52:54:00:12:34:5g", "mac=01:00:5e:00:00:01",
+				  "mac=52:54:00:12:34:56:78", "mac=525400123456" };
+	for (unsigned i = 0; i < sizeof(bad_net) / sizeof(bad_net[0]); i++) {
+		outlen = 0;
+		assert_int_equal(config_parse(&c, bad_net[i], &P), 1);
+		assert_non_null(strstr(out, "bad value"));
+	}
+	assert_memory_equal(&c, &d, sizeof(c));
 }
 
 int main(void)
