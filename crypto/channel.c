@@ -337,6 +337,8 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
 		rc = hvc__recv_frame(ch, buf, cap);
 		if (rc == HVC_E_BUF_TOO_SMALL)
 			*len = ch->rx_h.length;
+		if (rc < 0 && rc != HVC_E_BUF_TOO_SMALL && ch->rx_hdr_ok)
+			hvc_zero(buf, ch->rx_h.length < cap ? ch->rx_h.length : cap); /* partial frame */
 		if (rc != HVC_OK)
 			return rc;
 		if (ch->mode == HVC_MODE_ENCRYPTED) {

@@ -80,6 +80,10 @@ XMM_T static void key_init_xmm(struct hvc_ghash_key *g, const uint8_t h[16])
 		p = gfmul(p, H);
 		_mm_storeu_si128((__m128i *)g->hpow[i], p);
 	}
+	for (int i = 0; i < 8; i++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)g->hpow[i]);
+		_mm_storeu_si128((__m128i *)g->hkar[i], _mm_xor_si128(x, _mm_shuffle_epi32(x, 0x4e)));
+	}
 }
 
 void hvc_ghash_key_init(struct hvc_ghash_key *g, const uint8_t h[16], enum hvc_clmul_kind kind)
@@ -163,10 +167,12 @@ YMM_T static void ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16], co
 	const __m256i bs = _mm256_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 					   0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 	__m128i y = bswap128(_mm_loadu_si128((const __m128i *)state));
-	__m256i h[4];
+	__m256i h[4], hk[4];
 	size_t i = 0;
-	for (int j = 0; j < 4; j++)
+	for (int j = 0; j < 4; j++) {
 		h[j] = _mm256_loadu_si256((const __m256i *)g->hpow[2 * j]);
+		hk[j] = _mm256_loadu_si256((const __m256i *)g->hkar[2 * j]);
+	}
 	for (; i + 128 <= len; i += 128) {
 		__m256i lo = _mm256_setzero_si256(), mid = lo, hi = lo;
 		for (int j = 0; j < 4; j++) {
@@ -178,14 +184,16 @@ YMM_T static void ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16], co
 			x = _mm256_shuffle_epi8(x, bs);
 			if (j == 0)
 				x = _mm256_xor_si256(x, _mm256_zextsi128_si256(y));
+			/* Karatsuba: (xh^xl)(hh^hl) ^ lo ^ hi is the middle term; 3 multiplies */
+			__m256i xk = _mm256_xor_si256(x, _mm256_shuffle_epi32(x, 0x4e));
 			lo = _mm256_xor_si256(lo, _mm256_clmulepi64_epi128(x, h[j], 0x00));
 			hi = _mm256_xor_si256(hi, _mm256_clmulepi64_epi128(x, h[j], 0x11));
-			mid = _mm256_xor_si256(mid, _mm256_xor_si256(_mm256_clmulepi64_epi128(x, h[j], 0x01),
-								     _mm256_clmulepi64_epi128(x, h[j], 0x10)));
+			mid = _mm256_xor_si256(mid, _mm256_clmulepi64_epi128(xk, hk[j], 0x00));
 		}
-		y = reduce(_mm_xor_si128(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1)),
-			   _mm_xor_si128(_mm256_castsi256_si128(mid), _mm256_extracti128_si256(mid, 1)),
-			   _mm_xor_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1)));
+		__m128i l = _mm_xor_si128(_mm256_castsi256_si128(lo), _mm256_extracti128_si256(lo, 1));
+		__m128i hh = _mm_xor_si128(_mm256_castsi256_si128(hi), _mm256_extracti128_si256(hi, 1));
+		__m128i m = _mm_xor_si128(_mm256_castsi256_si128(mid), _mm256_extracti128_si256(mid, 1));
+		y = reduce(l, _mm_xor_si128(m, _mm_xor_si128(l, hh)), hh);
 	}
 	if (i < len) {
 		const uint8_t *src = in + i;

@@ -10,6 +10,7 @@ enum hvc_clmul_kind { HVC_CLMUL_NONE = 0, HVC_CLMUL_XMM = 1, HVC_CLMUL_YMM = 2 }
 
 struct hvc_ghash_key {
 	_Alignas(32) uint8_t hpow[8][16]; /* H^8 .. H^1, byte-reversed, hpow[7] = H */
+	_Alignas(32) uint8_t hkar[8][16]; /* hi64 ^ lo64 of each power, in both halves */
 	int kind;
 };
 

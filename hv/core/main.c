@@ -27,6 +27,24 @@ void hv_print_status(const struct printer *p)
 	pr_printf(p, "uptime: %lu ms\r\n", (unsigned long)((rdtsc() - boot_tsc) / hv_tsc_khz));
 }
 
+/* Status lines printed during boot are events: each gets the "[hv] " prefix. */
+static void boot_event_write(void *ctx, const char *s, size_t n)
+{
+	static char line[256];
+	static size_t len;
+	(void)ctx;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n') {
+			line[len] = '\0';
+			hv_log("[hv] %s\r\n", line);
+			len = 0;
+		} else if (s[i] != '\r' && len < sizeof(line) - 2) {
+			line[len++] = s[i];
+		}
+	}
+}
+static const struct printer boot_event_printer = { boot_event_write, 0 };
+
 static void pic_mask_all(void)
 {
 	outb(0x21, 0xff);
@@ -69,7 +87,7 @@ void hv_main(const struct hv_boot_info *bi)
 	hv_log("[hv] tsc: %lu kHz\r\n", (unsigned long)hv_tsc_khz);
 
 	vmx_probe(&hv_vmx);
-	vmx_print_status(&hv_console_printer);
+	vmx_print_status(&boot_event_printer);
 	if (hv_vmx.why_not) {
 		hv_log("[hv] VT-x unavailable: %s; guests cannot run, console only\r\n", hv_vmx.why_not);
 	} else if ((err = vmx_cpu_enable())) {

@@ -197,6 +197,54 @@ static void test_keystream_equivalence(void **state)
 	free(ct2);
 }
 
+/* Our CLMUL GHASH (128- and 256-bit variants) and the fused XOR+GHASH against
+ * ipsec-mb's ghash on random lengths, states and alignments. */
+static void test_ghash_clmul_vs_imb(void **state)
+{
+	enum hvc_clmul_kind kind = (enum hvc_clmul_kind)(uintptr_t)*state;
+	enum hvc_clmul_kind best = hvc_clmul_best();
+	if (best == HVC_CLMUL_NONE || (kind == HVC_CLMUL_YMM && best != HVC_CLMUL_YMM)) {
+		printf("[ SKIPPED  ] CLMUL variant %s not available on this CPU\n",
+		       kind == HVC_CLMUL_YMM ? "ymm (VPCLMULQDQ)" : "xmm (PCLMULQDQ)");
+		skip();
+	}
+	struct hvc_gcm_key *k = aligned_alloc(64, sizeof(*k));
+	struct hvc_ghash_key g;
+	uint8_t key[32], h[16], zero_iv[12] = {0};
+	uint8_t *in = malloc(6000), *ks = malloc(6000), *out = malloc(6000), *out2 = malloc(6000);
+	uint64_t s = 77 + kind;
+	for (int it = 0; it < 3000; it++) {
+		uint8_t s1[16], s2[16];
+		size_t n = (it < 300) ? (size_t)it : rnd64(&s) % 5900, a = rnd64(&s) % 64;
+		rnd_fill(&s, key, 32);
+		assert_int_equal(hvc_gcm_key_init(k, HVC_GCM_AUTO, key), HVC_OK);
+		hvc_gcm_keystream(k, zero_iv, 0, h, 16);
+		hvc_ghash_key_init(&g, h, kind);
+		rnd_fill(&s, in + a, n);
+		rnd_fill(&s, ks, n);
+		rnd_fill(&s, s1, 16);
+		memcpy(s2, s1, 16);
+		hvc_ghash_clmul(&g, s1, in + a, n);
+		hvc_gcm_ghash_imb(k, s2, in + a, n);
+		assert_memory_equal(s1, s2, 16);
+		/* fused: ciphertext and hash both right */
+		hvc_xor_ghash_clmul(&g, s1, ks, in + a, out + a, n);
+		for (size_t i = 0; i < n; i++)
+			out2[i] = in[a + i] ^ ks[i];
+		hvc_gcm_ghash_imb(k, s2, out2, n);
+		assert_memory_equal(out + a, out2, n);
+		assert_memory_equal(s1, s2, 16);
+	}
+	printf("[ INFO     ] GHASH %s: 3000 random lengths match ipsec-mb (plain and fused)\n",
+	       kind == HVC_CLMUL_YMM ? "clmul-ymm" : "clmul-xmm");
+	hvc_gcm_key_wipe(k);
+	free(k);
+	free(in);
+	free(ks);
+	free(out);
+	free(out2);
+}
+
 static void test_ring(void **state)
 {
 	(void)state;
@@ -275,6 +323,8 @@ int main(void)
 		ALL_PATHS(test_nist_vectors),
 		ALL_PATHS(test_openssl_crosscheck),
 		ALL_PATHS(test_keystream_equivalence),
+		{"test_ghash_clmul_vs_imb/xmm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_XMM},
+		{"test_ghash_clmul_vs_imb/ymm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_YMM},
 		cmocka_unit_test(test_ring),
 	};
 	return cmocka_run_group_tests_name("crypto_gcm", tests, NULL, NULL);

@@ -45,6 +45,10 @@ static inline void print_paths(void)
 		       hvc_gcm_path_available(test_paths[i]) == HVC_OK
 			       ? "available: runs natively"
 			       : "UNAVAILABLE on this CPU: its tests are SKIPPED (not passed)");
+	enum hvc_clmul_kind ck = hvc_clmul_best();
+	printf("[ PATHS    ] own GHASH: %s\n", ck == HVC_CLMUL_YMM ? "clmul-ymm (VPCLMULQDQ) and clmul-xmm run"
+					 : ck == HVC_CLMUL_XMM ? "clmul-xmm runs; clmul-ymm UNAVAILABLE (skipped)"
+							       : "no PCLMULQDQ: ipsec-mb GHASH only");
 }
 
 /* cmocka prestate carries the path; skip (never pass) when the CPU lacks it. */

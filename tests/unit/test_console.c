@@ -73,11 +73,24 @@ static int m_create(void *ctx, const char *mode)
 	creates++;
 	return 3;
 }
+static int m_net(void *ctx, int argc, char **argv, const struct printer *p)
+{
+	(void)ctx;
+	if (argc < 2 || !strcmp(argv[1], "status")) {
+		pr_printf(p, "net: down\r\n");
+		return HV_OK;
+	}
+	if (!strcmp(argv[1], "up"))
+		return argc == 3 ? HV_ENOENT : HV_EINVAL; /* as if no NIC were present */
+	if (!strcmp(argv[1], "echo"))
+		return HV_ESTATE;
+	return HV_ENOENT;
+}
 static void m_status(void *ctx, const struct printer *p) { (void)ctx; statuses++; pr_printf(p, "vmx: available\r\n"); }
 static void m_poweroff(void *ctx) { (void)ctx; poweroffs++; }
-static const struct console_ops ops = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, 0 };
+static const struct console_ops ops = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, 0, m_net };
 static const char *no_vtx(void *ctx) { (void)ctx; return "CPUID.1:ECX.VMX=0"; }
-static const struct console_ops ops_novtx = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, no_vtx };
+static const struct console_ops ops_novtx = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, no_vtx, m_net };
 
 static int reset(void **state)
 {
@@ -146,6 +159,9 @@ static void commands(void **state)
 	exec_ok("vm create wset");
 	assert_non_null(strstr(out, "created vm 3\r\nok\r\n"));
 	assert_int_equal(creates, 1);
+	exec_ok("net");
+	assert_non_null(strstr(out, "net: down\r\nok\r\n"));
+	exec_ok("net status");
 	outlen = 0;
 	assert_int_equal(console_execute(&ops, "poweroff", &P), HV_OK);
 	assert_int_equal(poweroffs, 1);
@@ -167,6 +183,10 @@ static void bad_commands(void **state)
 	exec_err("vm explode 1", "unknown vm subcommand");
 	exec_err("vm track 1 magic", "unknown tracking method 'magic'");
 	exec_err("vm track 1", "usage");
+	exec_err("net up 1.2.3.4/24", "no e1000 NIC found");
+	exec_err("net up", "usage: net status");
+	exec_err("net echo 1.2.3.4 5", "the network is down");
+	exec_err("net frob", "unknown net subcommand 'frob'");
 	exec_err("vm create", "usage: vm create");
 	exec_err("vm create rocket", "unknown guest mode 'rocket'");
 	assert_int_equal(creates, 0);

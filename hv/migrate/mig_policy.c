@@ -1,0 +1,99 @@
+/* Convergence decision. Integer-only (the hypervisor has no FPU context for us) and
+ * free of 128-bit division (no libgcc in the freestanding build). */
+#include "mig_policy.h"
+
+void mig_policy_init(struct mig_policy *p, const struct mig_policy_cfg *cfg)
+{
+	struct mig_policy_cfg c = *cfg;
+	if (!c.downtime_target_ns)
+		c.downtime_target_ns = MIG_DOWNTIME_DEFAULT_NS;
+	if (!c.max_rounds)
+		c.max_rounds = 30;
+	if (!c.outrun_ratio_pct)
+		c.outrun_ratio_pct = 90;
+	if (!c.outrun_rounds)
+		c.outrun_rounds = 2;
+	if (!c.throttle_step_pct)
+		c.throttle_step_pct = 20;
+	if (!c.throttle_max_pct || c.throttle_max_pct > 99)
+		c.throttle_max_pct = 95;
+	if (!c.fixed_ns)
+		c.fixed_ns = 2000000ull;
+	if (!c.state_bytes)
+		c.state_bytes = 16384;
+	p->cfg = c;
+	p->bw_Bps = 0;
+	p->dirty_pps = 0;
+	p->predicted_ns = 0;
+	p->rounds = 0;
+	p->streak = 0;
+	p->throttle_pct = 0;
+}
+
+/* bytes per second from bytes over ns, microsecond resolution: no overflow below 16 TB. */
+static uint64_t rate(uint64_t amount, uint64_t ns)
+{
+	uint64_t us = ns / 1000u;
+	if (!us)
+		us = 1;
+	return amount * 1000000u / us;
+}
+
+uint64_t mig_policy_predict(const struct mig_policy *p, uint64_t pages, uint64_t pending,
+			    uint64_t rtt_ns)
+{
+	uint64_t bytes = pages * MIG_WIRE_PAGE_BYTES + pending + p->cfg.state_bytes + 64u;
+	uint64_t bw = p->bw_Bps ? p->bw_Bps : 1;
+	/* Two round trips after the data: STATE -> READY and COMMIT -> CONFIRM. */
+	return bytes * 1000000u / bw * 1000u + 2 * rtt_ns + p->cfg.fixed_ns;
+}
+
+enum mig_decision mig_policy_round(struct mig_policy *p, const struct mig_round_sample *s)
+{
+	uint64_t bw = rate(s->bytes, s->dur_ns);
+	/* Small rounds measure mostly buffering, so they move the estimate less. */
+	if (!p->bw_Bps)
+		p->bw_Bps = bw;
+	else if (s->bytes < (4u << 20))
+		p->bw_Bps = (3 * p->bw_Bps + bw) / 4;
+	else
+		p->bw_Bps = (p->bw_Bps + bw) / 2;
+	if (!p->bw_Bps)
+		p->bw_Bps = 1;
+	p->dirty_pps = rate(s->dirtied, s->dur_ns);
+	p->rounds++;
+	p->predicted_ns = mig_policy_predict(p, s->dirtied, s->pending, s->rtt_ns);
+	if (p->predicted_ns <= p->cfg.downtime_target_ns)
+		return MIG_DEC_STOP;
+	if (p->rounds >= p->cfg.max_rounds)
+		return p->cfg.outrun_abort ? MIG_DEC_ABORT : MIG_DEC_FORCE_STOP;
+	uint64_t dirty_Bps = p->dirty_pps * MIG_WIRE_PAGE_BYTES;
+	if (dirty_Bps / 100u * 100u >= p->bw_Bps / 100u * p->cfg.outrun_ratio_pct)
+		p->streak++;
+	else
+		p->streak = 0;
+	if (p->streak < p->cfg.outrun_rounds)
+		return MIG_DEC_CONTINUE;
+	if (p->cfg.outrun_abort)
+		return MIG_DEC_ABORT;
+	if (p->throttle_pct >= p->cfg.throttle_max_pct)
+		return MIG_DEC_CONTINUE; /* already at the maximum: the round limit bounds us */
+	p->throttle_pct += p->cfg.throttle_step_pct;
+	if (p->throttle_pct > p->cfg.throttle_max_pct)
+		p->throttle_pct = p->cfg.throttle_max_pct;
+	/* Let the new share show in one round's measurement before judging again. */
+	p->streak = p->cfg.outrun_rounds - 1;
+	return MIG_DEC_THROTTLE;
+}
+
+const char *mig_decision_name(enum mig_decision d)
+{
+	switch (d) {
+	case MIG_DEC_CONTINUE: return "continue";
+	case MIG_DEC_STOP: return "stop";
+	case MIG_DEC_THROTTLE: return "throttle";
+	case MIG_DEC_ABORT: return "abort";
+	case MIG_DEC_FORCE_STOP: return "force-stop";
+	}
+	return "?";
+}
