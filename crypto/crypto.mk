@@ -23,7 +23,7 @@ CRYPTO_ASM_OBJ := $(patsubst %,$(CRYPTO_OUT)/imb/%.o,$(CRYPTO_ASM))
 CRYPTO_NASMFLAGS := -felf64 -Xgnu -DLINUX -D__linux__ -DSAFE_DATA -I$(CRYPTO_IMB)/ -I$(CRYPTO_IMB)/include/
 
 CRYPTO_SRC := err_strings mem_secure cpu_features_x86 gcm_dispatch sha256 hmac_sha256 \
-	hkdf_sha256 entropy_x86 frame keystream_ring ghash_clmul ghash_xor handshake channel
+	hkdf_sha256 entropy_x86 frame keystream_ring ghash_clmul ghash_xor handshake channel selftest
 CRYPTO_HOSTED_SRC := $(CRYPTO_SRC) entropy_hosted
 CRYPTO_HDRS := $(wildcard crypto/*.h)
 
@@ -51,24 +51,29 @@ $(CRYPTO_IMB)/intel-ipsec-mb.h:
 
 $(CRYPTO_OUT)/imb/%.o: $(CRYPTO_IMB)/%.asm | $(CRYPTO_IMB)/intel-ipsec-mb.h
 	@mkdir -p $(dir $@)
-	$(CRYPTO_NASM) $(CRYPTO_NASMFLAGS) -MD $(@:.o=.d) -MT $@ -o $@ $<
+	@echo "  NASM  $@"
+	@$(CRYPTO_NASM) $(CRYPTO_NASMFLAGS) -MD $(@:.o=.d) -MT $@ -o $@ $<
 
 $(CRYPTO_OUT)/hosted/%.o: crypto/%.c $(CRYPTO_HDRS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(CRYPTO_CFLAGS) -c -o $@ $<
+	@echo "  CC    $@"
+	@$(HOSTCC) $(CRYPTO_CFLAGS) -c -o $@ $<
 
 $(CRYPTO_OUT)/fs/%.o: crypto/%.c $(CRYPTO_HDRS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(CRYPTO_FS_CFLAGS) -c -o $@ $<
+	@echo "  CC-FS $@"
+	@$(HOSTCC) $(CRYPTO_FS_CFLAGS) -c -o $@ $<
 
 $(CRYPTO_LIB): $(patsubst %,$(CRYPTO_OUT)/hosted/%.o,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR    $@"
+	@ar rcs $@ $^
 
 # Freestanding archive; the link check proves the only outside symbols are memcpy/memset.
 $(CRYPTO_FS_LIB): $(patsubst %,$(CRYPTO_OUT)/fs/%.o,$(CRYPTO_SRC)) $(CRYPTO_ASM_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR    $@"
+	@ar rcs $@ $^
 	@ld -r -o $(CRYPTO_OUT)/fs_check.o --whole-archive $@
 	@undef=$$(nm -u $(CRYPTO_OUT)/fs_check.o | awk '{print $$2}' | grep -vx 'memcpy\|memset' || true); \
 	if [ -n "$$undef" ]; then echo "crypto-freestanding: unexpected undefined symbols: $$undef"; exit 1; fi; \
@@ -77,11 +82,13 @@ $(CRYPTO_FS_LIB): $(patsubst %,$(CRYPTO_OUT)/fs/%.o,$(CRYPTO_SRC)) $(CRYPTO_ASM_
 crypto-freestanding: $(CRYPTO_FS_LIB)
 
 $(CRYPTO_OUT)/test_%: tests/crypto/test_%.c $(CRYPTO_TEST_SUPPORT) tests/crypto/*.h $(CRYPTO_LIB)
-	$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
+	@echo "  LINK  $@"
+	@$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
 
 # libFuzzer build: our C sources with ASan/UBSan, ipsec-mb objects as they are.
 $(CRYPTO_FUZZ_BIN): tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) $(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_HDRS) $(CRYPTO_ASM_OBJ)
-	$(CRYPTO_CLANG) -std=gnu11 -g -O1 -Icrypto -Itests/crypto -fsanitize=fuzzer,address,undefined \
+	@echo "  FUZZ  $@"
+	@$(CRYPTO_CLANG) -std=gnu11 -g -O1 -Icrypto -Itests/crypto -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) \
 		$(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ)
 
@@ -97,13 +104,17 @@ endef
 crypto-fuzz: $(CRYPTO_FUZZ_BIN)
 	$(crypto_run_fuzz)
 
-# Each test binary prints cmocka's summary; the first failing one stops the target non-zero.
+# Every test binary runs and prints cmocka's summary; any failure makes the target fail
+# (after all summaries), and the fuzzer then does not run.
 crypto-test: $(CRYPTO_TEST_BINS) $(CRYPTO_FS_LIB) $(CRYPTO_FUZZ_BIN)
-	@set -e; for t in $(CRYPTO_TEST_BINS); do echo "== $$t"; CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+	@fail=0; for t in $(CRYPTO_TEST_BINS); do echo "== $$t"; \
+		CMOCKA_MESSAGE_OUTPUT=stdout $$t || { echo "== FAILED: $$t"; fail=1; }; done; \
+		exit $$fail
 	$(crypto_run_fuzz)
 
 $(CRYPTO_BENCH_BIN): tests/crypto/bench_crypto.c $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB)
-	$(HOSTCC) $(CRYPTO_CFLAGS) -O3 -Itests/crypto -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) -lcrypto
+	@echo "  LINK  $@"
+	@$(HOSTCC) $(CRYPTO_CFLAGS) -O3 -Itests/crypto -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) -lcrypto
 
 bench-crypto: $(CRYPTO_BENCH_BIN)
 	$(CRYPTO_BENCH_BIN)

@@ -1,7 +1,7 @@
 /* Carry-less-multiply GHASH in the byte-reversed domain (Gueron & Kounavis, Intel white
  * paper "Carry-Less Multiplication and Its Usage for Computing the GCM Mode"): blocks are
- * byte-swapped, multiplied unreduced, summed over 8 blocks with H^8..H^1, then shifted
- * left by one bit and reduced modulo x^128 + x^7 + x^2 + x + 1 once per 8 blocks. */
+ * byte-swapped, multiplied unreduced, summed over 16 blocks with H^16..H^1, then shifted
+ * left by one bit and reduced modulo x^128 + x^7 + x^2 + x + 1 once per 16 blocks. */
 #include "ghash_clmul.h"
 #include "cpu_features.h"
 #include "mem_secure.h"
@@ -75,12 +75,12 @@ XMM_T static __m128i gfmul(__m128i a, __m128i b)
 XMM_T static void key_init_xmm(struct hvc_ghash_key *g, const uint8_t h[16])
 {
 	__m128i H = bswap128(_mm_loadu_si128((const __m128i *)h)), p = H;
-	_mm_storeu_si128((__m128i *)g->hpow[7], H);
-	for (int i = 6; i >= 0; i--) {
+	_mm_storeu_si128((__m128i *)g->hpow[15], H);
+	for (int i = 14; i >= 0; i--) {
 		p = gfmul(p, H);
 		_mm_storeu_si128((__m128i *)g->hpow[i], p);
 	}
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 16; i++) {
 		__m128i x = _mm_loadu_si128((const __m128i *)g->hpow[i]);
 		_mm_storeu_si128((__m128i *)g->hkar[i], _mm_xor_si128(x, _mm_shuffle_epi32(x, 0x4e)));
 	}
@@ -95,12 +95,12 @@ void hvc_ghash_key_init(struct hvc_ghash_key *g, const uint8_t h[16], enum hvc_c
 	g->kind = kind;
 }
 
-/* Hash n (< 8) whole blocks plus a final partial block of tail bytes; one reduction. */
+/* Hash what is left (< 16 blocks, the last one maybe partial); one reduction. */
 XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const uint8_t *p,
 			      size_t len)
 {
 	while (len) {
-		size_t nb = (len + 15) / 16, n = nb > 8 ? 8 : nb;
+		size_t nb = (len + 15) / 16, n = nb > 16 ? 16 : nb;
 		__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
 		for (size_t j = 0; j < n; j++) {
 			__m128i x;
@@ -116,7 +116,7 @@ XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const ui
 			x = bswap128(x);
 			if (j == 0)
 				x = _mm_xor_si128(x, y);
-			mul_acc(x, _mm_load_si128((const __m128i *)g->hpow[8 - n + j]), &lo, &mid, &hi);
+			mul_acc(x, _mm_load_si128((const __m128i *)g->hpow[16 - n + j]), &lo, &mid, &hi);
 			p += take;
 			len -= take;
 		}
@@ -128,13 +128,13 @@ XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const ui
 XMM_T static void ghash_xmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks,
 			    const uint8_t *in, uint8_t *out, size_t len)
 {
-	__m128i y = bswap128(_mm_loadu_si128((const __m128i *)state)), h[8];
+	__m128i y = bswap128(_mm_loadu_si128((const __m128i *)state)), h[16];
 	size_t i = 0;
-	for (int j = 0; j < 8; j++)
+	for (int j = 0; j < 16; j++)
 		h[j] = _mm_load_si128((const __m128i *)g->hpow[j]);
-	for (; i + 128 <= len; i += 128) {
+	for (; i + 256 <= len; i += 256) {
 		__m128i lo = _mm_setzero_si128(), mid = lo, hi = lo;
-		for (int j = 0; j < 8; j++) {
+		for (int j = 0; j < 16; j++) {
 			__m128i x = _mm_loadu_si128((const __m128i *)(in + i + 16 * j));
 			if (ks) {
 				x = _mm_xor_si128(x, _mm_loadu_si128((const __m128i *)(ks + i + 16 * j)));
@@ -159,23 +159,23 @@ XMM_T static void ghash_xmm(const struct hvc_ghash_key *g, uint8_t state[16], co
 	_mm_storeu_si128((__m128i *)state, bswap128(y));
 }
 
-/* Two blocks per 256-bit register; 16 blocks (256 bytes) per reduction would lengthen
- * the tail, so 8 blocks as in the xmm version, with H powers paired [H^k, H^(k-1)]. */
+/* Two blocks per 256-bit register, 16 blocks (256 bytes) per reduction, H powers paired
+ * [H^k, H^(k-1)]; the reduction is the serial part, so fewer of them is faster. */
 YMM_T static void ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks,
 			    const uint8_t *in, uint8_t *out, size_t len)
 {
 	const __m256i bs = _mm256_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 					   0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
 	__m128i y = bswap128(_mm_loadu_si128((const __m128i *)state));
-	__m256i h[4], hk[4];
+	__m256i h[8], hk[8];
 	size_t i = 0;
-	for (int j = 0; j < 4; j++) {
+	for (int j = 0; j < 8; j++) {
 		h[j] = _mm256_loadu_si256((const __m256i *)g->hpow[2 * j]);
 		hk[j] = _mm256_loadu_si256((const __m256i *)g->hkar[2 * j]);
 	}
-	for (; i + 128 <= len; i += 128) {
+	for (; i + 256 <= len; i += 256) {
 		__m256i lo = _mm256_setzero_si256(), mid = lo, hi = lo;
-		for (int j = 0; j < 4; j++) {
+		for (int j = 0; j < 8; j++) {
 			__m256i x = _mm256_loadu_si256((const __m256i *)(in + i + 32 * j));
 			if (ks) {
 				x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(ks + i + 32 * j)));

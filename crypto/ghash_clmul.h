@@ -1,5 +1,5 @@
 /* Our own GHASH with carry-less multiply (PCLMULQDQ, or VPCLMULQDQ on 256-bit vectors),
- * aggregated over 8 blocks per reduction, and a fused single-pass XOR + GHASH for
+ * aggregated over 16 blocks per reduction, and a fused single-pass XOR + GHASH for
  * sending a frame whose keystream is ready. */
 #ifndef HVC_GHASH_CLMUL_H
 #define HVC_GHASH_CLMUL_H
@@ -9,8 +9,8 @@
 enum hvc_clmul_kind { HVC_CLMUL_NONE = 0, HVC_CLMUL_XMM = 1, HVC_CLMUL_YMM = 2 };
 
 struct hvc_ghash_key {
-	_Alignas(32) uint8_t hpow[8][16]; /* H^8 .. H^1, byte-reversed, hpow[7] = H */
-	_Alignas(32) uint8_t hkar[8][16]; /* hi64 ^ lo64 of each power, in both halves */
+	_Alignas(32) uint8_t hpow[16][16]; /* H^16 .. H^1, byte-reversed, hpow[15] = H */
+	_Alignas(32) uint8_t hkar[16][16]; /* hi64 ^ lo64 of each power, in both halves */
 	int kind;
 };
 

@@ -53,6 +53,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"vm pause ID           stop scheduling a running VM",
 		"vm resume ID          continue a paused or parked VM",
 		"vm stop ID            stop a VM and scrub its memory",
+		"vm move ID            local migration: a new VM continues ID, ID is scrubbed",
 		"vm dirty ID           pages written since the last call (and reset)",
 		"vm track ID ad|pml    choose the dirty-tracking method",
 		"net status            the hypervisor's NIC, address and counters",
@@ -114,6 +115,19 @@ static int cmd_vm(struct cmd_ctx *c)
 			return fail(c->out, err, "cannot %s vm in state %s", sub, state_of(c, id));
 		if (err != HV_OK)
 			return fail(c->out, err, "%s failed: %s", sub, hv_strerror(err));
+		return HV_OK;
+	}
+	if (!hv_strcmp(sub, "move")) {
+		if (c->argc != 3)
+			return fail(c->out, HV_EINVAL, "usage: vm move ID", 0, 0);
+		if ((err = parse_id(c, c->argv[2], &id)) != HV_OK)
+			return err;
+		err = c->ops->vm_move(c->ops->ctx, id);
+		if (err == HV_ESTATE)
+			return fail(c->out, err, "cannot move vm in state %s", state_of(c, id), 0);
+		if (err < 0)
+			return fail(c->out, err, "move failed: %s%s", hv_strerror(err), 0);
+		pr_printf(c->out, "moved vm %u to vm %d\r\n", id, err);
 		return HV_OK;
 	}
 	if (!hv_strcmp(sub, "dirty")) {

@@ -6,6 +6,7 @@
 #include "../arch/x86/desc.h"
 #include "../arch/x86/serial.h"
 #include "../../net/include/net.h"
+#include "../arch/x86/fpu.h"
 
 struct page_alloc hv_pages;
 struct hv_config hv_cfg;
@@ -68,6 +69,7 @@ void hv_main(const struct hv_boot_info *bi)
 	hv_emulator_exits = hv_cfg.exit_on_panic;
 	desc_init();
 	pic_mask_all();
+	fpu_init();
 
 	struct phys_extent reserved[2] = {
 		{ (uint64_t)(uintptr_t)__image_start, (uint64_t)(__image_end - __image_start) },

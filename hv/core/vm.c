@@ -4,13 +4,15 @@
 #include "vm.h"
 #include "../../guest/abi.h"
 #include "../../net/include/net.h"
+#include "../arch/x86/fpu.h"
+#include "../arch/x86/cpu.h"
+#include "vcpu_state.h"
 
 struct vm hv_vms[VM_MAX];
 unsigned hv_nvms;
 
 extern const uint8_t testguest_image_start[], testguest_image_end[];
 int vmx_vm_relaunch(struct vm *vm);
-int vmx_set_pml(struct vm *vm, int on);
 
 static uint64_t alloc_cb(void *ctx) { (void)ctx; return page_alloc_page(&hv_pages); }
 static void free_cb(void *ctx, uint64_t p) { (void)ctx; page_free(&hv_pages, p); }
@@ -59,6 +61,11 @@ static int copy_to_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t 
 /* Zero-fills every guest page and checks it: nothing of the guest survives. */
 static int scrub(struct vm *vm)
 {
+	fpu_forget(vm);
+	memset(vm->fxsave, 0, sizeof(vm->fxsave));
+	memset(&vm->regs, 0, sizeof(vm->regs));
+	memset(vm->out, 0, sizeof(vm->out));
+	vm->outlen = 0;
 	for (uint64_t i = 0; i < vm->mem_pages; i++) {
 		uint64_t *p = phys_to_virt(vm->page_hpa[i]);
 		memset(p, 0, PAGE_SIZE);
@@ -149,6 +156,8 @@ int vm_start(struct vm *vm)
 	if (vm->state != VMS_CREATED && (err = vmx_vm_relaunch(vm)))
 		return err;
 	dirty_set_method(&vm->dirty, vm->dirty.method);
+	fpu_vm_reset(vm);
+	vm->tsc_offset = 0;
 	vm->outlen = 0;
 	vm->wake_tsc = 0;
 	vm->state = VMS_RUNNING;
@@ -273,6 +282,54 @@ static void op_poweroff(void *ctx)
 	hv_halt_machine(0);
 }
 
+/* Local migration through the same state capture a network migration uses:
+ * memory copied page by page, vCPU and device state saved and loaded, the
+ * source scrubbed before the copy may run (never two runnable copies). */
+static int vm_move_local(struct vm *src)
+{
+	static struct vcpu_state st;
+	enum vm_state was = src->state;
+	if (was != VMS_RUNNING && was != VMS_PAUSED && was != VMS_PARKED)
+		return HV_ESTATE;
+	uint64_t t0 = rdtsc();
+	src->state = VMS_PAUSED;
+	int err = vcpu_state_save(src, &st);
+	if (!err)
+		err = vm_create(src->mode);
+	if (err) {
+		src->state = was;
+		return err;
+	}
+	struct vm *dst = &hv_vms[hv_nvms - 1];
+	for (uint64_t i = 0; i < src->mem_pages; i++)
+		memcpy(phys_to_virt(dst->page_hpa[i]), phys_to_virt(src->page_hpa[i]), PAGE_SIZE);
+	dst->dirty.method = (enum dirty_method)st.dirty_method;
+	if ((err = vmx_set_pml(dst, dst->dirty.method == DIRTY_PML)) == HV_OK)
+		err = vcpu_state_load(dst, &st, rdtsc() - t0);
+	memset(&st, 0, sizeof(st));
+	if (err) {
+		/* The copy never ran: scrub it, the source goes on. */
+		dst->state = VMS_STOPPED;
+		scrub(dst);
+		src->state = was;
+		return err;
+	}
+	dirty_set_method(&dst->dirty, dst->dirty.method);
+	src->state = VMS_STOPPED;
+	int serr = scrub(src);
+	dst->state = was == VMS_PAUSED ? VMS_PAUSED : was;
+	hv_log("[hv] vm %u moved to vm %u in %lu us; vm %u scrubbed%s\r\n", src->id, dst->id,
+	       (unsigned long)((rdtsc() - t0) * 1000 / hv_tsc_khz), src->id, serr ? " FAILED" : " and verified");
+	return (int)dst->id;
+}
+
+static int op_move(void *ctx, unsigned id)
+{
+	(void)ctx;
+	struct vm *vm = vm_by_id(id);
+	return vm ? vm_move_local(vm) : HV_ENOENT;
+}
+
 static int op_create(void *ctx, const char *mode)
 {
 	(void)ctx;
@@ -307,6 +364,7 @@ const struct console_ops hv_console_ops = {
 	.vm_dirty = op_dirty,
 	.vm_track = op_track,
 	.vm_create = op_create,
+	.vm_move = op_move,
 	.status = op_status,
 	.poweroff = op_poweroff,
 	.guests_unavailable = op_unavailable,

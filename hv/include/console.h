@@ -46,6 +46,9 @@ struct console_ops {
 	/* Creates a VM running the test guest in mode (a name such as "work");
 	 * returns its id (> 0) or an error. */
 	int (*vm_create)(void *ctx, const char *mode);
+	/* Local migration: a new VM takes over id's memory and vCPU state, id is
+	 * scrubbed. Returns the new id (> 0) or an error. */
+	int (*vm_move)(void *ctx, unsigned id);
 	void (*status)(void *ctx, const struct printer *p);
 	void (*poweroff)(void *ctx);
 	/* Why no guest can run here (no VT-x), or NULL: VM commands then fail

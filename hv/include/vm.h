@@ -33,7 +33,8 @@ struct vm {
 	struct vcpu_regs regs;
 	uint64_t exits;
 	uint64_t wake_tsc;         /* HLT: not scheduled before this TSC value */
-	int want_method;           /* pending dirty-method switch, applied before entry */
+	uint64_t tsc_offset;       /* guest TSC = host TSC + this (continuity across a move) */
+	uint8_t fxsave[512] __attribute__((aligned(16))); /* x87/SSE state while not loaded */
 	char out[640];             /* guest console line being assembled (a 64-page WSET line is ~540) */
 	unsigned outlen;
 };
@@ -66,6 +67,11 @@ int vmx_vm_reset_guest(struct vm *vm);
  * console should get a turn. */
 void vmx_run_slice(struct vm *vm);
 void vmx_dirty_flush(void *vm);
+int vmx_set_pml(struct vm *vm, int on);
+struct vcpu_state;
+int vcpu_state_save(struct vm *vm, struct vcpu_state *s);
+/* extra_tsc: ticks the guest's clock should advance for the time it was stopped. */
+int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t extra_tsc);
 uint16_t vmx_pml_index_reset(struct vm *vm);
 
 #endif

@@ -142,7 +142,7 @@ struct mig_source {
 	uint64_t t_start, t_pause, t_last_io, t_announce;
 	uint64_t rtt_ns;
 	unsigned throttle_pct;
-	int paused, forced_stop, err, detail;
+	int paused, forced_stop, final_pass, err, detail;
 	uint8_t ent_zero[MIG_BATCH_MAX];
 	uint64_t ent_pfn[MIG_BATCH_MAX];
 };
@@ -159,7 +159,7 @@ struct mig_dest {
 	uint32_t batch, round, msgs_since_ack;
 	uint64_t applied_pages;
 	uint64_t t_start, t_stop, t_last_io;
-	int prepared, err, detail, have_stop;
+	int prepared, err, detail, have_stop, csum;
 	uint8_t pending_type;     /* control reply waiting for room */
 	size_t pending_len;
 };

@@ -14,6 +14,7 @@
 #define HVC_IMB_NO_PROTOS
 #include "ipsecmb_abi.h"
 #include "keystream_ring.h"
+#include "selftest.h"
 #include "frame.h"
 #include "test_util.h"
 #include "intel-ipsec-mb.h"
@@ -245,6 +246,20 @@ static void test_ghash_clmul_vs_imb(void **state)
 	free(out2);
 }
 
+/* The boot-time self-test agrees with the CPU: every available path ran and passed. */
+static void test_selftest(void **state)
+{
+	(void)state;
+	unsigned ran, skipped;
+	assert_int_equal(hvc_crypto_selftest(&ran, &skipped), HVC_OK);
+	for (int p = HVC_GCM_SSE; p < HVC_GCM_NPATHS; p++) {
+		int avail = hvc_gcm_path_available((enum hvc_gcm_path)p) == HVC_OK;
+		assert_int_equal(!!(ran & (1u << p)), avail);
+		assert_int_equal(!!(skipped & (1u << p)), !avail);
+	}
+	assert_int_not_equal(ran, 0);
+}
+
 static void test_ring(void **state)
 {
 	(void)state;
@@ -325,6 +340,7 @@ int main(void)
 		ALL_PATHS(test_keystream_equivalence),
 		{"test_ghash_clmul_vs_imb/xmm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_XMM},
 		{"test_ghash_clmul_vs_imb/ymm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_YMM},
+		cmocka_unit_test(test_selftest),
 		cmocka_unit_test(test_ring),
 	};
 	return cmocka_run_group_tests_name("crypto_gcm", tests, NULL, NULL);

@@ -6,6 +6,7 @@ test-system-bochs: iso
 	$(PYTHON) tests/system/test_bochs_basic.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-bochs
 	$(PYTHON) tests/system/test_bochs_faults.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-faults
 	$(PYTHON) tests/system/test_bochs_net.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-net
+	$(PYTHON) tests/system/test_bochs_move.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-move
 
 test-system-qemu: uefi
 	$(PYTHON) tests/system/test_qemu_uefi.py --esp $(BUILD)/esp --workdir $(BUILD)/systest-qemu

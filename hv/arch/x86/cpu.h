@@ -71,5 +71,7 @@ static inline void hlt(void) { __asm__ volatile("hlt"); }
 #define CR4_PAE (1ull << 5)
 #define CR4_VMXE (1ull << 13)
 #define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_OSXSAVE (1ull << 18)
 
 #endif

@@ -54,6 +54,7 @@ enum vmcs_field {
 #define PIN_NMI_EXIT          (1u << 3)
 #define PIN_PREEMPT_TIMER     (1u << 6)
 /* Primary processor-based */
+#define PROC_TSC_OFFSETTING   (1u << 3)
 #define PROC_HLT_EXIT         (1u << 7)
 #define PROC_UNCOND_IO_EXIT   (1u << 24)
 #define PROC_USE_MSR_BITMAPS  (1u << 28)

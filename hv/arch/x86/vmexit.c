@@ -69,7 +69,14 @@ static int handle_cpuid(struct vm *vm)
 	cpuid(leaf, sub, r);
 	if (leaf == 1) {
 		r[2] &= ~(1u << 5);  /* no nested VMX */
+		/* No XSAVE/AVX: XCR0 and the AVX state are the host's (crypto). */
+		r[2] &= ~((1u << 26) | (1u << 27) | (1u << 28));
 		r[2] |= 1u << 31;    /* running under a hypervisor */
+	} else if (leaf == 7 && sub == 0) {
+		r[1] &= ~((1u << 5) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31)); /* AVX2, AVX-512 */
+		r[2] &= ~((1u << 9) | (1u << 10)); /* VAES, VPCLMULQDQ */
+	} else if (leaf == 0xd) {
+		r[0] = r[1] = r[2] = r[3] = 0;
 	}
 	vm->regs.rax = r[0];
 	vm->regs.rbx = r[1];

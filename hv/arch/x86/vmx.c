@@ -5,6 +5,7 @@
 #include "hv.h"
 #include "vm.h"
 #include "vmcs.h"
+#include "fpu.h"
 #include "../../../guest/abi.h"
 
 extern int vmx_enter(struct vcpu_regs *regs, int launched);
@@ -59,6 +60,11 @@ static int load(struct vm *vm)
 	return HV_OK;
 }
 
+int vmx_load_vmcs(struct vm *vm)
+{
+	return load(vm);
+}
+
 void vmx_dirty_flush(void *ctx)
 {
 	struct vm *vm = ctx;
@@ -80,7 +86,7 @@ static int write_controls(struct vm *vm)
 	err |= adjust(ctl_msr(MSR_IA32_VMX_PINBASED, MSR_IA32_VMX_TRUE_PINBASED),
 		      PIN_EXT_INTR_EXIT | PIN_NMI_EXIT | PIN_PREEMPT_TIMER, &pin);
 	err |= adjust(ctl_msr(MSR_IA32_VMX_PROCBASED, MSR_IA32_VMX_TRUE_PROCBASED),
-		      PROC_HLT_EXIT | PROC_UNCOND_IO_EXIT | PROC_SECONDARY, &proc);
+		      PROC_TSC_OFFSETTING | PROC_HLT_EXIT | PROC_UNCOND_IO_EXIT | PROC_SECONDARY, &proc);
 	err |= adjust(MSR_IA32_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED |
 		      (vm->dirty.method == DIRTY_PML ? PROC2_PML : 0), &proc2);
 	err |= adjust(ctl_msr(MSR_IA32_VMX_EXIT, MSR_IA32_VMX_TRUE_EXIT),
@@ -100,6 +106,7 @@ static int write_controls(struct vm *vm)
 	err |= vmwrite(ENTRY_MSR_LOAD_COUNT, 0);
 	err |= vmwrite(ENTRY_INTR_INFO, 0);
 	err |= vmwrite(EPT_POINTER, ept_pointer(&vm->ept));
+	err |= vmwrite(TSC_OFFSET, vm->tsc_offset);
 	if (vm->pml_phys) {
 		err |= vmwrite(PML_ADDRESS, vm->pml_phys);
 		err |= vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
@@ -107,7 +114,8 @@ static int write_controls(struct vm *vm)
 	/* The guest owns CR0 except NE (must stay 1 in VMX); it never sees VMXE. */
 	err |= vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
 	err |= vmwrite(CR0_READ_SHADOW, 0);
-	err |= vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE);
+	/* OSXSAVE too: XCR0 is not switched on VM entry, so guests get no XSAVE. */
+	err |= vmwrite(CR4_GUEST_HOST_MASK, CR4_VMXE | CR4_OSXSAVE);
 	err |= vmwrite(CR4_READ_SHADOW, 0);
 	err |= vmwrite(VMCS_LINK_POINTER, ~0ull);
 	return err ? HV_EHW : HV_OK;
@@ -254,6 +262,7 @@ void vmx_run_slice(struct vm *vm)
 			vm_fail(vm, "VMPTRLD failed");
 			return;
 		}
+		fpu_load_for(vm);
 		if (vmx_enter(&vm->regs, vm->launched)) {
 			char why[96];
 			hv_snprintf(why, sizeof(why), "VM entry failed: VM-instruction error %lu",

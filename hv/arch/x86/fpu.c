@@ -1,0 +1,57 @@
+/* Lazy x87/SSE state switching: the registers belong to one guest (or to
+ * nobody) and are saved into that guest's area only when another guest or
+ * host code (crypto) needs them, so plain VM exits cost nothing. */
+#include "fpu.h"
+#include "cpu.h"
+#include "hv.h"
+#include "vm.h"
+
+static struct vm *owner;
+
+static void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
+static void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+
+void fpu_init(void)
+{
+	write_cr0((read_cr0() & ~(1ull << 2 | 1ull << 3)) | (1ull << 1)); /* EM=0 TS=0 MP=1 */
+	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
+	__asm__ volatile("fninit");
+}
+
+void fpu_vm_reset(struct vm *vm)
+{
+	if (owner == vm)
+		owner = 0;
+	memset(vm->fxsave, 0, sizeof(vm->fxsave));
+	*(uint16_t *)&vm->fxsave[0] = 0x037f;  /* FCW after FNINIT */
+	*(uint32_t *)&vm->fxsave[24] = 0x1f80; /* MXCSR at reset */
+}
+
+void fpu_load_for(struct vm *vm)
+{
+	if (owner == vm)
+		return;
+	if (owner)
+		fxsave(owner->fxsave);
+	fxrstor(vm->fxsave);
+	owner = vm;
+}
+
+void fpu_host_begin(void)
+{
+	if (owner)
+		fxsave(owner->fxsave);
+	owner = 0;
+}
+
+void fpu_sync(struct vm *vm)
+{
+	if (owner == vm)
+		fxsave(vm->fxsave);
+}
+
+void fpu_forget(struct vm *vm)
+{
+	if (owner == vm)
+		owner = 0;
+}

@@ -1,0 +1,153 @@
+/* Captures a stopped guest's vCPU and device state from its VMCS into a
+ * struct vcpu_state, and puts such a state into another VM's VMCS, after
+ * checking everything that comes from outside (it may arrive over the network). */
+#include "cpu.h"
+#include "fpu.h"
+#include "hv.h"
+#include "vm.h"
+#include "vmcs.h"
+#include "vcpu_state.h"
+#include "../../../guest/abi.h"
+
+static const struct { uint32_t sel, base, limit, ar; } segf[SEG_COUNT] = {
+	[SEG_ES] = { GUEST_ES_SEL, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR },
+	[SEG_CS] = { GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR },
+	[SEG_SS] = { GUEST_SS_SEL, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR },
+	[SEG_DS] = { GUEST_DS_SEL, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR },
+	[SEG_FS] = { GUEST_FS_SEL, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR },
+	[SEG_GS] = { GUEST_GS_SEL, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR },
+	[SEG_LDTR] = { GUEST_LDTR_SEL, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT, GUEST_LDTR_AR },
+	[SEG_TR] = { GUEST_TR_SEL, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR },
+};
+
+int vmx_load_vmcs(struct vm *vm);
+
+int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
+{
+	if (vm->state == VMS_RUNNING || vm->state == VMS_CREATED || vm->state == VMS_STOPPED)
+		return HV_ESTATE; /* only a stopped vCPU has a state that holds still */
+	if (vmx_load_vmcs(vm))
+		return HV_EHW;
+	memset(s, 0, sizeof(*s));
+	s->magic = VCPU_STATE_MAGIC;
+	s->version = VCPU_STATE_VERSION;
+	s->size = sizeof(*s);
+	s->guest_mode = vm->mode;
+	s->mem_pages = vm->mem_pages;
+	memcpy(s->gpr, &vm->regs, sizeof(s->gpr));
+	s->rip = vmread(GUEST_RIP);
+	s->rsp = vmread(GUEST_RSP);
+	s->rflags = vmread(GUEST_RFLAGS);
+	s->cr0 = vmread(GUEST_CR0);
+	s->cr3 = vmread(GUEST_CR3);
+	s->cr4 = vmread(GUEST_CR4);
+	s->dr7 = vmread(GUEST_DR7);
+	s->efer = vmread(GUEST_IA32_EFER);
+	s->cr0_shadow = vmread(CR0_READ_SHADOW);
+	s->cr4_shadow = vmread(CR4_READ_SHADOW);
+	for (unsigned i = 0; i < SEG_COUNT; i++) {
+		s->seg[i].sel = (uint16_t)vmread(segf[i].sel);
+		s->seg[i].base = vmread(segf[i].base);
+		s->seg[i].limit = (uint32_t)vmread(segf[i].limit);
+		s->seg[i].ar = (uint32_t)vmread(segf[i].ar);
+	}
+	s->gdtr_base = vmread(GUEST_GDTR_BASE);
+	s->gdtr_limit = (uint32_t)vmread(GUEST_GDTR_LIMIT);
+	s->idtr_base = vmread(GUEST_IDTR_BASE);
+	s->idtr_limit = (uint32_t)vmread(GUEST_IDTR_LIMIT);
+	s->interruptibility = (uint32_t)vmread(GUEST_INTERRUPTIBILITY);
+	s->activity = (uint32_t)vmread(GUEST_ACTIVITY_STATE);
+	s->pending_dbg = vmread(GUEST_PENDING_DBG);
+	s->sysenter_cs = (uint32_t)vmread(GUEST_SYSENTER_CS);
+	s->sysenter_esp = vmread(GUEST_SYSENTER_ESP);
+	s->sysenter_eip = vmread(GUEST_SYSENTER_EIP);
+	/* An event we decided to inject but have not delivered yet travels too. */
+	s->entry_intr_info = (uint32_t)vmread(ENTRY_INTR_INFO);
+	s->entry_exc_error = (uint32_t)vmread(ENTRY_EXCEPTION_ERROR);
+	s->entry_instr_len = (uint32_t)vmread(ENTRY_INSTR_LEN);
+	s->guest_tsc = rdtsc() + vm->tsc_offset;
+	s->tsc_khz = hv_tsc_khz;
+	fpu_sync(vm);
+	memcpy(s->fxsave, vm->fxsave, sizeof(s->fxsave));
+	s->uart_len = vm->outlen;
+	memcpy(s->uart_line, vm->out, vm->outlen);
+	s->dirty_method = vm->dirty.method;
+	return HV_OK;
+}
+
+/* Everything checked before any of it reaches a VMCS: a malformed state must
+ * end in a clear error, not in a VM entry failure or worse. */
+static int check(const struct vm *vm, const struct vcpu_state *s)
+{
+	if (s->magic != VCPU_STATE_MAGIC || s->version != VCPU_STATE_VERSION || s->size != sizeof(*s))
+		return HV_EINVAL;
+	if (s->mem_pages != vm->mem_pages || s->uart_len > sizeof(s->uart_line))
+		return HV_ERANGE;
+	if (s->guest_mode < GUEST_MODE_WORK || s->guest_mode > GUEST_MODE_TRIPLE_FAULT)
+		return HV_EINVAL;
+	/* This hypervisor runs 32-bit guests without paging: anything else is not ours. */
+	if ((s->cr0 & CR0_PG) || s->efer || (s->cr4 & CR4_OSXSAVE) || !(s->cr4 & CR4_VMXE) || !(s->cr0 & CR0_NE))
+		return HV_EINVAL;
+	if (s->rip > 0xffffffffull || s->rsp > 0xffffffffull || (s->rflags & ~0x3f7fd7ull) || !(s->rflags & 2))
+		return HV_EINVAL;
+	if ((s->entry_intr_info & (1u << 31)) && ((s->entry_intr_info >> 8) & 7) != 3)
+		return HV_EINVAL; /* only hardware exceptions are ever pending here */
+	if (s->activity != 0 || (s->interruptibility & ~3u))
+		return HV_EINVAL;
+	if (s->dirty_method != DIRTY_AD && s->dirty_method != DIRTY_PML)
+		return HV_EINVAL;
+	if (*(const uint32_t *)&s->fxsave[24] & ~0xffffu)
+		return HV_EINVAL; /* reserved MXCSR bits would fault FXRSTOR in the host */
+	return HV_OK;
+}
+
+int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t extra_tsc)
+{
+	int err = check(vm, s);
+	if (err)
+		return err;
+	if (vmx_load_vmcs(vm))
+		return HV_EHW;
+	memcpy(&vm->regs, s->gpr, sizeof(s->gpr));
+	err |= vmwrite(GUEST_RIP, s->rip);
+	err |= vmwrite(GUEST_RSP, s->rsp);
+	err |= vmwrite(GUEST_RFLAGS, s->rflags);
+	err |= vmwrite(GUEST_CR0, s->cr0);
+	err |= vmwrite(GUEST_CR3, s->cr3);
+	err |= vmwrite(GUEST_CR4, s->cr4);
+	err |= vmwrite(GUEST_DR7, s->dr7);
+	err |= vmwrite(GUEST_IA32_EFER, s->efer);
+	err |= vmwrite(CR0_READ_SHADOW, s->cr0_shadow);
+	err |= vmwrite(CR4_READ_SHADOW, s->cr4_shadow);
+	for (unsigned i = 0; i < SEG_COUNT; i++) {
+		err |= vmwrite(segf[i].sel, s->seg[i].sel);
+		err |= vmwrite(segf[i].base, s->seg[i].base);
+		err |= vmwrite(segf[i].limit, s->seg[i].limit);
+		err |= vmwrite(segf[i].ar, s->seg[i].ar);
+	}
+	err |= vmwrite(GUEST_GDTR_BASE, s->gdtr_base);
+	err |= vmwrite(GUEST_GDTR_LIMIT, s->gdtr_limit);
+	err |= vmwrite(GUEST_IDTR_BASE, s->idtr_base);
+	err |= vmwrite(GUEST_IDTR_LIMIT, s->idtr_limit);
+	err |= vmwrite(GUEST_INTERRUPTIBILITY, s->interruptibility);
+	err |= vmwrite(GUEST_ACTIVITY_STATE, s->activity);
+	err |= vmwrite(GUEST_PENDING_DBG, s->pending_dbg);
+	err |= vmwrite(GUEST_SYSENTER_CS, s->sysenter_cs);
+	err |= vmwrite(GUEST_SYSENTER_ESP, s->sysenter_esp);
+	err |= vmwrite(GUEST_SYSENTER_EIP, s->sysenter_eip);
+	err |= vmwrite(ENTRY_INTR_INFO, s->entry_intr_info);
+	err |= vmwrite(ENTRY_EXCEPTION_ERROR, s->entry_exc_error);
+	err |= vmwrite(ENTRY_INSTR_LEN, s->entry_instr_len);
+	/* The guest's clock goes on from where it stopped, plus the time the
+	 * caller says passed while it was stopped. */
+	vm->tsc_offset = s->guest_tsc + extra_tsc - rdtsc();
+	err |= vmwrite(TSC_OFFSET, vm->tsc_offset);
+	if (err)
+		return HV_EHW;
+	fpu_forget(vm);
+	memcpy(vm->fxsave, s->fxsave, sizeof(vm->fxsave));
+	memcpy(vm->out, s->uart_line, s->uart_len);
+	vm->outlen = s->uart_len;
+	vm->mode = s->guest_mode;
+	return HV_OK;
+}

@@ -1,0 +1,525 @@
+/* Source side of a live migration: pre-copy rounds, stop-and-copy, COMMIT, scrub. */
+#include "mig_engine.h"
+#include "hvlib.h"
+
+static const char *const src_names[MIG_SRC_NSTATES] = {
+	"init", "handshake", "announce", "wait-accept", "precopy", "round-end", "stop", "final",
+	"state", "wait-ready", "commit", "wait-confirm", "scrub", "done", "failed", "in-doubt",
+};
+
+const char *mig_src_state_name(enum mig_src_state s)
+{
+	return (unsigned)s < MIG_SRC_NSTATES ? src_names[s] : "?";
+}
+
+enum mig_src_state mig_source_state(const struct mig_source *s) { return s->st; }
+
+int mig_source_init(struct mig_source *s, const struct mig_config *cfg, const struct mig_guest_ops *g,
+		    const struct mig_link *l, const struct mig_clock *c, const struct mig_buffers *b)
+{
+	if (!s || !cfg || !g || !l || !c || !b || !c->now_ns || !l->writable || !l->send || !l->recv)
+		return MIG_E_INVAL;
+	if (!g->npages || !g->page_ro || !g->dirty_collect || !g->pause || !g->resume ||
+	    !g->save_state || !g->scrub || (g->npages & ~MIG_PFN_MASK))
+		return MIG_E_INVAL;
+	uint32_t batch = cfg->batch_pages ? cfg->batch_pages : MIG_BATCH_DEFAULT;
+	if (batch > MIG_BATCH_MAX)
+		return MIG_E_INVAL;
+	if (!b->bitmap || !b->msg || b->msg_len < MIG_MSG_BUF_SIZE(batch) || !b->state ||
+	    b->state_len < MIG_STATE_MAX || !b->ctl || b->ctl_len < MIG_CTL_MAX)
+		return MIG_E_BUFFER;
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	if (!s->cfg.stall_timeout_ns)
+		s->cfg.stall_timeout_ns = MIG_DEFAULT_STALL_NS;
+	s->g = *g;
+	s->link = *l;
+	s->clk = *c;
+	s->b = *b;
+	s->batch = batch;
+	mig_policy_init(&s->pol, &cfg->policy);
+	s->stats.mig_id = cfg->mig_id;
+	s->stats.role = 0;
+	s->stats.target_ns = s->pol.cfg.downtime_target_ns;
+	s->st = MIG_SRC_HANDSHAKE;
+	s->t_start = s->t_last_io = mig_now(c);
+	return MIG_OK;
+}
+
+static void finish_stats(struct mig_source *s, int result)
+{
+	uint64_t now = mig_now(&s->clk);
+	s->stats.result = result;
+	s->stats.total_ns = now - s->t_start;
+	s->stats.dirty_pps = s->pol.dirty_pps;
+	s->stats.bw_Bps = s->pol.bw_Bps;
+	s->stats.throttle_pct = s->throttle_pct;
+	s->stats.forced_stop = s->forced_stop;
+	s->stats.encrypted = s->link.encrypted ? s->link.encrypted(s->link.ctx) : 0;
+}
+
+/* Before COMMIT is sent the guest is ours: tell the peer (if the link still works), give
+ * the vCPU its full share back and let it run. */
+static int fail(struct mig_source *s, int err, int detail)
+{
+	if (s->st == MIG_SRC_FAILED || s->st == MIG_SRC_IN_DOUBT || s->st == MIG_SRC_DONE)
+		return s->err;
+	if (!s->stats.fail_state)
+		s->stats.fail_state = mig_src_state_name(s->st);
+	s->err = err;
+	s->detail = detail;
+	s->stats.detail = detail;
+	if (s->st >= MIG_SRC_WAIT_CONFIRM) {
+		/* COMMIT may have arrived: the destination may be running the guest. Running it
+		 * here too would make two live copies, so it stays paused until resolved. */
+		s->st = MIG_SRC_IN_DOUBT;
+		s->err = MIG_E_IN_DOUBT;
+		s->detail = err;
+		s->stats.detail = err;
+		finish_stats(s, MIG_E_IN_DOUBT);
+		return MIG_E_IN_DOUBT;
+	}
+	if (!mig_err_is_link(err) && err != MIG_E_PEER_ABORT && s->st > MIG_SRC_ANNOUNCE) {
+		struct mig_abort a = { s->cfg.mig_id, err };
+		int n = mig_enc_abort(s->b.ctl, s->b.ctl_len, &a);
+		if (n > 0 && mig_link_room(&s->link) >= (size_t)n)
+			(void)s->link.send(s->link.ctx, MIG_MSG_ABORT, s->b.ctl, (size_t)n);
+	}
+	if (s->throttle_pct && s->g.throttle)
+		(void)s->g.throttle(s->g.ctx, 0);
+	s->throttle_pct = 0;
+	int rr = MIG_OK;
+	if (s->paused) {
+		rr = s->g.resume(s->g.ctx);
+		s->paused = 0;
+	}
+	s->st = MIG_SRC_FAILED;
+	finish_stats(s, err);
+	/* A guest we cannot restart is worse than the original failure: report that. */
+	if (rr != MIG_OK) {
+		s->err = MIG_E_RESUME;
+		s->detail = err;
+		s->stats.result = MIG_E_RESUME;
+		s->stats.detail = err;
+	}
+	return s->err;
+}
+
+static int stall(struct mig_source *s, uint64_t now)
+{
+	if (now - s->t_last_io > s->cfg.stall_timeout_ns)
+		return fail(s, MIG_E_TIMEOUT, 0);
+	return MIG_BLOCKED;
+}
+
+static int send_msg(struct mig_source *s, uint8_t type, const void *buf, size_t len, uint64_t now)
+{
+	int r = s->link.send(s->link.ctx, type, buf, len);
+	if (r < 0)
+		return fail(s, mig_link_err(r), mig_link_detail(&s->link));
+	s->t_last_io = now;
+	return MIG_OK;
+}
+
+/* Non-blocking check for a message from the destination. Returns MIG_AGAIN (nothing),
+ * MIG_OK with a message in ctl, or a failure already processed by fail(). */
+static int poll_ctl(struct mig_source *s, uint8_t *type, size_t *len, uint64_t now)
+{
+	int r = s->link.recv(s->link.ctx, type, s->b.ctl, s->b.ctl_len, len);
+	if (r == MIG_AGAIN)
+		return MIG_AGAIN;
+	if (r < 0)
+		return fail(s, mig_link_err(r), mig_link_detail(&s->link));
+	s->t_last_io = now;
+	if (*type == MIG_MSG_ABORT) {
+		struct mig_abort a;
+		int d = mig_dec_abort(s->b.ctl, *len, &a);
+		if (d < 0)
+			return fail(s, d, 0);
+		if (a.mig_id != s->cfg.mig_id)
+			return fail(s, MIG_E_BAD_ID, 0);
+		if (s->st == MIG_SRC_WAIT_CONFIRM) {
+			/* The destination scrubbed before saying so: the guest is only here. */
+			s->st = MIG_SRC_STOP; /* any pre-COMMIT state: fail() resumes */
+			s->stats.fail_state = "wait-confirm";
+		}
+		return fail(s, MIG_E_PEER_ABORT, a.reason);
+	}
+	if (*type == MIG_MSG_PROGRESS) {
+		struct mig_progress p;
+		int d = mig_dec_progress(s->b.ctl, *len, &p);
+		if (d < 0)
+			return fail(s, d, 0);
+		if (p.applied > s->sent_pages)
+			return fail(s, MIG_E_COUNT, 0);
+		s->acked_pages = p.applied;
+		return MIG_AGAIN; /* consumed */
+	}
+	if (*type < MIG_MSG_ANNOUNCE || *type > MIG_MSG_ABORT)
+		return fail(s, MIG_E_BAD_TYPE, *type);
+	return MIG_OK;
+}
+
+static void start_round(struct mig_source *s, uint64_t now)
+{
+	s->cursor = 0;
+	s->round_start_ns = now;
+	s->round_pages = s->round_bytes = s->round_zero = 0;
+}
+
+/* Takes up to n pages from the bitmap, from the cursor on. */
+static uint32_t pick(struct mig_source *s, uint32_t n)
+{
+	uint32_t k = 0;
+	uint64_t words = MIG_BITMAP_WORDS(s->g.npages);
+	uint64_t w = s->cursor / 64;
+	while (k < n && w < words) {
+		uint64_t bits = s->b.bitmap[w];
+		if (s->cursor % 64)
+			bits &= ~0ull << (s->cursor % 64);
+		if (!bits) {
+			w++;
+			s->cursor = w * 64;
+			continue;
+		}
+		unsigned bit = (unsigned)__builtin_ctzll(bits);
+		uint64_t pfn = w * 64 + bit;
+		s->b.bitmap[w] &= ~(1ull << bit);
+		s->cursor = pfn + 1;
+		s->ent_pfn[k++] = pfn;
+	}
+	return k;
+}
+
+static int send_batch(struct mig_source *s, int final, uint64_t now)
+{
+	size_t room = mig_link_room(&s->link);
+	uint64_t want = s->left < MIG_BATCH_MIN_SEND ? s->left : MIG_BATCH_MIN_SEND;
+	if (want > s->batch)
+		want = s->batch;
+	uint64_t fit = room > MIG_PAGES_HDR ? (room - MIG_PAGES_HDR) / (8u + MIG_PAGE_SIZE) : 0;
+	if (fit < want)
+		return stall(s, now);
+	uint32_t n = (uint32_t)(fit < s->batch ? fit : s->batch);
+	uint32_t k = pick(s, n);
+	if (!k) { /* bitmap and count disagree: trust the bitmap */
+		s->left = 0;
+		return MIG_AGAIN;
+	}
+	uint8_t *ent = s->b.msg + MIG_PAGES_HDR;
+	uint8_t *data = ent + 8u * k;
+	uint32_t ndata = 0, nzero = 0;
+	for (uint32_t i = 0; i < k; i++) {
+		const void *pg = s->g.page_ro(s->g.ctx, s->ent_pfn[i]);
+		if (mig_page_is_zero(pg)) {
+			mig_put_be64(ent + 8u * i, s->ent_pfn[i] | MIG_PFN_ZERO);
+			nzero++;
+		} else {
+			mig_put_be64(ent + 8u * i, s->ent_pfn[i]);
+			memcpy(data + (size_t)ndata * MIG_PAGE_SIZE, pg, MIG_PAGE_SIZE);
+			ndata++;
+		}
+	}
+	size_t len = MIG_PAGES_HDR + 8u * k + (size_t)ndata * MIG_PAGE_SIZE;
+	uint64_t sum = 0;
+	if (!(s->link.encrypted && s->link.encrypted(s->link.ctx)))
+		sum = mig_sum64(s->round, s->b.msg + MIG_PAGES_HDR, len - MIG_PAGES_HDR);
+	mig_enc_pages_hdr(s->b.msg, s->round, k, sum);
+	int r = send_msg(s, MIG_MSG_PAGES, s->b.msg, len, now);
+	if (r < 0)
+		return r;
+	s->left = s->left > k ? s->left - k : 0;
+	s->sent_pages += k;
+	s->round_pages += k;
+	s->round_zero += nzero;
+	s->round_bytes += len;
+	s->stats.pages += k;
+	s->stats.zero_pages += nzero;
+	s->stats.bytes += len;
+	if (final)
+		s->stats.final_pages += k;
+	return MIG_AGAIN;
+}
+
+static void record_round(struct mig_source *s, uint64_t dirtied, uint64_t now)
+{
+	if (s->stats.rounds < MIG_STATS_ROUNDS) {
+		struct mig_round_rec *r = &s->stats.r[s->stats.rounds];
+		r->pages = s->round_pages;
+		r->bytes = s->round_bytes;
+		r->zero = s->round_zero;
+		r->dirtied = dirtied;
+		r->ns = now - s->round_start_ns;
+	}
+	s->stats.rounds++;
+}
+
+static int round_end(struct mig_source *s, uint64_t now)
+{
+	if (mig_link_room(&s->link) < MIG_ROUND_END_LEN)
+		return stall(s, now);
+	uint64_t dirtied = s->g.dirty_collect(s->g.ctx, s->b.bitmap);
+	struct mig_round_end re = { s->round, s->round_pages, dirtied };
+	int n = mig_enc_round_end(s->b.ctl, s->b.ctl_len, &re);
+	int r = send_msg(s, MIG_MSG_ROUND_END, s->b.ctl, (size_t)n, now);
+	if (r < 0)
+		return r;
+	record_round(s, dirtied, now);
+	struct mig_round_sample smp = {
+		.dur_ns = now - s->round_start_ns, .bytes = s->round_bytes, .dirtied = dirtied,
+		.pending = mig_link_pending(&s->link), .rtt_ns = s->rtt_ns,
+	};
+	enum mig_decision d = mig_policy_round(&s->pol, &smp);
+	s->stats.predicted_ns = s->pol.predicted_ns;
+	s->left = dirtied;
+	s->round++;
+	start_round(s, now);
+	switch (d) {
+	case MIG_DEC_STOP:
+		s->st = MIG_SRC_STOP;
+		break;
+	case MIG_DEC_FORCE_STOP:
+		s->forced_stop = 1;
+		s->st = MIG_SRC_STOP;
+		break;
+	case MIG_DEC_ABORT:
+		return fail(s, MIG_E_NOT_CONVERGING, (int)s->pol.rounds);
+	case MIG_DEC_THROTTLE:
+		if (s->g.throttle && s->g.throttle(s->g.ctx, s->pol.throttle_pct) == MIG_OK)
+			s->throttle_pct = s->pol.throttle_pct;
+		s->st = MIG_SRC_PRECOPY;
+		break;
+	case MIG_DEC_CONTINUE:
+		s->st = MIG_SRC_PRECOPY;
+		break;
+	}
+	return MIG_AGAIN;
+}
+
+static int do_stop(struct mig_source *s, uint64_t now)
+{
+	if (mig_link_room(&s->link) < MIG_ID_MSG_LEN)
+		return stall(s, now);
+	if (s->g.pause(s->g.ctx) != MIG_OK)
+		return fail(s, MIG_E_PAUSE, 0);
+	s->paused = 1;
+	s->t_pause = mig_now(&s->clk);
+	int n = mig_enc_id(s->b.ctl, s->b.ctl_len, s->cfg.mig_id);
+	int r = send_msg(s, MIG_MSG_STOP, s->b.ctl, (size_t)n, now);
+	if (r < 0)
+		return r;
+	/* The bitmap still holds what the last round dirtied; what was written between that
+	 * collection and the pause is collected once that set is sent (FINAL, second pass). */
+	s->final_pass = 1;
+	s->st = MIG_SRC_FINAL;
+	s->cursor = 0;
+	return MIG_AGAIN;
+}
+
+static int do_state(struct mig_source *s, uint64_t now)
+{
+	size_t len = 0;
+	if (s->g.save_state(s->g.ctx, s->b.state, MIG_STATE_MAX, &len) != MIG_OK)
+		return fail(s, MIG_E_SAVE_STATE, 0);
+	if (len > MIG_STATE_MAX)
+		return fail(s, MIG_E_STATE_TOO_BIG, 0);
+	if (mig_link_room(&s->link) < MIG_STATE_HDR + len)
+		return stall(s, now);
+	struct mig_state_hdr h = { s->cfg.mig_id, (uint32_t)len, s->sent_pages, 0 };
+	if (!(s->link.encrypted && s->link.encrypted(s->link.ctx)))
+		h.sum = mig_sum64(s->sent_pages, s->b.state, len);
+	mig_enc_state_hdr(s->b.msg, &h);
+	memcpy(s->b.msg + MIG_STATE_HDR, s->b.state, len);
+	int r = send_msg(s, MIG_MSG_STATE, s->b.msg, MIG_STATE_HDR + len, now);
+	if (r < 0)
+		return r;
+	s->stats.state_bytes = len;
+	s->st = MIG_SRC_WAIT_READY;
+	return MIG_AGAIN;
+}
+
+static int step(struct mig_source *s)
+{
+	uint64_t now = mig_now(&s->clk);
+	uint8_t type = 0;
+	size_t len = 0;
+	int r;
+	switch (s->st) {
+	case MIG_SRC_INIT:
+	case MIG_SRC_HANDSHAKE:
+		if (s->link.handshake) {
+			r = s->link.handshake(s->link.ctx);
+			if (r == MIG_AGAIN || r == MIG_BLOCKED)
+				return stall(s, now);
+			if (r < 0)
+				return fail(s, r == MIG_E_TIMEOUT ? MIG_E_TIMEOUT : MIG_E_HANDSHAKE,
+					    mig_link_detail(&s->link));
+		}
+		s->t_last_io = now;
+		s->st = MIG_SRC_ANNOUNCE;
+		return MIG_AGAIN;
+	case MIG_SRC_ANNOUNCE: {
+		if (mig_link_room(&s->link) < MIG_ANNOUNCE_LEN)
+			return stall(s, now);
+		struct mig_announce a = {
+			.flags = (s->link.encrypted && s->link.encrypted(s->link.ctx)) ? 0 : MIG_ANN_F_CHECKSUM,
+			.mig_id = s->cfg.mig_id, .guest_id = s->cfg.guest_id, .npages = s->g.npages,
+			.page_size = MIG_PAGE_SIZE, .state_max = MIG_STATE_MAX, .batch_max = s->batch,
+		};
+		int n = mig_enc_announce(s->b.ctl, s->b.ctl_len, &a);
+		if ((r = send_msg(s, MIG_MSG_ANNOUNCE, s->b.ctl, (size_t)n, now)) < 0)
+			return r;
+		s->t_announce = now;
+		s->st = MIG_SRC_WAIT_ACCEPT;
+		return MIG_AGAIN;
+	}
+	case MIG_SRC_WAIT_ACCEPT: {
+		r = poll_ctl(s, &type, &len, now);
+		if (r == MIG_AGAIN)
+			return stall(s, now);
+		if (r < 0)
+			return r;
+		if (type != MIG_MSG_ACCEPT)
+			return fail(s, MIG_E_UNEXPECTED, type);
+		struct mig_accept acc;
+		if ((r = mig_dec_accept(s->b.ctl, len, &acc)) < 0)
+			return fail(s, r, 0);
+		if (acc.mig_id != s->cfg.mig_id)
+			return fail(s, MIG_E_BAD_ID, 0);
+		if (acc.batch_max < s->batch)
+			s->batch = acc.batch_max;
+		s->rtt_ns = now - s->t_announce;
+		/* Restart tracking now: every write from here on shows up in a later round. */
+		(void)s->g.dirty_collect(s->g.ctx, s->b.bitmap);
+		uint64_t words = MIG_BITMAP_WORDS(s->g.npages);
+		for (uint64_t i = 0; i < words; i++)
+			s->b.bitmap[i] = ~0ull;
+		if (s->g.npages % 64)
+			s->b.bitmap[words - 1] = (1ull << (s->g.npages % 64)) - 1;
+		s->left = s->g.npages;
+		s->round = 0;
+		start_round(s, now);
+		s->st = MIG_SRC_PRECOPY;
+		return MIG_AGAIN;
+	}
+	case MIG_SRC_PRECOPY:
+	case MIG_SRC_FINAL: {
+		r = poll_ctl(s, &type, &len, now);
+		if (r < 0)
+			return r;
+		if (r == MIG_OK)
+			return fail(s, MIG_E_UNEXPECTED, type);
+		if (s->left)
+			return send_batch(s, s->st == MIG_SRC_FINAL, now);
+		if (s->st == MIG_SRC_PRECOPY) {
+			s->st = MIG_SRC_ROUND_END;
+			return MIG_AGAIN;
+		}
+		if (s->final_pass == 2) { /* second pass done */
+			s->st = MIG_SRC_STATE;
+			return MIG_AGAIN;
+		}
+		/* Guest paused: this collection is complete, nothing can be written after it. */
+		s->left = s->g.dirty_collect(s->g.ctx, s->b.bitmap);
+		s->cursor = 0;
+		s->final_pass = 2;
+		return MIG_AGAIN;
+	}
+	case MIG_SRC_ROUND_END:
+		return round_end(s, now);
+	case MIG_SRC_STOP:
+		return do_stop(s, now);
+	case MIG_SRC_STATE:
+		return do_state(s, now);
+	case MIG_SRC_WAIT_READY: {
+		r = poll_ctl(s, &type, &len, now);
+		if (r == MIG_AGAIN)
+			return stall(s, now);
+		if (r < 0)
+			return r;
+		if (type != MIG_MSG_READY)
+			return fail(s, MIG_E_UNEXPECTED, type);
+		struct mig_ready rd;
+		if ((r = mig_dec_ready(s->b.ctl, len, &rd)) < 0)
+			return fail(s, r, 0);
+		if (rd.mig_id != s->cfg.mig_id)
+			return fail(s, MIG_E_BAD_ID, 0);
+		if (rd.applied != s->sent_pages)
+			return fail(s, MIG_E_COUNT, 0);
+		s->st = MIG_SRC_COMMIT;
+		return MIG_AGAIN;
+	}
+	case MIG_SRC_COMMIT: {
+		if (mig_link_room(&s->link) < MIG_ID_MSG_LEN)
+			return stall(s, now);
+		int n = mig_enc_id(s->b.ctl, s->b.ctl_len, s->cfg.mig_id);
+		/* From the moment the send is attempted the destination may own the guest. */
+		s->st = MIG_SRC_WAIT_CONFIRM;
+		if ((r = send_msg(s, MIG_MSG_COMMIT, s->b.ctl, (size_t)n, now)) < 0)
+			return r;
+		return MIG_AGAIN;
+	}
+	case MIG_SRC_WAIT_CONFIRM: {
+		r = poll_ctl(s, &type, &len, now);
+		if (r == MIG_AGAIN)
+			return stall(s, now);
+		if (r < 0)
+			return r;
+		uint64_t id;
+		if (type != MIG_MSG_CONFIRM)
+			return fail(s, MIG_E_UNEXPECTED, type);
+		if ((r = mig_dec_id(s->b.ctl, len, &id)) < 0)
+			return fail(s, r, 0);
+		if (id != s->cfg.mig_id)
+			return fail(s, MIG_E_BAD_ID, 0);
+		s->stats.downtime_ns = now - s->t_pause;
+		s->st = MIG_SRC_SCRUB;
+		return MIG_AGAIN;
+	}
+	case MIG_SRC_SCRUB: {
+		int sr = s->g.scrub(s->g.ctx);
+		s->paused = 0;
+		s->st = MIG_SRC_DONE;
+		finish_stats(s, sr == MIG_OK ? MIG_DONE : MIG_E_SCRUB);
+		if (sr != MIG_OK) {
+			s->err = MIG_E_SCRUB;
+			return MIG_E_SCRUB;
+		}
+		return MIG_DONE;
+	}
+	case MIG_SRC_DONE:
+		return s->err ? s->err : MIG_DONE;
+	case MIG_SRC_FAILED:
+	case MIG_SRC_IN_DOUBT:
+	case MIG_SRC_NSTATES:
+		break;
+	}
+	return s->err ? s->err : MIG_E_STATE;
+}
+
+int mig_source_step(struct mig_source *s)
+{
+	return step(s);
+}
+
+int mig_source_cancel(struct mig_source *s)
+{
+	if (s->st >= MIG_SRC_WAIT_CONFIRM)
+		return MIG_E_STATE;
+	fail(s, MIG_E_CANCELLED, 0);
+	return MIG_OK;
+}
+
+int mig_source_resolve(struct mig_source *s, int resume_here)
+{
+	if (s->st != MIG_SRC_IN_DOUBT)
+		return MIG_E_STATE;
+	if (resume_here) {
+		s->st = MIG_SRC_FAILED;
+		s->paused = 0;
+		return s->g.resume(s->g.ctx) == MIG_OK ? MIG_OK : MIG_E_RESUME;
+	}
+	s->st = MIG_SRC_DONE;
+	s->paused = 0;
+	return s->g.scrub(s->g.ctx) == MIG_OK ? MIG_OK : MIG_E_SCRUB;
+}

@@ -1,0 +1,109 @@
+/* Maps the channel's calls and error codes onto the engine's link interface. The channel
+ * hands a whole frame to the transport at once, so room is checked before every send. */
+#include "mig_link_hvc.h"
+
+static int hvc_to_mig(int r)
+{
+	switch (r) {
+	case HVC_OK: return MIG_OK;
+	case HVC_AGAIN: return MIG_AGAIN;
+	case HVC_E_PEER_CLOSED: return MIG_E_PEER_CLOSED;
+	case HVC_E_TRUNCATED:
+	case HVC_E_TRANSPORT: return MIG_E_TRANSPORT;
+	case HVC_E_TIMEOUT: return MIG_E_TIMEOUT;
+	case HVC_E_BUF_TOO_SMALL: return MIG_E_BAD_LENGTH;
+	default: return MIG_E_CHANNEL;
+	}
+}
+
+static int t_send(void *ctx, const void *buf, size_t len)
+{
+	struct mig_hvc *h = ctx;
+	return h->bytes.send(h->bytes.ctx, buf, len) < 0 ? -1 : 0;
+}
+
+static long t_recv(void *ctx, void *buf, size_t len)
+{
+	struct mig_hvc *h = ctx;
+	return h->bytes.recv(h->bytes.ctx, buf, len);
+}
+
+struct hvc_transport mig_hvc_transport(struct mig_hvc *h)
+{
+	struct hvc_transport t = { h, t_send, t_recv };
+	return t;
+}
+
+static int l_handshake(void *ctx)
+{
+	struct mig_hvc *h = ctx;
+	int r = hvc_channel_handshake_step(h->ch);
+	if (r < 0)
+		h->last = r;
+	if (r == HVC_OK && h->ch->peer_rx_max && h->ch->peer_rx_max < h->max_payload)
+		h->max_payload = h->ch->peer_rx_max;
+	if (r == HVC_E_TIMEOUT)
+		return MIG_E_TIMEOUT;
+	return r < 0 ? MIG_E_HANDSHAKE : hvc_to_mig(r);
+}
+
+static size_t l_writable(void *ctx)
+{
+	struct mig_hvc *h = ctx;
+	size_t room = h->bytes.writable(h->bytes.ctx);
+	/* A REKEY frame may precede the message. */
+	if (room < 2 * HVC_FRAME_OVERHEAD)
+		return 0;
+	room -= 2 * HVC_FRAME_OVERHEAD;
+	return room < h->max_payload ? room : h->max_payload;
+}
+
+static size_t l_pending(void *ctx)
+{
+	struct mig_hvc *h = ctx;
+	return h->bytes.pending ? h->bytes.pending(h->bytes.ctx) : 0;
+}
+
+static int l_send(void *ctx, uint8_t type, const void *buf, size_t len)
+{
+	struct mig_hvc *h = ctx;
+	int r = hvc_channel_send(h->ch, type, buf, len);
+	if (r < 0)
+		h->last = r;
+	return hvc_to_mig(r);
+}
+
+static int l_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
+{
+	struct mig_hvc *h = ctx;
+	int r = hvc_channel_recv(h->ch, type, buf, cap, len);
+	if (r < 0)
+		h->last = r;
+	return hvc_to_mig(r);
+}
+
+static int l_encrypted(void *ctx)
+{
+	struct mig_hvc *h = ctx;
+	return hvc_channel_mode(h->ch) == HVC_MODE_ENCRYPTED;
+}
+
+static int l_detail(void *ctx)
+{
+	return ((struct mig_hvc *)ctx)->last;
+}
+
+void mig_hvc_link(struct mig_hvc *h, struct hvc_channel *ch, size_t tx_buf_len, struct mig_link *out)
+{
+	h->ch = ch;
+	h->last = 0;
+	h->max_payload = tx_buf_len > HVC_FRAME_OVERHEAD ? tx_buf_len - HVC_FRAME_OVERHEAD : 0;
+	out->ctx = h;
+	out->handshake = l_handshake;
+	out->writable = l_writable;
+	out->pending = l_pending;
+	out->send = l_send;
+	out->recv = l_recv;
+	out->encrypted = l_encrypted;
+	out->detail = l_detail;
+}
