@@ -97,8 +97,9 @@ def main():
         m3 = re.match(r"moved vm 3 to vm (\d+)", reply[0]) if ok and reply else None
         r.check("vm move 3 (parked wset guest)", bool(m3), " | ".join(reply) + " " + str(con.last_final))
         n3 = int(m3.group(1)) if m3 else 5
+        m2 = con.mark()
         ok1, _ = con.command("vm resume %d" % n3, timeout=30)
-        con.wait_for(r"^\[hv\] vm %d parked" % n3, timeout=30, since=con.mark() - 1)
+        con.wait_for(r"^\[hv\] vm %d parked" % n3, timeout=30, since=m2)
         ok2, _ = con.command("vm resume %d" % n3, timeout=30)
         con.wait_for(r"^\[vm%d\] WSET-DONE k=%d\b" % (n3, k), timeout=60, since=mark)
         fails = [l for l in con.lines_since(0) if "MEMCHECK FAIL" in l]

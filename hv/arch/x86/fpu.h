@@ -4,6 +4,8 @@
 #ifndef HV_X86_FPU_H
 #define HV_X86_FPU_H
 struct vm;
+#include <stdint.h>
+extern uint64_t hv_xcr0; /* 0 when the CPU has no XSAVE */
 void fpu_init(void);
 void fpu_vm_reset(struct vm *vm);      /* power-on x87/SSE state */
 void fpu_load_for(struct vm *vm);      /* before entering vm */

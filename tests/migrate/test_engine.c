@@ -1,0 +1,437 @@
+/* In-process tests of the two engines wired by a memory link (no sockets): a clean
+ * migration, faults injected at every protocol step, guest-side failures, outrun policy. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "fake_guest.h"
+#include "mig_proto.h"
+
+struct rig {
+	struct fake_guest sg, dg;
+	struct mem_link l;
+	struct ml_end es, ed;
+	struct fake_clock clk;
+	struct mig_source src;
+	struct mig_dest dst;
+	uint64_t *bitmap;
+	uint8_t *smsg, *dmsg, sstate[MIG_STATE_MAX], sctl[64], dctl[64];
+	int rs, rd, src_dead, dst_dead, both_ran, fired;
+	uint8_t state_at_pause[512];
+};
+
+struct trigger { int side, state; enum ml_fault fault; };
+
+static void rig_init(struct rig *r, uint64_t npages, uint64_t wpt, long bw, const struct mig_policy_cfg *pc)
+{
+	memset(r, 0, sizeof(*r));
+	fg_init(&r->sg, npages, 1, 42);
+	fg_init(&r->dg, npages, 0, 7);
+	r->sg.writes_per_tick = wpt;
+	ml_init(&r->l, 4u << 20, bw);
+	r->es = (struct ml_end){ &r->l, 0 };
+	r->ed = (struct ml_end){ &r->l, 1 };
+	r->clk.now = 1000;
+	r->bitmap = calloc(MIG_BITMAP_WORDS(npages), 8);
+	r->smsg = malloc(MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT));
+	r->dmsg = malloc(MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT));
+	struct mig_config cfg = { .mig_id = 0x1122334455667788ull, .guest_id = 3,
+				  .stall_timeout_ns = 50ull * 1000000ull };
+	if (pc)
+		cfg.policy = *pc;
+	else
+		cfg.policy.downtime_target_ns = 5ull * 1000000ull;
+	struct mig_guest_ops so = fg_ops(&r->sg), dops = fg_ops(&r->dg);
+	struct mig_link sl = ml_link(&r->es), dl = ml_link(&r->ed);
+	struct mig_clock c = fc_clock(&r->clk);
+	struct mig_buffers sb = { r->bitmap, r->smsg, MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT), r->sstate,
+				  sizeof(r->sstate), r->sctl, sizeof(r->sctl) };
+	struct mig_buffers db = { NULL, r->dmsg, MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT), NULL, 0, r->dctl,
+				  sizeof(r->dctl) };
+	assert_int_equal(mig_source_init(&r->src, &cfg, &so, &sl, &c, &sb), MIG_OK);
+	struct mig_config dcfg = cfg;
+	dcfg.mig_id = 0;
+	assert_int_equal(mig_dest_init(&r->dst, &dcfg, &dops, &dl, &c, &db), MIG_OK);
+}
+
+static void rig_free(struct rig *r)
+{
+	fg_free(&r->sg);
+	fg_free(&r->dg);
+	ml_free(&r->l);
+	free(r->bitmap);
+	free(r->smsg);
+	free(r->dmsg);
+}
+
+static int src_final(int st) { return st == MIG_SRC_DONE || st == MIG_SRC_FAILED || st == MIG_SRC_IN_DOUBT; }
+static int dst_final(int st) { return st == MIG_DST_DONE || st == MIG_DST_FAILED; }
+
+static void apply(struct rig *r, const struct trigger *t)
+{
+	switch (t->fault) {
+	case ML_CUT: r->l.cut = 1; break;
+	case ML_KILL:
+		r->l.closed[t->side] = 1;
+		if (t->side) r->dst_dead = 1; else r->src_dead = 1;
+		break;
+	case ML_STALL:
+		r->l.stalled[t->side] = 1;
+		if (t->side) r->dst_dead = 1; else r->src_dead = 1;
+		break;
+	case ML_CORRUPT: r->l.corrupt_next[t->side] = 1; break;
+	case ML_NONE: break;
+	}
+}
+
+static void rig_run(struct rig *r, const struct trigger *t)
+{
+	for (long i = 0; i < 400000; i++) {
+		if (!r->src_dead)
+			r->rs = mig_source_step(&r->src);
+		if (t && !r->fired && t->side == 0 && (int)r->src.st == t->state) {
+			r->fired = 1;
+			apply(r, t);
+		}
+		if (!r->dst_dead)
+			r->rd = mig_dest_step(&r->dst);
+		if (t && !r->fired && t->side == 1 && (int)r->dst.st == t->state) {
+			r->fired = 1;
+			apply(r, t);
+		}
+		/* Never two runnable copies. */
+		int src_runs = !r->src_dead && r->sg.running && !r->sg.paused;
+		int dst_runs = r->dg.running && r->dg.resumed;
+		if (src_runs && dst_runs)
+			r->both_ran = 1;
+		if ((r->src_dead || src_final(r->src.st)) && (r->dst_dead || dst_final(r->dst.st)))
+			break;
+		r->clk.now += 1000000;
+		ml_tick(&r->l);
+		if (!r->src_dead)
+			fg_tick(&r->sg);
+	}
+}
+
+static void check_equal_to_snapshot(struct rig *r)
+{
+	assert_memory_equal(r->dg.mem, r->sg.snap, r->sg.npages * MIG_PAGE_SIZE);
+}
+
+static void test_clean_migration(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 4096, 20, 256 * 1024, NULL);
+	r->sg.state_len = 300;
+	rig_run(r, NULL);
+	char line0[MIG_STATS_LINE_MAX];
+	mig_stats_format(&r->src.stats, line0, sizeof(line0));
+	print_message("%s\n", line0);
+	assert_int_equal(r->rs, MIG_DONE);
+	assert_int_equal(r->rd, MIG_DONE);
+	assert_false(r->both_ran);
+	check_equal_to_snapshot(r);
+	assert_true(r->dg.loaded);
+	assert_int_equal(r->dg.state_len, 300);
+	assert_true(r->dg.resumed && r->dg.running);
+	assert_true(r->sg.scrubbed);
+	assert_true(fg_all_zero(&r->sg));
+	assert_true(r->src.stats.rounds >= 2);
+	assert_true(r->src.stats.zero_pages >= 1024);
+	assert_int_equal(r->src.stats.pages, r->dst.stats.pages);
+	char line[MIG_STATS_LINE_MAX];
+	mig_stats_format(&r->src.stats, line, sizeof(line));
+	print_message("%s\n", line);
+	assert_non_null(strstr(line, "result=done"));
+	assert_non_null(strstr(line, "role=src"));
+	rig_free(r);
+	free(r);
+}
+
+static int in(int v, const int *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == v)
+			return 1;
+	return 0;
+}
+
+static const int link_errs[] = { MIG_E_TRANSPORT, MIG_E_PEER_CLOSED };
+static const int corrupt_errs[] = { MIG_E_CHECKSUM, MIG_E_BAD_ID, MIG_E_BAD_FIELD, MIG_E_BAD_MAGIC,
+				    MIG_E_PEER_ABORT, MIG_E_LIMIT, MIG_E_BAD_LENGTH, MIG_E_COUNT,
+				    MIG_E_BAD_PFN, MIG_E_BAD_GEOMETRY, MIG_E_UNEXPECTED, MIG_E_BAD_TYPE };
+
+/* The outcome rules of docs/migration.md, checked after every injected fault. */
+static void check_outcome(struct rig *r, const struct trigger *t, int *fails_seen)
+{
+	assert_false(r->both_ran);
+	int dst_has_guest = r->dg.resumed && r->dg.running;
+	if (!r->dst_dead && !dst_has_guest) {
+		assert_int_equal(r->dst.st, MIG_DST_FAILED);
+		if (r->dg.prepared || r->dst.stats.pages) {
+			assert_true(r->dg.scrubbed);
+			assert_true(fg_all_zero(&r->dg));
+		}
+	}
+	if (!r->src_dead) {
+		if (r->src.st == MIG_SRC_FAILED) {
+			assert_true(r->sg.running && !r->sg.paused);
+			assert_int_equal(r->sg.throttle, 0);
+			assert_false(dst_has_guest);
+			uint64_t before = r->sg.seq;
+			r->sg.writes_per_tick = r->sg.writes_per_tick ? r->sg.writes_per_tick : 1;
+			fg_tick(&r->sg);
+			assert_true(r->sg.seq > before); /* still alive */
+		} else if (r->src.st == MIG_SRC_IN_DOUBT) {
+			assert_true(r->sg.paused);
+			assert_int_equal(r->src.err, MIG_E_IN_DOUBT);
+		} else {
+			assert_int_equal(r->src.st, MIG_SRC_DONE);
+			assert_true(dst_has_guest || r->dst_dead);
+			assert_true(fg_all_zero(&r->sg));
+		}
+	}
+	if (!r->fired)
+		return;
+	(*fails_seen)++;
+	int se = r->src.st == MIG_SRC_IN_DOUBT ? r->src.detail : r->src.err;
+	int de = r->dst.err;
+	switch (t->fault) {
+	case ML_CUT:
+		if (!r->src_dead && r->src.st != MIG_SRC_DONE)
+			assert_true(in(se, link_errs, 2));
+		if (!dst_has_guest)
+			assert_true(in(de, link_errs, 2));
+		break;
+	case ML_KILL:
+		if (t->side == 1 && r->src.st != MIG_SRC_DONE)
+			assert_true(in(se, link_errs, 2));
+		if (t->side == 0 && !dst_has_guest)
+			assert_true(in(de, link_errs, 2));
+		break;
+	case ML_STALL:
+		if (t->side == 1 && r->src.st != MIG_SRC_DONE)
+			assert_int_equal(se, MIG_E_TIMEOUT);
+		if (t->side == 0 && !dst_has_guest)
+			assert_int_equal(de, MIG_E_TIMEOUT);
+		break;
+	case ML_CORRUPT:
+		if (r->src.st != MIG_SRC_DONE && !dst_has_guest)
+			assert_true(in(se, corrupt_errs, sizeof(corrupt_errs) / sizeof(int)) ||
+				    in(de, corrupt_errs, sizeof(corrupt_errs) / sizeof(int)));
+		break;
+	case ML_NONE:
+		break;
+	}
+}
+
+static void fault_matrix(enum ml_fault f)
+{
+	int fired = 0, runs = 0;
+	for (int side = 0; side < 2; side++) {
+		int nst = side ? MIG_DST_DONE : MIG_SRC_DONE;
+		for (int s = 1; s < nst; s++) {
+			struct trigger t = { side, s, f };
+			struct rig *r = calloc(1, sizeof(*r));
+			rig_init(r, 2048, 20, 128 * 1024, NULL);
+			rig_run(r, &t);
+			check_outcome(r, &t, &fired);
+			runs++;
+			if (r->fired)
+				print_message("  %s %-13s -> src %-12s %-20s dst %-8s %s\n",
+					      side ? "dst" : "src",
+					      side ? mig_dst_state_name(s) : mig_src_state_name(s),
+					      mig_src_state_name(r->src.st),
+					      mig_strerror(r->src.st == MIG_SRC_IN_DOUBT ? r->src.detail : r->src.err),
+					      mig_dst_state_name(r->dst.st), mig_strerror(r->dst.err));
+			rig_free(r);
+			free(r);
+		}
+	}
+	/* Every state an engine rests in between two steps was hit. */
+	assert_true(fired >= 20);
+	print_message("  %d of %d injection points reached\n", fired, runs);
+}
+
+static void test_fault_cut(void **st) { (void)st; fault_matrix(ML_CUT); }
+static void test_fault_kill(void **st) { (void)st; fault_matrix(ML_KILL); }
+static void test_fault_stall(void **st) { (void)st; fault_matrix(ML_STALL); }
+static void test_fault_corrupt(void **st) { (void)st; fault_matrix(ML_CORRUPT); }
+
+static void guest_fault(int which, int want_src, int want_dst)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1024, 10, 128 * 1024, NULL);
+	switch (which) {
+	case 0: r->sg.fail_pause = 1; break;
+	case 1: r->sg.fail_save = 1; break;
+	case 2: r->dg.fail_prepare = 1; break;
+	case 3: r->dg.fail_load = 1; break;
+	case 4: r->dg.fail_resume = 1; break;
+	case 5: r->sg.state_len = MIG_STATE_MAX + 1; break;
+	}
+	if (which == 5) { /* the fake can only hold 512 bytes: save it through a bigger fake */
+		r->sg.state_len = sizeof(r->sg.state);
+		r->sg.fail_save = 0;
+	}
+	rig_run(r, NULL);
+	int f = 0;
+	check_outcome(r, &(struct trigger){ 0, 0, ML_NONE }, &f);
+	assert_int_equal(r->src.st, MIG_SRC_FAILED);
+	assert_int_equal(r->src.err, want_src);
+	assert_int_equal(r->dst.err, want_dst);
+	rig_free(r);
+	free(r);
+}
+
+static void test_guest_faults(void **st)
+{
+	(void)st;
+	guest_fault(0, MIG_E_PAUSE, MIG_E_PEER_ABORT);
+	guest_fault(1, MIG_E_SAVE_STATE, MIG_E_PEER_ABORT);
+	guest_fault(2, MIG_E_PEER_ABORT, MIG_E_PREPARE);
+	guest_fault(3, MIG_E_PEER_ABORT, MIG_E_LOAD_STATE);
+	/* Resume failing after COMMIT: the destination scrubs and says so, the source resumes. */
+	guest_fault(4, MIG_E_PEER_ABORT, MIG_E_RESUME);
+}
+
+static void test_dest_scrub_failure_reported(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1024, 10, 128 * 1024, NULL);
+	r->dg.fail_load = 1;
+	r->dg.scrub_leaves_junk = 1;
+	rig_run(r, NULL);
+	assert_int_equal(r->dst.err, MIG_E_SCRUB);
+	assert_int_equal(r->dst.detail, MIG_E_LOAD_STATE);
+	rig_free(r);
+	free(r);
+}
+
+static void test_outrun_abort(void **st)
+{
+	(void)st;
+	struct mig_policy_cfg pc = { .downtime_target_ns = 2000000ull, .outrun_abort = 1 };
+	struct rig *r = calloc(1, sizeof(*r));
+	/* 200 pages per ms dirtied (800 MB/s) against 64 KiB per ms (64 MB/s). */
+	rig_init(r, 2048, 200, 64 * 1024, &pc);
+	rig_run(r, NULL);
+	char line0[MIG_STATS_LINE_MAX];
+	mig_stats_format(&r->src.stats, line0, sizeof(line0));
+	print_message("%s\n", line0);
+	assert_int_equal(r->src.err, MIG_E_NOT_CONVERGING);
+	assert_int_equal(r->src.st, MIG_SRC_FAILED);
+	assert_true(r->sg.running && !r->sg.paused);
+	assert_int_equal(r->dst.err, MIG_E_PEER_ABORT);
+	assert_int_equal(r->dst.detail, MIG_E_NOT_CONVERGING);
+	assert_true(fg_all_zero(&r->dg));
+	assert_true(r->src.stats.rounds <= 4);
+	rig_free(r);
+	free(r);
+}
+
+static void test_outrun_throttle(void **st)
+{
+	(void)st;
+	struct mig_policy_cfg pc = { .downtime_target_ns = 2000000ull };
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 2048, 200, 64 * 1024, &pc);
+	rig_run(r, NULL);
+	char line0[MIG_STATS_LINE_MAX];
+	mig_stats_format(&r->src.stats, line0, sizeof(line0));
+	print_message("%s\n", line0);
+	assert_int_equal(r->rs, MIG_DONE);
+	assert_int_equal(r->rd, MIG_DONE);
+	check_equal_to_snapshot(r);
+	assert_true(r->src.stats.throttle_pct > 0);
+	assert_true(r->src.stats.rounds < 30);
+	char line[MIG_STATS_LINE_MAX];
+	mig_stats_format(&r->src.stats, line, sizeof(line));
+	print_message("%s\n", line);
+	rig_free(r);
+	free(r);
+}
+
+static void test_cancel(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1024, 10, 16 * 1024, NULL);
+	for (int i = 0; i < 20; i++) {
+		mig_source_step(&r->src);
+		mig_dest_step(&r->dst);
+		r->clk.now += 1000000;
+		ml_tick(&r->l);
+	}
+	assert_int_equal(mig_source_cancel(&r->src), MIG_OK);
+	assert_int_equal(r->src.st, MIG_SRC_FAILED);
+	assert_int_equal(r->src.err, MIG_E_CANCELLED);
+	rig_run(r, NULL);
+	assert_int_equal(r->dst.err, MIG_E_PEER_ABORT);
+	assert_int_equal(r->dst.detail, MIG_E_CANCELLED);
+	assert_true(fg_all_zero(&r->dg));
+	rig_free(r);
+	free(r);
+}
+
+static void test_in_doubt_resolve(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 1024, 10, 128 * 1024, NULL);
+	struct trigger t = { 0, MIG_SRC_WAIT_CONFIRM, ML_CUT };
+	rig_run(r, &t);
+	assert_int_equal(r->src.st, MIG_SRC_IN_DOUBT);
+	assert_true(r->sg.paused);
+	assert_false(r->dg.resumed); /* the cut came before COMMIT was delivered */
+	assert_true(fg_all_zero(&r->dg));
+	/* The operator learns the destination holds nothing and resumes here. */
+	assert_int_equal(mig_source_resolve(&r->src, 1), MIG_OK);
+	assert_false(r->sg.paused);
+	assert_int_equal(mig_source_resolve(&r->src, 1), MIG_E_STATE);
+	rig_free(r);
+	free(r);
+}
+
+static void test_bad_init(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 64, 0, 1024, NULL);
+	struct mig_config cfg = { .batch_pages = MIG_BATCH_MAX + 1 };
+	struct mig_guest_ops o = fg_ops(&r->sg);
+	struct mig_link l = ml_link(&r->es);
+	struct mig_clock c = fc_clock(&r->clk);
+	struct mig_buffers b = { r->bitmap, r->smsg, 10, r->sstate, sizeof(r->sstate), r->sctl, 64 };
+	assert_int_equal(mig_source_init(&r->src, &cfg, &o, &l, &c, &b), MIG_E_INVAL);
+	cfg.batch_pages = 0;
+	assert_int_equal(mig_source_init(&r->src, &cfg, &o, &l, &c, &b), MIG_E_BUFFER);
+	o.pause = NULL;
+	assert_int_equal(mig_source_init(&r->src, &cfg, &o, &l, &c, &b), MIG_E_INVAL);
+	rig_free(r);
+	free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_clean_migration),
+		cmocka_unit_test(test_fault_cut),
+		cmocka_unit_test(test_fault_kill),
+		cmocka_unit_test(test_fault_stall),
+		cmocka_unit_test(test_fault_corrupt),
+		cmocka_unit_test(test_guest_faults),
+		cmocka_unit_test(test_dest_scrub_failure_reported),
+		cmocka_unit_test(test_outrun_abort),
+		cmocka_unit_test(test_outrun_throttle),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_in_doubt_resolve),
+		cmocka_unit_test(test_bad_init),
+	};
+	return cmocka_run_group_tests_name("migrate engine (in-process)", tests, NULL, NULL);
+}
