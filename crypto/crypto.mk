@@ -23,7 +23,7 @@ CRYPTO_ASM_OBJ := $(patsubst %,$(CRYPTO_OUT)/imb/%.o,$(CRYPTO_ASM))
 CRYPTO_NASMFLAGS := -felf64 -Xgnu -DLINUX -D__linux__ -DSAFE_DATA -I$(CRYPTO_IMB)/ -I$(CRYPTO_IMB)/include/
 
 CRYPTO_SRC := err_strings mem_secure cpu_features_x86 gcm_dispatch sha256 hmac_sha256 \
-	hkdf_sha256 entropy_x86 frame keystream_ring ghash_clmul ghash_xor handshake channel selftest
+	hkdf_sha256 entropy_x86 frame keystream_ring aes_ctr_vaes ghash_clmul ghash_xor handshake channel selftest
 CRYPTO_HOSTED_SRC := $(CRYPTO_SRC) entropy_hosted
 CRYPTO_HDRS := $(wildcard crypto/*.h)
 

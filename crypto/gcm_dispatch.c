@@ -1,6 +1,7 @@
 /* Binds the ipsec-mb entry points of each implementation path into one table and picks
  * the path from CPUID, so every path can also be forced by tests. */
 #include "gcm_dispatch.h"
+#include "aes_ctr_vaes.h"
 #include "cpu_features.h"
 #include "hvc_err.h"
 #include "ipsecmb_abi.h"
@@ -120,6 +121,9 @@ int hvc_gcm_key_init(struct hvc_gcm_key *k, enum hvc_gcm_path path, const uint8_
 		kind = HVC_CLMUL_XMM;
 	if (path == HVC_GCM_VAES_AVX512)
 		kind = HVC_CLMUL_NONE;
+	/* ipsec-mb 1.3's AVX2 CTR does one block per AES instruction; with VAES, ours does
+	 * two (the VAES/AVX-512 path has ipsec-mb's own 512-bit CTR). */
+	k->ctr_vaes = path == HVC_GCM_AVX2 && hvc_ctr_vaes_available();
 	if (kind != HVC_CLMUL_NONE) {
 		static const uint8_t zero_iv[12];
 		uint8_t h[16];
@@ -159,14 +163,30 @@ static void make_block(uint8_t blk[16], const uint8_t iv[12], uint32_t ctr)
 	hvc_be32_put(blk + 12, ctr);
 }
 
-void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
-		     const uint8_t *in, uint8_t *out, size_t len)
+void hvc_gcm_ctr_xor_imb(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
+			 const uint8_t *in, uint8_t *out, size_t len)
 {
 	uint8_t blk[16];
 	if (!len)
 		return;
 	make_block(blk, iv, ctr);
 	k->ops->ctr(k->kd, blk, in, out, len);
+}
+
+void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
+		     const uint8_t *in, uint8_t *out, size_t len)
+{
+	if (!len)
+		return;
+	if (k->ctr_vaes)
+		hvc_ctr_vaes(k->kd, iv, ctr, in, out, len);
+	else
+		hvc_gcm_ctr_xor_imb(k, iv, ctr, in, out, len);
+}
+
+const char *hvc_gcm_ctr_name(const struct hvc_gcm_key *k)
+{
+	return k->ctr_vaes ? "vaes-ymm" : "ipsec-mb";
 }
 
 void hvc_gcm_keystream(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,

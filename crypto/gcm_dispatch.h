@@ -20,6 +20,7 @@ struct hvc_gcm_ops;
 struct hvc_gcm_key {
 	_Alignas(64) uint8_t kd[1024]; /* ipsec-mb struct gcm_key_data (1008 bytes) */
 	struct hvc_ghash_key gh;       /* our GHASH (kind NONE: use ipsec-mb's) */
+	int ctr_vaes;                  /* keystream by our VAES-256 CTR, else ipsec-mb's */
 	const struct hvc_gcm_ops *ops;
 };
 
@@ -60,4 +61,9 @@ void hvc_gcm_ghash_lengths(const struct hvc_gcm_key *k, uint8_t state[16], uint6
 			   uint64_t ct_len);
 /* Which GHASH code a key uses, for reports: "clmul-ymm", "clmul-xmm" or "ipsec-mb". */
 const char *hvc_gcm_ghash_name(const struct hvc_gcm_key *k);
+/* Which CTR code: "vaes-ymm" or "ipsec-mb". */
+const char *hvc_gcm_ctr_name(const struct hvc_gcm_key *k);
+/* CTR through ipsec-mb whatever the key uses (for cross-checks). */
+void hvc_gcm_ctr_xor_imb(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
+			 const uint8_t *in, uint8_t *out, size_t len);
 #endif

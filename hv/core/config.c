@@ -3,6 +3,8 @@
 #include "config.h"
 #include "../../guest/abi.h"
 
+static int hexval(char c);
+
 void config_defaults(struct hv_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -17,6 +19,28 @@ void config_defaults(struct hv_config *c)
 	c->autostart = 1;
 	c->dirty = DIRTY_NONE;
 	c->slice_ms = 10;
+	c->mig_port = 7001;
+	c->downtime_ms = 300;
+}
+
+int config_parse_psk(const char *s, uint8_t *psk, uint32_t *len)
+{
+	size_t n = hv_strlen(s);
+	uint8_t tmp[64];
+	if (n % 2 || n < 32 || n > 128)
+		return HV_EINVAL;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			memset(tmp, 0, sizeof(tmp));
+			return HV_EINVAL;
+		}
+		tmp[i] = (uint8_t)(hi << 4 | lo);
+	}
+	memcpy(psk, tmp, n / 2);
+	memset(tmp, 0, sizeof(tmp));
+	*len = (uint32_t)(n / 2);
+	return HV_OK;
 }
 
 static int num(const char *v, uint64_t lo, uint64_t hi, uint32_t *out)
@@ -172,6 +196,29 @@ static int apply(struct hv_config *c, const char *key, char *val)
 		if (config_parse_mac(val, c->mac))
 			return HV_EINVAL;
 		c->has_mac = 1;
+	} else if (!hv_strcmp(key, "psk")) {
+		return config_parse_psk(val, c->psk, &c->psk_len);
+	} else if (!hv_strcmp(key, "key_id")) {
+		if (num(val, 0, 0xffffffffu, &u))
+			return HV_EINVAL;
+		c->key_id = u;
+	} else if (!hv_strcmp(key, "mig_policy")) {
+		if (!hv_strcmp(val, "required")) c->mig_policy = 0;
+		else if (!hv_strcmp(val, "opportunistic")) c->mig_policy = 1;
+		else if (!hv_strcmp(val, "disabled")) c->mig_policy = 2;
+		else return HV_EINVAL;
+	} else if (!hv_strcmp(key, "mig_port")) {
+		if (num(val, 1, 65535, &u))
+			return HV_EINVAL;
+		c->mig_port = u;
+	} else if (!hv_strcmp(key, "downtime_ms")) {
+		if (num(val, 1, 60000, &u))
+			return HV_EINVAL;
+		c->downtime_ms = u;
+	} else if (!hv_strcmp(key, "outrun")) {
+		if (!hv_strcmp(val, "throttle")) c->outrun_abort = 0;
+		else if (!hv_strcmp(val, "abort")) c->outrun_abort = 1;
+		else return HV_EINVAL;
 	} else if (!hv_strcmp(key, "slice_ms")) {
 		if (num(val, 1, 1000, &u))
 			return HV_EINVAL;
@@ -222,9 +269,12 @@ int config_parse(struct hv_config *c, const char *cmdline, const struct printer 
 			pr_printf(warn, "[hv] config: unknown key '%s', ignored\r\n", word);
 			problems++;
 		} else if (err != HV_OK) {
-			pr_printf(warn, "[hv] config: bad value '%s' for '%s', default kept\r\n", eq + 1, word);
+			/* A secret is never repeated back, even when malformed. */
+			const char *shown = !hv_strcmp(word, "psk") ? "(hidden)" : eq + 1;
+			pr_printf(warn, "[hv] config: bad value '%s' for '%s', default kept\r\n", shown, word);
 			problems++;
 		}
+		memset(word, 0, sizeof(word)); /* may have held the PSK */
 	}
 	return problems;
 }

@@ -25,7 +25,18 @@ struct hv_config {
 	uint8_t ip_prefix;        /* netmask length */
 	uint8_t mac[6];
 	int has_mac;              /* else the NIC's EEPROM address */
+	/* Migration. The PSK is a secret: never printed, never echoed. */
+	uint8_t psk[64];
+	uint32_t psk_len;         /* 0 = no PSK: no migration in or out */
+	uint32_t key_id;
+	uint32_t mig_policy;      /* 0 required, 1 opportunistic, 2 disabled (hvc_policy) */
+	uint32_t mig_port;
+	uint32_t downtime_ms;
+	uint32_t outrun_abort;    /* guest outruns the link: 0 throttle it, 1 abort */
 };
+
+/* Hex string (even length, 32..128 digits) into a PSK; HV_EINVAL otherwise. */
+int config_parse_psk(const char *s, uint8_t *psk, uint32_t *len);
 
 /* "a.b.c.d" or "a.b.c.d/len" (allow_prefix) into host byte order. */
 int config_parse_ipv4(const char *s, uint32_t *ip, uint8_t *prefix, int allow_prefix);

@@ -140,6 +140,7 @@ static int on_announce(struct mig_dest *d, size_t len)
 	d->csum = (a.flags & MIG_ANN_F_CHECKSUM) != 0;
 	if (a.batch_max < d->batch)
 		d->batch = a.batch_max;
+	d->st = MIG_DST_ACCEPT; /* from here on a failure is reported to the source */
 	d->prepared = 1; /* whatever prepare managed to set up gets scrubbed on failure */
 	if (d->g.prepare(d->g.ctx, a.npages, a.page_size) != MIG_OK)
 		return fail(d, MIG_E_PREPARE, 0);

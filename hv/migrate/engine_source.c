@@ -165,6 +165,7 @@ static void start_round(struct mig_source *s, uint64_t now)
 	s->cursor = 0;
 	s->round_start_ns = now;
 	s->round_pages = s->round_bytes = s->round_zero = 0;
+	s->round_pending0 = mig_link_pending(&s->link);
 }
 
 /* Takes up to n pages from the bitmap, from the cursor on. */
@@ -191,8 +192,28 @@ static uint32_t pick(struct mig_source *s, uint32_t n)
 	return k;
 }
 
+/* Bytes queued below us delay the stop-and-copy by queued/bandwidth, so once the
+ * bandwidth is known keep at most a quarter of the downtime target in flight. */
+static int inflight_full(struct mig_source *s, uint64_t now)
+{
+	if (!s->pol.bw_Bps || !s->link.pending)
+		return 0;
+	uint64_t pend = mig_link_pending(&s->link);
+	uint64_t cap = s->pol.bw_Bps / 1000u * (s->pol.cfg.downtime_target_ns / 4000000u);
+	if (cap < 2 * MIG_PAGES_MSG_MAX(s->batch))
+		cap = 2 * MIG_PAGES_MSG_MAX(s->batch);
+	if (pend <= cap)
+		return 0;
+	if (pend < s->last_pending)
+		s->t_last_io = now; /* draining: the peer is alive */
+	s->last_pending = pend;
+	return 1;
+}
+
 static int send_batch(struct mig_source *s, int final, uint64_t now)
 {
+	if (inflight_full(s, now))
+		return stall(s, now);
 	size_t room = mig_link_room(&s->link);
 	uint64_t want = s->left < MIG_BATCH_MIN_SEND ? s->left : MIG_BATCH_MIN_SEND;
 	if (want > s->batch)
@@ -265,9 +286,13 @@ static int round_end(struct mig_source *s, uint64_t now)
 	if (r < 0)
 		return r;
 	record_round(s, dirtied, now);
+	/* Bytes still queued locally have not crossed the link: count what drained. */
+	uint64_t pend = mig_link_pending(&s->link);
+	uint64_t drained = s->round_bytes + s->round_pending0;
+	drained = drained > pend ? drained - pend : 0;
 	struct mig_round_sample smp = {
-		.dur_ns = now - s->round_start_ns, .bytes = s->round_bytes, .dirtied = dirtied,
-		.pending = mig_link_pending(&s->link), .rtt_ns = s->rtt_ns,
+		.dur_ns = now - s->round_start_ns, .bytes = drained, .pages = s->round_pages,
+		.dirtied = dirtied, .pending = pend, .rtt_ns = s->rtt_ns,
 	};
 	enum mig_decision d = mig_policy_round(&s->pol, &smp);
 	s->stats.predicted_ns = s->pol.predicted_ns;

@@ -136,8 +136,9 @@ struct mig_source {
 	uint32_t round;
 	uint64_t cursor;          /* next pfn to look at in this round */
 	uint64_t left;            /* pages still set in the bitmap */
-	uint64_t round_start_ns, round_pages, round_bytes, round_zero;
+	uint64_t round_start_ns, round_pages, round_bytes, round_zero, round_pending0;
 	uint64_t sent_pages;      /* page transfers, all rounds */
+	uint64_t last_pending;
 	uint64_t acked_pages;
 	uint64_t t_start, t_pause, t_last_io, t_announce;
 	uint64_t rtt_ns;

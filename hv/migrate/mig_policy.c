@@ -68,7 +68,10 @@ enum mig_decision mig_policy_round(struct mig_policy *p, const struct mig_round_
 	if (p->rounds >= p->cfg.max_rounds)
 		return p->cfg.outrun_abort ? MIG_DEC_ABORT : MIG_DEC_FORCE_STOP;
 	uint64_t dirty_Bps = p->dirty_pps * MIG_WIRE_PAGE_BYTES;
-	if (dirty_Bps / 100u * 100u >= p->bw_Bps / 100u * p->cfg.outrun_ratio_pct)
+	/* Outrun: the guest dirties nearly as fast as the link drains, or a round leaves
+	 * nearly as much to send as it sent (the working set is not shrinking). */
+	if (dirty_Bps / 100u * 100u >= p->bw_Bps / 100u * p->cfg.outrun_ratio_pct ||
+	    s->dirtied * 100u >= s->pages * p->cfg.outrun_ratio_pct)
 		p->streak++;
 	else
 		p->streak = 0;

@@ -21,7 +21,8 @@ struct mig_policy_cfg {
 
 struct mig_round_sample {
 	uint64_t dur_ns;   /* round start to round end */
-	uint64_t bytes;    /* wire bytes handed to the link in this round */
+	uint64_t bytes;    /* bytes that left the link's queue in this round */
+	uint64_t pages;    /* pages sent in this round */
 	uint64_t dirtied;  /* pages dirtied during the round (to send next) */
 	uint64_t pending;  /* bytes still queued in the link at round end */
 	uint64_t rtt_ns;   /* measured request/reply time on this link */

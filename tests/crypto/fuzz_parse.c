@@ -28,7 +28,7 @@ struct fz {
 	struct mem_link link;
 	struct mem_end ce, se;
 	struct hvc_channel c, s;
-	uint8_t ctx[BUFSZ], stx[BUFSZ], rbuf[BUFSZ];
+	uint8_t ctx[BUFSZ], stx[BUFSZ], rbuf[BUFSZ], ks[8192];
 	struct fake_clock clk;
 };
 static struct fz *F;
@@ -164,6 +164,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			hvc_channel_close(&F->c);
 		genuine = mangle(0, data, size);
 		int ok_frames = 0;
+		if (arg & 0x40) { /* receive through keystream prefilled in the ring */
+			F->s.rx.ring.mem = NULL;
+			hvc_ks_ring_init(&F->s.rx.ring, F->ks, sizeof(F->ks));
+			hvc_channel_prefill(&F->s, 0, (size_t)(arg >> 2) * 13 + 1);
+		}
 		for (i = 0; i < 200; i++) {
 			rc = hvc_channel_recv(&F->s, &type, F->rbuf, sizeof(F->rbuf), &len);
 			if (rc == HVC_OK) {

@@ -746,6 +746,63 @@ static void test_api_misuse(void **state)
 	pair_free(&p);
 }
 
+static int no_entropy(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	return HVC_E_NO_ENTROPY;
+}
+
+static int failing_send(void *ctx, const void *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	return -1;
+}
+
+static long failing_recv(void *ctx, void *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	(void)len;
+	return -5;
+}
+
+/* Platform failures end the session with their own codes and wipe it. */
+static void test_platform_failures(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.cc.entropy = no_entropy;
+	pair_start(&p);
+	assert_int_equal(hvc_channel_handshake_step(p.c), HVC_E_NO_ENTROPY);
+	assert_int_equal(hvc_channel_handshake_step(p.c), HVC_E_DEAD);
+	assert_int_equal(hvc_channel_last_error(p.c), HVC_E_NO_ENTROPY);
+	pair_free(&p);
+
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.cc.transport.send = failing_send;
+	pair_start(&p);
+	assert_int_equal(hvc_channel_handshake_step(p.c), HVC_E_TRANSPORT);
+	pair_free(&p);
+
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_start(&p);
+	handshake(&p);
+	uint8_t buf[64], type;
+	size_t len;
+	p.s->cfg.transport.recv = failing_recv;
+	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_E_TRANSPORT);
+	assert_wiped(p.s);
+	p.c->cfg.transport.send = failing_send;
+	assert_int_equal(hvc_channel_send(p.c, 0x41, buf, 10), HVC_E_TRANSPORT);
+	assert_wiped(p.c);
+	pair_free(&p);
+}
+
 static int check_error_codes_distinct(void)
 {
 	for (int a = -29; a <= 1; a++)
@@ -824,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_rekey_overdue),
 		cmocka_unit_test(test_api_misuse),
 		cmocka_unit_test(test_error_strings),
+		cmocka_unit_test(test_platform_failures),
 		cmocka_unit_test(test_wire_is_standard_gcm),
 	};
 	return cmocka_run_group_tests_name("crypto_channel", tests, NULL, NULL);

@@ -44,6 +44,15 @@ static void parses_values(void **state)
 	assert_true(c.has_mac);
 	const uint8_t mac[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 9 };
 	assert_memory_equal(c.mac, mac, 6);
+	assert_int_equal(config_parse(&c, "psk=00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF "
+				  "key_id=7 mig_policy=opportunistic mig_port=9000 downtime_ms=150 outrun=abort", &P), 0);
+	assert_int_equal(c.psk_len, 32);
+	assert_int_equal(c.psk[31], 0xff);
+	assert_int_equal(c.key_id, 7);
+	assert_int_equal(c.mig_policy, 1);
+	assert_int_equal(c.mig_port, 9000);
+	assert_int_equal(c.downtime_ms, 150);
+	assert_int_equal(c.outrun_abort, 1);
 	assert_int_equal(config_parse(&c, "ip=10.1.2.3", &P), 0);
 	assert_int_equal(c.ip_prefix, 24); /* a bare address gets a /24 */
 }
@@ -83,6 +92,13 @@ static void bad_input_keeps_defaults(void **state)
 		assert_non_null(strstr(out, "bad value"));
 	}
 	assert_memory_equal(&c, &d, sizeof(c));
+	/* A malformed PSK is refused and never shown back. */
+	outlen = 0;
+	assert_int_equal(config_parse(&c, "psk=0011223344556677889900112233445566778899zz", &P), 1);
+	assert_null(strstr(out, "0011223344"));
+	assert_non_null(strstr(out, "(hidden)"));
+	assert_int_equal(config_parse(&c, "psk=00112233", &P), 1); /* too short */
+	assert_int_equal(c.psk_len, 0);
 }
 
 int main(void)

@@ -88,9 +88,19 @@ static int m_net(void *ctx, int argc, char **argv, const struct printer *p)
 }
 static void m_status(void *ctx, const struct printer *p) { (void)ctx; statuses++; pr_printf(p, "vmx: available\r\n"); }
 static void m_poweroff(void *ctx) { (void)ctx; poweroffs++; }
-static const struct console_ops ops = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, 0, m_net };
+static int moves;
+static int m_move(void *ctx, unsigned id)
+{
+	(void)ctx;
+	if (id == 1) /* "running": movable */
+		return moves++, 3;
+	return HV_ESTATE;
+}
+#define MOCK_OPS .vm_info = m_info, .vm_action = m_action, .vm_dirty = m_dirty, .vm_track = m_track, \
+	.vm_create = m_create, .vm_move = m_move, .status = m_status, .poweroff = m_poweroff, .net_command = m_net
+static const struct console_ops ops = { MOCK_OPS };
 static const char *no_vtx(void *ctx) { (void)ctx; return "CPUID.1:ECX.VMX=0"; }
-static const struct console_ops ops_novtx = { 0, m_info, m_action, m_dirty, m_track, m_create, m_status, m_poweroff, no_vtx, m_net };
+static const struct console_ops ops_novtx = { MOCK_OPS, .guests_unavailable = no_vtx };
 
 static int reset(void **state)
 {
@@ -156,6 +166,9 @@ static void commands(void **state)
 	assert_int_equal(last_method, DIRTY_AD);
 	exec_ok("vm track 1 pml");
 	assert_int_equal(last_method, DIRTY_PML);
+	exec_ok("vm move 1");
+	assert_non_null(strstr(out, "moved vm 1 to vm 3\r\nok\r\n"));
+	assert_int_equal(moves, 1);
 	exec_ok("vm create wset");
 	assert_non_null(strstr(out, "created vm 3\r\nok\r\n"));
 	assert_int_equal(creates, 1);
@@ -187,6 +200,9 @@ static void bad_commands(void **state)
 	exec_err("net up", "usage: net status");
 	exec_err("net echo 1.2.3.4 5", "the network is down");
 	exec_err("net frob", "unknown net subcommand 'frob'");
+	exec_err("vm move", "usage: vm move ID");
+	exec_err("vm move 2", "cannot move vm in state paused");
+	exec_err("vm move 9", "no vm with id 9");
 	exec_err("vm create", "usage: vm create");
 	exec_err("vm create rocket", "unknown guest mode 'rocket'");
 	assert_int_equal(creates, 0);
