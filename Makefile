@@ -16,13 +16,13 @@ $(SETUP_DONE):
 	./scripts/setup.sh
 
 include guest/guest.mk
+include crypto/crypto.mk
 include hv/hv.mk
 include net/net.mk
 include boot/multiboot2/multiboot2.mk
 include boot/uefi/uefi.mk
 include tests/unit/unit.mk
 include tests/system/system.mk
--include crypto/crypto.mk
 
 # The main job. For now: boot the hypervisor under Bochs with two guests, show
 # them running and the console answering.

@@ -370,6 +370,8 @@ int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
 	int filled = 0;
 	if (ch->state != HVC_ST_ESTABLISHED || ch->mode != HVC_MODE_ENCRYPTED)
 		return 0;
+	hvc_ks_ring_scrub(&ch->tx.ring); /* used keystream is zeroed here, off the critical path */
+	hvc_ks_ring_scrub(&ch->rx.ring);
 	for (int dir = 0; dir < 2; dir++) {
 		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
 		size_t len = dir ? rx_len : tx_len;

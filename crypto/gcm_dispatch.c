@@ -108,7 +108,9 @@ int hvc_gcm_key_init(struct hvc_gcm_key *k, enum hvc_gcm_path path, const uint8_
 		path = hvc_gcm_best_path();
 	if (path == HVC_GCM_AUTO)
 		return HVC_E_NO_AESNI;
-	hvc_zero(k->kd, sizeof(k->kd));
+	/* All of it: a key struct reused across paths must not keep the previous GHASH
+	 * powers or CTR choice (the Bochs KAT caught exactly that). */
+	hvc_zero(k, sizeof(*k));
 	k->ops = &ops_tab[path];
 	k->ops->keyexp(key, k->kd);
 	k->ops->precomp(k->kd);

@@ -125,8 +125,9 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
  * HVC_AGAIN. buf holds plaintext only after HVC_OK (tag verified first). On
  * HVC_E_BUF_TOO_SMALL nothing is consumed and *len is the size needed. */
 int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t cap, size_t *len);
-/* Off the critical path: compute keystream ahead for the next frames, assuming tx/rx
- * messages of the given sizes (0 skips a direction). Returns how many frames were filled. */
+/* Off the critical path: zero keystream already used, then compute keystream ahead for
+ * the next frames, assuming tx/rx messages of the given sizes (0 fills nothing in that
+ * direction). Returns how many frames were filled. */
 int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint);
 /* Sends an authenticated CLOSE and zeroes all keys. */
 int hvc_channel_close(struct hvc_channel *ch);

@@ -26,6 +26,7 @@ int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const
 	size_t need = (HVC_TAG_LEN + len + 63) & ~(size_t)63, off;
 	uint8_t nonce[12];
 
+	hvc_ks_ring_scrub(r);
 	if (!r->mem || r->count == HVC_KS_MAX_ENTRIES || need > r->cap)
 		return HVC_AGAIN;
 	if (r->count == 0) {
@@ -62,10 +63,23 @@ int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const
 	return HVC_OK;
 }
 
+void hvc_ks_ring_scrub(struct hvc_ks_ring *r)
+{
+	for (unsigned i = 0; i < r->ndirty; i++)
+		hvc_zero(r->mem + r->dirty[i].off, r->dirty[i].size);
+	r->ndirty = 0;
+}
+
 void hvc_ks_ring_pop(struct hvc_ks_ring *r)
 {
 	if (!r->count)
 		return;
+	struct hvc_ks_entry *e = nth(r, 0);
+	if (r->ndirty == HVC_KS_MAX_ENTRIES)
+		hvc_ks_ring_scrub(r);
+	r->dirty[r->ndirty].off = e->off;
+	r->dirty[r->ndirty].size = e->size;
+	r->ndirty++;
 	r->first = (r->first + 1) % HVC_KS_MAX_ENTRIES;
 	r->count--;
 }
@@ -108,4 +122,5 @@ void hvc_ks_ring_wipe(struct hvc_ks_ring *r)
 		hvc_zero(r->mem, r->cap);
 	r->first = 0;
 	r->count = 0;
+	r->ndirty = 0;
 }

@@ -21,6 +21,9 @@ struct hvc_ks_ring {
 	size_t cap;
 	struct hvc_ks_entry e[HVC_KS_MAX_ENTRIES];
 	unsigned first, count;
+	/* used keystream not yet zeroed: scrubbed off the critical path (next fill/scrub) */
+	struct { size_t off, size; } dirty[HVC_KS_MAX_ENTRIES];
+	unsigned ndirty;
 };
 
 void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap);
@@ -31,8 +34,11 @@ int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const
 /* Drops entries older than (epoch, seq); returns the keystream (mask first) for exactly
  * that frame when it holds at least len bytes, else NULL (dropping a too-short entry). */
 const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len);
-/* Frees the oldest entry (after peek succeeded and its keystream was used). */
+/* Frees the oldest entry (after peek succeeded and its keystream was used). Its bytes
+ * are zeroed by the next hvc_ks_ring_scrub/fill, not here on the critical path. */
 void hvc_ks_ring_pop(struct hvc_ks_ring *r);
+/* Zeroes the keystream of entries already used or dropped. */
+void hvc_ks_ring_scrub(struct hvc_ks_ring *r);
 /* Sequence number after the newest entry of this epoch, or from when there is none. */
 uint64_t hvc_ks_ring_next_seq(const struct hvc_ks_ring *r, uint32_t epoch, uint64_t from);
 unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r);

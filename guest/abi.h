@@ -25,7 +25,7 @@ struct guest_params {
 	uint32_t mode;         /* enum guest_mode */
 	uint32_t tsc_khz;      /* guest-visible TSC rate, for guest time */
 	uint32_t hb_ms;        /* heartbeat interval in guest milliseconds */
-	uint32_t write_pages_per_ms; /* WORK: pages rewritten per millisecond (0 = none) */
+	uint32_t write_pages_per_s;  /* WORK: pages rewritten per second of guest time (0 = none) */
 	uint32_t data_pages;   /* pages of patterned data (0 = as many as fit) */
 	uint32_t seed;
 	uint32_t wset_pages;   /* WSET: pages written per round */

@@ -235,7 +235,7 @@ int main(int argc, char **argv)
 	gp->mode = strcmp(mode, "wset") ? GUEST_MODE_WORK : GUEST_MODE_WSET;
 	gp->hb_ms = 20;
 	/* corrupt: no rewrites, so the damaged page is surely verified as it is */
-	gp->write_pages_per_ms = strcmp(mode, "corrupt") ? 50 : 0;
+	gp->write_pages_per_s = strcmp(mode, "corrupt") ? 50000 : 0;
 	gp->seed = SEED;
 	/* Few pages in WORK mode: where KVM emulates, a verify pass must not take minutes. */
 	gp->data_pages = gp->mode == GUEST_MODE_WORK ? WORK_PAGES : 0;

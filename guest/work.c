@@ -102,9 +102,10 @@ void work_run(void)
 	for (;;) {
 		uint64_t now = rdtsc();
 
-		if (params.write_pages_per_ms) {
-			uint64_t due = div64_32((now - t0) * params.write_pages_per_ms,
-						params.tsc_khz, 0);
+		if (params.write_pages_per_s) {
+			/* tsc_khz * 1000 ticks per second; split to stay in 64 bits. */
+			uint64_t due = div64_32(div64_32((now - t0) * params.write_pages_per_s,
+							 params.tsc_khz, 0), 1000, 0);
 
 			if (due - credited > BACKLOG_MAX)
 				credited = due - BACKLOG_MAX;

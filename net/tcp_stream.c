@@ -99,6 +99,7 @@ static void on_err(void *arg, err_t err)
 static void attach(struct tcp_stream *s, struct tcp_pcb *pcb)
 {
 	s->pcb = pcb;
+	s->sndbuf_max = tcp_sndbuf(pcb);
 	tcp_arg(pcb, s);
 	tcp_recv(pcb, on_recv);
 	tcp_sent(pcb, on_sent);
@@ -287,8 +288,10 @@ void tcp_stream_poll(struct tcp_stream *s)
 size_t tcp_stream_unsent(const struct tcp_stream *s)
 {
 	size_t n = s->tx_len;
+	/* Queued in lwIP but not yet transmitted; bytes in flight are on the
+	 * wire already and do not count. */
 	if (s->pcb)
-		n += TCP_SND_BUF - tcp_sndbuf(s->pcb);
+		n += (u32_t)(s->pcb->snd_lbb - s->pcb->snd_nxt);
 	return n;
 }
 

@@ -14,7 +14,7 @@ void config_defaults(struct hv_config *c)
 	c->vm_mode[1] = GUEST_MODE_WORK;
 	c->vm_mem_kib = 4096;
 	c->hb_ms = 500;
-	c->write_rate = 4;
+	c->write_rate = 4000;
 	c->wset_pages = 16;
 	c->autostart = 1;
 	c->dirty = DIRTY_NONE;
@@ -164,7 +164,7 @@ static int apply(struct hv_config *c, const char *key, char *val)
 			return HV_EINVAL;
 		c->hb_ms = u;
 	} else if (!hv_strcmp(key, "write_rate")) {
-		if (num(val, 0, 100000, &u))
+		if (num(val, 0, 10000000, &u))
 			return HV_EINVAL;
 		c->write_rate = u;
 	} else if (!hv_strcmp(key, "wset_pages")) {

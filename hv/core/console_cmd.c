@@ -59,6 +59,11 @@ static int cmd_help(struct cmd_ctx *c)
 		"net status            the hypervisor's NIC, address and counters",
 		"net up IP/LEN [GW]    configure the NIC when the boot configuration did not",
 		"net echo IP BYTES     send BYTES to IP's echo service and verify the echo",
+		"migrate ID PEER[:PORT]  live-migrate VM ID to the hypervisor at PEER",
+		"migrate status        settings, the migration under way, counters",
+		"migrate cancel        abandon the migration (before its commit)",
+		"migrate psk           set the pre-shared key (typed as hex, not echoed)",
+		"migrate set KEY VAL   key_id, mig_policy, mig_port, downtime_ms, outrun",
 		"poweroff              stop the machine",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(lines); i++)
@@ -113,6 +118,8 @@ static int cmd_vm(struct cmd_ctx *c)
 		err = c->ops->vm_action(c->ops->ctx, id, actions[i].a);
 		if (err == HV_ESTATE)
 			return fail(c->out, err, "cannot %s vm in state %s", sub, state_of(c, id));
+		if (err == HV_EBUSY)
+			return fail(c->out, err, "cannot %s vm: a migration of it is under way", sub, 0);
 		if (err != HV_OK)
 			return fail(c->out, err, "%s failed: %s", sub, hv_strerror(err));
 		return HV_OK;
@@ -213,6 +220,26 @@ int console_execute(const struct console_ops *ops, const char *line, const struc
 			return fail(out, err, "already %s", c.argc > 1 && !hv_strcmp(c.argv[1], "up") ? "up" : "running an echo test", 0);
 		if (err != HV_OK)
 			return fail(out, err, "net: %s%s", hv_strerror(err), 0);
+	} else if (!hv_strcmp(cmd, "migrate")) {
+		if (!ops->mig_command)
+			return fail(out, HV_ENOTSUP, "no migration in this build", 0, 0);
+		const char *sub = c.argc > 1 ? c.argv[1] : "";
+		int is_id = sub[0] >= '0' && sub[0] <= '9';
+		err = ops->mig_command(ops->ctx, c.argc, c.argv, out);
+		if (err == HV_EINVAL)
+			return fail(out, err, "usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | "
+				    "psk | set key_id|mig_policy|mig_port|downtime_ms|outrun VALUE", 0, 0);
+		if (err == HV_ENOENT)
+			return fail(out, err, is_id ? "no vm with id %s" : "no migration under way%s", is_id ? sub : "", 0);
+		if (err == HV_ENOTSUP)
+			return fail(out, err, "migration needs the network up and a PSK (boot with ip=... psk=...)", 0, 0);
+		if (err == HV_EEXIST)
+			return fail(out, err, "a migration of this hypervisor's guests is already under way", 0, 0);
+		if (err == HV_ESTATE)
+			return fail(out, err, is_id ? "vm %s cannot be migrated in its state" :
+				    "too late to cancel: the commit was sent%s", is_id ? sub : "", 0);
+		if (err != HV_OK)
+			return fail(out, err, "migrate: %s%s", hv_strerror(err), 0);
 	} else if (!hv_strcmp(cmd, "poweroff")) {
 		if (c.argc != 1)
 			return fail(out, HV_EINVAL, "usage: poweroff", 0, 0);

@@ -9,6 +9,12 @@ static struct line_editor editor;
 static int at_line_start = 1;
 static int prompt_shown;
 static int prompt_pending; /* prompt owed, printed with the first typed byte */
+static void (*secret_fn)(const char *line);
+
+void console_read_secret(void (*fn)(const char *line))
+{
+	secret_fn = fn;
+}
 
 static void raw(const char *s, size_t n)
 {
@@ -114,11 +120,19 @@ void console_poll(void)
 			prompt_pending = 0;
 			show_prompt();
 		}
-		enum le_result r = le_feed(&editor, (uint8_t)c, &echo);
+		/* A secret is never echoed, not even as asterisks that give its length. */
+		enum le_result r = le_feed(&editor, (uint8_t)c, secret_fn ? 0 : &echo);
 		if (r == LE_NONE)
 			continue;
 		prompt_shown = 0;
-		if (r == LE_LINE) {
+		if (secret_fn) {
+			void (*fn)(const char *) = secret_fn;
+			secret_fn = 0;
+			raw("\r\n", 2);
+			fn(r == LE_LINE ? editor.buf : "");
+			memset(editor.buf, 0, sizeof(editor.buf));
+			editor.len = 0;
+		} else if (r == LE_LINE) {
 			console_execute(&hv_console_ops, editor.buf, &hv_console_printer);
 			editor.len = 0;
 		} else if (r == LE_ERR_LONG) {

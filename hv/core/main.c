@@ -7,6 +7,7 @@
 #include "../arch/x86/serial.h"
 #include "../../net/include/net.h"
 #include "../arch/x86/fpu.h"
+#include "mig_hv.h"
 
 struct page_alloc hv_pages;
 struct hv_config hv_cfg;
@@ -106,6 +107,7 @@ void hv_main(const struct hv_boot_info *bi)
 				hv_log("[hv] starting vm %u failed: %s\r\n", hv_nvms, hv_strerror(err));
 		}
 	}
+	mig_hv_init();
 	if (hv_cfg.ip && (err = net_init()))
 		hv_log("[hv] net: not started: %s\r\n", hv_strerror(err));
 	console_ready();

@@ -63,6 +63,7 @@ const char *hv_strerror(int err)
 	case HV_EEXIST: return "already exists";
 	case HV_ERANGE: return "out of range";
 	case HV_EHW: return "hardware error";
+	case HV_EBUSY: return "a migration of this VM is under way";
 	}
 	return "unknown error";
 }

@@ -7,6 +7,7 @@
 #include "../arch/x86/fpu.h"
 #include "../arch/x86/cpu.h"
 #include "vcpu_state.h"
+#include "mig_hv.h"
 
 struct vm hv_vms[VM_MAX];
 unsigned hv_nvms;
@@ -30,7 +31,7 @@ static const char *mode_name(uint32_t mode)
 
 const char *vm_state_name(enum vm_state s)
 {
-	static const char *const n[] = { "created", "running", "paused", "parked", "stopped", "failed" };
+	static const char *const n[] = { "created", "running", "paused", "parked", "stopped", "failed", "incoming" };
 	return (unsigned)s < ARRAY_SIZE(n) ? n[s] : "?";
 }
 
@@ -76,7 +77,17 @@ static int scrub(struct vm *vm)
 	return HV_OK;
 }
 
+int vm_scrub(struct vm *vm)
+{
+	return scrub(vm);
+}
+
 int vm_create(uint32_t mode)
+{
+	return vm_create_sized(mode, (uint64_t)hv_cfg.vm_mem_kib / 4);
+}
+
+int vm_create_sized(uint32_t mode, uint64_t mem_pages)
 {
 	if (hv_nvms == VM_MAX)
 		return HV_ERANGE;
@@ -84,7 +95,7 @@ int vm_create(uint32_t mode)
 	memset(vm, 0, sizeof(*vm));
 	vm->id = hv_nvms + 1;
 	vm->mode = mode;
-	vm->mem_pages = (uint64_t)hv_cfg.vm_mem_kib / 4;
+	vm->mem_pages = mem_pages;
 	vm->page_hpa_pages = ALIGN_UP(vm->mem_pages * 8, PAGE_SIZE) / PAGE_SIZE;
 	vm->bitmap_pages = ALIGN_UP(dirty_bitmap_words(vm->mem_pages) * 8, PAGE_SIZE) / PAGE_SIZE;
 	uint64_t need = vm->mem_pages + vm->page_hpa_pages + 2 * vm->bitmap_pages + 16;
@@ -148,7 +159,7 @@ int vm_start(struct vm *vm)
 	p.mode = vm->mode;
 	p.tsc_khz = (uint32_t)hv_tsc_khz;
 	p.hb_ms = hv_cfg.hb_ms;
-	p.write_pages_per_ms = hv_cfg.write_rate;
+	p.write_pages_per_s = hv_cfg.write_rate;
 	p.seed = 0x9e3779b9u * vm->id;
 	p.wset_pages = hv_cfg.wset_pages;
 	if ((err = copy_to_guest(vm, GUEST_PARAMS_GPA, &p, sizeof(p))))
@@ -210,6 +221,8 @@ static int op_action(void *ctx, unsigned id, enum vm_action a)
 	struct vm *vm = vm_by_id(id);
 	if (!vm)
 		return HV_ENOENT;
+	if (vm->migrating)
+		return HV_EBUSY;
 	switch (a) {
 	case VM_START:
 		return vm_start(vm);
@@ -237,6 +250,8 @@ static int op_dirty(void *ctx, unsigned id, const struct printer *p)
 		return HV_ENOENT;
 	if (vm->state == VMS_CREATED)
 		return HV_ESTATE;
+	if (vm->migrating)
+		return HV_EBUSY; /* the engine owns the dirty log now */
 	if (vm->dirty.method == DIRTY_PML)
 		dirty_pml_drain(&vm->dirty, vmx_pml_index_reset(vm));
 	uint64_t n = dirty_collect(&vm->dirty, vm->dirty_out);
@@ -260,6 +275,8 @@ static int op_track(void *ctx, unsigned id, enum dirty_method m)
 		return HV_ENOENT;
 	if (m == DIRTY_PML && !hv_vmx.pml)
 		return HV_ENOTSUP;
+	if (vm->migrating)
+		return HV_EBUSY;
 	int err = vmx_set_pml(vm, m == DIRTY_PML);
 	if (err)
 		return err;
@@ -327,6 +344,8 @@ static int op_move(void *ctx, unsigned id)
 {
 	(void)ctx;
 	struct vm *vm = vm_by_id(id);
+	if (vm && vm->migrating)
+		return HV_EBUSY;
 	return vm ? vm_move_local(vm) : HV_ENOENT;
 }
 
@@ -351,6 +370,12 @@ static int op_net(void *ctx, int argc, char **argv, const struct printer *out)
 	return net_command(argc, argv, out);
 }
 
+static int op_mig(void *ctx, int argc, char **argv, const struct printer *out)
+{
+	(void)ctx;
+	return mig_hv_command(argc, argv, out);
+}
+
 static const char *op_unavailable(void *ctx)
 {
 	(void)ctx;
@@ -369,6 +394,7 @@ const struct console_ops hv_console_ops = {
 	.poweroff = op_poweroff,
 	.guests_unavailable = op_unavailable,
 	.net_command = op_net,
+	.mig_command = op_mig,
 };
 
 /* ---- scheduler: round-robin over runnable VMs, console between slices ---- */
@@ -386,11 +412,18 @@ void sched_loop(void)
 	for (;;) {
 		console_poll();
 		net_poll();
+		mig_hv_poll();
 		struct vm *pick = 0;
 		uint64_t now = tsc_now();
 		for (unsigned k = 0; k < hv_nvms && !pick; k++) {
 			struct vm *vm = &hv_vms[(next + k) % hv_nvms];
 			if (vm->state == VMS_RUNNING && vm->wake_tsc <= now) {
+				/* A throttled guest sits out throttle_pct of its turns. */
+				vm->throttle_acc += vm->throttle_pct;
+				if (vm->throttle_acc >= 100) {
+					vm->throttle_acc -= 100;
+					continue;
+				}
 				pick = vm;
 				next = (unsigned)((vm - hv_vms) + 1) % hv_nvms;
 			}

@@ -15,7 +15,7 @@ struct hv_config {
 	uint32_t vm_mode[CONFIG_MAX_VMS]; /* enum guest_mode */
 	uint32_t vm_mem_kib;
 	uint32_t hb_ms;
-	uint32_t write_rate;      /* pages per ms */
+	uint32_t write_rate;      /* guest pages rewritten per second */
 	uint32_t wset_pages;
 	int autostart;
 	enum dirty_method dirty;  /* DIRTY_NONE = choose by CPU */

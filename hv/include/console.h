@@ -58,6 +58,8 @@ struct console_ops {
 	 * HV_EINVAL (usage), HV_ENOENT (unknown subcommand), HV_ESTATE (network
 	 * down), HV_EEXIST (a test already running) or another error. */
 	int (*net_command)(void *ctx, int argc, char **argv, const struct printer *out);
+	/* `migrate ...`, same conventions; HV_ENOTSUP: no network or no PSK. */
+	int (*mig_command)(void *ctx, int argc, char **argv, const struct printer *out);
 };
 
 /* Runs one command line: prints its reply lines and a final "ok" or

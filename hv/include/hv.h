@@ -27,5 +27,7 @@ void console_io_init(void);
 void console_poll(void);
 void console_ready(void);
 void console_guest_output(unsigned vm_id, char *buf, unsigned *len, char c);
+/* The next line typed is a secret: not echoed, handed to fn, then wiped. */
+void console_read_secret(void (*fn)(const char *line));
 
 #endif

@@ -22,6 +22,7 @@ enum hv_err {
 	HV_EEXIST = -6,
 	HV_ERANGE = -7,
 	HV_EHW = -8,
+	HV_EBUSY = -9,
 };
 const char *hv_strerror(int err);
 

@@ -7,7 +7,8 @@
 #include "dirty.h"
 #include "console.h"
 
-enum vm_state { VMS_CREATED, VMS_RUNNING, VMS_PAUSED, VMS_PARKED, VMS_STOPPED, VMS_FAILED };
+enum vm_state { VMS_CREATED, VMS_RUNNING, VMS_PAUSED, VMS_PARKED, VMS_STOPPED, VMS_FAILED,
+	VMS_INCOMING /* receiving a migration: never runs before the source's commit */ };
 
 /* Order is fixed: hv/arch/x86/vmx_run.S indexes it. */
 struct vcpu_regs {
@@ -33,6 +34,9 @@ struct vm {
 	struct vcpu_regs regs;
 	uint64_t exits;
 	uint64_t wake_tsc;         /* HLT: not scheduled before this TSC value */
+	int migrating;             /* the migration engine owns its dirty log and state */
+	unsigned throttle_pct;     /* share of time slices withheld (a guest outrunning the link) */
+	unsigned throttle_acc;
 	uint64_t tsc_offset;       /* guest TSC = host TSC + this (continuity across a move) */
 	uint8_t fxsave[512] __attribute__((aligned(16))); /* x87/SSE state while not loaded */
 	char out[640];             /* guest console line being assembled (a 64-page WSET line is ~540) */
@@ -44,6 +48,9 @@ extern unsigned hv_nvms;
 extern const struct console_ops hv_console_ops;
 
 int vm_create(uint32_t mode);
+int vm_create_sized(uint32_t mode, uint64_t mem_pages);
+/* Zero-fills all guest memory and register state and reads it back. */
+int vm_scrub(struct vm *vm);
 int vm_start(struct vm *vm);
 struct vm *vm_by_id(unsigned id);
 const char *vm_state_name(enum vm_state s);

@@ -153,6 +153,15 @@ static int poll_ctl(struct mig_source *s, uint8_t *type, size_t *len, uint64_t n
 		if (p.applied > s->sent_pages)
 			return fail(s, MIG_E_COUNT, 0);
 		s->acked_pages = p.applied;
+		/* The ANNOUNCE/ACCEPT exchange includes the destination's memory
+		 * set-up, so it overstates the round trip; the smallest sample is
+		 * the link's own (queueing only ever adds to it). */
+		for (unsigned i = 0; i < 16; i++)
+			if (s->rtt_mark_ns[i] && s->rtt_mark_pages[i] == p.applied) {
+				uint64_t sample = mig_now(&s->clk) - s->rtt_mark_ns[i];
+				if (sample < s->rtt_ns)
+					s->rtt_ns = sample;
+			}
 		return MIG_AGAIN; /* consumed */
 	}
 	if (*type < MIG_MSG_ANNOUNCE || *type > MIG_MSG_ABORT)
@@ -251,6 +260,9 @@ static int send_batch(struct mig_source *s, int final, uint64_t now)
 		return r;
 	s->left = s->left > k ? s->left - k : 0;
 	s->sent_pages += k;
+	s->rtt_mark_pages[s->rtt_mark_next % 16] = s->sent_pages;
+	s->rtt_mark_ns[s->rtt_mark_next % 16] = now;
+	s->rtt_mark_next++;
 	s->round_pages += k;
 	s->round_zero += nzero;
 	s->round_bytes += len;
@@ -282,9 +294,19 @@ static int round_end(struct mig_source *s, uint64_t now)
 	uint64_t dirtied = s->g.dirty_collect(s->g.ctx, s->b.bitmap);
 	struct mig_round_end re = { s->round, s->round_pages, dirtied };
 	int n = mig_enc_round_end(s->b.ctl, s->b.ctl_len, &re);
+	/* The destination answers ROUND_END with a PROGRESS for all pages so
+	 * far: sent on an idle link, that is a clean round-trip sample. "Idle"
+	 * allows less than a page in flight: a TCP receiver delays its ACK of a
+	 * lone small segment, so the queue is rarely exactly empty. */
+	int idle = mig_link_pending(&s->link) < MIG_PAGE_SIZE;
 	int r = send_msg(s, MIG_MSG_ROUND_END, s->b.ctl, (size_t)n, now);
 	if (r < 0)
 		return r;
+	if (idle) {
+		s->rtt_mark_pages[s->rtt_mark_next % 16] = s->sent_pages;
+		s->rtt_mark_ns[s->rtt_mark_next % 16] = now;
+		s->rtt_mark_next++;
+	}
 	record_round(s, dirtied, now);
 	/* Bytes still queued locally have not crossed the link: count what drained. */
 	uint64_t pend = mig_link_pending(&s->link);

@@ -141,7 +141,11 @@ struct mig_source {
 	uint64_t last_pending;
 	uint64_t acked_pages;
 	uint64_t t_start, t_pause, t_last_io, t_announce;
-	uint64_t rtt_ns;
+	uint64_t rtt_ns;          /* smallest request/reply time seen on this link */
+	/* When each recent PAGES message left: a PROGRESS acknowledging exactly
+	 * that many pages gives another round-trip sample. */
+	uint64_t rtt_mark_pages[16], rtt_mark_ns[16];
+	unsigned rtt_mark_next;
 	unsigned throttle_pct;
 	int paused, forced_stop, final_pass, err, detail;
 	uint8_t ent_zero[MIG_BATCH_MAX];

@@ -51,9 +51,13 @@ uint64_t mig_policy_predict(const struct mig_policy *p, uint64_t pages, uint64_t
 enum mig_decision mig_policy_round(struct mig_policy *p, const struct mig_round_sample *s)
 {
 	uint64_t bw = rate(s->bytes, s->dur_ns);
-	/* Small rounds measure mostly buffering, so they move the estimate less. */
+	/* Small rounds measure mostly buffering, so they move the estimate less; a
+	 * round that sent almost nothing measures nothing at all (the link was
+	 * idle, not slow) and must not drag the estimate toward zero. */
 	if (!p->bw_Bps)
 		p->bw_Bps = bw;
+	else if (s->bytes < 16u * MIG_WIRE_PAGE_BYTES)
+		; /* keep the estimate */
 	else if (s->bytes < (4u << 20))
 		p->bw_Bps = (3 * p->bw_Bps + bw) / 4;
 	else

@@ -16,8 +16,6 @@ void mig_guard_init(struct mig_guard *g, const struct mig_guard_cfg *cfg)
 		g->cfg.backoff_base_ns = 1000000000ull;
 	if (!g->cfg.backoff_max_ns)
 		g->cfg.backoff_max_ns = 300ull * 1000000000ull;
-	if (!g->cfg.max_retries)
-		g->cfg.max_retries = 3;
 }
 
 /* Finds or makes the slot for peer. A full table evicts the least recently seen peer

@@ -13,7 +13,7 @@ struct mig_guard_cfg {
 	uint64_t refill_ns;      /* one more request allowed per this interval; 0: 10 s */
 	uint64_t backoff_base_ns;/* after the first failed handshake; 0: 1 s */
 	uint64_t backoff_max_ns; /* doubling stops here; 0: 5 min */
-	uint32_t max_retries;    /* outgoing attempts after the first; 0: 3 */
+	uint32_t max_retries;    /* outgoing attempts after the first (0: none) */
 };
 
 struct mig_guard_counters {

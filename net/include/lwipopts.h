@@ -50,8 +50,11 @@ extern unsigned char *hv_lwip_heap;
 #define TCP_MSS                 1460
 #define LWIP_WND_SCALE          1
 #define TCP_RCV_SCALE           4
-#define TCP_WND                 (256u * 1024)
-#define TCP_SND_BUF             (256u * 1024)
+/* 64 KiB in flight: more than the emulated NIC of a receiving Bochs can
+ * buffer (it takes in one frame per emulated ms) only causes drops and
+ * timeouts. On real 10 GbE links raise both (window scaling is on). */
+#define TCP_WND                 (64u * 1024)
+#define TCP_SND_BUF             (64u * 1024)
 #define TCP_SND_QUEUELEN        (4 * TCP_SND_BUF / TCP_MSS)
 #define TCP_SNDLOWAT            32768 /* lwIP requires < 0xffff - 4*MSS */
 #define TCP_SNDQUEUELOWAT       (TCP_SND_QUEUELEN / 4)
@@ -59,6 +62,10 @@ extern unsigned char *hv_lwip_heap;
 #define TCP_OVERSIZE            TCP_MSS
 #define LWIP_TCP_KEEPALIVE      1
 #define LWIP_CHKSUM_ALGORITHM   3
+/* lwIP's TCP timers tick at this interval (delayed ACKs, retransmission
+ * timeouts in units of twice it). 250 ms stalls a lone segment that long on
+ * a LAN whose round trip is a few ms. */
+#define TCP_TMR_INTERVAL        20
 
 #define LWIP_DEBUG              0
 #endif

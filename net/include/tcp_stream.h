@@ -19,9 +19,12 @@ struct tcp_stream {
 	uint32_t peer_ip;             /* host byte order */
 	uint16_t peer_port;
 	uint64_t bytes_in, bytes_out;
+	uint32_t sndbuf_max;          /* lwIP's send buffer when empty (it caps TCP_SND_BUF) */
 };
 
-#define TCP_STREAM_RING (1u << 20)
+/* Shallow on purpose: the migration engine paces itself by what the stream
+ * accepts, and every queued byte delays the replies behind it. */
+#define TCP_STREAM_RING (128u * 1024)
 #define TCP_STREAM_EOF (-1L)
 
 /* Starts a connection to ip:port (host byte order). */
@@ -39,7 +42,7 @@ int tcp_stream_send(struct tcp_stream *s, const void *buf, size_t len);
 long tcp_stream_recv(struct tcp_stream *s, void *buf, size_t len);
 /* Moves queued bytes into lwIP; call from the poll loop. */
 void tcp_stream_poll(struct tcp_stream *s);
-/* Bytes still queued or unacknowledged by the peer. */
+/* Bytes queued here or in lwIP that have not been transmitted yet. */
 size_t tcp_stream_unsent(const struct tcp_stream *s);
 /* Graceful close (abort=0) or reset (abort=1); the rings are zeroed (they
  * may have held plaintext before encryption) and returned. */

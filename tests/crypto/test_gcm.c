@@ -286,6 +286,32 @@ static void test_ctr_vaes_vs_imb(void **state)
 	free(b);
 }
 
+/* A key struct reused for another path and key behaves exactly like a fresh one
+ * (regression: stale GHASH powers survived a re-init onto a path without our GHASH). */
+static void test_key_reuse_across_paths(void **state)
+{
+	(void)state;
+	struct hvc_gcm_key *k = aligned_alloc(64, sizeof(*k)), *f = aligned_alloc(64, sizeof(*f));
+	uint8_t key1[32] = {1}, key2[32] = {2}, iv[12] = {3}, pt[300], c1[300], c2[300], t1[16], t2[16];
+	memset(pt, 0x5a, sizeof(pt));
+	for (size_t a = 0; a < 3; a++)
+		for (size_t b = 0; b < 3; b++) {
+			if (hvc_gcm_path_available(test_paths[a]) || hvc_gcm_path_available(test_paths[b]))
+				continue;
+			assert_int_equal(hvc_gcm_key_init(k, test_paths[a], key1), HVC_OK);
+			assert_int_equal(hvc_gcm_key_init(k, test_paths[b], key2), HVC_OK);
+			memset(f, 0xa5, sizeof(*f));
+			assert_int_equal(hvc_gcm_key_init(f, test_paths[b], key2), HVC_OK);
+			assert_memory_equal(k, f, sizeof(*k));
+			hvc_gcm_encrypt(k, iv, pt, 16, pt, c1, sizeof(pt), t1);
+			hvc_gcm_encrypt(f, iv, pt, 16, pt, c2, sizeof(pt), t2);
+			assert_memory_equal(t1, t2, 16);
+			assert_int_equal(hvc_gcm_decrypt(k, iv, pt, 16, c2, c1, sizeof(pt), t2), HVC_OK);
+		}
+	free(k);
+	free(f);
+}
+
 /* The boot-time self-test agrees with the CPU: every available path ran and passed. */
 static void test_selftest(void **state)
 {
@@ -323,7 +349,11 @@ static void test_ring(void **state)
 		hvc_gcm_keystream(k, nonce, 1, ref, 4000 + 16);
 		assert_memory_equal(ks, ref, 4016);
 		assert_int_equal(((uintptr_t)ks) % 64, 0);
+		size_t off = (size_t)(ks - r.mem);
 		hvc_ks_ring_pop(&r);
+		hvc_ks_ring_scrub(&r); /* used keystream is zeroed by the scrub */
+		for (size_t i = 0; i < 4016; i++)
+			assert_int_equal(r.mem[off + i], 0);
 		seq++;
 	}
 	/* an older epoch's entries are dropped, never used for a new key */
@@ -381,6 +411,7 @@ int main(void)
 		{"test_ghash_clmul_vs_imb/xmm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_XMM},
 		{"test_ghash_clmul_vs_imb/ymm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_YMM},
 		cmocka_unit_test(test_ctr_vaes_vs_imb),
+		cmocka_unit_test(test_key_reuse_across_paths),
 		cmocka_unit_test(test_selftest),
 		cmocka_unit_test(test_ring),
 	};
