@@ -33,8 +33,13 @@ const struct printer hv_console_printer = { raw_write, 0 };
 
 static void show_prompt(void)
 {
-	raw("hv> ", 4);
-	raw(editor.buf, editor.len);
+	/* While a secret is typed, what was typed so far is never re-printed. */
+	if (secret_fn) {
+		raw("secret> ", 8);
+	} else {
+		raw("hv> ", 4);
+		raw(editor.buf, editor.len);
+	}
 	prompt_shown = 1;
 }
 

@@ -7,6 +7,7 @@ test-system-bochs: iso
 	$(PYTHON) tests/system/test_bochs_faults.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-faults
 	$(PYTHON) tests/system/test_bochs_net.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-net
 	$(PYTHON) tests/system/test_bochs_move.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-move
+	$(PYTHON) tests/system/test_bochs_migrate.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-migrate
 
 test-system-qemu: uefi
 	$(PYTHON) tests/system/test_qemu_uefi.py --esp $(BUILD)/esp --workdir $(BUILD)/systest-qemu

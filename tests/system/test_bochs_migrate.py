@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Full-system test of live migration between two hypervisors, each in its own
+Bochs (VT-x emulated), networked by e1000 NICs through tools/netrelay.py.
+
+  python3 tests/system/test_bochs_migrate.py --iso build/hv-mig.iso --workdir build/systest-migrate
+
+1. With a different PSK on B, `migrate 1 B` is refused (the handshake fails),
+   the guest keeps running on A with its heartbeats unbroken, and B holds no VM.
+2. With the same PSK, the test guest migrates from A to B in the middle of its
+   workload: on B its heartbeat continues with the next sequence number, the
+   checksum in every heartbeat matches the guest model (no write lost), its
+   memory self-check passes; A reports the guest migrated and scrubbed; both
+   sides print a MIGSTAT line; the capture of the link holds no plaintext page
+   of the guest (the canary-free check is issue 5's; here: the traffic was
+   encrypted, enc=1).
+Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
+"""
+import argparse
+import os
+import random
+import re
+import socket
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
+import bochs  # noqa: E402
+import model  # noqa: E402
+import netrelay  # noqa: E402
+from hvconsole import ConsoleTimeout  # noqa: E402
+
+PSK_A = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+PSK_WRONG = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+HB = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+) writes=(\d+) sum=([0-9a-f]{8})")
+START = re.compile(r"^\[vm(\d+)\] GUEST start vm=(\d+) mode=work mem=\d+KiB pages=(\d+)")
+
+
+class Result:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
+        self.passed += bool(ok)
+        self.failed += not ok
+        return ok
+
+
+def free_udp_pairs():
+    for _ in range(200):
+        p = random.randrange(24000, 30000, 2)
+        socks = []
+        try:
+            for q in (p, p + 1, p + 10, p + 11):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(("127.0.0.1", q))
+                socks.append(s)
+            return p, p + 10
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP ports for the relay")
+
+
+def set_psk(con, psk):
+    mark = con.mark()
+    ok, _ = con.command("migrate psk", timeout=30)
+    if not ok:
+        return False
+    con.send_line(psk)
+    con.wait_for(r"^ok: PSK set", timeout=30, since=mark)
+    return True
+
+
+def heartbeats(con, vm_label=None):
+    out = []
+    for line in con.lines_since(0):
+        m = HB.match(line)
+        if m and (vm_label is None or m.group(1) == vm_label):
+            out.append(m)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iso", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--timeout", type=int, default=500)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    r = Result()
+    pa, pb = free_udp_pairs()
+    relay = netrelay.Relay(pa, pb, pcap=os.path.join(a.workdir, "link.pcap")).start()
+    insts, cons = [], []
+    try:
+        for name, port, mac in (("a", pa, "52:54:00:00:00:0a"), ("b", pb, "52:54:00:00:00:0b")):
+            inst = bochs.launch(a.iso, os.path.join(a.workdir, name), name="bochs", timeout=a.timeout,
+                                nic={"mac": mac, "ethdev": str(port)})
+            insts.append(inst)
+            cons.append(inst.open_console(log_path=os.path.join(a.workdir, name + ".serial"), deadline=60))
+        ca, cb = cons
+        for c in cons:
+            c.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
+            ok, _ = c.command("net up " + ip, timeout=30)
+            r.check("net up " + ip, ok, str(c.last_final))
+        r.check("PSK typed on A's console (not echoed)", set_psk(ca, PSK_A))
+        r.check("a different PSK typed on B's console", set_psk(cb, PSK_WRONG))
+        echoed = [l for c in cons for l in c.lines_since(0) if "00112233" in l or "ffeeddcc" in l]
+        r.check("the PSK never appears on either console", not echoed, "; ".join(echoed[:2]))
+        ca.wait_for(r"^\[vm1\] HB vm=1 seq=4\b", timeout=60, since=0)
+
+        # 1. Wrong PSK: refused, guest stays on A.
+        mark_a, mark_b = ca.mark(), cb.mark()
+        ok, _ = ca.command("migrate 1 192.0.2.2", timeout=30)
+        r.check("migrate 1 192.0.2.2 accepted by A's console", ok, str(ca.last_final))
+        try:
+            fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=120, since=mark_a)
+            r.check("with a different PSK the migration fails on the handshake",
+                    "handshake" in fl.group(1).lower() or "channel" in fl.group(1).lower(), fl.group(1))
+        except ConsoleTimeout as e:
+            r.check("with a different PSK the migration fails on the handshake", False, str(e)[:300])
+        s_before = int(heartbeats(ca, "1")[-1].group(3))
+        try:
+            ca.wait_for(r"^\[vm1\] HB vm=1 seq=%d\b" % (s_before + 2), timeout=60, since=mark_a)
+            r.check("after the refusal the guest keeps running on A", True, "seq %d, %d" % (s_before + 1, s_before + 2))
+        except ConsoleTimeout as e:
+            r.check("after the refusal the guest keeps running on A", False, str(e)[:300])
+        ok, reply = cb.command("vm list", timeout=30)
+        b_vms = [l for l in reply if l.startswith("vm ") and "state=running" in l and "vm 1 " not in l]
+        r.check("B holds no migrated VM after the refusal", ok and not b_vms, " | ".join(reply))
+
+        # 2. Same PSK: migrate in the middle of the workload.
+        r.check("the right PSK typed on B's console", set_psk(cb, PSK_A))
+        time.sleep(2)  # the handshake backoff after a failure starts at 1 s
+        mark_a, mark_b = ca.mark(), cb.mark()
+        ok, _ = ca.command("migrate 1 192.0.2.2", timeout=30)
+        r.check("migrate 1 192.0.2.2 started", ok, str(ca.last_final))
+        try:
+            done = ca.wait_for(r"^\[hv\] migrate: source (done|FAILED)(.*)$", timeout=300, since=mark_a)
+            r.check("A: migration done", done.group(1) == "done", done.group(0))
+            dd = cb.wait_for(r"^\[hv\] migrate: destination (done|FAILED)(.*)$", timeout=60, since=mark_b)
+            r.check("B: migration done", dd.group(1) == "done", dd.group(0))
+        except ConsoleTimeout as e:
+            r.check("migration finished", False, str(e)[:400])
+            raise
+        stat_a = [l for l in ca.lines_since(mark_a) if l.startswith("[hv] MIGSTAT ") and "role=src" in l]
+        stat_b = [l for l in cb.lines_since(mark_b) if l.startswith("[hv] MIGSTAT ") and "role=dst" in l]
+        r.check("both sides emit a machine-readable MIGSTAT line with encryption on",
+                bool(stat_a) and bool(stat_b) and " enc=1 " in stat_a[0] and " enc=1 " in stat_b[0],
+                (stat_a[0][:160] if stat_a else "no src MIGSTAT"))
+        scrub = [l for l in ca.lines_since(mark_a) if "migrated away; memory and state scrubbed and verified" in l]
+        r.check("A reports the guest migrated away and scrubbed", bool(scrub), scrub[0] if scrub else "")
+        ok, reply = ca.command("vm list", timeout=30)
+        v1 = [l for l in reply if l.startswith("vm 1 ")]
+        r.check("A's vm list: vm 1 stopped", bool(v1) and "state=stopped" in v1[0], v1[0] if v1 else "")
+
+        newvm = re.search(r"becomes vm (\d+)", "\n".join(cb.lines_since(mark_b)))
+        label = newvm.group(1) if newvm else "2"
+        last_a = heartbeats(ca, "1")[-1]
+        try:
+            first = cb.wait_for(r"^\[vm%s\] HB vm=1 seq=(\d+)\b" % label, timeout=60, since=mark_b)
+            cb.wait_for(r"^\[vm%s\] HB vm=1 seq=%d\b" % (label, int(first.group(1)) + 3), timeout=60, since=mark_b)
+            cb.wait_for(r"^\[vm%s\] MEMCHECK ok pass=\d+" % label, timeout=120, since=mark_b)
+        except ConsoleTimeout as e:
+            r.check("the guest runs on B", False, str(e)[:300])
+            raise
+        r.check("on B the heartbeat continues with the next sequence number",
+                int(first.group(1)) == int(last_a.group(3)) + 1,
+                "A's last seq %s, B's first seq %s" % (last_a.group(3), first.group(1)))
+        start = next(m for l in ca.lines_since(0) for m in [START.match(l)] if m and m.group(1) == "1")
+        pages = int(start.group(3))
+        seed = (0x9E3779B9 * 1) & 0xFFFFFFFF
+        all_hb = heartbeats(ca, "1") + heartbeats(cb, label)
+        bad = [m.group(0) for m in all_hb if m.group(6) != "%08x" % model.hb_sum(seed, pages, int(m.group(5)))]
+        seqs = [int(m.group(3)) for m in all_hb]
+        r.check("heartbeat sequence unbroken across A and B", seqs == list(range(1, len(seqs) + 1)),
+                "%d heartbeats" % len(seqs))
+        r.check("every heartbeat checksum on A and B matches the guest model (no write lost)", not bad and len(all_hb) > 8,
+                "; ".join(bad[:2]))
+        r.check("the memory self-check passes on B", True)
+        bad_lines = [l for c in cons for l in c.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
+        r.check("no MEMCHECK FAIL or PANIC anywhere", not bad_lines, "; ".join(bad_lines[:2]))
+        for c, inst, name in ((ca, insts[0], "A"), (cb, insts[1], "B")):
+            c.send_line("poweroff")
+            rc = inst.wait(timeout=60)
+            r.check("%s powers off with status 0" % name, rc == 0, "status %s" % rc)
+    except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
+        r.check("harness", False, "%s: %s" % (type(e).__name__, str(e)[:400]))
+        for c in cons:
+            print(c.log_tail(15))
+    finally:
+        for c in cons:
+            c.close()
+        for inst in insts:
+            inst.stop()
+        relay.stop()
+    print("%d passed, %d failed" % (r.passed, r.failed))
+    return 0 if r.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
