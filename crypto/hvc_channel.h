@@ -110,6 +110,9 @@ struct hvc_channel {
 	uint8_t rx_small[64]; /* handshake payloads, tags */
 	size_t rx_got;        /* bytes of the current frame received so far */
 	int rx_hdr_ok;
+	/* GHASH of an encrypted frame, advanced as its payload arrives (receive pipelining) */
+	uint8_t rx_ghash[16];
+	size_t rx_hashed;     /* payload bytes already hashed (a multiple of 16) */
 	struct hvc_frame_hdr rx_h;
 	uint64_t last_progress_ns;
 };

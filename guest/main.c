@@ -52,6 +52,27 @@ void put_start_line(const char *mode)
 	put_str("\n");
 }
 
+/* The secret a migration test looks for: made here, from the seed, so it
+ * exists only in guest memory (the hypervisor never handles it as such).
+ * "HVCANARY-" + 16 hex digits + "-SECRET"; guest/model.py: canary(seed). */
+static void canary_make(void)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char pre[] = "HVCANARY-", post[] = "-SECRET";
+	uint32_t h[2];
+	uint32_t n = 0;
+	h[0] = pat_hash(params.seed, 0xc0ffee11u);
+	h[1] = pat_hash(h[0], 0x05ec12e7u);
+	for (uint32_t i = 0; pre[i]; i++)
+		params.canary[n++] = (uint8_t)pre[i];
+	for (uint32_t w = 0; w < 2; w++)
+		for (int s = 28; s >= 0; s -= 4)
+			params.canary[n++] = (uint8_t)hex[(h[w] >> s) & 15];
+	for (uint32_t i = 0; post[i]; i++)
+		params.canary[n++] = (uint8_t)post[i];
+	params.canary_len = n;
+}
+
 static void __attribute__((noreturn)) bad_params(void)
 {
 	put_str("GUEST bad params\n");
@@ -77,6 +98,8 @@ void guest_main(void)
 	data_pages = params.data_pages && params.data_pages <= avail ? params.data_pages : avail;
 	if (params.canary_len > sizeof(params.canary))
 		params.canary_len = sizeof(params.canary);
+	if (!params.canary_len)
+		canary_make();
 	if (!data_pages)
 		bad_params();
 

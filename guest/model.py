@@ -57,6 +57,13 @@ class Work:
         return self.sum
 
 
+def canary(seed):
+    """The secret the guest makes from its seed and keeps at 0x1e000 (guest/main.c)."""
+    h0 = pat_hash(seed, 0xC0FFEE11)
+    h1 = pat_hash(h0, 0x05EC12E7)
+    return ("HVCANARY-%08x%08x-SECRET" % (h0, h1)).encode()
+
+
 def hb_sum(seed, data_pages, writes):
     return Work(seed, data_pages).advance(writes)
 

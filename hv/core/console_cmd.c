@@ -64,6 +64,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"migrate cancel        abandon the migration (before its commit)",
 		"migrate psk           set the pre-shared key (typed as hex, not echoed)",
 		"migrate set KEY VAL   key_id, mig_policy, mig_port, downtime_ms, outrun",
+		"debug scan HEX        find a byte string (given XOR 0x5a) in RAM outside live guests",
 		"poweroff              stop the machine",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(lines); i++)
@@ -240,6 +241,12 @@ int console_execute(const struct console_ops *ops, const char *line, const struc
 				    "too late to cancel: the commit was sent%s", is_id ? sub : "", 0);
 		if (err != HV_OK)
 			return fail(out, err, "migrate: %s%s", hv_strerror(err), 0);
+	} else if (!hv_strcmp(cmd, "debug")) {
+		if (c.argc != 3 || hv_strcmp(c.argv[1], "scan") || !ops->debug_scan)
+			return fail(out, HV_EINVAL, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
+		err = ops->debug_scan(ops->ctx, c.argv[2], out);
+		if (err)
+			return fail(out, err, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
 	} else if (!hv_strcmp(cmd, "poweroff")) {
 		if (c.argc != 1)
 			return fail(out, HV_EINVAL, "usage: poweroff", 0, 0);

@@ -11,7 +11,8 @@
 
 struct page_alloc hv_pages;
 struct hv_config hv_cfg;
-static const struct hv_boot_info *boot;
+const struct hv_boot_info *hv_boot;
+#define boot hv_boot
 static uint64_t boot_tsc;
 
 int paging_init(const struct hv_boot_info *bi);

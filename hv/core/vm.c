@@ -8,6 +8,7 @@
 #include "../arch/x86/cpu.h"
 #include "vcpu_state.h"
 #include "mig_hv.h"
+#include "debug_scan.h"
 
 struct vm hv_vms[VM_MAX];
 unsigned hv_nvms;
@@ -376,6 +377,12 @@ static int op_mig(void *ctx, int argc, char **argv, const struct printer *out)
 	return mig_hv_command(argc, argv, out);
 }
 
+static int op_scan(void *ctx, const char *hex, const struct printer *out)
+{
+	(void)ctx;
+	return debug_scan(hex, out);
+}
+
 static const char *op_unavailable(void *ctx)
 {
 	(void)ctx;
@@ -395,6 +402,7 @@ const struct console_ops hv_console_ops = {
 	.guests_unavailable = op_unavailable,
 	.net_command = op_net,
 	.mig_command = op_mig,
+	.debug_scan = op_scan,
 };
 
 /* ---- scheduler: round-robin over runnable VMs, console between slices ---- */

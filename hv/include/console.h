@@ -60,6 +60,8 @@ struct console_ops {
 	int (*net_command)(void *ctx, int argc, char **argv, const struct printer *out);
 	/* `migrate ...`, same conventions; HV_ENOTSUP: no network or no PSK. */
 	int (*mig_command)(void *ctx, int argc, char **argv, const struct printer *out);
+	/* `debug scan HEX`: HV_EINVAL for a bad pattern. */
+	int (*debug_scan)(void *ctx, const char *hex, const struct printer *out);
 };
 
 /* Runs one command line: prints its reply lines and a final "ok" or

@@ -236,6 +236,13 @@ static void test_handshake_and_roundtrip(void **state)
 		roundtrip(&p, p.c, p.s, sizes[i], &seed);
 		roundtrip(&p, p.s, p.c, sizes[i], &seed);
 	}
+	/* payload arriving in odd-sized pieces: GHASH advances as it arrives */
+	size_t chunks[] = {1, 15, 17, 37, 1000, 4099};
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+		p.link.p[0].max_chunk = p.link.p[1].max_chunk = chunks[i];
+		roundtrip(&p, p.c, p.s, 5000 + i, &seed);
+		roundtrip(&p, p.s, p.c, 33 + i, &seed);
+	}
 	pair_free(&p);
 }
 
