@@ -21,8 +21,9 @@ static double now(void)
 	return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-#define MIN_TIME 0.2
-#define REPS 5
+#define MIN_TIME 0.1
+#define REPS 1
+#define ROUNDS 6
 
 /* Runs fn until MIN_TIME has passed, REPS times; returns the best GB/s. The untimed
  * `between` hook runs outside the measured interval (keystream prefill). */
@@ -235,8 +236,8 @@ int main(void)
 	struct bctx c = {0};
 	size_t max = 4 << 20;
 
-	printf("bench-crypto: one core, GB/s = 1e9 bytes/s, best of %d runs of >= %.2f s each\n",
-	       REPS, MIN_TIME);
+	printf("bench-crypto: one core, GB/s = 1e9 bytes/s, best of %d round-robin runs of >= %.2f s"
+	       " each\n", ROUNDS, MIN_TIME);
 	printf("GCM implementation: %s (best on this CPU); OpenSSL %s\n", hvc_gcm_path_name(path),
 	       OpenSSL_version(OPENSSL_VERSION));
 	for (int p = HVC_GCM_SSE; p < HVC_GCM_NPATHS; p++)
@@ -264,18 +265,22 @@ int main(void)
 	for (size_t si = 0; si < 4; si++) {
 		size_t n = sizes[si];
 		double *r = res[si];
-		r[0] = measure(op_memcpy, NULL, &c, n);
-		r[1] = measure(op_imb, NULL, &c, n);
-		r[2] = measure(op_ossl, NULL, &c, n);
-		r[3] = measure(op_keystream, NULL, &c, n);
-		r[4] = measure(op_ghash, NULL, &c, n);
-		r[5] = measure(op_critical, ks_fill, &c, n);
-
 		make_pair(&c, n, psk);
 		/* send: no keystream ready (full GCM inline), then with the ring prefilled */
 		c.c->cfg.transport = (struct hvc_transport){&c, sink_send, mem_recv};
-		r[6] = measure(op_send, NULL, &c, n);
-		r[7] = measure(op_send, op_prefill_tx, &c, n);
+		/* Round-robin over the operations, best of each: other load on the machine then
+		 * hits all columns alike instead of whichever ran during a burst. */
+		static const op_fn ops[8] = {op_memcpy, op_imb, op_ossl, op_keystream, op_ghash,
+					     op_critical, op_send, op_send};
+		static const op_fn betw[8] = {NULL, NULL, NULL, NULL, NULL, ks_fill, NULL, op_prefill_tx};
+		for (int k = 0; k < 8; k++)
+			r[k] = 0;
+		for (int round = 0; round < ROUNDS; round++)
+			for (int k = 0; k < 8; k++) {
+				double g = measure(ops[k], betw[k], &c, n);
+				if (g > r[k])
+					r[k] = g;
+			}
 		/* receive: the client sends 8 frames into memory, the server reads them back
 		 * through a transport that copies them into its buffer; repeated */
 		c.nframes = 8;
@@ -283,10 +288,11 @@ int main(void)
 		c.frames = malloc(c.nframes * c.frame_len);
 		free_pair(&c);
 		make_pair(&c, n, psk); /* fresh pair: its receiver expects the next seq */
-		double busy = 0, busyp = 0;
-		uint64_t bytes = 0, bytesp = 0;
+		r[8] = r[9] = 0;
 		for (int pre = 0; pre < 2; pre++) {
-			for (int rep = 0; rep < 6; rep++) {
+			for (int rep = 0; rep < 12; rep++) { /* best batch of 8 frames */
+				double busy = 0;
+				uint64_t bytes = 0;
 				for (size_t f = 0; f < c.nframes; f++) {
 					int rc = hvc_channel_send(c.c, 0x41, c.a, n);
 					if (rc) {
@@ -303,21 +309,15 @@ int main(void)
 						op_prefill_rx(&c, n);
 					double t0 = now();
 					op_recv(&c, n);
-					double dt = now() - t0;
-					if (pre) {
-						busyp += dt;
-						bytesp += n;
-					} else {
-						busy += dt;
-						bytes += n;
-					}
+					busy += now() - t0;
+					bytes += n;
 				}
 				if (memcmp(c.a, c.b, n))
 					abort();
+				if (bytes / busy / 1e9 > r[8 + pre])
+					r[8 + pre] = bytes / busy / 1e9;
 			}
 		}
-		r[8] = bytes / busy / 1e9;
-		r[9] = bytesp / busyp / 1e9;
 		free(c.frames);
 		free_pair(&c);
 		printf("%-9s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f\n",
@@ -329,16 +329,17 @@ int main(void)
 	       "with keystream ready; ch-send/ch-recv = channel send/receive, full GCM inline;\n"
 	       "ch-sendP/ch-recvP = channel with the keystream ring prefilled (untimed).\n"
 	       "Receive includes the transport's copy into the caller's buffer.\n\n");
-	printf("targets (64 KiB and above):\n");
+	printf("targets (64 KiB and above; send = without keystream ready / with the ring prefilled):\n");
 	for (size_t si = 1; si < 4; si++) {
 		double *r = res[si];
-		double best_send = r[6] > r[7] ? r[6] : r[7];
-		printf("  %-7s channel send/imb %.2f (>=0.90 %s)  channel send/openssl %.2f (>=2.5 %s)"
+		printf("  %-7s send/imb-gcm %.2f / %.2f (>=0.90 %s)  send/openssl %.2f / %.2f (>=2.5 %s)"
 		       "  critical/full-gcm %.2f (>=1.2 %s)\n",
 		       sizes[si] == 65536 ? "64 KiB" : sizes[si] == (1 << 20) ? "1 MiB" : "4 MiB",
-		       best_send / r[1], best_send / r[1] >= 0.9 ? "ok" : "MISS", best_send / r[2],
-		       best_send / r[2] >= 2.5 ? "ok" : "MISS", r[5] / r[1], r[5] / r[1] >= 1.2 ? "ok" : "MISS");
+		       r[6] / r[1], r[7] / r[1], r[7] / r[1] >= 0.9 ? "ok" : "MISS", r[6] / r[2],
+		       r[7] / r[2], r[7] / r[2] >= 2.5 ? "ok" : "MISS", r[5] / r[1],
+		       r[5] / r[1] >= 1.2 ? "ok" : "MISS");
 	}
+	printf("(timings on a shared machine vary; run twice before concluding)\n");
 	EVP_CIPHER_CTX_free(c.ossl);
 	hvc_gcm_key_wipe(c.key);
 	return 0;

@@ -236,7 +236,9 @@ def judge_fault(mode, side, state, rs, rd):
                 bad.append("source done but destination not running")
         elif sg not in ("running", "paused-in-doubt"):
             bad.append("source guest %s" % sg)
-        if sg == "paused-in-doubt" and side == "src" and SRC_STATES.index(state) < SRC_STATES.index("commit"):
+        # A corrupt fault armed in wait-ready hits the next frame sent, which is COMMIT.
+        first_doubt = "wait-ready" if mode == "corrupt" else "commit"
+        if sg == "paused-in-doubt" and side == "src" and SRC_STATES.index(state) < SRC_STATES.index(first_doubt):
             bad.append("in doubt before COMMIT")
     if not fired:
         return bad, False

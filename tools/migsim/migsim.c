@@ -287,6 +287,18 @@ static void apply_fault(struct conn *c, const struct opts *o, int *fired, int *s
 		*stalled = 1;
 }
 
+/* A stalled peer stops all work; it gives up after well over the other side's timeout so
+ * test runs end by themselves. */
+static void stalled_wait(void)
+{
+	uint64_t until = mono_ns() + (2 * O.stall_ms + 500) * 1000000ull;
+	while (mono_ns() < until)
+		sleep_ms(50);
+	printf("MIGSIM stalled-exit\n");
+	fflush(stdout);
+	_exit(3);
+}
+
 static void wait_io(struct conn *c, int listen_fd)
 {
 	struct pollfd p[2] = { { c->net.fd, POLLIN, 0 }, { listen_fd, POLLIN, 0 } };
@@ -381,10 +393,8 @@ static int run_source(void)
 				r = mig_source_step(&S);
 			if (fault_due(&O, mig_src_state_name(S.st), &fired))
 				apply_fault(&c, &O, &fired, &stalled);
-			if (stalled) {
-				sleep_ms(100);
-				continue;
-			}
+			if (stalled)
+				stalled_wait();
 			if (r == MIG_DONE || r < 0)
 				break;
 			if (r == MIG_BLOCKED)
@@ -505,10 +515,8 @@ static int run_dest(void)
 			}
 			if (fault_due(&O, mig_dst_state_name(D.st), &fired))
 				apply_fault(&c, &O, &fired, &stalled);
-			if (stalled) {
-				sleep_ms(100);
-				continue;
-			}
+			if (stalled)
+				stalled_wait();
 			if (r == MIG_DONE || r < 0)
 				break;
 			if (r == MIG_BLOCKED) {

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Attacks on live migration, against the real hypervisor in two Bochs instances
+wired through tools/netrelay.py (which captures, tampers with and cuts the link).
+
+  python3 tests/system/test_bochs_attacks.py --iso build/hv-mig.iso --workdir build/systest-attacks
+
+The test guests keep a secret canary in memory ("HVCANARY-...-SECRET", made by
+the guest from its seed, guest/model.py: canary()). Checks:
+ 1. snooping: with encryption required the link capture of a whole migration
+    holds no copy of the canary; with the policy disabled on both sides it does
+    (so the check can fail);
+ 2. downgrade: a peer that only accepts plaintext cannot make a source that
+    requires encryption send in the clear: the handshake refuses;
+ 3. tampering: one data segment rewritten on the link (TCP checksum fixed, so
+    only the channel's tag can notice) aborts the migration; the guest keeps
+    running on A with its heartbeats unbroken, B scrubs what it received;
+ 4. smash-and-grab: B killed in the middle of a migration: the guest keeps
+    running on A;
+ 5. readable remains: after a successful migration the canary appears nowhere in
+    A's memory outside live guests (`debug scan`), and on B only inside the
+    guest that now runs there.
+Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
+"""
+import argparse
+import os
+import random
+import re
+import socket
+import struct
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
+import bochs  # noqa: E402
+import model  # noqa: E402
+import netrelay  # noqa: E402
+from hvconsole import ConsoleTimeout  # noqa: E402
+
+MIG_PORT = 7001
+HB = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+)\b")
+
+
+class Result:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
+        self.passed += bool(ok)
+        self.failed += not ok
+        return ok
+
+
+def seed_of(vm_id):
+    return (0x9E3779B9 * vm_id) & 0xFFFFFFFF
+
+
+def masked_hex(secret):
+    return bytes(b ^ 0x5A for b in secret).hex()
+
+
+def free_udp_pairs():
+    for _ in range(200):
+        p = random.randrange(24000, 30000, 2)
+        socks = []
+        try:
+            for q in (p, p + 1, p + 10, p + 11):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(("127.0.0.1", q))
+                socks.append(s)
+            return p, p + 10
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP ports for the relay")
+
+
+def tcp_segment(frame):
+    """(ip header offset, tcp header offset, payload offset, payload length, dport) or None."""
+    if len(frame) < 54 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = 14
+    ihl = (frame[ip] & 15) * 4
+    if frame[ip + 9] != 6:
+        return None
+    total = struct.unpack(">H", frame[ip + 2:ip + 4])[0]
+    tcp = ip + ihl
+    doff = (frame[tcp + 12] >> 4) * 4
+    pay = tcp + doff
+    plen = ip + total - pay
+    dport = struct.unpack(">H", frame[tcp + 2:tcp + 4])[0]
+    return ip, tcp, pay, plen, dport
+
+
+def tcp_checksum(frame, ip, tcp, seg_len):
+    src, dst = frame[ip + 12:ip + 16], frame[ip + 16:ip + 20]
+    data = src + dst + struct.pack(">BBH", 0, 6, seg_len) + frame[tcp:tcp + seg_len]
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+class Tamper:
+    """Rewrites one byte in the payload of the Nth large A->B segment to the
+    migration port and fixes the TCP checksum: only the channel can notice."""
+
+    def __init__(self, nth):
+        self.nth, self.seen, self.done = nth, 0, False
+
+    def __call__(self, direction, frame):
+        if self.done or direction != "a2b":
+            return frame
+        t = tcp_segment(frame)
+        if not t or t[4] != MIG_PORT or t[3] < 1000:
+            return frame
+        self.seen += 1
+        if self.seen < self.nth:
+            return frame
+        ip, tcp, pay, plen, _ = t
+        f = bytearray(frame)
+        f[pay + plen // 2] ^= 0x01
+        f[tcp + 16:tcp + 18] = b"\0\0"
+        seg_len = struct.unpack(">H", bytes(f[ip + 2:ip + 4]))[0] - (tcp - ip)
+        f[tcp + 16:tcp + 18] = struct.pack(">H", tcp_checksum(bytes(f), ip, tcp, seg_len))
+        self.done = True
+        return bytes(f)
+
+
+def set_psk(con, psk):
+    mark = con.mark()
+    ok, _ = con.command("migrate psk", timeout=30)
+    con.send_line(psk)
+    con.wait_for(r"^ok: PSK set", timeout=30, since=mark)
+    return ok
+
+
+def pcap_slice(path, start):
+    with open(path, "rb") as f:
+        f.seek(start)
+        return f.read()
+
+
+def migrate(ca, cb, vm, timeout=300):
+    """Runs `migrate vm B`; returns (source result line, destination line or None)."""
+    ma, mb = ca.mark(), cb.mark()
+    ok, _ = ca.command("migrate %d 192.0.2.2" % vm, timeout=30)
+    if not ok:
+        return "refused by the console: %s" % ca.last_final, None
+    src = ca.wait_for(r"^\[hv\] migrate: (source done|source FAILED|vm %d: connection).*$" % vm,
+                      timeout=timeout, since=ma).group(0)
+    dst = None
+    try:
+        dst = cb.wait_for(r"^\[hv\] migrate: destination (done|FAILED).*$", timeout=30, since=mb).group(0)
+    except ConsoleTimeout:
+        pass
+    return src, dst
+
+
+def keeps_running(con, vm_label, timeout=60):
+    seqs = [int(m.group(3)) for l in con.lines_since(0) for m in [HB.match(l)] if m and m.group(1) == vm_label]
+    last = seqs[-1] if seqs else 0
+    con.wait_for(r"^\[vm%s\] HB vm=\d+ seq=%d\b" % (vm_label, last + 2), timeout=timeout, since=0)
+    seqs = [int(m.group(3)) for l in con.lines_since(0) for m in [HB.match(l)] if m and m.group(1) == vm_label]
+    return seqs == list(range(1, len(seqs) + 1)), "seq %d..%d unbroken" % (seqs[0], seqs[-1]) if seqs else "none"
+
+
+def new_guest(con):
+    ok, reply = con.command("vm create work", timeout=60)
+    vm = int(re.match(r"created vm (\d+)", reply[0]).group(1))
+    mark = con.mark()
+    con.command("vm start %d" % vm, timeout=30)
+    con.wait_for(r"^\[vm%d\] HB vm=%d seq=3\b" % (vm, vm), timeout=120, since=mark)
+    return vm
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iso", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--timeout", type=int, default=900)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    r = Result()
+    pa, pb = free_udp_pairs()
+    pcap = os.path.join(a.workdir, "link.pcap")
+    relay = netrelay.Relay(pa, pb, pcap=pcap).start()
+    insts, cons = [], []
+    psk = os.urandom(32).hex()
+    try:
+        for name, port, mac in (("a", pa, "52:54:00:00:00:0a"), ("b", pb, "52:54:00:00:00:0b")):
+            inst = bochs.launch(a.iso, os.path.join(a.workdir, name), name="bochs", timeout=a.timeout,
+                                nic={"mac": mac, "ethdev": str(port)})
+            insts.append(inst)
+            cons.append(inst.open_console(log_path=os.path.join(a.workdir, name + ".serial"), deadline=60))
+        ca, cb = cons
+        for c in cons:
+            c.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        cb.command("vm stop 1", timeout=30)  # B starts empty: every guest there came by migration
+        for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
+            c.command("net up " + ip, timeout=30)
+            set_psk(c, psk)
+        ca.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
+
+        # 1a. Snooping, encryption required (the default).
+        c1 = model.canary(seed_of(1))
+        off = os.path.getsize(pcap)
+        src, dst = migrate(ca, cb, 1)
+        r.check("encrypted migration of vm 1 succeeds", "source done" in src and dst and "done" in dst, src)
+        wire = pcap_slice(pcap, off)
+        r.check("snooping: the capture of the encrypted migration holds no canary",
+                len(wire) > 3_000_000 and c1 not in wire, "%d bytes captured, canary %s" %
+                (len(wire), "FOUND" if c1 in wire else "absent"))
+
+        # 5. Readable remains after success.
+        ok, reply = ca.command("debug scan " + masked_hex(c1), timeout=120)
+        line = next((l for l in reply if l.startswith("scan: ") and "pages scanned" in l), "")
+        r.check("A's memory holds the canary nowhere outside live guests after the migration",
+                ok and " 0 matches outside live guests" in line and " 0 inside live guests" in line,
+                " | ".join(reply))
+        ok, reply = cb.command("debug scan " + masked_hex(c1), timeout=120)
+        line = next((l for l in reply if "pages scanned" in l), "")
+        m = re.search(r"(\d+) matches outside live guests, (\d+) inside", line)
+        r.check("B holds the canary only inside the guest that runs there",
+                ok and m and m.group(1) == "0" and int(m.group(2)) > 0, " | ".join(reply))
+
+        # 1b. Snooping with the policy disabled on both: the canary is on the wire.
+        for c in cons:
+            c.command("migrate set mig_policy disabled", timeout=30)
+        vm2 = new_guest(ca)
+        c2 = model.canary(seed_of(vm2))
+        off = os.path.getsize(pcap)
+        src, dst = migrate(ca, cb, vm2)
+        wire = pcap_slice(pcap, off)
+        r.check("plaintext migration (policy disabled on both) succeeds", "source done" in src, src)
+        r.check("with encryption disabled the capture does hold the canary (the check can fail)",
+                c2 in wire, "%d bytes captured" % len(wire))
+
+        # 2. Downgrade: A requires encryption, B only accepts plaintext.
+        ca.command("migrate set mig_policy required", timeout=30)
+        vm3 = new_guest(ca)
+        src, dst = migrate(ca, cb, vm3)
+        r.check("downgrade refused: a source requiring encryption will not talk to a plaintext-only peer",
+                "FAILED" in src, src)
+        ok, why = keeps_running(ca, str(vm3))
+        r.check("after the refused downgrade vm %d keeps running on A" % vm3, ok, why)
+        cb.command("migrate set mig_policy required", timeout=30)
+        time.sleep(3)  # failed handshakes put the peer in backoff for a while
+
+        # 3. Tampering: one rewritten data segment.
+        tamper = Tamper(nth=200)
+        relay.set_filter(tamper)
+        src, dst = migrate(ca, cb, vm3)
+        relay.set_filter(None)
+        r.check("tampering: one rewritten segment aborts the migration", tamper.done and "FAILED" in src,
+                "tampered=%s; %s" % (tamper.done, src))
+        r.check("tampering: the destination fails and scrubs what it received",
+                bool(dst) and "FAILED" in dst and any(re.search(r"incoming vm \d+ scrubbed and verified", l)
+                                                      for l in cb.lines_since(0)), str(dst))
+        ok, why = keeps_running(ca, str(vm3))
+        r.check("after the tampering vm %d keeps running on A, heartbeats unbroken" % vm3, ok, why)
+
+        # 4. Smash-and-grab: B dies in the middle.
+        time.sleep(3)
+        ma = ca.mark()
+        killer = {"n": 0}
+
+        def count_then_cut(direction, frame):
+            killer["n"] += direction == "a2b"
+            return frame
+        relay.set_filter(count_then_cut)
+        ok, _ = ca.command("migrate %d 192.0.2.2" % vm3, timeout=30)
+        deadline = time.time() + 120
+        while killer["n"] < 400 and time.time() < deadline:
+            time.sleep(0.05)
+        insts[1].stop()  # B is gone, mid-migration
+        relay.set_filter(None)
+        try:
+            fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=240, since=ma)
+            r.check("B killed mid-migration: A's migration fails", True, fl.group(1))
+        except ConsoleTimeout as e:
+            r.check("B killed mid-migration: A's migration fails", False, str(e)[:300])
+        ok, why = keeps_running(ca, str(vm3))
+        r.check("B killed mid-migration: vm %d keeps running on A" % vm3, ok, why)
+        bad = [l for l in ca.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
+        r.check("no MEMCHECK FAIL or PANIC on A", not bad, "; ".join(bad[:2]))
+        ca.send_line("poweroff")
+        rc = insts[0].wait(timeout=60)
+        r.check("A powers off with status 0", rc == 0, "status %s" % rc)
+    except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
+        r.check("harness", False, "%s: %s" % (type(e).__name__, str(e)[:400]))
+        for c in cons:
+            print(c.log_tail(15))
+    finally:
+        for c in cons:
+            c.close()
+        for inst in insts:
+            inst.stop()
+        relay.stop()
+    print("%d passed, %d failed" % (r.passed, r.failed))
+    return 0 if r.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
