@@ -370,6 +370,10 @@ static void report_end(const struct mig_stats *st, const char *role, int r)
 		       (unsigned long)(st->downtime_ns / 1000000), (unsigned long)(st->predicted_ns / 1000000),
 		       (unsigned long)(st->total_ns / 1000000), (unsigned long)st->rounds,
 		       (unsigned long)st->pages, (unsigned long)st->zero_pages, st->encrypted ? "on" : "off");
+	else if (r == MIG_E_PEER_ABORT)
+		hv_log("[hv] migrate: %s FAILED: %s (peer's reason: %s)\r\n", role, mig_strerror(r), mig_strerror(st->detail));
+	else if (st->detail < 0)
+		hv_log("[hv] migrate: %s FAILED: %s (channel: %s)\r\n", role, mig_strerror(r), hvc_strerror(st->detail));
 	else
 		hv_log("[hv] migrate: %s FAILED: %s (detail %d)\r\n", role, mig_strerror(r), st->detail);
 }
