@@ -5,7 +5,9 @@ A Console connects to the machine's COM1, either directly over TCP (an
 emulator's socket-server serial port, `Console(host, port)`) or through
 tools/serial_mux.py's unix socket (`Console(mux="/path/sock")`). A reader
 thread appends every received byte to an optional log file and splits the
-stream into lines kept in memory (index, monotonic time, text).
+stream into lines kept in memory (index, monotonic time, text). With
+times_path= it also writes each complete line with its host arrival time
+(CLOCK_MONOTONIC) to a timestamped line log, which tools/cutover.py reads.
 
 Line text is cleaned the way a terminal would show it: CR/LF ends lines, an
 embedded CR restarts the line (the text after the last CR wins), ANSI escape
@@ -42,7 +44,7 @@ import threading
 import time
 
 __all__ = ["Console", "ConsoleTimeout", "ConsoleError", "GUEST_RE", "EVENT_RE",
-           "FINAL_RE", "clean_text", "is_async_line"]
+           "FINAL_RE", "clean_text", "is_async_line", "times_header", "TIMES_HEADER"]
 
 PROMPT = "hv> "
 GUEST_RE = re.compile(r"^\[vm(\d+)\] ?(.*)$")
@@ -97,11 +99,17 @@ def is_async_line(text):
 class Console:
     def __init__(self, host=None, port=None, *, mux=None, log_path=None,
                  deadline=30.0, retry_interval=0.2, echo=None, log_mode="ab",
-                 pace=(8, 0.01)):
+                 pace=(8, 0.01), times_path=None, times_mode="w"):
         """Connect to (host, port) over TCP, or to the unix socket `mux`.
 
         deadline: seconds to keep retrying the connection.
         log_path: file that gets every received byte appended (None: no log).
+        times_path: optional timestamped line log (None: none). Its lines are
+          `# ...` header lines (see TIMES_HEADER) and then one
+          `MONOTONIC_SECONDS<TAB>TEXT` line per complete console line, with
+          the host's CLOCK_MONOTONIC at the line's arrival and its cleaned
+          text (tools/cutover.py reads it). times_mode "w" starts the file
+          afresh, "a" appends (a new header marks each session).
         echo: optional callable(text) called for every complete line (demo).
         pace: (chunk_bytes, pause_s): sends are split into chunks with a pause
           between them, so an emulated 16550 (16-byte FIFO, polled by the
@@ -126,6 +134,12 @@ class Console:
         self.echo = echo
         self._log = open(log_path, log_mode) if log_path else None
         self.log_path = log_path
+        self.times_path = times_path
+        self._tlog = None
+        if times_path:
+            self._tlog = open(times_path, times_mode, encoding="utf-8", errors="replace")
+            self._tlog.write(times_header(self.target))
+            self._tlog.flush()
         self._send_lock = threading.Lock()
         self.sock = self._connect(deadline, retry_interval)
         self._reader = threading.Thread(target=self._read_loop, daemon=True,
@@ -204,8 +218,15 @@ class Console:
 
     def _add_line(self, raw):
         text = clean_text(raw.decode("utf-8", "replace"))
+        now = time.monotonic()
         self.lines.append(text)
-        self.times.append(time.monotonic())
+        self.times.append(now)
+        if self._tlog:
+            try:
+                self._tlog.write("%.6f\t%s\n" % (now, text))
+                self._tlog.flush()
+            except (OSError, ValueError):
+                pass
         if self.echo:
             try:
                 self.echo(text)
@@ -233,6 +254,13 @@ class Console:
             except Exception:
                 pass
             self._log = None
+        if self._tlog:
+            with self._cond:
+                try:
+                    self._tlog.close()
+                except Exception:
+                    pass
+                self._tlog = None
 
     def __enter__(self):
         return self
@@ -434,6 +462,29 @@ class Console:
         raise self._timeout(what, timeout)
 
 
+TIMES_HEADER = "# hvconsole times v1"
+
+
+def _boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
+def times_header(target=""):
+    """Header of a timestamped line log: which clock the numbers are on.
+    Two logs' times can be compared only if clock and boot_id are equal
+    (CLOCK_MONOTONIC of the same running kernel)."""
+    import platform
+    return ("%s clock=CLOCK_MONOTONIC boot_id=%s host=%s target=%s\n"
+            "# at_open monotonic=%.6f wall_utc=%s\n"
+            % (TIMES_HEADER, _boot_id(), platform.node() or "unknown",
+               str(target).replace(" ", "_") or "-", time.monotonic(),
+               time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+
+
 def parse_kv(text):
     """Parse `key=value` words of a line into a dict (values as strings)."""
     out = {}
@@ -453,14 +504,17 @@ def _main(argv):
     g.add_argument("--connect", metavar="HOST:PORT")
     g.add_argument("--mux", metavar="SOCKPATH")
     ap.add_argument("--log", help="append received bytes to this file")
+    ap.add_argument("--times", metavar="FILE",
+                    help="write a timestamped line log (for tools/cutover.py; "
+                         "convention: LOG.times)")
     args = ap.parse_args(argv)
     if args.connect:
         host, _, port = args.connect.rpartition(":")
         con = Console(host or "127.0.0.1", int(port), log_path=args.log,
-                      echo=lambda t: print(t, flush=True))
+                      echo=lambda t: print(t, flush=True), times_path=args.times)
     else:
         con = Console(mux=args.mux, log_path=args.log,
-                      echo=lambda t: print(t, flush=True))
+                      echo=lambda t: print(t, flush=True), times_path=args.times)
     try:
         for line in sys.stdin:
             con.send_line(line.rstrip("\r\n"))
