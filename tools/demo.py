@@ -1,168 +1,480 @@
 #!/usr/bin/env python3
-"""demo: boot the hypervisor ISO under Bochs and show it working.
+"""demo: live-migrate a running guest between two hypervisors and measure the cutover.
 
-Run by `make demo` after the build. Boots build/hv.iso under Bochs (headless),
-shows the boot on the serial console, asks the console `status` and `vm list`
-through tools/hvctl (via a tools/serial_mux.py socket, the way a person would
-from another shell), shows ~10 s of the guests' heartbeats, pauses and resumes
-vm1, and powers the machine off. Every process it starts (Bochs in its own
-process group, the hvctl calls) is cleaned up on success, failure or Ctrl-C.
-Files are kept in --workdir (serial.log, bochs.log, bochs.bochsrc).
+Run by `make demo` after the build (make builds; this script builds nothing).
+It starts two instances of the hypervisor (A and B) whose e1000 NICs share one
+link, boots the migration ISO (build/hv-mig.iso: one work guest that
+heartbeats every 250 ms and rewrites 40 pages/s) on both, and then does what a
+researcher would do from a shell, through tools/hvctl and one
+tools/serial_mux.py per instance:
+
+  1. net up on both (192.0.2.1 and 192.0.2.2);
+  2. the same pre-shared key on both, 32 fresh random bytes (os.urandom) per
+     run, typed with `hvctl migrate-psk` (on stdin; the console does not echo
+     it and it is written nowhere);
+  3. waits for a few heartbeats of the guest on A, then
+     `hvctl migrate 1 192.0.2.2`, which follows the pre-copy rounds and prints
+     the source's summary and MIGSTAT line;
+  4. the cutover report of tools/cutover.py (the stop as the guest's
+     heartbeats show it and as both hypervisors report it), with a CSV and a
+     PNG plot;
+  5. the guest alive on B (consecutive heartbeats, memory self-check ok), A
+     scrubbed (`vm list`), and both powered off.
+
+Backends (--backend): `bochs` (two Bochs with emulated VT-x; works
+everywhere), `kvm` (nested QEMU/KVM on an Intel host with nested VT-x,
+checked with tools/launch-nested-kvm --check), `auto` (default: kvm where
+the check passes and the demo can drive it, else bochs, saying why).
+
+Everything goes to --workdir (default build/demo): a.serial / b.serial (all
+console output), a.serial.times / b.serial.times (each line with its host
+arrival time), cutover.txt / .csv / .png, link.pcap, relay.log, pids.txt
+(every process it started), summary.json, Bochs' files under a/ and b/.
+Every process it starts (Bochs, the two muxes, the relay, hvctl calls) runs
+in its own process group and is stopped on success, failure, timeout and
+Ctrl-C. Exit status 0 when everything held, 1 when a check failed, 2 when
+it could not run (missing ISO, backend unavailable), 130 when interrupted.
 """
 
 import argparse
+import hashlib
+import json
 import os
+import random
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.abspath(os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import bochs  # noqa: E402
-from hvconsole import Console, ConsoleTimeout, ConsoleError, strip_prompts, GUEST_RE, EVENT_RE  # noqa: E402
-from serial_mux import SerialMux  # noqa: E402
+from hvconsole import Console, ConsoleTimeout, ConsoleError, strip_prompts  # noqa: E402
+
+HB_RE = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+)")
+IP_A, IP_B = "192.0.2.1", "192.0.2.2"
 
 
 class Stop(Exception):
     pass
 
 
-def main(argv=None):
-    top = os.path.abspath(os.path.join(HERE, ".."))
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__.split("\n\n", 1)[1],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", default=os.path.join(top, "build", "hv.iso"))
-    ap.add_argument("--workdir", default=os.path.join(top, "build", "demo"))
-    ap.add_argument("--watch", type=float, default=10.0, help="seconds of heartbeats to show")
-    ap.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
-    ap.add_argument("--timeout", type=int, default=300, help="hard limit for the whole demo")
-    args = ap.parse_args(argv)
+class DemoFailed(Exception):
+    pass
 
-    if not os.path.exists(args.iso):
-        print("demo: %s not found (run make iso / make demo)" % args.iso, file=sys.stderr)
-        return 2
-    os.makedirs(args.workdir, exist_ok=True)
-    sock = os.path.join(os.path.abspath(args.workdir), "console.sock")
-    serial_log = os.path.join(args.workdir, "serial.log")
-    hvctl = os.path.join(HERE, "hvctl")
-    state = {"inst": None, "mux": None, "con": None, "show": "all", "children": []}
 
-    def on_signal(signum, frame):
-        raise Stop("signal %d" % signum)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    signal.signal(signal.SIGALRM, lambda s, f: on_signal(s, f))
-    signal.alarm(args.timeout)
+def rel(path):
+    r = os.path.relpath(path)
+    return path if r.startswith("..") else r
 
-    def show(text):
-        mode = state["show"]
-        t = strip_prompts(text)
-        if mode == "all" and t:
-            print("  | " + t, flush=True)
-        elif mode == "guests" and (GUEST_RE.match(t) or EVENT_RE.match(t)):
-            print("  | " + t, flush=True)
 
+def free_udp_pair():
+    """Two UDP base ports P, Q with P, P+1, Q, Q+1 free (Bochs' ethmod=socket
+    listens on P and sends to P+1; the relay binds P+1 and Q+1)."""
+    for _ in range(200):
+        p = random.randrange(24000, 30000, 2)
+        q = p + 10
+        socks = []
+        try:
+            for port in (p, p + 1, q, q + 1):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return p, q
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise DemoFailed("no free UDP ports for the link relay")
+
+
+def kvm_check():
+    """(usable, lines): what tools/launch-nested-kvm --check says."""
+    try:
+        p = subprocess.run([sys.executable, os.path.join(HERE, "launch-nested-kvm"), "--check"],
+                           capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, ["tools/launch-nested-kvm --check could not run: %s" % e]
+    lines = [l for l in (p.stdout + p.stderr).splitlines() if l.strip()]
+    return p.returncode == 0, lines
+
+
+class Demo:
+    def __init__(self, args):
+        self.args = args
+        self.wd = os.path.abspath(args.workdir)
+        self.procs = []        # (name, Popen) of helper processes (own process groups)
+        self.insts = []        # BochsInstance
+        self.cons = {}         # side -> Console (the demo's own watcher on the mux)
+        self.show = {"A": set(), "B": set()}  # labels of guest lines to print live
+        self.show_events = False
+        self.pidfile = os.path.join(self.wd, "pids.txt")
+        self.summary = {"backend": None, "checks": {}}
+        self.failed = []
+
+    # ---- output --------------------------------------------------------
+    @staticmethod
     def banner(msg):
         print("\n=== %s" % msg, flush=True)
 
-    def ctl(*words, timeout=20):
-        shown = os.path.relpath(sock)
-        if shown.startswith(".."):
-            shown = sock
-        print("$ tools/hvctl --mux %s %s" % (shown, " ".join(words)), flush=True)
-        p = subprocess.Popen([sys.executable, hvctl, "--mux", sock, "--timeout", str(timeout)]
-                             + list(words), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, start_new_session=True)
-        state["children"].append(p)
+    @staticmethod
+    def say(msg):
+        print(msg, flush=True)
+
+    def check(self, name, ok, detail=""):
+        self.summary["checks"][name] = bool(ok)
+        self.say("%s %s%s" % ("[ok]  " if ok else "[FAIL]", name, (": " + detail) if detail else ""))
+        if not ok:
+            self.failed.append(name)
+        return ok
+
+    def _echo(self, side):
+        def f(text):
+            t = strip_prompts(text)
+            m = re.match(r"^\[vm(\d+)\] ", t)
+            if m and m.group(1) in self.show[side]:
+                print("  %s | %s" % (side, t), flush=True)
+            elif self.show_events and t.startswith("[hv] ") and "MIGSTAT" not in t:
+                print("  %s | %s" % (side, t), flush=True)
+        return f
+
+    # ---- processes -----------------------------------------------------
+    def record_pid(self, name, pid):
+        with open(self.pidfile, "a") as f:
+            f.write("%s %d\n" % (name, pid))
+
+    def spawn(self, name, argv, **kw):
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
+        self.procs.append((name, p))
+        self.record_pid(name, p.pid)
+        return p
+
+    def hvctl(self, side, *words, timeout=30, stdin_text=None, stream=False, show_cmd=None):
+        sock = os.path.join(self.wd, side.lower() + ".sock")
+        argv = [sys.executable, os.path.join(HERE, "hvctl"), "--mux", sock,
+                "--timeout", str(timeout)] + list(words)
+        self.say("%s$ tools/hvctl --mux %s %s" % (side, rel(sock), show_cmd or " ".join(words)))
+        p = self.spawn("hvctl", argv, stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out_lines = []
+        if stdin_text is not None and stream:
+            try:
+                p.stdin.write(stdin_text)
+                p.stdin.close()
+            except OSError:
+                pass
+        end = time.monotonic() + timeout + 30
+        if stream:
+            for line in p.stdout:
+                line = line.rstrip("\n")
+                out_lines.append(line)
+                print("    " + line, flush=True)
+                if time.monotonic() > end:
+                    break
+        else:
+            try:
+                out, _ = p.communicate(input=stdin_text, timeout=timeout + 30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                out, _ = p.communicate()
+            out_lines = out.splitlines()
+            for line in out_lines:
+                print("    " + line, flush=True)
         try:
-            out, _ = p.communicate(timeout=timeout + 10)
+            rc = p.wait(timeout=max(1, end - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
-            out, _ = p.communicate()
+            rc = p.wait()
+        if rc != 0:
+            print("    (hvctl exit status %d)" % rc, flush=True)
+        return rc, out_lines
+
+    # ---- backends --------------------------------------------------------
+    def choose_backend(self):
+        want = self.args.backend
+        if want == "bochs":
+            return "bochs"
+        ok, lines = kvm_check()
+        if ok:
+            why = ["this host offers nested VT-x (tools/launch-nested-kvm --check passed), but the demo "
+                   "does not drive a nested QEMU/KVM pair yet: start it by hand with "
+                   "`tools/launch-nested-kvm --pair` (docs/nested-kvm.md, docs/demo.md)"]
+        else:
+            why = ["nested QEMU/KVM is not available here (tools/launch-nested-kvm --check):"] + \
+                  ["  " + l for l in lines]
+        if want == "kvm":
+            print("demo: --backend kvm cannot run:", file=sys.stderr)
+            for l in why:
+                print("  " + l, file=sys.stderr)
+            raise DemoFailed("backend kvm unavailable")
+        self.say("backend auto: using the Bochs pair; why not nested KVM:")
+        for l in why:
+            self.say("  " + l)
+        return "bochs"
+
+    def start_bochs_pair(self):
+        pa, pb = free_udp_pair()
+        relay_log = open(os.path.join(self.wd, "relay.log"), "w")
+        self.spawn("netrelay", [sys.executable, os.path.join(HERE, "netrelay.py"), "--port-a", str(pa),
+                                "--port-b", str(pb), "--pcap", os.path.join(self.wd, "link.pcap")],
+                   stdin=subprocess.DEVNULL, stdout=relay_log, stderr=subprocess.STDOUT)
+        relay_log.close()
+        self.say("link: tools/netrelay.py between UDP %d and %d (capture: %s)"
+                 % (pa, pb, rel(os.path.join(self.wd, "link.pcap"))))
+        for side, port, mac in (("A", pa, "52:54:00:00:00:0a"), ("B", pb, "52:54:00:00:00:0b")):
+            inst = bochs.launch(self.args.iso, os.path.join(self.wd, side.lower()), name="bochs",
+                                ips=self.args.ips, timeout=self.args.timeout + 60,
+                                nic={"mac": mac, "ethdev": str(port)})
+            self.insts.append(inst)
+            self.record_pid("bochs", inst.pid)
+            sock = os.path.join(self.wd, side.lower() + ".sock")
+            log = os.path.join(self.wd, side.lower() + ".serial")
+            mux_log = open(os.path.join(self.wd, side.lower() + ".mux.log"), "w")
+            # --reply-timeout 3: `ok: PSK set` is not a final reply line for the
+            # mux, so after the key it waits this long before the next line.
+            self.spawn("serial_mux", [sys.executable, os.path.join(HERE, "serial_mux.py"),
+                                      "--connect", "127.0.0.1:%d" % inst.serial_port, "--socket", sock,
+                                      "--log", log, "--reply-timeout", "3"],
+                       stdin=subprocess.DEVNULL, stdout=mux_log, stderr=subprocess.STDOUT)
+            mux_log.close()
+            self.cons[side] = Console(mux=sock, deadline=30, echo=self._echo(side),
+                                      times_path=log + ".times")
+            self.say("%s: Bochs pid %d (VT-x emulated, e1000 %s), console %s, log %s"
+                     % (side, inst.pid, mac, rel(sock), rel(log)))
+
+    # ---- the flow ----------------------------------------------------------
+    def run(self):
+        a = self.args
+        self.banner("choosing the backend")
+        self.summary["backend"] = self.choose_backend()
+
+        self.banner("starting two hypervisors, A and B, booting %s" % rel(a.iso))
+        t0 = time.monotonic()
+        self.start_bochs_pair()
+        ca, cb = self.cons["A"], self.cons["B"]
+        for side, c in (("A", ca), ("B", cb)):
+            c.wait_for(r"\[hv\] console ready", timeout=a.boot_timeout, since=0)
+            self.say("%s: console ready after %.1f s" % (side, time.monotonic() - t0))
+
+        self.banner("network: net up on both")
+        for side, ip in (("A", IP_A), ("B", IP_B)):
+            rc, _ = self.hvctl(side, "net", "up", ip + "/24")
+            if rc != 0:
+                raise DemoFailed("net up on %s failed" % side)
+
+        self.banner("the same pre-shared key on both (fresh random, typed, not echoed)")
+        psk = os.urandom(32).hex()
+        fp = hashlib.sha256(bytes.fromhex(psk)).hexdigest()[:16]
+        for side in ("A", "B"):
+            rc, _ = self.hvctl(side, "migrate-psk", stdin_text=psk + "\n",
+                               show_cmd="migrate-psk   (key on stdin)")
+            if rc != 0:
+                raise DemoFailed("setting the PSK on %s failed" % side)
+        self.say("(key: 32 bytes from os.urandom, sha256 fingerprint %s; not shown, not stored)" % fp)
+
+        self.banner("the guest runs on A (vm 1): its heartbeats")
+        self.show["A"].add("1")
+        ca.wait_for(r"^\[vm1\] HB vm=1 seq=%d\b" % a.pre_beats, timeout=120, since=0)
+        self.show["A"].discard("1")
+
+        self.banner("live migration: A -> B")
+        mark_b = cb.mark()
+        rc, out = self.hvctl("A", "--migrate-timeout", str(a.migrate_timeout), "migrate", "1", IP_B,
+                             timeout=30, stream=True, show_cmd="migrate 1 %s" % IP_B)
+        self.check("hvctl migrate: source done (exit status 0)", rc == 0, "status %d" % rc)
+        if rc != 0:
+            raise DemoFailed("the migration did not complete")
+        dd = cb.wait_for(r"^\[hv\] migrate: destination (done|FAILED)", timeout=60, since=mark_b)
+        self.check("B: destination done", dd.group(1) == "done", dd.group(0))
+        newvm = cb.wait_for(r"becomes vm (\d+)", timeout=5, since=mark_b).group(1)
+        self.summary["vm_b"] = newvm
+        self.say("B: the guest is vm %s there" % newvm)
+
+        self.banner("the guest on B (vm %s): heartbeats continue, memory self-check" % newvm)
+        for l in cb.lines_since(mark_b):
+            t = strip_prompts(l)
+            if t.startswith("[vm%s] " % newvm):
+                print("  B | %s" % t, flush=True)
+        self.show["B"].add(newvm)
+        first = cb.wait_for(r"^\[vm%s\] HB vm=1 seq=(\d+)" % newvm, timeout=60, since=mark_b)
+        first_seq = int(first.group(1))
+        cb.wait_for(r"^\[vm%s\] HB vm=1 seq=%d\b" % (newvm, first_seq + a.after_beats - 1),
+                    timeout=120, since=mark_b)
+        mc = cb.wait_for(r"^\[vm%s\] MEMCHECK (ok|FAIL)" % newvm, timeout=120, since=mark_b)
+        self.show["B"].discard(newvm)
+        hb_a = [int(m.group(3)) for l in ca.lines_since(0) for m in [HB_RE.match(strip_prompts(l))]
+                if m and m.group(1) == "1"]
+        hb_b = [int(m.group(3)) for l in cb.lines_since(mark_b) for m in [HB_RE.match(strip_prompts(l))]
+                if m and m.group(1) == newvm]
+        seqs = hb_a + hb_b
+        self.check("guest alive on B: %d heartbeats there" % len(hb_b), len(hb_b) >= a.after_beats)
+        self.check("heartbeat sequence unbroken across A and B",
+                   seqs == list(range(1, len(seqs) + 1)),
+                   "A seq 1..%d, B seq %d..%d" % (hb_a[-1] if hb_a else 0, hb_b[0] if hb_b else 0,
+                                                  hb_b[-1] if hb_b else 0))
+        self.check("memory self-check on B", mc.group(1) == "ok", strip_prompts(mc.group(0)))
+
+        self.banner("cutover report (tools/cutover.py)")
+        prefix = os.path.join(self.wd, "cutover")
+        self.say("$ tools/cutover.py %s %s --out %s" % (rel(os.path.join(self.wd, "a.serial")),
+                                                        rel(os.path.join(self.wd, "b.serial")), rel(prefix)))
+        p = self.spawn("cutover", [sys.executable, os.path.join(HERE, "cutover.py"),
+                                   os.path.join(self.wd, "a.serial"), os.path.join(self.wd, "b.serial"),
+                                   "--out", prefix], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+        out, _ = p.communicate(timeout=60)
         for line in out.splitlines():
             print("  " + line)
-        print("  (exit status %d)" % p.returncode, flush=True)
-        return p.returncode
+        self.check("cutover report written (txt, csv, png)", p.returncode == 0 and all(
+            os.path.exists(prefix + ext) for ext in (".txt", ".csv", ".png")), "status %d" % p.returncode)
 
+        self.banner("A after the migration: the guest's copy is gone")
+        scrub = [strip_prompts(l) for l in ca.lines_since(0)
+                 if "migrated away; memory and state scrubbed" in l]
+        for l in scrub:
+            self.say("  A | " + l)
+        rc, out = self.hvctl("A", "vm", "list")
+        v1 = [l for l in out if l.startswith("vm 1 ")]
+        self.check("A scrubbed: vm 1 stopped, memory and state scrubbed and verified",
+                   bool(scrub) and "verified" in scrub[-1] and bool(v1) and "state=stopped" in v1[0])
+        self.banner("B's view")
+        self.hvctl("B", "vm", "list")
+        self.hvctl("B", "migrate-status")
+
+        secret_seen = [f for f in os.listdir(self.wd) if os.path.isfile(os.path.join(self.wd, f))
+                       and psk.encode() in open(os.path.join(self.wd, f), "rb").read()]
+        secret_seen += [s for s, c in self.cons.items() if any(psk in l for l in c.lines_since(0))]
+        self.check("the PSK appears on no console and in no file of the workdir", not secret_seen,
+                   ", ".join(secret_seen))
+        psk = None
+
+        self.banner("power off")
+        for side, inst in zip(("A", "B"), self.insts):
+            self.hvctl(side, "poweroff", timeout=10)
+        for side, inst in zip(("A", "B"), self.insts):
+            st = inst.wait(60)
+            self.say("%s: Bochs %s" % (side, inst.describe_exit()))
+            self.check("%s powered off cleanly" % side, st == 0, "status %s" % st)
+
+    def cleanup(self):
+        for c in self.cons.values():
+            try:
+                c.close()
+            except Exception:
+                pass
+        for inst in self.insts:
+            if inst.alive():
+                self.say("demo: stopping Bochs pid %d" % inst.pid)
+            inst.stop(grace=1)
+        # the muxes end by themselves when Bochs exits; the relay and any
+        # hvctl still running get SIGTERM, then SIGKILL
+        for name, p in self.procs:
+            if p.poll() is None and name == "serial_mux":
+                try:
+                    p.wait(2)
+                except subprocess.TimeoutExpired:
+                    pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            alive = [(n, p) for n, p in self.procs if p.poll() is None]
+            for n, p in alive:
+                try:
+                    os.killpg(p.pid, sig)
+                except OSError:
+                    pass
+            for n, p in alive:
+                try:
+                    p.wait(3)
+                except subprocess.TimeoutExpired:
+                    pass
+        for n, p in self.procs:  # leftovers in their process groups
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        left = [(n, p.pid) for n, p in self.procs if p.poll() is None] + \
+               [("bochs", i.pid) for i in self.insts if i.alive()]
+        self.summary["left_running"] = left
+        return left
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="demo.py", description=__doc__.split("\n\n")[0],
+                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iso", default=os.path.join(TOP, "build", "hv-mig.iso"),
+                    help="the migration ISO (default build/hv-mig.iso)")
+    ap.add_argument("--workdir", default=os.path.join(TOP, "build", "demo"))
+    ap.add_argument("--backend", choices=["auto", "bochs", "kvm"], default="auto")
+    ap.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS, help="Bochs emulated instructions per second")
+    ap.add_argument("--pre-beats", type=int, default=6, help="heartbeats on A before migrating")
+    ap.add_argument("--after-beats", type=int, default=8, help="heartbeats on B to show")
+    ap.add_argument("--boot-timeout", type=float, default=150)
+    ap.add_argument("--migrate-timeout", type=float, default=120)
+    ap.add_argument("--timeout", type=int, default=420, help="hard limit for the whole demo (s)")
+    args = ap.parse_args(argv)
+
+    if not os.path.exists(args.iso):
+        print("demo: %s not found (make iso builds it; make demo runs both)" % args.iso, file=sys.stderr)
+        return 2
+    os.makedirs(args.workdir, exist_ok=True)
+    wd = os.path.abspath(args.workdir)
+    # a fresh run: logs are appended to by their writers, so remove the old ones
+    for f in ("a.serial", "b.serial", "a.serial.times", "b.serial.times", "cutover.txt", "cutover.csv",
+              "cutover.png", "link.pcap", "relay.log", "pids.txt", "summary.json", "a.mux.log", "b.mux.log"):
+        try:
+            os.unlink(os.path.join(wd, f))
+        except FileNotFoundError:
+            pass
+    demo = Demo(args)
+
+    def on_signal(signum, frame):
+        raise Stop("signal %d" % signum)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
+        signal.signal(s, on_signal)
+    signal.alarm(args.timeout)
     rc = 1
+    t0 = time.monotonic()
     try:
-        banner("booting %s under Bochs (headless, CPU corei7_skylake_x with VT-x)" % args.iso)
-        t0 = time.monotonic()
-        inst = bochs.launch(args.iso, args.workdir, ips=args.ips, timeout=args.timeout + 30)
-        state["inst"] = inst
-        mux = SerialMux("127.0.0.1", inst.serial_port, sock, serial_log, connect_deadline=30)
-        state["mux"] = mux
-        mux.connect()
-        mux.start()
-        con = Console(mux=sock, deadline=10, echo=show)
-        state["con"] = con
-        con.wait_for(r"\[hv\] console ready", timeout=240, since=0)
-        print("(console ready after %.1f s)" % (time.monotonic() - t0), flush=True)
-        state["show"] = "none"
-        time.sleep(0.5)
-
-        banner("the management console, through hvctl")
-        ctl("status")
-        ctl("vm", "list")
-
-        banner("%.0f seconds of the guests' output (heartbeats)" % args.watch)
-        state["show"] = "guests"
-        time.sleep(args.watch)
-
-        banner("pause vm1: only vm2 keeps beating")
-        state["show"] = "none"
-        ctl("vm", "pause", "1")
-        state["show"] = "guests"
-        time.sleep(4)
-        state["show"] = "none"
-        ctl("vm", "list")
-        banner("resume vm1: its heartbeats continue with the next seq")
-        ctl("vm", "resume", "1")
-        state["show"] = "guests"
-        time.sleep(4)
-        state["show"] = "none"
-
-        banner("an unknown command is refused")
-        ctl("reboot", "--now")
-
-        banner("power off")
-        ctl("poweroff")
-        st = inst.wait(60)
-        print("Bochs %s" % inst.describe_exit(), flush=True)
-        rc = 0 if st == 0 else 1
+        demo.run()
+        rc = 1 if demo.failed else 0
     except Stop as e:
-        print("\ndemo: stopped (%s)" % e, file=sys.stderr)
+        print("\ndemo: stopped (%s)%s" % (e, " -- the --timeout of %d s passed" % args.timeout
+                                         if "14" in str(e) else ""), file=sys.stderr)
         rc = 130
-    except (ConsoleTimeout, ConsoleError, bochs.BochsError, OSError) as e:
+    except DemoFailed as e:
         print("\ndemo: FAILED: %s" % e, file=sys.stderr)
-        inst = state["inst"]
-        if inst is not None:
-            print("---- bochs log tail (%s) ----\n%s" % (inst.log_path, inst.log_tail(15)),
-                  file=sys.stderr)
+        rc = 2 if "unavailable" in str(e) or "UDP" in str(e) else 1
+    except (ConsoleTimeout, ConsoleError, bochs.BochsError, OSError, subprocess.SubprocessError) as e:
+        print("\ndemo: FAILED: %s" % e, file=sys.stderr)
+        for inst in demo.insts:
+            print("---- bochs log tail (%s) ----\n%s" % (inst.log_path, inst.log_tail(10)), file=sys.stderr)
+        rc = 1
+    except Exception as e:  # noqa: BLE001 - a bug here must still clean up and say what
+        import traceback
+        traceback.print_exc()
+        print("\ndemo: FAILED (internal error): %s: %s" % (type(e).__name__, e), file=sys.stderr)
         rc = 1
     finally:
         signal.alarm(0)
         for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, signal.SIG_IGN)
-        for p in state["children"]:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                p.wait()
-        if state["con"] is not None:
-            state["con"].close()
-        if state["inst"] is not None:
-            if state["inst"].alive():
-                print("demo: killing Bochs (pid %d)" % state["inst"].pid, file=sys.stderr)
-            state["inst"].stop()
-        if state["mux"] is not None:
-            state["mux"].stop()
-        print("demo: logs in %s (serial.log, bochs.log)" % args.workdir, flush=True)
+        left = demo.cleanup()
+        if left:
+            print("demo: could not stop: %s" % left, file=sys.stderr)
+            rc = rc or 1
+        demo.summary.update({"rc": rc, "failed": demo.failed, "seconds": round(time.monotonic() - t0, 1)})
+        try:
+            with open(os.path.join(wd, "summary.json"), "w") as f:
+                json.dump(demo.summary, f, indent=1)
+        except OSError:
+            pass
+        print("\n=== %s in %.0f s; files in %s (cutover.txt/.csv/.png, a.serial, b.serial, *.times, "
+              "link.pcap, summary.json)" % ("DONE" if rc == 0 else "FAILED (status %d)" % rc,
+                                             time.monotonic() - t0, rel(wd)), flush=True)
     return rc
 
 

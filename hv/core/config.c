@@ -215,6 +215,10 @@ static int apply(struct hv_config *c, const char *key, char *val)
 		if (num(val, 1, 60000, &u))
 			return HV_EINVAL;
 		c->downtime_ms = u;
+	} else if (!hv_strcmp(key, "bw_cap_kib")) {
+		if (num(val, 0, 100u * 1024 * 1024, &u))
+			return HV_EINVAL;
+		c->bw_cap_kib = u;
 	} else if (!hv_strcmp(key, "outrun")) {
 		if (!hv_strcmp(val, "throttle")) c->outrun_abort = 0;
 		else if (!hv_strcmp(val, "abort")) c->outrun_abort = 1;

@@ -63,7 +63,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"migrate status        settings, the migration under way, counters",
 		"migrate cancel        abandon the migration (before its commit)",
 		"migrate psk           set the pre-shared key (typed as hex, not echoed)",
-		"migrate set KEY VAL   key_id, mig_policy, mig_port, downtime_ms, outrun",
+		"migrate set KEY VAL   key_id, mig_policy, mig_port, downtime_ms, outrun, bw_cap_kib",
 		"debug scan HEX        find a byte string (given XOR 0x5a) in RAM outside live guests",
 		"poweroff              stop the machine",
 	};
@@ -229,7 +229,7 @@ int console_execute(const struct console_ops *ops, const char *line, const struc
 		err = ops->mig_command(ops->ctx, c.argc, c.argv, out);
 		if (err == HV_EINVAL)
 			return fail(out, err, "usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | "
-				    "psk | set key_id|mig_policy|mig_port|downtime_ms|outrun VALUE", 0, 0);
+				    "psk | set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE", 0, 0);
 		if (err == HV_ENOENT)
 			return fail(out, err, is_id ? "no vm with id %s" : "no migration under way%s", is_id ? sub : "", 0);
 		if (err == HV_ENOTSUP)

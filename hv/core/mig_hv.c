@@ -102,9 +102,43 @@ static void fill_buffers(struct mig_buffers *mb, const struct mig_bufset *b)
 
 /* ---- the byte stream under the channel ---- */
 
-static size_t bytes_writable(void *ctx) { return tcp_stream_writable(ctx); }
+/* The bandwidth cap: a token bucket in front of the stream. The engine only
+ * sends what writable() allows, so a cap shows up to it as a slower link,
+ * and its bandwidth estimate and predictions follow. */
+static struct {
+	uint64_t tokens, last_ns;
+} bucket;
+
+static uint64_t bucket_room(void)
+{
+	if (!hv_cfg.bw_cap_kib)
+		return ~0ull;
+	uint64_t now = now_ns(0), rate = (uint64_t)hv_cfg.bw_cap_kib * 1024;
+	/* Enough depth for the largest frame, or the engine would wait forever. */
+	uint64_t depth = MIG_MSG_BUF_SIZE(MIG_BATCH) + HVC_FRAME_OVERHEAD + rate / 10;
+	if (bucket.last_ns)
+		bucket.tokens += (now - bucket.last_ns) / 1000 * rate / 1000000;
+	bucket.last_ns = now;
+	if (bucket.tokens > depth)
+		bucket.tokens = depth;
+	return bucket.tokens;
+}
+
+static size_t bytes_writable(void *ctx)
+{
+	size_t w = tcp_stream_writable(ctx);
+	uint64_t room = bucket_room();
+	return room < w ? (size_t)room : w;
+}
 static size_t bytes_pending(void *ctx) { return tcp_stream_unsent(ctx); }
-static int bytes_send(void *ctx, const void *buf, size_t len) { return tcp_stream_send(ctx, buf, len) ? -1 : 0; }
+static int bytes_send(void *ctx, const void *buf, size_t len)
+{
+	if (tcp_stream_send(ctx, buf, len))
+		return -1;
+	if (hv_cfg.bw_cap_kib)
+		bucket.tokens = bucket.tokens > len ? bucket.tokens - len : 0;
+	return 0;
+}
 static long bytes_recv(void *ctx, void *buf, size_t len)
 {
 	long n = tcp_stream_recv(ctx, buf, len);
@@ -343,6 +377,8 @@ static int start_out(struct vm *vm, uint32_t ip, uint16_t port, const struct pri
 	m->ts = &m->own_ts;
 	m->before = vm->state;
 	m->t0_ms = hv_now_ms();
+	bucket.tokens = 0;
+	bucket.last_ns = 0;
 	int err = bufs_alloc(&m->bufs, vm->mem_pages);
 	if (!err)
 		err = tcp_stream_connect(m->ts, ip, port);
@@ -570,7 +606,7 @@ static int settings(int argc, char **argv, const struct printer *p)
 		return HV_EINVAL;
 	if (out_side.active || in_side.active)
 		return HV_EBUSY;
-	static const char *const keys[] = { "key_id", "mig_policy", "mig_port", "downtime_ms", "outrun" };
+	static const char *const keys[] = { "key_id", "mig_policy", "mig_port", "downtime_ms", "outrun", "bw_cap_kib" };
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!hv_strcmp(argv[2], keys[i])) {
 			char word[96];
@@ -594,10 +630,11 @@ int mig_hv_command(int argc, char **argv, const struct printer *p)
 		return settings(argc, argv, p);
 	if (argc >= 2 && !hv_strcmp(argv[1], "status")) {
 		char buf[512];
-		pr_printf(p, "migrate: psk=%s key_id=%u policy=%s port=%u downtime_target=%u ms outrun=%s\r\n",
-			  hv_cfg.psk_len ? "set" : "none", hv_cfg.key_id,
+		pr_printf(p, "migrate: psk=%s key_id=%u policy=%s port=%u downtime_target=%u ms outrun=%s "
+			  "bw_cap=%u KiB/s%s\r\n", hv_cfg.psk_len ? "set" : "none", hv_cfg.key_id,
 			  hv_cfg.mig_policy == 0 ? "required" : hv_cfg.mig_policy == 1 ? "opportunistic" : "disabled",
-			  hv_cfg.mig_port, hv_cfg.downtime_ms, hv_cfg.outrun_abort ? "abort" : "throttle");
+			  hv_cfg.mig_port, hv_cfg.downtime_ms, hv_cfg.outrun_abort ? "abort" : "throttle",
+			  hv_cfg.bw_cap_kib, hv_cfg.bw_cap_kib ? "" : " (none)");
 		if (out_side.active)
 			pr_printf(p, "outgoing: vm %u %s round %u pages_left %lu\r\n", out_side.vm->id,
 				  out_side.connected ? mig_src_state_name(mig_source_state(&src)) : "connecting",

@@ -33,6 +33,7 @@ struct hv_config {
 	uint32_t mig_port;
 	uint32_t downtime_ms;
 	uint32_t outrun_abort;    /* guest outruns the link: 0 throttle it, 1 abort */
+	uint32_t bw_cap_kib;      /* migration bandwidth cap in KiB/s, 0 = none */
 };
 
 /* Hex string (even length, 32..128 digits) into a PSK; HV_EINVAL otherwise. */

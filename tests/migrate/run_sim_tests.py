@@ -85,7 +85,7 @@ def sh(cmd):
 
 
 def netns_setup():
-    """Two namespaces joined by a veth pair, a rate limit (tbf) and 1 % random loss (nft) on
+    """Two namespaces joined by a veth pair, a rate limit (tbf) and 1 % random loss (nft, on input) on
     both ends. Returns (ns_src, ns_dst, dst_addr) or None when this host cannot do it."""
     if os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("tc") or not shutil.which("nft"):
         return None
@@ -100,8 +100,9 @@ def netns_setup():
     for ns, dev in ((a, va), (b, vb)):
         cmds += [f"ip netns exec {ns} tc qdisc add dev {dev} root tbf rate 400mbit burst 256kb latency 20ms",
                  f"ip netns exec {ns} nft add table inet imp",
-                 f"ip netns exec {ns} nft 'add chain inet imp out {{ type filter hook output priority 0; }}'",
-                 f"ip netns exec {ns} nft add rule inet imp out oifname {dev} numgen random mod 100 '<' 1 drop"]
+                 # Dropped on input: a drop on output is reported to the local TCP, not lost.
+                 f"ip netns exec {ns} nft 'add chain inet imp in {{ type filter hook input priority 0; }}'",
+                 f"ip netns exec {ns} nft add rule inet imp in iifname {dev} numgen random mod 100 '<' 1 drop"]
     for c in cmds:
         r = sh(c)
         if r.returncode:
@@ -133,7 +134,7 @@ def t2_impaired(sim):
     sargs = ["--mem-mib", "64", "--dirty-mibps", "16", "--downtime-ms", "300", "--verify", "--stall-ms", "20000"]
     dargs = ["--mem-mib", "64", "--verify", "--run-after-ms", "200", "--stall-ms", "20000"]
     if ns:
-        print("== 2: impaired link: network namespaces + veth, tbf 400 Mbit/s and 1 % random loss (nft) on "
+        print("== 2: impaired link: network namespaces + veth, tbf 400 Mbit/s and 1 % random loss (nft, on input) on "
               "both ends, plus 20 ms each way by a userspace delay relay (sch_netem is not in this kernel)")
         a, b, addr = ns
         try:

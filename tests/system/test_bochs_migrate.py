@@ -137,6 +137,8 @@ def main():
         # 2. Same PSK: migrate in the middle of the workload.
         r.check("the right PSK typed on B's console", set_psk(cb, PSK_A))
         time.sleep(2)  # the handshake backoff after a failure starts at 1 s
+        ok, _ = ca.command("migrate set bw_cap_kib 600", timeout=30)
+        r.check("a bandwidth cap is set on A's console", ok, str(ca.last_final))
         mark_a, mark_b = ca.mark(), cb.mark()
         ok, _ = ca.command("migrate 1 192.0.2.2", timeout=30)
         r.check("migrate 1 192.0.2.2 started", ok, str(ca.last_final))
@@ -153,6 +155,9 @@ def main():
         r.check("both sides emit a machine-readable MIGSTAT line with encryption on",
                 bool(stat_a) and bool(stat_b) and " enc=1 " in stat_a[0] and " enc=1 " in stat_b[0],
                 (stat_a[0][:160] if stat_a else "no src MIGSTAT"))
+        bw = re.search(r" bw_Bps=(\d+)", stat_a[0]) if stat_a else None
+        r.check("the migration kept to the 600 KiB/s cap", bool(bw) and int(bw.group(1)) <= 600 * 1024 * 11 // 10,
+                "measured %s B/s" % (bw.group(1) if bw else "?"))
         scrub = [l for l in ca.lines_since(mark_a) if "migrated away; memory and state scrubbed and verified" in l]
         r.check("A reports the guest migrated away and scrubbed", bool(scrub), scrub[0] if scrub else "")
         ok, reply = ca.command("vm list", timeout=30)

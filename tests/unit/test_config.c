@@ -45,7 +45,8 @@ static void parses_values(void **state)
 	const uint8_t mac[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 9 };
 	assert_memory_equal(c.mac, mac, 6);
 	assert_int_equal(config_parse(&c, "psk=00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF "
-				  "key_id=7 mig_policy=opportunistic mig_port=9000 downtime_ms=150 outrun=abort", &P), 0);
+				  "key_id=7 mig_policy=opportunistic mig_port=9000 downtime_ms=150 outrun=abort bw_cap_kib=512", &P), 0);
+	assert_int_equal(c.bw_cap_kib, 512);
 	assert_int_equal(c.psk_len, 32);
 	assert_int_equal(c.psk[31], 0xff);
 	assert_int_equal(c.key_id, 7);
