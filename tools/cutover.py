@@ -198,6 +198,8 @@ def analyse(a, b, hb_ms=None, window=20, same_clock=None):
             boot = i
             break
     hb_a = heartbeats(a, mig["vm_a"], boot, mig["a_end"] + 1)
+    after_start = heartbeats(a, mig["vm_a"], mig["a_start"], mig["a_end"] + 1)
+    precopy_seq = after_start[0]["seq"] if after_start else None
     hb_b = heartbeats(b, mig["vm_b"], mig["b_new"])
     if not hb_a or not hb_b:
         raise CutoverError("no heartbeats of the migrated guest on %s" % ("A" if not hb_a else "B"))
@@ -239,7 +241,7 @@ def analyse(a, b, hb_ms=None, window=20, same_clock=None):
     r = {"mig": mig, "hb_a": hb_a, "hb_b": hb_b, "problems": problems, "seq_ok": not problems,
          "timed": timed, "same_clock": same_clock, "hb_ms": hb_ms, "hb_source": hb_source,
          "guest": sorted(guest_ids)[0], "last_a": last_a, "first_b": first_b,
-         "window": window}
+         "window": window, "precopy_seq": precopy_seq}
     r["guest_gap_ms"] = (first_b["t_us"] - last_a["t_us"]) / 1000.0
     r["guest_iv"] = _stats(guest_iv)
     if timed:
@@ -279,55 +281,64 @@ def report_text(r, a, b, files):
     else:
         add("   BROKEN: " + "; ".join(r["problems"]))
     add("")
-    add("2. THE STOP AS THE GUEST SAW IT (heartbeats; the stop lies inside the gap)")
-    add("   guest time (t_us): seq %d at %.3f ms, seq %d at %.3f ms: gap %.1f ms = nominal %g ms + %.1f ms"
-        % (la["seq"], la["t_us"] / 1000.0, fb["seq"], fb["t_us"] / 1000.0, r["guest_gap_ms"], hb,
-           r["guest_gap_ms"] - hb))
+    add("2. THE STOP AS THE GUEST SAW IT (the two heartbeats around the cutover; the stop lies between them)")
+    gap_g = r["guest_gap_ms"]
+    add("   (a) guest time (t_us, the guest's own clock)")
+    add("       seq %d at %.3f ms (A), seq %d at %.3f ms (B): gap %.1f ms, nominal %g ms, excess %+.1f ms"
+        % (la["seq"], la["t_us"] / 1000.0, fb["seq"], fb["t_us"] / 1000.0, gap_g, hb, gap_g - hb))
     gi = r["guest_iv"]
     if gi:
-        add("      (steady guest intervals near the cutover: median %.1f ms, min %.1f, max %.1f, n=%d)"
+        add("       steady guest intervals near the cutover: median %.1f ms, min %.1f, max %.1f (n=%d)"
             % (gi["median"], gi["min"], gi["max"], gi["n"]))
-    if r["guest_gap_ms"] > hb * 1.05:
-        add("      the guest clock jumped by %.1f..%.1f ms across the cutover "
-            "(gap - hb_ms .. gap)" % (r["guest_gap_ms"] - hb, r["guest_gap_ms"]))
+    if gi and gap_g > gi["max"]:
+        add("       => the guest's clock jumped: it includes %.1f .. %.1f ms of the stop (gap - hb_ms .. gap)"
+            % (gap_g - hb, gap_g))
     else:
-        add("      no jump beyond one interval: the stop the guest clock includes is below "
-            "hb_ms (%g ms) and not resolvable from t_us" % hb)
-    add("      note: guest time is not a stopwatch of the stop: it runs on A up to the state "
-        "capture and the destination adds only STOP-arrival..state-load (docs/cutover.md)")
-    if r["timed"]:
-        for side, key, dk in (("A", "host_iv_a", "dil_a"), ("B", "host_iv_b", "dil_b")):
-            s = r.get(key)
-            if s:
-                add("   host arrival intervals on %s away from the cutover: median %.1f ms, min %.1f, max %.1f "
-                    "(n=%d); host ms per guest ms: %.3f" % (side, s["median"], s["min"], s["max"], s["n"],
-                                                           r[dk] or float("nan")))
+        add("       => no jump beyond a normal interval: the part of the stop the guest's clock includes is "
+            "shorter than one interval (%g ms); not resolvable in guest time" % hb)
+    r["guest_seen_ms"] = None
+    r["resolved"] = None
+    dils = [d for d in (r.get("dil_a"), r.get("dil_b")) if d]
+    dil = statistics.mean(dils) if dils else None
+    r["dil"] = dil
     if r["host_gap_ms"] is not None:
         g = r["host_gap_ms"]
-        ia = r["host_iv_a"]["median"] if r.get("host_iv_a") else hb
-        iamax = r["host_iv_a"]["max"] if r.get("host_iv_a") else hb
-        add("   host time (line arrival, one clock): seq %d on A -> seq %d on B: gap %.1f ms"
-            % (la["seq"], fb["seq"], g))
-        add("      GUEST-SEEN STOP (host time) = gap - nominal interval = %.1f - %g = %.1f ms"
+        sa, sb = r.get("host_iv_a"), r.get("host_iv_b")
+        ia = sa["median"] if sa else hb
+        iamax = sa["max"] if sa else hb
+        add("   (b) host time (arrival of the two lines on one clock: this host's CLOCK_MONOTONIC)")
+        add("       seq %d on A -> seq %d on B: gap %.1f ms" % (la["seq"], fb["seq"], g))
+        add("       GUEST-SEEN STOP = gap - nominal interval                 = %.1f - %g = %.1f ms"
             % (g, hb, g - hb))
-        add("      same with the observed interval on A (median %.1f ms): %.1f ms" % (ia, g - ia))
-        add("      bounds: the guest was stopped for more than %.1f ms and at most %.1f ms of host time "
-            "(gap - longest steady interval on A .. gap), +- serial jitter (section 4)"
-            % (max(0.0, g - iamax), g))
-        dil = statistics.mean([d for d in (r.get("dil_a"), r.get("dil_b")) if d]) if (
-            r.get("dil_a") or r.get("dil_b")) else None
-        if dil and abs(dil - 1.0) > 0.02:
-            add("      in guest/emulated time (host time / %.3f host ms per guest ms): "
-                "%.1f ms (bounds %.1f .. %.1f ms)" % (dil, (g - ia) / dil, max(0.0, g - iamax) / dil, g / dil))
+        add("                       = gap - observed interval on A (median) = %.1f - %.1f = %.1f ms"
+            % (g, ia, g - ia))
+        for side, st, dk in (("A", sa, "dil_a"), ("B", sb, "dil_b")):
+            if st:
+                add("       steady host intervals on %s: median %.1f ms, min %.1f, max %.1f (n=%d); "
+                    "host ms per guest ms %.3f" % (side, st["median"], st["min"], st["max"], st["n"],
+                                                   r.get(dk) or float("nan")))
         r["guest_seen_ms"] = g - hb
+        r["upper_ms"] = g
+        r["lower_ms"] = max(0.0, g - iamax)
+        r["resolved"] = g > iamax
+        if r["resolved"]:
+            add("       => resolved: the gap exceeds every steady interval on A; the guest was stopped for "
+                "%.1f .. %.1f ms of host time (gap - longest steady interval on A .. gap)"
+                % (r["lower_ms"], g))
+        else:
+            add("       => NOT resolved: the gap is within the range of intervals seen on A without a stop "
+                "(up to %.1f ms); the stop is at most %.1f ms of host time, its size is below what the "
+                "heartbeats resolve here" % (iamax, g))
+        if dil and abs(dil - 1.0) > 0.02:
+            add("       in guest/emulated time (divided by the mean %.3f host ms per guest ms): at most %.1f ms%s"
+                % (dil, g / dil, (", at least %.1f ms" % (r["lower_ms"] / dil)) if r["resolved"] else ""))
     else:
-        why = ("the two logs' host clocks are different (%s vs %s): intervals across hosts are "
-               "not compared" % (a.clock_id(), b.clock_id())) if r["timed"] else \
+        why = ("the two logs' host clocks differ (%s vs %s): no interval across the two logs is taken"
+               % (a.clock_id(), b.clock_id())) if r["timed"] else \
               "the logs carry no host timestamps (--untimed)"
-        add("   host time: not measured: %s; only guest time above" % why)
-        r["guest_seen_ms"] = None
+        add("   (b) host time: not measured: %s" % why)
     add("")
-    add("3. THE STOP AS THE HYPERVISORS REPORT IT (MIGSTAT, each on its own TSC clock)")
+    add("3. THE STOP AS THE HYPERVISORS REPORT IT (MIGSTAT; each an interval on that hypervisor's TSC)")
 
     def us(d, k):
         try:
@@ -340,41 +351,50 @@ def report_text(r, a, b, files):
         % us(src, "predicted_us"))
     add("   destination downtime_us  %-12s STOP message received -> guest resumed"
         % us(dst, "downtime_us"))
-    add("   source target %s ms, throttle %s%%, forced stop %s" % (
-        src.get("target_ms", "?"), src.get("throttle_pct", "?"), src.get("forced_stop", "?")))
-    if r.get("guest_seen_ms") is not None and src.get("downtime_us"):
+    add("   source: target %s ms, throttle %s%%, forced stop %s, %s pages in the final round" % (
+        src.get("target_ms", "?"), src.get("throttle_pct", "?"), src.get("forced_stop", "?"),
+        src.get("final_pages", "?")))
+    if r.get("upper_ms") is not None and src.get("downtime_us"):
         sd = int(src["downtime_us"]) / 1000.0
-        add("   source downtime vs guest-seen stop (host time): %.1f ms vs %.1f ms (difference %+.1f ms)"
-            % (sd, r["guest_seen_ms"], r["guest_seen_ms"] - sd))
+        f = dil if dil else 1.0
+        up, lo = r["upper_ms"] / f, r["lower_ms"] / f
+        ok = sd <= up * 1.0 and (not r["resolved"] or sd >= lo)
+        add("   (a)/(b) agreement: source downtime %.1f ms %s the guest-seen %s (%s ms in guest time): %s"
+            % (sd, "within" if ok else "OUTSIDE",
+               "bounds" if r["resolved"] else "upper bound",
+               ("%.1f .. %.1f" % (lo, up)) if r["resolved"] else ("%.1f" % up),
+               "consistent" if ok else "INCONSISTENT"))
     add("")
     add("4. ERROR BOUNDS")
-    add("   - heartbeat granularity: the guest proves it runs once per %g ms; the stop began somewhere "
-        "in the interval after seq %d, so the guest-seen stop is known only to within one "
-        "heartbeat interval (the bounds in 2.)." % (hb, la["seq"]))
+    add("   - heartbeat granularity: the guest shows it runs once per %g ms. It stopped within one interval "
+        "after seq %d; at the resume it printed seq %d at once if its clock had passed the next deadline, "
+        "else at that deadline. Either way the stop S satisfies gap - I < S <= gap (I: one interval on the "
+        "same clock): the guest-seen stop is known only to within one heartbeat interval."
+        % (hb, la["seq"], fb["seq"]))
     if r["timed"]:
-        jit = []
+        spreads = []
         for key in ("host_iv_a", "host_iv_b"):
-            s = r.get(key)
-            if s:
-                jit.append(max(s["max"] - s["median"], s["median"] - s["min"]))
-        if jit:
-            add("   - serial/console latency: each time is the host's arrival time of the line (guest UART "
-                "-> hypervisor console -> emulated 16550 -> socket -> mux -> reader), not the moment the "
-                "guest wrote it; steady-state intervals scatter by up to %.1f ms around their median, "
-                "so a single arrival time is uncertain by about that much." % max(jit))
+            st = r.get(key)
+            if st:
+                spreads.append(st["max"] - st["min"])
+        if spreads:
+            add("   - serial/console latency: a host time is when the line arrived (guest UART -> hypervisor "
+                "console -> 16550 -> emulator socket -> mux -> reader), not when the guest wrote it; A's and "
+                "B's paths differ. Steady host intervals spread over up to %.1f ms (min to max), which bounds "
+                "latency jitter plus emulator speed changes; a host-time gap is uncertain by that much."
+                % max(spreads))
     add("   - clocks: %s" % (
-        "both logs are on this host's CLOCK_MONOTONIC (same boot_id): the A->B gap is one clock's interval"
+        "both logs are on this host's CLOCK_MONOTONIC (same boot_id): the A->B gap is an interval on one clock"
         if r["same_clock"] else
-        "the logs' host clocks are not comparable, so no interval spans the two logs; "
-        "only intervals on one clock are used" if r["timed"] else
+        "the logs' host clocks are not comparable (different hosts or boots): no interval spans the two "
+        "logs; only intervals on one clock are used" if r["timed"] else
         "no host timestamps: only guest time and the hypervisors' own figures"))
     add("   - the hypervisors' downtime_us are intervals on each hypervisor's own TSC (source: pause to "
-        "confirm; destination: STOP to resume); the two are never subtracted from each other.")
-    dils = [d for d in (r.get("dil_a"), r.get("dil_b")) if d]
+        "confirm; destination: STOP to resume); they are never subtracted from each other or from host times.")
     if dils:
-        add("   - emulated vs wall time: host ms per guest ms = %s; under Bochs (clock: sync=none) the "
-            "guest and hypervisor clocks count emulated instructions, not wall time, so host-time and "
-            "TSC-time figures differ by that factor (on hardware/KVM it is ~1)."
+        add("   - emulated vs wall time: host ms per guest ms = %s; under Bochs (clock: sync=none) guest and "
+            "hypervisor clocks count emulated instructions, not wall time, so host-time and TSC-time figures "
+            "differ by that factor, and it varies with load (on hardware/KVM it is ~1)."
             % ", ".join("%.3f" % d for d in dils))
     add("")
     add("files: %s" % ", ".join(f for f in files if f))
@@ -407,10 +427,11 @@ def plot(r, png, gnuplot="gnuplot"):
                            "(scripts/setup.sh lists it), or pass --no-plot")
     terms = subprocess.run([exe, "-e", "set terminal"], capture_output=True, text=True).stdout + \
         subprocess.run([exe, "-e", "set terminal"], capture_output=True, text=True).stderr
-    term = "pngcairo size 1100,620 font 'DejaVu Sans,10'" if "pngcairo" in terms else "png size 1100,620"
+    term = "pngcairo size 1100,680 font 'DejaVu Sans,10'" if "pngcairo" in terms else "png size 1100,680"
     w = r["window"]
     k = r["last_a"]["seq"]
-    lo, hi = k - w, k + 1 + w
+    lo = max(k - w, r["hb_a"][0]["seq"])
+    hi = min(k + 1 + w, r["hb_b"][-1]["seq"])
     hb = r["hb_ms"]
     host = r["timed"]
 
@@ -437,33 +458,48 @@ def plot(r, png, gnuplot="gnuplot"):
                           "title 'cutover (A -> B), host: %.0f ms'" % r["host_gap_ms"])
     data += block("GA", iv_rows(r["hb_a"], "t_us", 1e-3) + iv_rows(r["hb_b"], "t_us", 1e-3))
     data += block("GX", ["%d %.3f" % (fb["seq"], r["guest_gap_ms"])])
-    series += ["$GA using 1:2 with lines dt 2 lw 1.5 lc rgb '#7f7f7f' title 'guest t\\_us interval'",
+    series += ["$GA using 1:2 with lines dt 2 lw 1.5 lc rgb '#7f7f7f' title 'guest-clock interval (t_us)'",
                "$GX using 1:2 with points pt 9 ps 1.6 lc rgb '#ff7f0e' "
-               "title 'cutover, guest t\\_us: %.0f ms'" % r["guest_gap_ms"],
-               "%g with lines dt 3 lc rgb 'black' title 'nominal hb\\_ms = %g ms'" % (hb, hb)]
+               "title 'cutover, guest clock: %.0f ms'" % r["guest_gap_ms"],
+               "%g with lines dt 3 lc rgb 'black' title 'nominal heartbeat interval %g ms'" % (hb, hb)]
     src = r["mig"]["src"] or {}
     sub = "source downtime %.1f ms (predicted %.1f ms), destination downtime %.1f ms" % (
         int(src.get("downtime_us", 0)) / 1000.0, int(src.get("predicted_us", 0)) / 1000.0,
         int((r["mig"]["dst"] or {}).get("downtime_us", 0)) / 1000.0)
     gs = r.get("guest_seen_ms")
-    title = "Heartbeat intervals around the cutover (guest %s, seq %d on A -> %d on B)\\n%s%s" % (
-        r["guest"], la["seq"], fb["seq"],
-        ("guest-seen stop (host time, gap - hb\\_ms) %.0f ms; " % gs) if gs is not None else "", sub)
+    if gs is None:
+        seen = "guest-seen stop: no host-time measurement"
+    elif r.get("resolved"):
+        seen = "guest-seen stop %.0f ms host time (gap - hb_ms; bounds %.0f..%.0f ms)" % (
+            gs, r["lower_ms"], r["upper_ms"])
+    else:
+        seen = "guest-seen stop <= %.0f ms host time (not resolved: steady intervals on A reach %.0f ms)" % (
+            r["upper_ms"], r["host_iv_a"]["max"] if r.get("host_iv_a") else float("nan"))
+    title = "Heartbeat intervals around the cutover (guest %s, seq %d on A -> %d on B)\\n%s\\nMIGSTAT: %s" % (
+        r["guest"], la["seq"], fb["seq"], seen, sub)
+    mig_mark = ""
+    ms = r.get("precopy_seq")
+    if ms is not None and lo <= ms <= hi:
+        mig_mark = ("set arrow from %g, graph 0 to %g, graph 0.9 nohead dt 3 lc rgb '#9467bd'\n"
+                    "set label 'migrate started' at %g, graph 0.92 center tc rgb '#9467bd'"
+                    % (ms - 0.5, ms - 0.5, ms - 0.5))
     script = data + """
 set terminal %s
+set termoption noenhanced
 set output '%s'
 set title "%s"
 set xlabel 'heartbeat sequence number (interval ending at this heartbeat)'
 set ylabel 'interval [ms]'
 set grid
-set key top left box opaque
-set xrange [%d:%d]
+set key top right box opaque
+set xrange [%g:%g]
 set yrange [0:*]
 set arrow from %g, graph 0 to %g, graph 1 nohead dt 4 lc rgb '#d62728'
 set label 'cutover' at %g, graph 0.96 right offset -0.5,0 tc rgb '#d62728'
+%s
 plot %s
-""" % (term, png.replace("'", ""), title, lo, hi, fb["seq"] - 0.5, fb["seq"] - 0.5, fb["seq"] - 0.5,
-       ", \\\n     ".join(series))
+""" % (term, png.replace("'", ""), title, lo - 0.5, hi + 0.5, fb["seq"] - 0.5, fb["seq"] - 0.5, fb["seq"] - 0.5,
+       mig_mark, ", \\\n     ".join(series))
     p = subprocess.run([exe], input=script, capture_output=True, text=True)
     if p.returncode != 0 or not os.path.exists(png):
         raise CutoverError("gnuplot failed (status %d): %s" % (p.returncode, p.stderr.strip()[-800:]))

@@ -21,6 +21,8 @@ extern const struct printer hv_console_printer;
 void hv_halt_machine(int failed) __attribute__((noreturn));
 void hv_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 uint64_t hv_now_ms(void);
+/* Identity-maps device registers uncached (paging.c). */
+int paging_map_mmio(uint64_t phys, uint64_t len);
 
 /* Console I/O glue (hv/core/console_io.c). */
 void console_io_init(void);

@@ -72,6 +72,8 @@ int e1000_init(struct e1000 *n, const uint8_t *mac_override)
 	n->mmio_phys = pci_bar_mem(&d, 0);
 	if (!n->mmio_phys)
 		return HV_EHW;
+	if (paging_map_mmio(n->mmio_phys, 128 * 1024))
+		return HV_ERANGE;
 	n->mmio = phys_to_virt(n->mmio_phys);
 	pci_enable_mmio_dma(&d);
 

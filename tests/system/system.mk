@@ -12,3 +12,4 @@ test-system-bochs: iso
 
 test-system-qemu: uefi
 	$(PYTHON) tests/system/test_qemu_uefi.py --esp $(BUILD)/esp --workdir $(BUILD)/systest-qemu
+	$(PYTHON) tests/system/test_qemu_net.py --esp $(BUILD)/esp --workdir $(BUILD)/systest-qemu-net

@@ -22,6 +22,38 @@ static int is_ram(const struct hv_boot_info *bi, uint64_t base, uint64_t len)
 	return 0;
 }
 
+static uint64_t root;
+
+/* Maps [phys, phys+len) uncached (device registers), in 2 MiB pages, adding
+ * tables as needed: firmware may put 64-bit BARs far above RAM. */
+int paging_map_mmio(uint64_t phys, uint64_t len)
+{
+	if (!root || phys + len > (1ull << 46))
+		return HV_ERANGE;
+	for (uint64_t pa = ALIGN_DOWN(phys, TWO_MB); pa < phys + len; pa += TWO_MB) {
+		uint64_t *pml4 = phys_to_virt(root);
+		uint64_t *e = &pml4[(pa >> 39) & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t t = page_alloc_page(&hv_pages);
+			if (!t)
+				return HV_ENOMEM;
+			*e = t | PTE_P | PTE_W;
+		}
+		uint64_t *pdpt = phys_to_virt(*e & ~0xfffull);
+		e = &pdpt[(pa >> 30) & 511];
+		if (!(*e & PTE_P)) {
+			uint64_t t = page_alloc_page(&hv_pages);
+			if (!t)
+				return HV_ENOMEM;
+			*e = t | PTE_P | PTE_W;
+		}
+		uint64_t *pd = phys_to_virt(*e & 0x000ffffffffff000ull);
+		pd[(pa >> 21) & 511] = pa | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+		__asm__ volatile("invlpg (%0)" :: "r"(pa) : "memory");
+	}
+	return HV_OK;
+}
+
 int paging_init(const struct hv_boot_info *bi)
 {
 	uint64_t top = 4ull << 30;
@@ -30,7 +62,7 @@ int paging_init(const struct hv_boot_info *bi)
 			top = bi->ranges[i].base + bi->ranges[i].len;
 	top = ALIGN_UP(top, 1ull << 30);
 	if (top > (512ull << 30))
-		top = 512ull << 30; /* one PML4 entry; enough for a research box */
+		top = 512ull << 30; /* one PML4 entry; MMIO beyond: paging_map_mmio */
 
 	uint64_t pml4 = page_alloc_page(&hv_pages), pdpt = page_alloc_page(&hv_pages);
 	if (!pml4 || !pdpt)
@@ -49,5 +81,6 @@ int paging_init(const struct hv_boot_info *bi)
 		}
 	}
 	write_cr3(pml4);
+	root = pml4;
 	return HV_OK;
 }
