@@ -20,6 +20,9 @@ def one(sim, mem, dirty, target, policy):
     if fs.get("result") != "done" or fd.get("result") != "done":
         raise SystemExit("bench run failed: %s / %s\n%s\n%s" % (fs.get("result"), fd.get("result"), rs.text, rd.text))
     total = int(st["total_ms"]) / 1000.0
+    print("    run %-9s total %.3f s  downtime %.1f ms (predicted %.1f)  rounds %s  final pages %s  bw %.0f MB/s" % (
+        "encrypted" if st["enc"] == "1" else "plaintext", total, int(st["downtime_us"]) / 1000.0,
+        int(st["predicted_us"]) / 1000.0, st["rounds"], st["final_pages"], int(st["bw_Bps"]) / 1e6), flush=True)
     return {
         "total_s": total,
         "downtime_ms": int(st["downtime_us"]) / 1000.0,
