@@ -28,7 +28,7 @@ include tests/system/system.mk
 # them running and the console answering.
 demo: $(SETUP_DONE)
 	$(MAKE) all
-	$(PYTHON) tools/demo.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/demo
+	$(PYTHON) tools/demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/demo
 
 test: $(SETUP_DONE)
 	$(MAKE) all

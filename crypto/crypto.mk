@@ -1,6 +1,6 @@
 # crypto/crypto.mk: the migration-channel crypto library (hosted and freestanding), its
-# cmocka tests, libFuzzer run and benchmark. Works included from the top-level Makefile or
-# standalone: make -f crypto/crypto.mk BUILD=build crypto-test
+# cmocka tests, Bochs known-answer kernel, libFuzzer run and benchmark. Works included from
+# the top-level Makefile or standalone: make -f crypto/crypto.mk BUILD=build crypto-test
 BUILD ?= build
 HOSTCC ?= gcc
 CRYPTO_CLANG ?= clang
@@ -54,7 +54,7 @@ $(CRYPTO_IMB)/intel-ipsec-mb.h:
 $(CRYPTO_OUT)/imb/%.o: $(CRYPTO_IMB)/%.asm | $(CRYPTO_IMB)/intel-ipsec-mb.h
 	@mkdir -p $(dir $@)
 	@echo "  NASM  $@"
-	@$(CRYPTO_NASM) $(CRYPTO_NASMFLAGS) -MD $(@:.o=.d) -MT $@ -o $@ $<
+	@$(CRYPTO_NASM) $(CRYPTO_NASMFLAGS) -MD $(@:.o=.d) -MT $@ -o $@.tmp $< && mv $@.tmp $@
 
 $(CRYPTO_OUT)/hosted/%.o: crypto/%.c $(CRYPTO_HDRS)
 	@mkdir -p $(dir $@)

@@ -252,6 +252,10 @@ def analyse(a, b, hb_ms=None, window=20, same_clock=None):
         gb = intervals(near_b, "t_us", 1e-3)
         r["dil_a"] = (sum(intervals(near_a, "t", 1000.0)) / sum(ga)) if ga and sum(ga) else None
         r["dil_b"] = (sum(intervals(near_b, "t", 1000.0)) / sum(gb)) if gb and sum(gb) else None
+        ratios = [(q["t"] - p["t"]) * 1e6 / (q["t_us"] - p["t_us"])
+                  for hbs in (near_a, near_b) for p, q in zip(hbs, hbs[1:])
+                  if q["seq"] == p["seq"] + 1 and q["t_us"] > p["t_us"]]
+        r["dil_range"] = (min(ratios), max(ratios)) if ratios else None
     r["host_gap_ms"] = (first_b["t"] - last_a["t"]) * 1000.0 if same_clock else None
     return r
 
@@ -281,7 +285,8 @@ def report_text(r, a, b, files):
     else:
         add("   BROKEN: " + "; ".join(r["problems"]))
     add("")
-    add("2. THE STOP AS THE GUEST SAW IT (the two heartbeats around the cutover; the stop lies between them)")
+    add("2. THE STOP AS THE GUEST SAW IT (its unavailability U: from the last moment it ran on A to the first "
+        "on B; U lies between the two heartbeats around the cutover)")
     gap_g = r["guest_gap_ms"]
     add("   (a) guest time (t_us, the guest's own clock)")
     add("       seq %d at %.3f ms (A), seq %d at %.3f ms (B): gap %.1f ms, nominal %g ms, excess %+.1f ms"
@@ -291,10 +296,11 @@ def report_text(r, a, b, files):
         add("       steady guest intervals near the cutover: median %.1f ms, min %.1f, max %.1f (n=%d)"
             % (gi["median"], gi["min"], gi["max"], gi["n"]))
     if gi and gap_g > gi["max"]:
-        add("       => the guest's clock jumped: it includes %.1f .. %.1f ms of the stop (gap - hb_ms .. gap)"
+        add("       => the guest's clock jumped: it counted %.1f .. %.1f ms of U (gap - hb_ms .. gap)"
             % (gap_g - hb, gap_g))
+        r["clock_counted"] = (gap_g - hb, gap_g)
     else:
-        add("       => no jump beyond a normal interval: the part of the stop the guest's clock includes is "
+        add("       => no jump beyond a normal interval: the part of U the guest's clock counted is "
             "shorter than one interval (%g ms); not resolvable in guest time" % hb)
     r["guest_seen_ms"] = None
     r["resolved"] = None
@@ -322,20 +328,34 @@ def report_text(r, a, b, files):
         r["lower_ms"] = max(0.0, g - iamax)
         r["resolved"] = g > iamax
         if r["resolved"]:
-            add("       => resolved: the gap exceeds every steady interval on A; the guest was stopped for "
-                "%.1f .. %.1f ms of host time (gap - longest steady interval on A .. gap)"
-                % (r["lower_ms"], g))
+            add("       => resolved: the gap exceeds every steady interval on A; U was %.1f .. %.1f ms of "
+                "host time (gap - longest steady interval on A .. gap)" % (r["lower_ms"], g))
         else:
             add("       => NOT resolved: the gap is within the range of intervals seen on A without a stop "
-                "(up to %.1f ms); the stop is at most %.1f ms of host time, its size is below what the "
+                "(up to %.1f ms); U was at most %.1f ms of host time, its size is below what the "
                 "heartbeats resolve here" % (iamax, g))
-        if dil and abs(dil - 1.0) > 0.02:
-            add("       in guest/emulated time (divided by the mean %.3f host ms per guest ms): at most %.1f ms%s"
-                % (dil, g / dil, (", at least %.1f ms" % (r["lower_ms"] / dil)) if r["resolved"] else ""))
+        dr = r.get("dil_range")
+        r["emul"] = None
+        if dil and dr and abs(dil - 1.0) > 0.02:
+            # bounds: the emulator's speed during the stop is not known, only the
+            # range of host-ms-per-guest-ms seen over single intervals near it
+            up_e, lo_e = g / dr[0], (r["lower_ms"] / dr[1] if r["resolved"] else 0.0)
+            r["emul"] = (lo_e, up_e)
+            add("       in guest/emulated time: host ms per guest ms ranged %.3f .. %.3f over single intervals, "
+                "so U was %s%.1f ms of guest time (estimate at the mean ratio %.3f: %.1f ms)"
+                % (dr[0], dr[1], ("%.1f .. " % lo_e) if r["resolved"] else "at most ", up_e, dil,
+                   (g - ia) / dil))
+        elif dr:
+            r["emul"] = (r["lower_ms"] if r["resolved"] else 0.0, g)
     else:
-        why = ("the two logs' host clocks differ (%s vs %s): no interval across the two logs is taken"
-               % (a.clock_id(), b.clock_id())) if r["timed"] else \
-              "the logs carry no host timestamps (--untimed)"
+        if not r["timed"]:
+            why = "the logs carry no host timestamps (--untimed)"
+        elif a.clock_id() == b.clock_id() and a.clock_id() is not None:
+            why = "--same-clock no: no interval across the two logs is taken"
+        else:
+            why = ("the two logs' host clocks differ (%s boot %s vs %s boot %s): no interval across the "
+                   "two logs is taken" % (a.header.get("host", "?"), a.header.get("boot_id", "?"),
+                                          b.header.get("host", "?"), b.header.get("boot_id", "?")))
         add("   (b) host time: not measured: %s" % why)
     add("")
     add("3. THE STOP AS THE HYPERVISORS REPORT IT (MIGSTAT; each an interval on that hypervisor's TSC)")
@@ -354,22 +374,43 @@ def report_text(r, a, b, files):
     add("   source: target %s ms, throttle %s%%, forced stop %s, %s pages in the final round" % (
         src.get("target_ms", "?"), src.get("throttle_pct", "?"), src.get("forced_stop", "?"),
         src.get("final_pages", "?")))
-    if r.get("upper_ms") is not None and src.get("downtime_us"):
+    if src.get("dt_copy_us"):
+        add("   source breakdown: pause -> vCPU state sent %s, -> READY received %s, -> CONFIRM received %s"
+            % (us(src, "dt_copy_us"), "+" + us(src, "dt_ready_us"), "+" + us(src, "dt_confirm_us")))
+    if r.get("emul") and src.get("downtime_us"):
         sd = int(src["downtime_us"]) / 1000.0
-        f = dil if dil else 1.0
-        up, lo = r["upper_ms"] / f, r["lower_ms"] / f
-        ok = sd <= up * 1.0 and (not r["resolved"] or sd >= lo)
-        add("   (a)/(b) agreement: source downtime %.1f ms %s the guest-seen %s (%s ms in guest time): %s"
-            % (sd, "within" if ok else "OUTSIDE",
-               "bounds" if r["resolved"] else "upper bound",
-               ("%.1f .. %.1f" % (lo, up)) if r["resolved"] else ("%.1f" % up),
-               "consistent" if ok else "INCONSISTENT"))
+        conf = int(src.get("dt_confirm_us", 0) or 0) / 1000.0
+        lo, up = r["emul"]
+        if up < sd - conf:
+            verdict = ("INCONSISTENT: the guest saw a shorter stop than the source's pause -> resume "
+                       "(%.1f ms > upper bound %.1f ms)" % (sd - conf, up))
+        elif r["resolved"] and lo > sd:
+            verdict = ("the guest was unavailable longer than the source's downtime (lower bound %.1f ms > "
+                       "%.1f ms): it did not run for a while before the pause (the engine's own work), or the "
+                       "error bounds of section 4 are larger than the spread suggests" % (lo, sd))
+        else:
+            verdict = "consistent (%.1f ms within %.1f .. %.1f ms guest time)" % (sd, lo, up)
+        add("   (a)/(b) host-time check: source downtime vs U: %s" % verdict)
+    cc = r.get("clock_counted")
+    if cc and src.get("dt_copy_us") and dst.get("downtime_us"):
+        counted_max = (int(src["dt_copy_us"]) + int(dst["downtime_us"])) / 1000.0
+        if cc[0] > counted_max:
+            add("   (a)/(b) guest-time check: the guest's clock counted more than %.1f ms of U, but the migration "
+                "adds at most %.1f ms to it (source: pause -> state capture %.1f ms; destination: STOP -> "
+                "resume %.1f ms): the guest did not run for at least %.1f ms of its own time outside the hypervisors' "
+                "stop (before the pause on A, or after the resume on B waiting for its time slice)"
+                % (cc[0], counted_max, int(src["dt_copy_us"]) / 1000.0, int(dst["downtime_us"]) / 1000.0,
+                   cc[0] - counted_max))
+        else:
+            add("   (a)/(b) guest-time check: the guest's clock counted %.1f .. %.1f ms of U; the migration adds at "
+                "most %.1f ms to it (pause -> state capture + STOP -> resume): consistent"
+                % (cc[0], cc[1], counted_max))
     add("")
     add("4. ERROR BOUNDS")
     add("   - heartbeat granularity: the guest shows it runs once per %g ms. It stopped within one interval "
         "after seq %d; at the resume it printed seq %d at once if its clock had passed the next deadline, "
-        "else at that deadline. Either way the stop S satisfies gap - I < S <= gap (I: one interval on the "
-        "same clock): the guest-seen stop is known only to within one heartbeat interval."
+        "else at that deadline. Either way its unavailability U satisfies gap - I < U <= gap (I: one interval "
+        "on the same clock): the guest-seen stop is known only to within one heartbeat interval."
         % (hb, la["seq"], fb["seq"]))
     if r["timed"]:
         spreads = []
@@ -456,7 +497,8 @@ def plot(r, png, gnuplot="gnuplot"):
             data += block("HX", ["%d %.3f" % (fb["seq"], r["host_gap_ms"])])
             series.append("$HX using 1:2 with impulses lw 3 lc rgb '#d62728' "
                           "title 'cutover (A -> B), host: %.0f ms'" % r["host_gap_ms"])
-    data += block("GA", iv_rows(r["hb_a"], "t_us", 1e-3) + iv_rows(r["hb_b"], "t_us", 1e-3))
+    # a blank line between A's and B's rows: gnuplot does not join them
+    data += block("GA", iv_rows(r["hb_a"], "t_us", 1e-3) + [""] + iv_rows(r["hb_b"], "t_us", 1e-3))
     data += block("GX", ["%d %.3f" % (fb["seq"], r["guest_gap_ms"])])
     series += ["$GA using 1:2 with lines dt 2 lw 1.5 lc rgb '#7f7f7f' title 'guest-clock interval (t_us)'",
                "$GX using 1:2 with points pt 9 ps 1.6 lc rgb '#ff7f0e' "
@@ -470,8 +512,11 @@ def plot(r, png, gnuplot="gnuplot"):
     if gs is None:
         seen = "guest-seen stop: no host-time measurement"
     elif r.get("resolved"):
-        seen = "guest-seen stop %.0f ms host time (gap - hb_ms; bounds %.0f..%.0f ms)" % (
-            gs, r["lower_ms"], r["upper_ms"])
+        seen = "guest-seen stop %.0f..%.0f ms host time" % (r["lower_ms"], r["upper_ms"])
+        if r.get("emul") and r.get("dil") and abs(r["dil"] - 1.0) > 0.02:
+            seen += " = %.0f..%.0f ms guest time" % r["emul"]
+        else:
+            seen += " (gap - hb_ms = %.0f ms)" % gs
     else:
         seen = "guest-seen stop <= %.0f ms host time (not resolved: steady intervals on A reach %.0f ms)" % (
             r["upper_ms"], r["host_iv_a"]["max"] if r.get("host_iv_a") else float("nan"))
@@ -495,7 +540,7 @@ set key top right box opaque
 set xrange [%g:%g]
 set yrange [0:*]
 set arrow from %g, graph 0 to %g, graph 1 nohead dt 4 lc rgb '#d62728'
-set label 'cutover' at %g, graph 0.96 right offset -0.5,0 tc rgb '#d62728'
+set label 'cutover' at %g, graph 0.03 right offset -0.5,0 tc rgb '#d62728'
 %s
 plot %s
 """ % (term, png.replace("'", ""), title, lo - 0.5, hi + 0.5, fb["seq"] - 0.5, fb["seq"] - 0.5, fb["seq"] - 0.5,

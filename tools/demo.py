@@ -277,7 +277,12 @@ class Demo:
         self.say("(key: 32 bytes from os.urandom, sha256 fingerprint %s; not shown, not stored)" % fp)
 
         self.banner("the guest runs on A (vm 1): its heartbeats")
+        mark_a = ca.mark()
+        for l in [strip_prompts(x) for x in ca.lines_since(0)
+                  if strip_prompts(x).startswith("[vm1] HB ")][-3:]:
+            print("  A | %s" % l, flush=True)
         self.show["A"].add("1")
+        ca.wait_for(r"^\[vm1\] HB vm=1 seq=(\d+)\b", timeout=60, since=mark_a)
         ca.wait_for(r"^\[vm1\] HB vm=1 seq=%d\b" % a.pre_beats, timeout=120, since=0)
         self.show["A"].discard("1")
 
@@ -432,7 +437,10 @@ def main(argv=None):
     demo = Demo(args)
 
     def on_signal(signum, frame):
-        raise Stop("signal %d" % signum)
+        names = {signal.SIGINT: "interrupted (SIGINT, Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)",
+                 signal.SIGHUP: "hung up (SIGHUP)",
+                 signal.SIGALRM: "the --timeout of %d s passed" % args.timeout}
+        raise Stop(names.get(signum, "signal %d" % signum))
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
         signal.signal(s, on_signal)
     signal.alarm(args.timeout)
@@ -442,8 +450,7 @@ def main(argv=None):
         demo.run()
         rc = 1 if demo.failed else 0
     except Stop as e:
-        print("\ndemo: stopped (%s)%s" % (e, " -- the --timeout of %d s passed" % args.timeout
-                                         if "14" in str(e) else ""), file=sys.stderr)
+        print("\ndemo: stopped: %s; cleaning up" % e, file=sys.stderr)
         rc = 130
     except DemoFailed as e:
         print("\ndemo: FAILED: %s" % e, file=sys.stderr)
@@ -472,9 +479,12 @@ def main(argv=None):
                 json.dump(demo.summary, f, indent=1)
         except OSError:
             pass
-        print("\n=== %s in %.0f s; files in %s (cutover.txt/.csv/.png, a.serial, b.serial, *.times, "
-              "link.pcap, summary.json)" % ("DONE" if rc == 0 else "FAILED (status %d)" % rc,
-                                             time.monotonic() - t0, rel(wd)), flush=True)
+        what = ("DONE" if rc == 0 else "INTERRUPTED (status 130)" if rc == 130
+                else "FAILED (status %d)" % rc)
+        have = [f for f in ("cutover.txt", "cutover.csv", "cutover.png", "a.serial", "b.serial",
+                            "link.pcap", "summary.json") if os.path.exists(os.path.join(wd, f))]
+        print("\n=== %s in %.0f s; files in %s: %s" % (what, time.monotonic() - t0, rel(wd), ", ".join(have)),
+              flush=True)
     return rc
 
 

@@ -127,8 +127,9 @@ static int on_announce(struct mig_dest *d, size_t len)
 	if (r < 0)
 		return fail(d, r, 0);
 	d->stats.mig_id = a.mig_id;
+	d->st = MIG_DST_ACCEPT; /* from here on a refusal is reported to the source */
 	if (d->cfg.guest_id && a.guest_id != d->cfg.guest_id)
-		return fail(d, MIG_E_BAD_GEOMETRY, 0);
+		return fail(d, MIG_E_WRONG_GUEST, 0);
 	/* The checksum flag must match the channel: a plaintext link without it could
 	 * smuggle flipped bits in unnoticed. */
 	int enc = d->link.encrypted ? d->link.encrypted(d->link.ctx) : 0;
@@ -140,7 +141,6 @@ static int on_announce(struct mig_dest *d, size_t len)
 	d->csum = (a.flags & MIG_ANN_F_CHECKSUM) != 0;
 	if (a.batch_max < d->batch)
 		d->batch = a.batch_max;
-	d->st = MIG_DST_ACCEPT; /* from here on a failure is reported to the source */
 	d->prepared = 1; /* whatever prepare managed to set up gets scrubbed on failure */
 	if (d->g.prepare(d->g.ctx, a.npages, a.page_size) != MIG_OK)
 		return fail(d, MIG_E_PREPARE, 0);
@@ -239,6 +239,9 @@ static int on_message(struct mig_dest *d, uint8_t type, size_t len, uint64_t now
 				return fail(d, r, 0);
 			if (re.round != d->round)
 				return fail(d, MIG_E_BAD_FIELD, (int)re.round);
+			/* A source that never stops would hold this side's memory and CPU forever. */
+			if (re.round + 1 >= MIG_DEST_MAX_ROUNDS)
+				return fail(d, MIG_E_LIMIT, (int)re.round);
 			if (d->stats.rounds < MIG_STATS_ROUNDS)
 				d->stats.r[d->stats.rounds].dirtied = re.dirty;
 			d->stats.rounds++;

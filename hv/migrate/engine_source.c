@@ -381,6 +381,7 @@ static int do_state(struct mig_source *s, uint64_t now)
 	if (r < 0)
 		return r;
 	s->stats.state_bytes = len;
+	s->stats.dt_copy_ns = now - s->t_pause;
 	s->st = MIG_SRC_WAIT_READY;
 	return MIG_AGAIN;
 }
@@ -493,6 +494,7 @@ static int step(struct mig_source *s)
 			return fail(s, MIG_E_BAD_ID, 0);
 		if (rd.applied != s->sent_pages)
 			return fail(s, MIG_E_COUNT, 0);
+		s->stats.dt_ready_ns = now - s->t_pause - s->stats.dt_copy_ns;
 		s->st = MIG_SRC_COMMIT;
 		return MIG_AGAIN;
 	}
@@ -520,6 +522,7 @@ static int step(struct mig_source *s)
 		if (id != s->cfg.mig_id)
 			return fail(s, MIG_E_BAD_ID, 0);
 		s->stats.downtime_ns = now - s->t_pause;
+		s->stats.dt_confirm_ns = s->stats.downtime_ns - s->stats.dt_copy_ns - s->stats.dt_ready_ns;
 		s->st = MIG_SRC_SCRUB;
 		return MIG_AGAIN;
 	}

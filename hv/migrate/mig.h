@@ -23,6 +23,7 @@
 #define MIG_BITMAP_WORDS(npages) (((npages) + 63u) / 64u)
 #define MIG_DEFAULT_STALL_NS (10ull * 1000000000ull)
 #define MIG_PROGRESS_EVERY 8u        /* dest acknowledges every this many PAGES messages */
+#define MIG_DEST_MAX_ROUNDS 1000u    /* dest gives up on a source that never stops */
 
 /* What the engine needs from the hypervisor (or the simulator) about one guest.
  * Callbacks return MIG_OK or a negative value; the engine maps failures to its own codes. */

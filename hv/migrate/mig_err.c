@@ -43,6 +43,7 @@ const char *mig_strerror(int err)
 	case MIG_E_CANCELLED: return "cancelled";
 	case MIG_E_IN_DOUBT: return "in-doubt";
 	case MIG_E_LIMIT: return "limit-exceeded";
+	case MIG_E_WRONG_GUEST: return "wrong-guest";
 	}
 	return "unknown";
 }

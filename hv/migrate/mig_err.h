@@ -43,8 +43,10 @@ enum mig_err {
 	MIG_E_PEER_ABORT = -32,     /* peer sent ABORT (its reason is in the detail) */
 	MIG_E_CANCELLED = -33,      /* cancelled locally */
 	MIG_E_IN_DOUBT = -34,       /* COMMIT sent, no confirmation: guest held paused here */
-	MIG_E_LIMIT = -35,          /* peer announced limits beyond ours (batch, state) */
+	MIG_E_LIMIT = -35,          /* peer exceeded a limit (batch, state size, rounds) */
+	MIG_E_WRONG_GUEST = -36,    /* announced guest id is not the one this side expects */
 };
+#define MIG_E_LAST MIG_E_WRONG_GUEST /* lowest code: ABORT reasons must lie in [LAST, -1] */
 
 const char *mig_strerror(int err);
 #endif

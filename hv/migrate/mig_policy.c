@@ -25,6 +25,7 @@ void mig_policy_init(struct mig_policy *p, const struct mig_policy_cfg *cfg)
 	p->bw_Bps = 0;
 	p->dirty_pps = 0;
 	p->predicted_ns = 0;
+	p->prev_predicted_ns = 0;
 	p->rounds = 0;
 	p->streak = 0;
 	p->throttle_pct = 0;
@@ -66,6 +67,7 @@ enum mig_decision mig_policy_round(struct mig_policy *p, const struct mig_round_
 		p->bw_Bps = 1;
 	p->dirty_pps = rate(s->dirtied, s->dur_ns);
 	p->rounds++;
+	p->prev_predicted_ns = p->predicted_ns;
 	p->predicted_ns = mig_policy_predict(p, s->dirtied, s->pending, s->rtt_ns);
 	if (p->predicted_ns <= p->cfg.downtime_target_ns)
 		return MIG_DEC_STOP;
@@ -74,8 +76,10 @@ enum mig_decision mig_policy_round(struct mig_policy *p, const struct mig_round_
 	uint64_t dirty_Bps = p->dirty_pps * MIG_WIRE_PAGE_BYTES;
 	/* Outrun: the guest dirties nearly as fast as the link drains, or a round leaves
 	 * nearly as much to send as it sent (the working set is not shrinking). */
+	/* Slow convergence is as bad as none: the rounds needed grow as 1/log(1/ratio). */
+	int slow = p->prev_predicted_ns && p->predicted_ns / 3u > p->prev_predicted_ns / 4u;
 	if (dirty_Bps / 100u * 100u >= p->bw_Bps / 100u * p->cfg.outrun_ratio_pct ||
-	    s->dirtied * 100u >= s->pages * p->cfg.outrun_ratio_pct)
+	    s->dirtied * 100u >= s->pages * p->cfg.outrun_ratio_pct || slow)
 		p->streak++;
 	else
 		p->streak = 0;

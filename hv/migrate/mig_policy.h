@@ -11,7 +11,9 @@ struct mig_policy_cfg {
 	uint64_t downtime_target_ns; /* 0: 300 ms */
 	uint32_t max_rounds;         /* 0: 30; then abort, or stop anyway when throttling */
 	uint32_t outrun_abort;       /* 0: throttle the vCPU; 1: abort, guest stays here */
-	uint32_t outrun_ratio_pct;   /* dirty rate >= this % of bandwidth = outrun; 0: 90 */
+	uint32_t outrun_ratio_pct;   /* dirty rate >= this % of bandwidth = outrun; 0: 90.
+	                              * A round that cuts the predicted downtime by less than
+	                              * a quarter counts as an outrun too. */
 	uint32_t outrun_rounds;      /* consecutive outrun rounds before acting; 0: 2 */
 	uint32_t throttle_step_pct;  /* 0: 20 */
 	uint32_t throttle_max_pct;   /* 0: 95 */
@@ -41,6 +43,7 @@ struct mig_policy {
 	uint64_t bw_Bps;           /* bandwidth estimate, bytes per second */
 	uint64_t dirty_pps;        /* last round's dirty rate, pages per second */
 	uint64_t predicted_ns;     /* prediction made at the last decision */
+	uint64_t prev_predicted_ns;
 	uint32_t rounds, streak;
 	unsigned throttle_pct;
 };

@@ -215,7 +215,7 @@ int mig_dec_abort(const uint8_t *buf, size_t len, struct mig_abort *a)
 	if (mig_get_be32(buf + 12))
 		return MIG_E_BAD_FIELD;
 	/* A reason is reported to the console; keep it inside our own code space. */
-	if (a->reason >= 0 || a->reason < MIG_E_LIMIT)
+	if (a->reason >= 0 || a->reason < MIG_E_LAST)
 		return MIG_E_BAD_FIELD;
 	return MIG_OK;
 }

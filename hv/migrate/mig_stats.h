@@ -22,6 +22,8 @@ struct mig_stats {
 	uint64_t state_bytes;
 	uint64_t dirty_pps, bw_Bps;        /* last estimates */
 	uint64_t total_ns, predicted_ns, downtime_ns, target_ns;
+	/* where the downtime went: pause -> STATE handed to the link, -> READY, -> CONFIRM */
+	uint64_t dt_copy_ns, dt_ready_ns, dt_confirm_ns;
 	unsigned throttle_pct;
 	int forced_stop;     /* stopped at the round limit over target */
 	const char *fail_state;

@@ -294,8 +294,9 @@ def t5_hostile(sim):
                            "--fault", "cut@precopy"], port)
         sim.finish(s, 30)
     # The legitimate source migrates; while it does, another request for the same guest.
-    s = sim.start_src(["--mem-mib", "64", "--bind", "127.0.0.2", "--bw-mbps", "60", "--verify"], port)
-    time.sleep(0.6)
+    s = sim.start_src(["--mem-mib", "64", "--bind", "127.0.0.2", "--bw-mbps", "20", "--dirty-mibps", "4",
+                       "--verify"], port)
+    time.sleep(1.2)  # the migration takes about 3.5 s at 20 MB/s
     hostile_conn("127.0.0.4", port, b"", 0.3)
     rs = sim.finish(s, 60)
     rd = sim.finish(d, 30)

@@ -96,6 +96,34 @@ static void test_outrun_abort(void **st)
 	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_ABORT);
 }
 
+static void test_slow_convergence(void **st)
+{
+	(void)st;
+	struct mig_policy p;
+	struct mig_policy_cfg c = { .downtime_target_ns = 10 * MS };
+	mig_policy_init(&p, &c);
+	/* 100 MB/s; the set to send shrinks by only 10 % a round (dirty rate 60 % of the
+	 * link by bytes, but a slow geometric series): throttle after two such rounds. */
+	uint64_t dirtied = 20000;
+	enum mig_decision d[4];
+	for (int i = 0; i < 4; i++) {
+		struct mig_round_sample s = { 1 * SEC, 100000000, 24000, dirtied, 0, 0 };
+		d[i] = mig_policy_round(&p, &s);
+		dirtied = dirtied * 9 / 10;
+	}
+	assert_int_equal(d[0], MIG_DEC_CONTINUE);
+	assert_int_equal(d[1], MIG_DEC_CONTINUE);
+	assert_int_equal(d[2], MIG_DEC_THROTTLE);
+	/* Fast shrinking is left alone. */
+	mig_policy_init(&p, &c);
+	dirtied = 20000;
+	for (int i = 0; i < 4; i++) {
+		struct mig_round_sample s = { 1 * SEC, 100000000, 24000, dirtied, 0, 0 };
+		assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_CONTINUE);
+		dirtied /= 2;
+	}
+}
+
 static void test_zero_duration(void **st)
 {
 	(void)st;
@@ -222,7 +250,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_predict), cmocka_unit_test(test_converges),
 		cmocka_unit_test(test_continue_then_stop), cmocka_unit_test(test_outrun_throttle_steps),
-		cmocka_unit_test(test_outrun_abort), cmocka_unit_test(test_zero_duration),
+		cmocka_unit_test(test_outrun_abort), cmocka_unit_test(test_slow_convergence),
+		cmocka_unit_test(test_zero_duration),
 		cmocka_unit_test(test_token_bucket), cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_retries), cmocka_unit_test(test_one_per_guest),
 		cmocka_unit_test(test_peer_table_eviction),

@@ -212,7 +212,7 @@ static void test_checksum_and_zero(void **st)
 static void test_strerror_distinct(void **st)
 {
 	(void)st;
-	for (int i = MIG_E_LIMIT; i <= MIG_DONE; i++) {
+	for (int i = MIG_E_LAST; i <= MIG_DONE; i++) {
 		assert_string_not_equal(mig_strerror(i), "unknown");
 		for (int j = i + 1; j <= MIG_DONE; j++)
 			assert_string_not_equal(mig_strerror(i), mig_strerror(j));

@@ -23,9 +23,7 @@ Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 """
 import argparse
 import os
-import random
 import re
-import socket
 import struct
 import sys
 import time
@@ -37,46 +35,13 @@ import bochs  # noqa: E402
 import model  # noqa: E402
 import netrelay  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
+from systest import HB, Result, free_udp_pairs, seed_of, set_psk  # noqa: E402
 
 MIG_PORT = 7001
-HB = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+)\b")
-
-
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
-        self.passed += bool(ok)
-        self.failed += not ok
-        return ok
-
-
-def seed_of(vm_id):
-    return (0x9E3779B9 * vm_id) & 0xFFFFFFFF
 
 
 def masked_hex(secret):
     return bytes(b ^ 0x5A for b in secret).hex()
-
-
-def free_udp_pairs():
-    for _ in range(200):
-        p = random.randrange(24000, 30000, 2)
-        socks = []
-        try:
-            for q in (p, p + 1, p + 10, p + 11):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.0.1", q))
-                socks.append(s)
-            return p, p + 10
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP ports for the relay")
 
 
 def tcp_segment(frame):
@@ -131,14 +96,6 @@ class Tamper:
         f[tcp + 16:tcp + 18] = struct.pack(">H", tcp_checksum(bytes(f), ip, tcp, seg_len))
         self.done = True
         return bytes(f)
-
-
-def set_psk(con, psk):
-    mark = con.mark()
-    ok, _ = con.command("migrate psk", timeout=30)
-    con.send_line(psk)
-    con.wait_for(r"^ok: PSK set", timeout=30, since=mark)
-    return ok
 
 
 def pcap_slice(path, start):
@@ -303,8 +260,7 @@ def main():
         for inst in insts:
             inst.stop()
         relay.stop()
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 0 if r.failed == 0 else 1
+    return r.finish()
 
 
 if __name__ == "__main__":

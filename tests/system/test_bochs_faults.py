@@ -15,27 +15,16 @@ import argparse
 import os
 import re
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 import bochs  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
+from systest import Result  # noqa: E402
+from systest import Result  # noqa: E402
 
 HB = re.compile(r"^\[vm(\d+)\] HB vm=\d+ seq=(\d+)")
 
-
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        return ok
 
 
 def last_seq(con, vm, since=0):
@@ -128,8 +117,7 @@ def main():
         if con:
             con.close()
         inst.stop()
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 0 if r.failed == 0 else 1
+    return r.finish()
 
 
 if __name__ == "__main__":

@@ -17,9 +17,7 @@ Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 """
 import argparse
 import os
-import random
 import re
-import socket
 import sys
 import time
 
@@ -30,59 +28,10 @@ import bochs  # noqa: E402
 import model  # noqa: E402
 import netrelay  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
+from systest import Result, data_pages, free_udp_pairs, heartbeats, seed_of, set_psk  # noqa: E402
 
 PSK_A = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 PSK_WRONG = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
-HB = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+) writes=(\d+) sum=([0-9a-f]{8})")
-START = re.compile(r"^\[vm(\d+)\] GUEST start vm=(\d+) mode=work mem=\d+KiB pages=(\d+)")
-
-
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
-        self.passed += bool(ok)
-        self.failed += not ok
-        return ok
-
-
-def free_udp_pairs():
-    for _ in range(200):
-        p = random.randrange(24000, 30000, 2)
-        socks = []
-        try:
-            for q in (p, p + 1, p + 10, p + 11):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.0.1", q))
-                socks.append(s)
-            return p, p + 10
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP ports for the relay")
-
-
-def set_psk(con, psk):
-    mark = con.mark()
-    ok, _ = con.command("migrate psk", timeout=30)
-    if not ok:
-        return False
-    con.send_line(psk)
-    con.wait_for(r"^ok: PSK set", timeout=30, since=mark)
-    return True
-
-
-def heartbeats(con, vm_label=None):
-    out = []
-    for line in con.lines_since(0):
-        m = HB.match(line)
-        if m and (vm_label is None or m.group(1) == vm_label):
-            out.append(m)
-    return out
 
 
 def main():
@@ -177,9 +126,8 @@ def main():
         r.check("on B the heartbeat continues with the next sequence number",
                 int(first.group(1)) == int(last_a.group(3)) + 1,
                 "A's last seq %s, B's first seq %s" % (last_a.group(3), first.group(1)))
-        start = next(m for l in ca.lines_since(0) for m in [START.match(l)] if m and m.group(1) == "1")
-        pages = int(start.group(3))
-        seed = (0x9E3779B9 * 1) & 0xFFFFFFFF
+        pages = data_pages(ca, 1)
+        seed = seed_of(1)
         all_hb = heartbeats(ca, "1") + heartbeats(cb, label)
         bad = [m.group(0) for m in all_hb if m.group(6) != "%08x" % model.hb_sum(seed, pages, int(m.group(5)))]
         seqs = [int(m.group(3)) for m in all_hb]
@@ -204,8 +152,7 @@ def main():
         for inst in insts:
             inst.stop()
         relay.stop()
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 0 if r.failed == 0 else 1
+    return r.finish()
 
 
 if __name__ == "__main__":

@@ -23,24 +23,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
 import bochs  # noqa: E402
 import model  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
+from systest import HB, Result, data_pages, seed_of  # noqa: E402
 
-HB = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+) writes=(\d+) sum=([0-9a-f]{8})")
-START = re.compile(r"^\[vm(\d+)\] GUEST start vm=(\d+) mode=work mem=\d+KiB pages=(\d+)")
-
-
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
-        self.passed += bool(ok)
-        self.failed += not ok
-        return ok
-
-
-def seed_of(vm_id):
-    return (0x9E3779B9 * vm_id) & 0xFFFFFFFF  # what hv/core/vm.c gives guest vm_id
 
 
 def main():
@@ -57,7 +41,7 @@ def main():
         con = inst.open_console(log_path=os.path.join(a.workdir, "serial.log"), deadline=60)
         con.wait_for(r"\[hv\] console ready", timeout=120, since=0)
         con.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
-        pages = int(next(m.group(3) for l in con.lines_since(0) for m in [START.match(l)] if m and m.group(1) == "1"))
+        pages = data_pages(con, 1)
 
         ok, reply = con.command("vm move 1", timeout=60)
         m = re.match(r"moved vm 1 to vm (\d+)", reply[0]) if ok and reply else None
@@ -116,8 +100,7 @@ def main():
         if con:
             con.close()
         inst.stop()
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 0 if r.failed == 0 else 1
+    return r.finish()
 
 
 if __name__ == "__main__":

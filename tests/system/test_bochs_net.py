@@ -24,36 +24,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 import bochs  # noqa: E402
 import netrelay  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-
-
-class Result:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
-        self.passed += bool(ok)
-        self.failed += not ok
-        return ok
-
-
-def udp_pair_free():
-    """Two port pairs (P, P+1) for the relay, all four free on loopback."""
-    for _ in range(200):
-        p = random.randrange(24000, 30000, 2)
-        socks = []
-        try:
-            for q in (p, p + 1, p + 10, p + 11):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.bind(("127.0.0.1", q))
-                socks.append(s)
-            return p, p + 10
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP ports for the relay")
+from systest import Result, free_udp_pairs  # noqa: E402
 
 
 def echo(con, r, name, dst, nbytes):
@@ -77,7 +48,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     r = Result()
-    pa, pb = udp_pair_free()
+    pa, pb = free_udp_pairs()
     relay = netrelay.Relay(pa, pb, pcap=os.path.join(a.workdir, "link.pcap")).start()
     insts, cons = [], []
     try:
@@ -161,8 +132,7 @@ def main():
         for inst in insts:
             inst.stop()
         relay.stop()
-    print("%d passed, %d failed" % (r.passed, r.failed))
-    return 0 if r.failed == 0 else 1
+    return r.finish()
 
 
 if __name__ == "__main__":

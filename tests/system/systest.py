@@ -1,0 +1,87 @@
+"""What the full-system tests share: PASS/FAIL accounting, the relay's ports,
+PSK entry on a console, and reading the test guest's heartbeats."""
+import os
+import random
+import re
+import socket
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
+
+HB = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+) writes=(\d+) sum=([0-9a-f]{8})")
+START = re.compile(r"^\[vm(\d+)\] GUEST start vm=(\d+) mode=work mem=\d+KiB pages=(\d+)")
+
+
+class Result:
+    """Prints one PASS/FAIL line per check and the closing `N passed, N failed`."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        ok = bool(ok)
+        print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail else ""), flush=True)
+        self.passed += ok
+        self.failed += not ok
+        return ok
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        return 0 if self.failed == 0 else 1
+
+
+def free_udp_pairs():
+    """Two Bochs `ethmod=socket` ports P and P+10, with P, P+1, P+10, P+11 free."""
+    for _ in range(200):
+        p = random.randrange(24000, 30000, 2)
+        socks = []
+        try:
+            for q in (p, p + 1, p + 10, p + 11):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(("127.0.0.1", q))
+                socks.append(s)
+            return p, p + 10
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP ports for the relay")
+
+
+def set_psk(con, psk):
+    """Types the PSK on the line the console does not echo."""
+    mark = con.mark()
+    ok, _ = con.command("migrate psk", timeout=30)
+    if not ok:
+        return False
+    con.send_line(psk)
+    con.wait_for(r"^ok: PSK set", timeout=30, since=mark)
+    return True
+
+
+def seed_of(vm_id):
+    """The seed hv/core/vm.c gives the test guest of VM vm_id."""
+    return (0x9E3779B9 * vm_id) & 0xFFFFFFFF
+
+
+def heartbeats(con, vm_label=None, guest_id=None):
+    """HB matches on a console, optionally only those of one [vmN] label or guest."""
+    out = []
+    for line in con.lines_since(0):
+        m = HB.match(line)
+        if m and (vm_label is None or m.group(1) == str(vm_label)) and \
+                (guest_id is None or m.group(2) == str(guest_id)):
+            out.append(m)
+    return out
+
+
+def data_pages(con, vm_label):
+    """The data pages the guest announced at start (for guest/model.py's hb_sum)."""
+    for line in con.lines_since(0):
+        m = START.match(line)
+        if m and m.group(1) == str(vm_label):
+            return int(m.group(3))
+    return None
