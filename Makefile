@@ -24,8 +24,8 @@ include boot/uefi/uefi.mk
 include tests/unit/unit.mk
 include tests/system/system.mk
 
-# The main job. For now: boot the hypervisor under Bochs with two guests, show
-# them running and the console answering.
+# The main job: two hypervisors, a guest live-migrated from one to the other
+# with hvctl, the cutover report, the guest alive on the destination.
 demo: $(SETUP_DONE)
 	$(MAKE) all
 	$(PYTHON) tools/demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/demo
@@ -33,6 +33,7 @@ demo: $(SETUP_DONE)
 test: $(SETUP_DONE)
 	$(MAKE) all
 	$(MAKE) test-unit
+	$(MAKE) crypto-test
 	$(MAKE) test-system
 
 clean:

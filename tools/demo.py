@@ -234,8 +234,8 @@ class Demo:
             sock = os.path.join(self.wd, side.lower() + ".sock")
             log = os.path.join(self.wd, side.lower() + ".serial")
             mux_log = open(os.path.join(self.wd, side.lower() + ".mux.log"), "w")
-            # --reply-timeout 3: `ok: PSK set` is not a final reply line for the
-            # mux, so after the key it waits this long before the next line.
+            # --reply-timeout 3: a console line that never answers (a lost
+            # reply) holds the next client's line back no longer than this.
             self.spawn("serial_mux", [sys.executable, os.path.join(HERE, "serial_mux.py"),
                                       "--connect", "127.0.0.1:%d" % inst.serial_port, "--socket", sock,
                                       "--log", log, "--reply-timeout", "3"],

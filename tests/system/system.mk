@@ -9,6 +9,7 @@ test-system-bochs: iso
 	$(PYTHON) tests/system/test_bochs_move.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-move
 	$(PYTHON) tests/system/test_bochs_migrate.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-migrate
 	$(PYTHON) tests/system/test_bochs_attacks.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-attacks
+	$(PYTHON) tests/system/test_demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-demo
 
 test-system-qemu: uefi
 	$(PYTHON) tests/system/test_qemu_uefi.py --esp $(BUILD)/esp --workdir $(BUILD)/systest-qemu

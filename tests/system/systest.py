@@ -58,7 +58,7 @@ def set_psk(con, psk):
     if not ok:
         return False
     con.send_line(psk)
-    con.wait_for(r"^ok: PSK set", timeout=30, since=mark)
+    con.wait_for(r"^PSK set \(\d+ bytes\)", timeout=30, since=mark)
     return True
 
 

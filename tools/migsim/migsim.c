@@ -552,7 +552,7 @@ static int run_dest(void)
 	double cpu = thread_cpu_s() - cpu0;
 	print_guard(&guard);
 	uint64_t hash = 0, edge = 0, bad = 0;
-	int pat = -1, alive = -1, pat2 = -1, cursor_ok = -1;
+	int pat = -1, alive = -1, pat2 = -1, cursor_ok = -1, frozen = -1;
 	if (done && O.verify) {
 		hash = sg_hash(&G);
 		pat = sg_pattern_check(&G, &edge, &bad) == 0;
@@ -569,12 +569,16 @@ static int run_dest(void)
 			sg_pause(&G);
 			uint64_t e2;
 			pat2 = sg_pattern_check(&G, &e2, &bad) == 0;
+			/* Paused means paused: memory must not change any more. */
+			uint64_t h1 = sg_hash(&G);
+			sleep_ms(50);
+			frozen = sg_hash(&G) == h1;
 		}
 	}
 	printf("MIGSIM role=dst result=%s enc=%d hash=%016llx pattern=%s cursor_matches=%d alive_after=%d "
-	       "pattern_after=%d mem=%s cpu_engine_s=%.3f wall_s=%.3f connections=%u\n",
+	       "pattern_after=%d frozen_when_paused=%d mem=%s cpu_engine_s=%.3f wall_s=%.3f connections=%u\n",
 	       done ? "done" : mig_strerror(r), D.stats.encrypted, (unsigned long long)hash,
-	       pat < 0 ? "skipped" : pat ? "ok" : "BAD", cursor_ok, alive, pat2,
+	       pat < 0 ? "skipped" : pat ? "ok" : "BAD", cursor_ok, alive, pat2, frozen,
 	       done ? "guest" : mem_all_zero() ? "zero" : "NONZERO", cpu,
 	       t0 ? (double)(mono_ns() - t0) / 1e9 : 0.0, conns);
 	fflush(stdout);
