@@ -17,6 +17,7 @@ $(SETUP_DONE):
 
 include guest/guest.mk
 include crypto/crypto.mk
+include hv/migrate/migrate.mk
 include hv/hv.mk
 include net/net.mk
 include boot/multiboot2/multiboot2.mk
@@ -34,6 +35,7 @@ test: $(SETUP_DONE)
 	$(MAKE) all
 	$(MAKE) test-unit
 	$(MAKE) crypto-test
+	$(MAKE) test-migrate
 	$(MAKE) test-system
 
 clean:

@@ -37,6 +37,7 @@ struct mig_side {
 	uint64_t t0_ms, last_report_ms;
 	uint32_t last_round;
 	enum vm_state before;       /* the VM's state when the migration started */
+	int handshake_done;         /* the channel got established at some point */
 };
 
 static struct mig_side out_side, in_side;
@@ -459,8 +460,11 @@ static void step_out(void)
 		m->connected = 1;
 	}
 	int r = MIG_AGAIN;
-	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++)
+	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++) {
 		r = mig_source_step(&src);
+		if (m->ch.state == HVC_ST_ESTABLISHED)
+			m->handshake_done = 1;
+	}
 	tcp_stream_poll(m->ts);
 	if (src.round != m->last_round || hv_now_ms() - m->last_report_ms >= 1000) {
 		m->last_round = src.round;
@@ -474,7 +478,7 @@ static void step_out(void)
 	if (r == MIG_AGAIN || r == MIG_BLOCKED)
 		return;
 	uint32_t peer = m->ts->peer_ip;
-	mig_guard_handshake(&guard, peer, src.st > MIG_SRC_HANDSHAKE || r == MIG_DONE, now_ns(0));
+	mig_guard_handshake(&guard, peer, m->handshake_done, now_ns(0));
 	report_end(&src.stats, "source", r);
 	if (r != MIG_DONE && mig_source_state(&src) == MIG_SRC_IN_DOUBT)
 		hv_log("[hv] migrate: vm %u is IN DOUBT: commit sent, no confirmation; it stays paused here. "
@@ -539,12 +543,15 @@ static void step_in(void)
 {
 	struct mig_side *m = &in_side;
 	int r = MIG_AGAIN;
-	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++)
+	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++) {
 		r = mig_dest_step(&dst);
+		if (m->ch.state == HVC_ST_ESTABLISHED)
+			m->handshake_done = 1;
+	}
 	tcp_stream_poll(m->ts);
 	if (r == MIG_AGAIN || r == MIG_BLOCKED)
 		return;
-	mig_guard_handshake(&guard, m->ts->peer_ip, dst.st > MIG_DST_HANDSHAKE || r == MIG_DONE, now_ns(0));
+	mig_guard_handshake(&guard, m->ts->peer_ip, m->handshake_done, now_ns(0));
 	report_end(&dst.stats, "destination", r);
 	/* The stream is done either way; the VM (if it runs) stays. */
 	if (m->vm && r != MIG_DONE)

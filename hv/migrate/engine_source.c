@@ -567,6 +567,9 @@ int mig_source_resolve(struct mig_source *s, int resume_here)
 	if (resume_here) {
 		s->st = MIG_SRC_FAILED;
 		s->paused = 0;
+		if (s->throttle_pct && s->g.throttle)
+			(void)s->g.throttle(s->g.ctx, 0);
+		s->throttle_pct = 0;
 		return s->g.resume(s->g.ctx) == MIG_OK ? MIG_OK : MIG_E_RESUME;
 	}
 	s->st = MIG_SRC_DONE;

@@ -100,7 +100,7 @@ def netns_setup():
     va, vb = "mva" + sfx, "mvb" + sfx
     cmds = [f"ip netns add {a}", f"ip netns add {b}", f"ip link add {va} type veth peer name {vb}",
             f"ip link set {va} netns {a}", f"ip link set {vb} netns {b}",
-            f"ip -n {a} addr add 10.213.0.1/24 dev {va}", f"ip -n {b} addr add 10.213.0.2/24 dev {vb}",
+            f"ip -n {a} addr add 198.18.0.1/24 dev {va}", f"ip -n {b} addr add 198.18.0.2/24 dev {vb}",
             f"ip -n {a} link set {va} up", f"ip -n {b} link set {vb} up",
             f"ip -n {a} link set lo up", f"ip -n {b} link set lo up"]
     for ns, dev in ((a, va), (b, vb)):
@@ -115,7 +115,7 @@ def netns_setup():
             print("    netns set-up failed at:", c, r.stderr.strip())
             netns_teardown((a, b, None))
             return None
-    return a, b, "10.213.0.2"
+    return a, b, "198.18.0.2"
 
 
 def netns_teardown(ns):

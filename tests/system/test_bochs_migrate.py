@@ -83,9 +83,58 @@ def main():
         b_vms = [l for l in reply if l.startswith("vm ") and "state=running" in l and "vm 1 " not in l]
         r.check("B holds no migrated VM after the refusal", ok and not b_vms, " | ".join(reply))
 
+        # 1b. Thrashing: the same hostile source keeps trying; B backs off and
+        # rate-limits (A itself also waits out its own backoff, as a
+        # well-behaved source does; a hostile one would not, B does not care).
+        refused = 0
+        for attempt in range(6):
+            ma = ca.mark()
+            ok, reply = ca.command("migrate 1 192.0.2.2", timeout=30)
+            wait = re.search(r"retry in (\d+) ms", " ".join(reply))
+            if not ok and wait:
+                time.sleep(int(wait.group(1)) / 1000.0 / 1.3 + 0.2)  # emulated ms run ~1.3x wall here
+                continue
+            try:
+                ca.wait_for(r"^\[hv\] migrate: (source FAILED|vm 1: connection).*$", timeout=120, since=ma)
+            except ConsoleTimeout:
+                break
+            refused += 1
+        ok, reply = cb.command("migrate status", timeout=30)
+        ctr = dict(re.findall(r"(\w+)=(\d+)", " ".join(l for l in reply if "MIGGUARD" in l)))
+        r.check("thrashing: B counts the failed handshakes and refuses the peer (backoff or rate limit)",
+                int(ctr.get("hs_failed", 0)) >= 1 and
+                int(ctr.get("backoff_refused", 0)) + int(ctr.get("rate_limited", 0)) >= 1,
+                " ".join("%s=%s" % kv for kv in sorted(ctr.items()) if kv[1] != "0"))
+        s_now = int(heartbeats(ca, "1")[-1].group(3))
+        ca.wait_for(r"^\[vm1\] HB vm=1 seq=%d\b" % (s_now + 1), timeout=60, since=0)
+        r.check("through the hostile attempts the guest kept running on A", True)
+        time.sleep(15)  # B's token bucket gives one request back every 10 s (emulated)
+
         # 2. Same PSK: migrate in the middle of the workload.
         r.check("the right PSK typed on B's console", set_psk(cb, PSK_A))
-        time.sleep(2)  # the handshake backoff after a failure starts at 1 s
+        time.sleep(3)
+
+        # 2a. Cancel in the middle of pre-copy: the guest stays on A, B scrubs.
+        for attempt in range(10):
+            ma, mb = ca.mark(), cb.mark()
+            ok, reply = ca.command("migrate 1 192.0.2.2", timeout=30)
+            wait = re.search(r"retry in (\d+) ms", " ".join(reply))
+            if ok or not wait:
+                break
+            time.sleep(int(wait.group(1)) / 1000.0 / 1.3 + 0.2)
+        try:
+            ca.wait_for(r"^\[hv\] migrate: vm 1 round \d+: .* state precopy", timeout=120, since=ma)
+            ok, _ = ca.command("migrate cancel", timeout=30)
+            fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=60, since=ma)
+            r.check("migrate cancel in pre-copy: the migration ends, cancelled", ok and "cancel" in fl.group(1), fl.group(1))
+            cb.wait_for(r"^\[hv\] migrate: incoming vm \d+ scrubbed and verified", timeout=60, since=mb)
+            r.check("after the cancel B scrubs what it received", True)
+        except ConsoleTimeout as e:
+            r.check("migrate cancel in pre-copy", False, str(e)[:300])
+        s_now = int(heartbeats(ca, "1")[-1].group(3))
+        ca.wait_for(r"^\[vm1\] HB vm=1 seq=%d\b" % (s_now + 1), timeout=60, since=0)
+        r.check("after the cancel the guest keeps running on A", True)
+        time.sleep(2)
         ok, _ = ca.command("migrate set bw_cap_kib 600", timeout=30)
         r.check("a bandwidth cap is set on A's console", ok, str(ca.last_final))
         mark_a, mark_b = ca.mark(), cb.mark()
