@@ -52,10 +52,61 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import bochs  # noqa: E402
+import importlib.machinery  # noqa: E402
+import importlib.util  # noqa: E402
+import shutil  # noqa: E402
 from hvconsole import Console, ConsoleTimeout, ConsoleError, strip_prompts  # noqa: E402
 
 HB_RE = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+)")
 IP_A, IP_B = "192.0.2.1", "192.0.2.2"
+# What the migration ISO's GRUB line says (boot/multiboot2/multiboot2.mk), for the
+# UEFI path's hv.cfg: one work guest the link can keep up with.
+MIG_CFG = "exit_on_panic=1 vms=work hb_ms=250 write_rate=40"
+
+
+def load_qemu_launcher():
+    path = os.path.join(HERE, "launch-qemu-ovmf")
+    loader = importlib.machinery.SourceFileLoader("launch_qemu_ovmf", path)
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+class QemuInstance:
+    """One nested QEMU/KVM machine, with the part of BochsInstance's interface
+    the demo uses (pid, serial_port, alive, wait, stop, describe_exit)."""
+
+    def __init__(self, launcher, proc, serial_port):
+        self.launcher, self.proc, self.serial_port = launcher, proc, serial_port
+        self.pid = proc.pid
+        self.log_path = proc.hv_log
+
+    def log_tail(self, n=10):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError as e:
+            return str(e)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait(self, timeout=None):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        # poweroff writes 0 to isa-debug-exit: QEMU exits (0 << 1) | 1
+        return 0 if rc == 1 else rc
+
+    def stop(self, grace=1):
+        self.launcher.stop_qemu(self.proc, grace=grace)
+
+    def describe_exit(self):
+        rc = self.proc.poll()
+        return "still running" if rc is None else \
+            "status %d%s" % (rc, " (poweroff through isa-debug-exit)" if rc == 1 else "")
 
 
 class Stop(Exception):
@@ -198,14 +249,15 @@ class Demo:
         want = self.args.backend
         if want == "bochs":
             return "bochs"
+        if want == "kvm" and os.environ.get("HV_DEMO_QEMU_ACCEL") == "tcg":
+            self.say("backend kvm with QEMU's TCG: a test of the plumbing; without VT-x no guest can run")
+            return "kvm"
         ok, lines = kvm_check()
         if ok:
-            why = ["this host offers nested VT-x (tools/launch-nested-kvm --check passed), but the demo "
-                   "does not drive a nested QEMU/KVM pair yet: start it by hand with "
-                   "`tools/launch-nested-kvm --pair` (docs/nested-kvm.md, docs/demo.md)"]
-        else:
-            why = ["nested QEMU/KVM is not available here (tools/launch-nested-kvm --check):"] + \
-                  ["  " + l for l in lines]
+            self.say("backend %s: nested QEMU/KVM (tools/launch-nested-kvm --check passed)" % want)
+            return "kvm"
+        why = ["nested QEMU/KVM is not available here (tools/launch-nested-kvm --check):"] + \
+              ["  " + l for l in lines]
         if want == "kvm":
             print("demo: --backend kvm cannot run:", file=sys.stderr)
             for l in why:
@@ -216,7 +268,7 @@ class Demo:
             self.say("  " + l)
         return "bochs"
 
-    def start_bochs_pair(self):
+    def start_relay(self):
         pa, pb = free_udp_pair()
         relay_log = open(os.path.join(self.wd, "relay.log"), "w")
         self.spawn("netrelay", [sys.executable, os.path.join(HERE, "netrelay.py"), "--port-a", str(pa),
@@ -225,26 +277,56 @@ class Demo:
         relay_log.close()
         self.say("link: tools/netrelay.py between UDP %d and %d (capture: %s)"
                  % (pa, pb, rel(os.path.join(self.wd, "link.pcap"))))
+        return pa, pb
+
+    def attach_console(self, side, inst, what):
+        sock = os.path.join(self.wd, side.lower() + ".sock")
+        log = os.path.join(self.wd, side.lower() + ".serial")
+        mux_log = open(os.path.join(self.wd, side.lower() + ".mux.log"), "w")
+        self.spawn("serial_mux", [sys.executable, os.path.join(HERE, "serial_mux.py"),
+                                  "--connect", "127.0.0.1:%d" % inst.serial_port, "--socket", sock,
+                                  "--log", log, "--reply-timeout", "3"],
+                   stdin=subprocess.DEVNULL, stdout=mux_log, stderr=subprocess.STDOUT)
+        mux_log.close()
+        self.cons[side] = Console(mux=sock, deadline=60, echo=self._echo(side), times_path=log + ".times")
+        self.say("%s: %s pid %d, console %s, log %s" % (side, what, inst.pid, rel(sock), rel(log)))
+
+    def start_kvm_pair(self):
+        """Two QEMU/KVM machines with nested VT-x booting the UEFI path (build/esp
+        with the migration configuration in hv.cfg), their e1000s on the relay:
+        the same Bochs-style UDP ports, so the same capture and the same flow."""
+        launcher = load_qemu_launcher()
+        accel = os.environ.get("HV_DEMO_QEMU_ACCEL", "kvm")  # "tcg": test the plumbing without VT-x
+        esp = os.path.join(self.wd, "esp")
+        shutil.copytree(self.args.esp, esp, dirs_exist_ok=True)
+        with open(os.path.join(esp, "hv.cfg"), "w") as f:
+            f.write(MIG_CFG + "\n")
+        pa, pb = self.start_relay()
+        for side, port, mac in (("A", pa, "52:54:00:00:00:0a"), ("B", pb, "52:54:00:00:00:0b")):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            serial = s.getsockname()[1]
+            s.close()
+            net = ["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,"
+                   "remote.type=inet,remote.host=127.0.0.1,remote.port=%d" % (port, port + 1),
+                   "-device", "e1000,netdev=n0,mac=%s" % mac]
+            proc = launcher.start_qemu(esp, os.path.join(self.wd, side.lower()), memory=1024,
+                                       serial_port=serial, timeout=self.args.timeout + 60, extra_args=net,
+                                       accel=accel, cpu="host,+vmx" if accel == "kvm" else None)
+            inst = QemuInstance(launcher, proc, serial)
+            self.insts.append(inst)
+            self.record_pid("qemu", inst.pid)
+            self.attach_console(side, inst, "QEMU/%s (UEFI boot, e1000 %s)" % (accel, mac))
+
+    def start_bochs_pair(self):
+        pa, pb = self.start_relay()
         for side, port, mac in (("A", pa, "52:54:00:00:00:0a"), ("B", pb, "52:54:00:00:00:0b")):
             inst = bochs.launch(self.args.iso, os.path.join(self.wd, side.lower()), name="bochs",
                                 ips=self.args.ips, timeout=self.args.timeout + 60,
                                 nic={"mac": mac, "ethdev": str(port)})
             self.insts.append(inst)
             self.record_pid("bochs", inst.pid)
-            sock = os.path.join(self.wd, side.lower() + ".sock")
-            log = os.path.join(self.wd, side.lower() + ".serial")
-            mux_log = open(os.path.join(self.wd, side.lower() + ".mux.log"), "w")
-            # --reply-timeout 3: a console line that never answers (a lost
-            # reply) holds the next client's line back no longer than this.
-            self.spawn("serial_mux", [sys.executable, os.path.join(HERE, "serial_mux.py"),
-                                      "--connect", "127.0.0.1:%d" % inst.serial_port, "--socket", sock,
-                                      "--log", log, "--reply-timeout", "3"],
-                       stdin=subprocess.DEVNULL, stdout=mux_log, stderr=subprocess.STDOUT)
-            mux_log.close()
-            self.cons[side] = Console(mux=sock, deadline=30, echo=self._echo(side),
-                                      times_path=log + ".times")
-            self.say("%s: Bochs pid %d (VT-x emulated, e1000 %s), console %s, log %s"
-                     % (side, inst.pid, mac, rel(sock), rel(log)))
+            self.attach_console(side, inst, "Bochs (VT-x emulated, e1000 %s)" % mac)
 
     # ---- the flow ----------------------------------------------------------
     def run(self):
@@ -252,9 +334,13 @@ class Demo:
         self.banner("choosing the backend")
         self.summary["backend"] = self.choose_backend()
 
-        self.banner("starting two hypervisors, A and B, booting %s" % rel(a.iso))
         t0 = time.monotonic()
-        self.start_bochs_pair()
+        if self.summary["backend"] == "kvm":
+            self.banner("starting two hypervisors, A and B: nested QEMU/KVM, UEFI boot from %s" % rel(a.esp))
+            self.start_kvm_pair()
+        else:
+            self.banner("starting two hypervisors, A and B, booting %s" % rel(a.iso))
+            self.start_bochs_pair()
         ca, cb = self.cons["A"], self.cons["B"]
         for side, c in (("A", ca), ("B", cb)):
             c.wait_for(r"\[hv\] console ready", timeout=a.boot_timeout, since=0)
@@ -362,7 +448,7 @@ class Demo:
             self.hvctl(side, "poweroff", timeout=10)
         for side, inst in zip(("A", "B"), self.insts):
             st = inst.wait(60)
-            self.say("%s: Bochs %s" % (side, inst.describe_exit()))
+            self.say("%s: %s" % (side, inst.describe_exit()))
             self.check("%s powered off cleanly" % side, st == 0, "status %s" % st)
 
     def cleanup(self):
@@ -373,7 +459,7 @@ class Demo:
                 pass
         for inst in self.insts:
             if inst.alive():
-                self.say("demo: stopping Bochs pid %d" % inst.pid)
+                self.say("demo: stopping pid %d" % inst.pid)
             inst.stop(grace=1)
         # the muxes end by themselves when Bochs exits; the relay and any
         # hvctl still running get SIGTERM, then SIGKILL
@@ -413,6 +499,8 @@ def main(argv=None):
     ap.add_argument("--iso", default=os.path.join(TOP, "build", "hv-mig.iso"),
                     help="the migration ISO (default build/hv-mig.iso)")
     ap.add_argument("--workdir", default=os.path.join(TOP, "build", "demo"))
+    ap.add_argument("--esp", default=os.path.join(TOP, "build", "esp"),
+                    help="the UEFI boot directory for the kvm backend (default build/esp)")
     ap.add_argument("--backend", choices=["auto", "bochs", "kvm"], default="auto")
     ap.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS, help="Bochs emulated instructions per second")
     ap.add_argument("--pre-beats", type=int, default=6, help="heartbeats on A before migrating")

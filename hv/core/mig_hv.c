@@ -597,13 +597,19 @@ void mig_hv_init(void)
 		hv_log("[hv] crypto: SELF-TEST FAILED (%s): migration disabled\r\n", hvc_strerror(err));
 		return;
 	}
+	if (!ran) {
+		crypto_broken = 1;
+		hv_log("[hv] crypto: no AES-GCM implementation runs on this CPU (it needs AES-NI and "
+		       "PCLMULQDQ): migration disabled\r\n");
+		return;
+	}
 	char paths[64] = "";
 	size_t n = 0;
 	for (unsigned p = 0; p < 8; p++)
 		if (ran & (1u << p))
 			n += (size_t)hv_snprintf(paths + n, sizeof(paths) - n, "%s%s", n ? "," : "",
 						 hvc_gcm_path_name((enum hvc_gcm_path)p));
-	hv_log("[hv] crypto: AES-256-GCM self-test passed on %s\r\n", n ? paths : "no path");
+	hv_log("[hv] crypto: AES-256-GCM self-test passed on %s\r\n", paths);
 }
 
 void mig_hv_poll(void)
@@ -728,7 +734,11 @@ int mig_hv_command(int argc, char **argv, const struct printer *p)
 		return HV_ENOENT;
 	if (!net_is_up())
 		return HV_ENOTSUP;
-	if ((!hv_cfg.psk_len && hv_cfg.mig_policy != 2) || crypto_broken)
+	if (crypto_broken) {
+		pr_printf(p, "the channel's AES-GCM is unavailable on this CPU (see the [hv] crypto line at boot)\r\n");
+		return HV_ENOTSUP;
+	}
+	if (!hv_cfg.psk_len && hv_cfg.mig_policy != 2)
 		return HV_ENOTSUP;
 	if (out_side.active)
 		return HV_EEXIST;
