@@ -142,6 +142,60 @@ int config_parse_mac(const char *s, uint8_t mac[6])
 	return HV_OK;
 }
 
+const struct hv_peer *config_find_peer(const struct hv_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->npeers; i++)
+		if (!hv_strcmp(c->peers[i].name, name))
+			return &c->peers[i];
+	return 0;
+}
+
+int config_add_peer(struct hv_config *c, const char *spec, uint32_t default_port)
+{
+	struct hv_peer p;
+	char addr[24];
+	size_t n = 0, k = 0;
+	memset(&p, 0, sizeof(p));
+	for (; spec[n] && spec[n] != '@'; n++) {
+		char ch = spec[n];
+		int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			 ch == '-' || ch == '_';
+		if (!ok || n >= sizeof(p.name) - 1)
+			return HV_EINVAL;
+		p.name[n] = ch;
+	}
+	if (!n || spec[n] != '@')
+		return HV_EINVAL;
+	/* A name that reads as an address would make `migrate ID X` ambiguous. */
+	if (p.name[0] >= '0' && p.name[0] <= '9')
+		return HV_EINVAL;
+	const char *a = spec + n + 1;
+	for (; a[k] && a[k] != ':'; k++) {
+		if (k >= sizeof(addr) - 1)
+			return HV_EINVAL;
+		addr[k] = a[k];
+	}
+	addr[k] = '\0';
+	if (config_parse_ipv4(addr, &p.ip, 0, 0) || !p.ip)
+		return HV_EINVAL;
+	p.port = (uint16_t)default_port;
+	if (a[k] == ':') {
+		uint64_t port;
+		if (hv_parse_u64(a + k + 1, &port) || port == 0 || port > 65535)
+			return HV_EINVAL;
+		p.port = (uint16_t)port;
+	}
+	for (unsigned i = 0; i < c->npeers; i++)
+		if (!hv_strcmp(c->peers[i].name, p.name)) {
+			c->peers[i] = p;
+			return HV_OK;
+		}
+	if (c->npeers == CONFIG_MAX_PEERS)
+		return HV_ERANGE;
+	c->peers[c->npeers++] = p;
+	return HV_OK;
+}
+
 static int apply(struct hv_config *c, const char *key, char *val)
 {
 	uint32_t u;
@@ -215,6 +269,8 @@ static int apply(struct hv_config *c, const char *key, char *val)
 		if (num(val, 1, 60000, &u))
 			return HV_EINVAL;
 		c->downtime_ms = u;
+	} else if (!hv_strcmp(key, "peer")) {
+		return config_add_peer(c, val, c->mig_port);
 	} else if (!hv_strcmp(key, "bw_cap_kib")) {
 		if (num(val, 0, 100u * 1024 * 1024, &u))
 			return HV_EINVAL;

@@ -59,7 +59,8 @@ static int cmd_help(struct cmd_ctx *c)
 		"net status            the hypervisor's NIC, address and counters",
 		"net up IP/LEN [GW]    configure the NIC when the boot configuration did not",
 		"net echo IP BYTES     send BYTES to IP's echo service and verify the echo",
-		"migrate ID PEER[:PORT]  live-migrate VM ID to the hypervisor at PEER",
+		"migrate ID PEER[:PORT]  live-migrate VM ID to the hypervisor at PEER (address or name)",
+		"migrate peer NAME A.B.C.D[:PORT]  name a peer",
 		"migrate status        settings, the migration under way, counters",
 		"migrate cancel        abandon the migration (before its commit)",
 		"migrate psk           set the pre-shared key (typed as hex, not echoed)",
@@ -229,9 +230,11 @@ int console_execute(const struct console_ops *ops, const char *line, const struc
 		err = ops->mig_command(ops->ctx, c.argc, c.argv, out);
 		if (err == HV_EINVAL)
 			return fail(out, err, "usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | "
-				    "psk | set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE", 0, 0);
+				    "psk | set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE | peer NAME ADDR[:PORT]", 0, 0);
 		if (err == HV_ENOENT)
 			return fail(out, err, is_id ? "no vm with id %s" : "no migration under way%s", is_id ? sub : "", 0);
+		if (err == HV_ERANGE)
+			return fail(out, err, "the peer table is full (8 names)%s", "", 0);
 		if (err == HV_ENOTSUP)
 			return fail(out, err, "migration needs the network up and a PSK (boot with ip=... psk=...)", 0, 0);
 		if (err == HV_EEXIST)

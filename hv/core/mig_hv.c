@@ -351,6 +351,12 @@ static int g_scrub_dst(void *ctx)
 
 static int parse_peer(const char *s, uint32_t *ip, uint16_t *port)
 {
+	const struct hv_peer *named = config_find_peer(&hv_cfg, s);
+	if (named) {
+		*ip = named->ip;
+		*port = named->port;
+		return HV_OK;
+	}
 	char host[32];
 	size_t n = 0;
 	while (s[n] && s[n] != ':' && n < sizeof(host) - 1) {
@@ -648,6 +654,12 @@ static void psk_entered(const char *line)
  * configuration also takes. */
 static int settings(int argc, char **argv, const struct printer *p)
 {
+	if (argc == 4 && !hv_strcmp(argv[1], "peer")) {
+		char spec[64];
+		hv_snprintf(spec, sizeof(spec), "%s@%s", argv[2], argv[3]);
+		int err = config_add_peer(&hv_cfg, spec, hv_cfg.mig_port);
+		return err == HV_ERANGE ? HV_ERANGE : err ? HV_EINVAL : HV_OK;
+	}
 	if (argc == 2 && !hv_strcmp(argv[1], "psk")) {
 		if (out_side.active || in_side.active)
 			return HV_EBUSY;
@@ -679,7 +691,7 @@ static int settings(int argc, char **argv, const struct printer *p)
 
 int mig_hv_command(int argc, char **argv, const struct printer *p)
 {
-	if (argc >= 2 && (!hv_strcmp(argv[1], "psk") || !hv_strcmp(argv[1], "set")))
+	if (argc >= 2 && (!hv_strcmp(argv[1], "psk") || !hv_strcmp(argv[1], "set") || !hv_strcmp(argv[1], "peer")))
 		return settings(argc, argv, p);
 	if (argc >= 2 && !hv_strcmp(argv[1], "status")) {
 		char buf[512];
@@ -695,6 +707,11 @@ int mig_hv_command(int argc, char **argv, const struct printer *p)
 		if (in_side.active)
 			pr_printf(p, "incoming: %s vm %u\r\n", mig_dst_state_name(mig_dest_state(&dst)),
 				  in_side.vm ? in_side.vm->id : 0);
+		for (unsigned i = 0; i < hv_cfg.npeers; i++) {
+			uint32_t ip = hv_cfg.peers[i].ip;
+			pr_printf(p, "peer: %s %u.%u.%u.%u:%u\r\n", hv_cfg.peers[i].name, ip >> 24, (ip >> 16) & 255,
+				  (ip >> 8) & 255, ip & 255, hv_cfg.peers[i].port);
+		}
 		mig_guard_format(&guard, buf, sizeof(buf));
 		pr_printf(p, "counters: %s\r\n", buf);
 		return HV_OK;

@@ -7,6 +7,7 @@
 #include "dirty.h"
 
 #define CONFIG_MAX_VMS 8
+#define CONFIG_MAX_PEERS 8
 
 struct hv_config {
 	uint32_t console_baud;
@@ -34,7 +35,16 @@ struct hv_config {
 	uint32_t downtime_ms;
 	uint32_t outrun_abort;    /* guest outruns the link: 0 throttle it, 1 abort */
 	uint32_t bw_cap_kib;      /* migration bandwidth cap in KiB/s, 0 = none */
+	/* Named migration peers: `migrate ID NAME` instead of an address. */
+	struct hv_peer { char name[16]; uint32_t ip; uint16_t port; } peers[CONFIG_MAX_PEERS];
+	unsigned npeers;
 };
+
+/* "NAME@A.B.C.D[:PORT]" (NAME: 1-15 letters, digits, '-' or '_'); adds or
+ * replaces the peer of that name. HV_ERANGE when the table is full. */
+int config_add_peer(struct hv_config *c, const char *spec, uint32_t default_port);
+/* The peer called name, or NULL. */
+const struct hv_peer *config_find_peer(const struct hv_config *c, const char *name);
 
 /* Hex string (even length, 32..128 digits) into a PSK; HV_EINVAL otherwise. */
 int config_parse_psk(const char *s, uint8_t *psk, uint32_t *len);

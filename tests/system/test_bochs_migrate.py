@@ -138,9 +138,13 @@ def main():
         time.sleep(2)
         ok, _ = ca.command("migrate set bw_cap_kib 600", timeout=30)
         r.check("a bandwidth cap is set on A's console", ok, str(ca.last_final))
+        ok, _ = ca.command("migrate peer lab-b 192.0.2.2", timeout=30)
+        ok2, reply = ca.command("migrate status", timeout=30)
+        r.check("a named peer is set and listed", ok and ok2 and "peer: lab-b 192.0.2.2:7001" in reply,
+                " | ".join(reply))
         mark_a, mark_b = ca.mark(), cb.mark()
-        ok, _ = ca.command("migrate 1 192.0.2.2", timeout=30)
-        r.check("migrate 1 192.0.2.2 started", ok, str(ca.last_final))
+        ok, _ = ca.command("migrate 1 lab-b", timeout=30)
+        r.check("migrate 1 lab-b (a named peer) started", ok, str(ca.last_final))
         try:
             done = ca.wait_for(r"^\[hv\] migrate: source (done|FAILED)(.*)$", timeout=300, since=mark_a)
             r.check("A: migration done", done.group(1) == "done", done.group(0))

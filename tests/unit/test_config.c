@@ -54,6 +54,14 @@ static void parses_values(void **state)
 	assert_int_equal(c.mig_port, 9000);
 	assert_int_equal(c.downtime_ms, 150);
 	assert_int_equal(c.outrun_abort, 1);
+	assert_int_equal(config_parse(&c, "peer=lab-b@192.0.2.2 peer=far_c@198.51.100.7:9100 peer=lab-b@192.0.2.9:7002", &P), 0);
+	assert_int_equal(c.npeers, 2);
+	const struct hv_peer *pb = config_find_peer(&c, "lab-b");
+	assert_non_null(pb);
+	assert_int_equal(pb->ip, 0xc0000209u); /* replaced by the later word */
+	assert_int_equal(pb->port, 7002);
+	assert_int_equal(config_find_peer(&c, "far_c")->port, 9100);
+	assert_null(config_find_peer(&c, "nobody"));
 	assert_int_equal(config_parse(&c, "ip=10.1.2.3", &P), 0);
 	assert_int_equal(c.ip_prefix, 24); /* a bare address gets a /24 */
 }
@@ -86,7 +94,9 @@ static void bad_input_keeps_defaults(void **state)
 	const char *bad_net[] = { "ip=1.2.3", "ip=1.2.3.4.5", "ip=256.1.1.1", "ip=1.2.3.4/33", "ip=1.2.3.4/0",
 				  "ip=0.0.0.0", "ip=1..2.3", "ip=1.2.3.4x", "ip=0001.2.3.4", "gw=1.2.3.4/8",
 				  "mac=52:54:00:12:34", "mac=52:54:00:12:34:5g", "mac=01:00:5e:00:00:01",
-				  "mac=52:54:00:12:34:56:78", "mac=525400123456" };
+				  "mac=52:54:00:12:34:56:78", "mac=525400123456", "peer=@1.2.3.4", "peer=x",
+				  "peer=a.b@1.2.3.4", "peer=9lives@1.2.3.4", "peer=b@1.2.3.4:0", "peer=b@1.2.3.4:70000",
+				  "peer=b@nowhere", "peer=averyveryverylongname@1.2.3.4", "peer=b@0.0.0.0" };
 	for (unsigned i = 0; i < sizeof(bad_net) / sizeof(bad_net[0]); i++) {
 		outlen = 0;
 		assert_int_equal(config_parse(&c, bad_net[i], &P), 1);
