@@ -85,3 +85,54 @@ def data_pages(con, vm_label):
         if m and m.group(1) == str(vm_label):
             return int(m.group(3))
     return None
+
+
+class Pair:
+    """Two Bochs hypervisors, A and B, each with an e1000 on one link through
+    tools/netrelay.py (captured to WORKDIR/link.pcap). Use start(), then
+    power_off() at the end of a run, harness_failure() in `except`, close() in
+    `finally`."""
+
+    MACS = ("52:54:00:00:00:0a", "52:54:00:00:00:0b")
+
+    def __init__(self, iso, workdir, timeout):
+        import bochs
+        import netrelay
+        self._bochs = bochs
+        self.iso, self.workdir, self.timeout = iso, workdir, timeout
+        self.ports = free_udp_pairs()
+        self.pcap = os.path.join(workdir, "link.pcap")
+        self.relay = netrelay.Relay(*self.ports, pcap=self.pcap).start()
+        self.insts, self.cons = [], []
+
+    def start(self):
+        """Boots both, returns their consoles (A, B) once both are ready."""
+        for name, port, mac in zip(("a", "b"), self.ports, self.MACS):
+            inst = self._bochs.launch(self.iso, os.path.join(self.workdir, name), name="bochs",
+                                      timeout=self.timeout, nic={"mac": mac, "ethdev": str(port)})
+            self.insts.append(inst)
+            self.cons.append(inst.open_console(log_path=os.path.join(self.workdir, name + ".serial"),
+                                               deadline=60))
+        for c in self.cons:
+            c.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        return tuple(self.cons)
+
+    def power_off(self, r, sides="AB"):
+        """`poweroff` on each side still up; each must end its Bochs with status 0."""
+        for i, name in enumerate("AB"):
+            if name in sides:
+                self.cons[i].send_line("poweroff")
+                rc = self.insts[i].wait(timeout=60)
+                r.check("%s powers off with status 0" % name, rc == 0, "status %s" % rc)
+
+    def harness_failure(self, r, e, lines=15):
+        r.check("harness", False, "%s: %s" % (type(e).__name__, str(e)[:400]))
+        for c in self.cons:
+            print(c.log_tail(lines))
+
+    def close(self):
+        for c in self.cons:
+            c.close()
+        for inst in self.insts:
+            inst.stop()
+        self.relay.stop()

@@ -31,11 +31,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
-import bochs  # noqa: E402
 import model  # noqa: E402
-import netrelay  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import HB, Result, free_udp_pairs, seed_of, set_psk  # noqa: E402
+from systest import HB, Pair, Result, seed_of, set_psk  # noqa: E402
 
 MIG_PORT = 7001
 
@@ -145,20 +143,11 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     r = Result()
-    pa, pb = free_udp_pairs()
-    pcap = os.path.join(a.workdir, "link.pcap")
-    relay = netrelay.Relay(pa, pb, pcap=pcap).start()
-    insts, cons = [], []
+    pair = Pair(a.iso, a.workdir, a.timeout)
+    cons, pcap, relay = pair.cons, pair.pcap, pair.relay
     psk = os.urandom(32).hex()
     try:
-        for name, port, mac in (("a", pa, "52:54:00:00:00:0a"), ("b", pb, "52:54:00:00:00:0b")):
-            inst = bochs.launch(a.iso, os.path.join(a.workdir, name), name="bochs", timeout=a.timeout,
-                                nic={"mac": mac, "ethdev": str(port)})
-            insts.append(inst)
-            cons.append(inst.open_console(log_path=os.path.join(a.workdir, name + ".serial"), deadline=60))
-        ca, cb = cons
-        for c in cons:
-            c.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        ca, cb = pair.start()
         cb.command("vm stop 1", timeout=30)  # B starts empty: every guest there came by migration
         for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
             c.command("net up " + ip, timeout=30)
@@ -236,7 +225,7 @@ def main():
         deadline = time.time() + 120
         while killer["n"] < 400 and time.time() < deadline:
             time.sleep(0.05)
-        insts[1].stop()  # B is gone, mid-migration
+        pair.insts[1].stop()  # B is gone, mid-migration
         relay.set_filter(None)
         try:
             fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=240, since=ma)
@@ -247,19 +236,11 @@ def main():
         r.check("B killed mid-migration: vm %d keeps running on A" % vm3, ok, why)
         bad = [l for l in ca.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
         r.check("no MEMCHECK FAIL or PANIC on A", not bad, "; ".join(bad[:2]))
-        ca.send_line("poweroff")
-        rc = insts[0].wait(timeout=60)
-        r.check("A powers off with status 0", rc == 0, "status %s" % rc)
+        pair.power_off(r, sides="A")
     except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
-        r.check("harness", False, "%s: %s" % (type(e).__name__, str(e)[:400]))
-        for c in cons:
-            print(c.log_tail(15))
+        pair.harness_failure(r, e, 15)
     finally:
-        for c in cons:
-            c.close()
-        for inst in insts:
-            inst.stop()
-        relay.stop()
+        pair.close()
     return r.finish()
 
 

@@ -24,11 +24,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
-import bochs  # noqa: E402
 import model  # noqa: E402
-import netrelay  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import Result, data_pages, free_udp_pairs, heartbeats, seed_of, set_psk  # noqa: E402
+from systest import Pair, Result, data_pages, heartbeats, seed_of, set_psk  # noqa: E402
 
 PSK_A = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 PSK_WRONG = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
@@ -42,18 +40,10 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     r = Result()
-    pa, pb = free_udp_pairs()
-    relay = netrelay.Relay(pa, pb, pcap=os.path.join(a.workdir, "link.pcap")).start()
-    insts, cons = [], []
+    pair = Pair(a.iso, a.workdir, a.timeout)
+    cons = pair.cons
     try:
-        for name, port, mac in (("a", pa, "52:54:00:00:00:0a"), ("b", pb, "52:54:00:00:00:0b")):
-            inst = bochs.launch(a.iso, os.path.join(a.workdir, name), name="bochs", timeout=a.timeout,
-                                nic={"mac": mac, "ethdev": str(port)})
-            insts.append(inst)
-            cons.append(inst.open_console(log_path=os.path.join(a.workdir, name + ".serial"), deadline=60))
-        ca, cb = cons
-        for c in cons:
-            c.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        ca, cb = pair.start()
         for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
             ok, _ = c.command("net up " + ip, timeout=30)
             r.check("net up " + ip, ok, str(c.last_final))
@@ -192,20 +182,11 @@ def main():
         r.check("the memory self-check passes on B", True)
         bad_lines = [l for c in cons for l in c.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
         r.check("no MEMCHECK FAIL or PANIC anywhere", not bad_lines, "; ".join(bad_lines[:2]))
-        for c, inst, name in ((ca, insts[0], "A"), (cb, insts[1], "B")):
-            c.send_line("poweroff")
-            rc = inst.wait(timeout=60)
-            r.check("%s powers off with status 0" % name, rc == 0, "status %s" % rc)
+        pair.power_off(r)
     except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
-        r.check("harness", False, "%s: %s" % (type(e).__name__, str(e)[:400]))
-        for c in cons:
-            print(c.log_tail(15))
+        pair.harness_failure(r, e, 15)
     finally:
-        for c in cons:
-            c.close()
-        for inst in insts:
-            inst.stop()
-        relay.stop()
+        pair.close()
     return r.finish()
 
 

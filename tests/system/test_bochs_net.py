@@ -21,10 +21,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-import bochs  # noqa: E402
-import netrelay  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import Result, free_udp_pairs  # noqa: E402
+from systest import Pair, Result  # noqa: E402
 
 
 def echo(con, r, name, dst, nbytes):
@@ -48,18 +46,10 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.workdir, exist_ok=True)
     r = Result()
-    pa, pb = free_udp_pairs()
-    relay = netrelay.Relay(pa, pb, pcap=os.path.join(a.workdir, "link.pcap")).start()
-    insts, cons = [], []
+    pair = Pair(a.iso, a.workdir, a.timeout)
+    cons = pair.cons
     try:
-        for name, port, mac in (("a", pa, "52:54:00:00:00:0a"), ("b", pb, "52:54:00:00:00:0b")):
-            inst = bochs.launch(a.iso, os.path.join(a.workdir, name), name="bochs", timeout=a.timeout,
-                                nic={"mac": mac, "ethdev": str(port)})
-            insts.append(inst)
-            cons.append(inst.open_console(log_path=os.path.join(a.workdir, name + ".serial"), deadline=60))
-        ca, cb = cons
-        for c in cons:
-            c.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        ca, cb = pair.start()
 
         ok, reply = ca.command("net status", timeout=30)
         r.check("net status before configuration says down", ok and any("net: down" in l for l in reply), " | ".join(reply))
@@ -82,9 +72,9 @@ def main():
 
         echo(ca, r, "echo A->B 1 MiB verified", "192.0.2.2", 1 << 20)
         echo(cb, r, "echo B->A 256 KiB verified", "192.0.2.1", 256 << 10)
-        cap = os.path.getsize(os.path.join(a.workdir, "link.pcap"))
-        r.check("the link capture holds the traffic", cap > (1 << 20) and relay.frames["a2b"] > 700,
-                "%d bytes, frames %s" % (cap, relay.frames))
+        cap = os.path.getsize(pair.pcap)
+        r.check("the link capture holds the traffic", cap > (1 << 20) and pair.relay.frames["a2b"] > 700,
+                "%d bytes, frames %s" % (cap, pair.relay.frames))
 
         def rx_count():
             ok, reply = cb.command("net status", timeout=30)
@@ -101,7 +91,7 @@ def main():
             frame = bytes(rnd.getrandbits(8) for _ in range(n))
             if i % 3 == 0:  # aimed at B: its MAC, IPv4 ethertype, garbage after
                 frame = bytes.fromhex("5254000000 0b".replace(" ", "")) + frame[6:12].ljust(6, b"\0") + b"\x08\x00" + frame[14:]
-            s.sendto(frame, ("127.0.0.1", pb))
+            s.sendto(frame, ("127.0.0.1", pair.ports[1]))
         s.close()
         time.sleep(3)  # Bochs takes in about one frame per emulated millisecond
         after = rx_count()
@@ -118,20 +108,11 @@ def main():
 
         bad = [l for c in cons for l in c.lines_since(0) if "PANIC" in l or "MEMCHECK FAIL" in l]
         r.check("no PANIC or MEMCHECK FAIL on either console", not bad, "; ".join(bad[:3]))
-        for c, inst, name in ((ca, insts[0], "A"), (cb, insts[1], "B")):
-            c.send_line("poweroff")
-            rc = inst.wait(timeout=60)
-            r.check("%s powers off with status 0" % name, rc == 0, "status %s" % rc)
-    except Exception as e:  # noqa: BLE001 - a harness error is a failure with its reason
-        r.check("harness", False, "%s: %s" % (type(e).__name__, e))
-        for c in cons:
-            print(c.log_tail(20))
+        pair.power_off(r)
+    except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
+        pair.harness_failure(r, e, 20)
     finally:
-        for c in cons:
-            c.close()
-        for inst in insts:
-            inst.stop()
-        relay.stop()
+        pair.close()
     return r.finish()
 
 
