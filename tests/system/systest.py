@@ -136,3 +136,25 @@ class Pair:
         for inst in self.insts:
             inst.stop()
         self.relay.stop()
+
+
+def parse_args(doc, timeout):
+    """--iso, --workdir (created), --timeout: what every Bochs system test takes."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iso", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--timeout", type=int, default=timeout)
+    a = ap.parse_args()
+    os.makedirs(a.workdir, exist_ok=True)
+    return a
+
+
+def boot_one(a):
+    """One Bochs hypervisor; returns (instance, console) once its console is ready.
+    The instance is returned even when the console fails, so callers can stop it."""
+    import bochs
+    inst = bochs.launch(a.iso, a.workdir, name="bochs", timeout=a.timeout)
+    con = inst.open_console(log_path=os.path.join(a.workdir, "serial.log"), deadline=60)
+    con.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+    return inst, con

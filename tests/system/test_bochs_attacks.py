@@ -21,7 +21,6 @@ the guest from its seed, guest/model.py: canary()). Checks:
     guest that now runs there.
 Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 """
-import argparse
 import os
 import re
 import struct
@@ -33,7 +32,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
 import model  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import HB, Pair, Result, seed_of, set_psk  # noqa: E402
+from systest import HB, Pair, Result, parse_args, seed_of, set_psk  # noqa: E402
 
 MIG_PORT = 7001
 
@@ -136,12 +135,7 @@ def new_guest(con):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--timeout", type=int, default=900)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
+    a = parse_args(__doc__, 900)
     r = Result()
     pair = Pair(a.iso, a.workdir, a.timeout)
     cons, pcap, relay = pair.cons, pair.pcap, pair.relay

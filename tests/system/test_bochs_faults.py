@@ -11,17 +11,15 @@ guest RIP, registers), `vm list` states, heartbeats of vm1/vm2 going on, that
 and that poweroff ends Bochs with status 0. Prints PASS/FAIL lines and
 `N passed, N failed`; exit status 0 only if all passed.
 """
-import argparse
 import os
 import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-import bochs  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import Result  # noqa: E402
-from systest import Result  # noqa: E402
+from systest import Result, boot_one, parse_args  # noqa: E402
+from systest import Result, boot_one, parse_args  # noqa: E402
 
 HB = re.compile(r"^\[vm(\d+)\] HB vm=\d+ seq=(\d+)")
 
@@ -56,18 +54,11 @@ def fault_case(con, r, mode, expect):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--timeout", type=int, default=300)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
+    a = parse_args(__doc__, 300)
     r = Result()
-    inst = bochs.launch(a.iso, a.workdir, name="bochs", timeout=a.timeout)
-    con = None
+    inst = con = None
     try:
-        con = inst.open_console(log_path=os.path.join(a.workdir, "serial.log"), deadline=60)
-        con.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        inst, con = boot_one(a)
         con.wait_for(r"^\[vm2\] HB ", timeout=60, since=0)
 
         fault_case(con, r, "eptfault", "EPT violation")
@@ -116,7 +107,8 @@ def main():
     finally:
         if con:
             con.close()
-        inst.stop()
+        if inst:
+            inst.stop()
     return r.finish()
 
 

@@ -15,7 +15,6 @@ Bochs (VT-x emulated), networked by e1000 NICs through tools/netrelay.py.
    encrypted, enc=1).
 Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 """
-import argparse
 import os
 import re
 import sys
@@ -26,19 +25,14 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
 import model  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import Pair, Result, data_pages, heartbeats, seed_of, set_psk  # noqa: E402
+from systest import Pair, Result, data_pages, heartbeats, parse_args, seed_of, set_psk  # noqa: E402
 
 PSK_A = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 PSK_WRONG = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--timeout", type=int, default=500)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
+    a = parse_args(__doc__, 500)
     r = Result()
     pair = Pair(a.iso, a.workdir, a.timeout)
     cons = pair.cons

@@ -12,7 +12,6 @@ is scrubbed and stopped; a parked wset guest moved between its two parks
 finishes the round exactly; moving a stopped VM or a bad id is refused.
 Prints PASS/FAIL lines and `N passed, N failed`.
 """
-import argparse
 import os
 import re
 import sys
@@ -20,26 +19,18 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
-import bochs  # noqa: E402
 import model  # noqa: E402
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import HB, Result, data_pages, seed_of  # noqa: E402
+from systest import HB, Result, boot_one, data_pages, parse_args, seed_of  # noqa: E402
 
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--timeout", type=int, default=300)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
+    a = parse_args(__doc__, 300)
     r = Result()
-    inst = bochs.launch(a.iso, a.workdir, name="bochs", timeout=a.timeout)
-    con = None
+    inst = con = None
     try:
-        con = inst.open_console(log_path=os.path.join(a.workdir, "serial.log"), deadline=60)
-        con.wait_for(r"\[hv\] console ready", timeout=120, since=0)
+        inst, con = boot_one(a)
         con.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
         pages = data_pages(con, 1)
 
@@ -99,7 +90,8 @@ def main():
     finally:
         if con:
             con.close()
-        inst.stop()
+        if inst:
+            inst.stop()
     return r.finish()
 
 

@@ -11,7 +11,6 @@ truncated Ethernet frames injected into B's NIC changes nothing (B still answers
 its guests still run, a second echo passes); both power off cleanly.
 Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 """
-import argparse
 import os
 import random
 import re
@@ -22,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import Pair, Result  # noqa: E402
+from systest import Pair, Result, parse_args  # noqa: E402
 
 
 def echo(con, r, name, dst, nbytes):
@@ -39,12 +38,7 @@ def echo(con, r, name, dst, nbytes):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", required=True)
-    ap.add_argument("--workdir", required=True)
-    ap.add_argument("--timeout", type=int, default=400)
-    a = ap.parse_args()
-    os.makedirs(a.workdir, exist_ok=True)
+    a = parse_args(__doc__, 400)
     r = Result()
     pair = Pair(a.iso, a.workdir, a.timeout)
     cons = pair.cons
