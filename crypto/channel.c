@@ -25,6 +25,7 @@ void hvc__wipe_secrets(struct hvc_channel *ch)
 	hvc_zero(ch->nonce_own, sizeof(ch->nonce_own));
 	hvc_zero(ch->nonce_peer, sizeof(ch->nonce_peer));
 	hvc_zero(ch->rx_small, sizeof(ch->rx_small));
+	hvc_zero(ch->ks_chunk, sizeof(ch->ks_chunk));
 	if (ch->cfg.tx_buf)
 		hvc_zero(ch->cfg.tx_buf, ch->cfg.tx_buf_len);
 }
@@ -185,6 +186,8 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 			if (ch->rx_got < HVC_HDR_LEN + ch->rx_h.length) {
 				dst = payload + (ch->rx_got - HVC_HDR_LEN);
 				want = HVC_HDR_LEN + ch->rx_h.length - ch->rx_got;
+				if (want > HVC_RECV_PIECE)
+					want = HVC_RECV_PIECE;
 			} else {
 				dst = ch->rx_small + (ch->rx_got - HVC_HDR_LEN - ch->rx_h.length);
 				want = total - ch->rx_got;
@@ -236,36 +239,82 @@ int hvc__send_hs_frame(struct hvc_channel *ch, uint8_t type, const uint8_t *payl
 	return HVC_OK;
 }
 
-/* Builds and sends one encrypted frame: header as AAD, payload, tag. */
+/* Builds and sends one encrypted frame (header as AAD, payload, tag) chunk by chunk:
+ * each chunk is XORed with its keystream (precomputed in the ring, or made here just
+ * before use), hashed while in L1 and passed to the transport; the tag rides with the
+ * last chunk. The bytes on the wire are standard AES-256-GCM either way. */
+static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, const uint8_t *ks)
+{
+	struct hvc_dir *d = &ch->tx;
+	uint8_t *f = ch->cfg.tx_buf, *out = f + HVC_HDR_LEN;
+	uint8_t s[16] = {0}, mask[16], nonce[12];
+	size_t off = 0;
+	int rc = HVC_OK;
+
+	hvc_frame_nonce(d->salt, d->seq, nonce);
+	if (ks)
+		memcpy(mask, ks, 16);
+	else
+		hvc_gcm_keystream(&d->key, nonce, 1, mask, 16);
+	hvc_gcm_ghash(&d->key, s, f, HVC_HDR_LEN);
+	do {
+		size_t n = len - off < HVC_SEND_CHUNK ? len - off : HVC_SEND_CHUNK;
+		if (n) { /* len 0 (REKEY, CLOSE) has no payload and buf may be NULL */
+			const uint8_t *kp = ks ? ks + HVC_TAG_LEN + off : ch->ks_chunk;
+			if (!ks)
+				hvc_gcm_keystream(&d->key, nonce, 2 + (uint32_t)(off / 16), ch->ks_chunk, n);
+			hvc_xor_ghash_enc(&d->key, s, kp, buf + off, out, n);
+			off += n;
+		}
+		if (off == len) {
+			hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
+			for (int i = 0; i < 16; i++)
+				out[n + i] = s[i] ^ mask[i];
+			n += HVC_TAG_LEN;
+		}
+		if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, (size_t)(out - f) + n) < 0) {
+			rc = HVC_E_TRANSPORT;
+			break;
+		}
+		out = f;
+	} while (off < len);
+	hvc_zero(mask, sizeof(mask));
+	if (!ks)
+		hvc_zero(ch->ks_chunk, len < HVC_SEND_CHUNK ? len : HVC_SEND_CHUNK);
+	return rc;
+}
+
 static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
 {
 	struct hvc_dir *d = &ch->tx;
 	struct hvc_frame_hdr h = {HVC_PROTO_VERSION, type, HVC_FLAG_ENCRYPTED, (uint32_t)len, d->seq};
-	uint8_t *f = ch->cfg.tx_buf, *tag = f + HVC_HDR_LEN + len;
+	uint8_t *f = ch->cfg.tx_buf;
 	const uint8_t *ks;
+	int rc = HVC_OK;
 
 	if (d->seq == UINT64_MAX)
 		return hvc__fail(ch, HVC_E_SEQ_EXHAUSTED);
 	hvc_frame_hdr_encode(&h, f);
 	ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
-	if (ks) {
-		uint8_t s[16] = {0};
-		hvc_gcm_ghash(&d->key, s, f, HVC_HDR_LEN);
-		hvc_xor_ghash_enc(&d->key, s, ks + HVC_TAG_LEN, buf, f + HVC_HDR_LEN, len);
-		hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
-		for (int i = 0; i < 16; i++)
-			tag[i] = s[i] ^ ks[i];
-		hvc_ks_ring_pop(&d->ring);
+	if (ks || hvc_gcm_fast_keystream(&d->key)) {
+		rc = send_chunked(ch, buf, len, ks);
+		if (ks)
+			hvc_ks_ring_pop(&d->ring);
 	} else {
+		/* No fast keystream here (AES-NI/AVX2 without VAES, or the VAES/AVX-512 path):
+		 * ipsec-mb's stitched one-pass GCM is the faster way. */
 		uint8_t nonce[12];
 		hvc_frame_nonce(d->salt, d->seq, nonce);
-		hvc_gcm_encrypt(&d->key, nonce, f, HVC_HDR_LEN, buf, f + HVC_HDR_LEN, len, tag);
+		hvc_gcm_encrypt(&d->key, nonce, f, HVC_HDR_LEN, buf, f + HVC_HDR_LEN, len,
+				f + HVC_HDR_LEN + len);
+		if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, HVC_FRAME_OVERHEAD + len) < 0)
+			rc = HVC_E_TRANSPORT;
 	}
 	d->seq++;
 	d->epoch_msgs++;
 	d->epoch_bytes += len;
-	if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, HVC_FRAME_OVERHEAD + len) < 0)
-		return hvc__fail(ch, HVC_E_TRANSPORT);
+	if (rc != HVC_OK)
+		return hvc__fail(ch, rc);
 	return HVC_OK;
 }
 

@@ -186,6 +186,11 @@ void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t
 		hvc_gcm_ctr_xor_imb(k, iv, ctr, in, out, len);
 }
 
+int hvc_gcm_fast_keystream(const struct hvc_gcm_key *k)
+{
+	return k->ctr_vaes && k->gh.kind == HVC_CLMUL_YMM;
+}
+
 const char *hvc_gcm_ctr_name(const struct hvc_gcm_key *k)
 {
 	return k->ctr_vaes ? "vaes-ymm" : "ipsec-mb";
@@ -194,6 +199,10 @@ const char *hvc_gcm_ctr_name(const struct hvc_gcm_key *k)
 void hvc_gcm_keystream(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
 		       uint8_t *out, size_t len)
 {
+	if (k->ctr_vaes && len) {
+		hvc_ctr_vaes_keystream(k->kd, iv, ctr, out, len);
+		return;
+	}
 	memset(out, 0, len);
 	hvc_gcm_ctr_xor(k, iv, ctr, out, out, len);
 }

@@ -37,6 +37,10 @@ int hvc_gcm_key_init(struct hvc_gcm_key *k, enum hvc_gcm_path path, const uint8_
 void hvc_gcm_key_wipe(struct hvc_gcm_key *k);
 enum hvc_gcm_path hvc_gcm_key_path(const struct hvc_gcm_key *k);
 
+/* Our own keystream and GHASH (VAES + VPCLMULQDQ on 256-bit registers) are both in use,
+ * so keystream-then-XOR+GHASH beats the path's one-pass GCM. */
+int hvc_gcm_fast_keystream(const struct hvc_gcm_key *k);
+
 /* One-shot AES-256-GCM, 96-bit IV, 16-byte tag. */
 void hvc_gcm_encrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad,
 		     size_t aad_len, const uint8_t *in, uint8_t *out, size_t len, uint8_t tag[16]);

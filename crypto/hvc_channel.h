@@ -37,6 +37,13 @@ typedef int (*hvc_psk_lookup_fn)(void *ctx, uint32_t key_id, uint8_t *psk, size_
 #define HVC_PSK_MIN 16
 #define HVC_PSK_MAX 64
 #define HVC_DEFAULT_RX_MAX (4u << 20)
+/* Encrypted frames are produced and handed to the transport in chunks of this many
+ * bytes (a multiple of 16), so keystream, ciphertext and the GHASH input stay in L1
+ * instead of streaming multi-MiB buffers through memory. */
+#define HVC_SEND_CHUNK (8u << 10)
+/* Largest piece asked of the transport at once while a payload arrives: each piece is
+ * hashed while it is still in cache. */
+#define HVC_RECV_PIECE (64u << 10)
 #define HVC_DEFAULT_STALL_NS (30ull * 1000000000ull)
 /* Key-usage limits per key (direction and epoch). The sender rekeys at its configured limit
  * (default below); a receiver rejects frames beyond the hard limit. */
@@ -115,6 +122,8 @@ struct hvc_channel {
 	size_t rx_hashed;     /* payload bytes already hashed (a multiple of 16) */
 	struct hvc_frame_hdr rx_h;
 	uint64_t last_progress_ns;
+	/* keystream of one send chunk when none was precomputed (kept in L1 with its data) */
+	_Alignas(64) uint8_t ks_chunk[HVC_SEND_CHUNK];
 };
 
 int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg);

@@ -864,6 +864,57 @@ static void test_wire_is_standard_gcm(void **state)
 	pair_free(&p);
 }
 
+/* Frames larger than one send chunk (keystream made per chunk, or taken from the ring,
+ * ciphertext handed to the transport piece by piece) are still one standard GCM message:
+ * OpenSSL opens each, for sizes around and across the chunk boundaries, on every path. */
+static void test_wire_chunked_is_standard_gcm(void **state)
+{
+	enum hvc_gcm_path path = (enum hvc_gcm_path)(uintptr_t)*state;
+	if (hvc_gcm_path_available(path) != HVC_OK)
+		skip();
+	const size_t sizes[] = {1, HVC_SEND_CHUNK - 1, HVC_SEND_CHUNK, HVC_SEND_CHUNK + 1,
+				3 * HVC_SEND_CHUNK + 17, 65536 + 5, 200000};
+	size_t maxf = 200000 + HVC_FRAME_OVERHEAD;
+	uint8_t *msg = malloc(maxf), *f = malloc(maxf), *pt = malloc(maxf), key[32], salt[12], nonce[12];
+	uint64_t seed = 99;
+	struct pair p;
+	pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_with_rings(&p, 2 * maxf);
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	for (int ring = 0; ring < 2; ring++) {
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			size_t len = sizes[i];
+			if (ring)
+				assert_true(hvc_channel_prefill(p.c, len, 0) > 0);
+			hvc_hkdf_expand_label(p.c->tx.secret, "hvc1 key", key, 32);
+			hvc_hkdf_expand_label(p.c->tx.secret, "hvc1 salt", salt, 12);
+			uint64_t seq = p.c->tx.seq;
+			rnd_fill(&seed, msg, len);
+			assert_int_equal(hvc_channel_send(p.c, 0x42, msg, len), HVC_OK);
+			assert_int_equal(mem_pipe_pull(&p.link.p[0], f, len + 32), len + 32);
+			assert_int_equal(mem_pipe_len(&p.link.p[0]), 0);
+			for (int j = 0; j < 12; j++)
+				nonce[j] = salt[j] ^ (j >= 4 ? (uint8_t)(seq >> (8 * (11 - j))) : 0);
+			EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+			int l, ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce);
+			ok &= EVP_DecryptUpdate(c, NULL, &l, f, 16);
+			ok &= EVP_DecryptUpdate(c, pt, &l, f + 16, (int)len);
+			ok &= EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, f + 16 + len);
+			ok &= EVP_DecryptFinal_ex(c, pt + len, &l);
+			EVP_CIPHER_CTX_free(c);
+			assert_true(ok);
+			assert_memory_equal(pt, msg, len);
+			hvc_channel_prefill(p.c, 0, 0); /* drops unused ring entries' keystream */
+		}
+	}
+	pair_free(&p);
+	free(msg);
+	free(f);
+	free(pt);
+}
+
 #define PT(fn, p, name) {#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)}
 #define ALL_PATHS(fn) PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), \
 	PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
@@ -876,6 +927,7 @@ int main(void)
 		ALL_PATHS(test_pipelined_ring_roundtrip),
 		ALL_PATHS(test_every_bit_flip),
 		ALL_PATHS(test_rekey),
+		ALL_PATHS(test_wire_chunked_is_standard_gcm),
 		cmocka_unit_test(test_policy_negotiation),
 		cmocka_unit_test(test_wrong_psk),
 		cmocka_unit_test(test_unknown_key_id),
