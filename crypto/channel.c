@@ -266,17 +266,20 @@ static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, 
 			hvc_xor_ghash_enc(&d->key, s, kp, buf + off, out, n);
 			off += n;
 		}
+		out += n;
 		if (off == len) {
 			hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
 			for (int i = 0; i < 16; i++)
-				out[n + i] = s[i] ^ mask[i];
-			n += HVC_TAG_LEN;
+				out[i] = s[i] ^ mask[i];
+			out += HVC_TAG_LEN;
 		}
-		if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, (size_t)(out - f) + n) < 0) {
-			rc = HVC_E_TRANSPORT;
-			break;
+		if (off == len || (size_t)(out - f) >= HVC_SEND_PIECE) {
+			if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, (size_t)(out - f)) < 0) {
+				rc = HVC_E_TRANSPORT;
+				break;
+			}
+			out = f;
 		}
-		out = f;
 	} while (off < len);
 	hvc_zero(mask, sizeof(mask));
 	if (!ks)

@@ -37,10 +37,12 @@ typedef int (*hvc_psk_lookup_fn)(void *ctx, uint32_t key_id, uint8_t *psk, size_
 #define HVC_PSK_MIN 16
 #define HVC_PSK_MAX 64
 #define HVC_DEFAULT_RX_MAX (4u << 20)
-/* Encrypted frames are produced and handed to the transport in chunks of this many
- * bytes (a multiple of 16), so keystream, ciphertext and the GHASH input stay in L1
- * instead of streaming multi-MiB buffers through memory. */
+/* Encrypted frames are produced in chunks of this many bytes (a multiple of 16), so the
+ * keystream made for a chunk is still in L1 when it is used, and handed to the transport
+ * in pieces of up to HVC_SEND_PIECE, so the ciphertext stays in L2 instead of streaming a
+ * multi-MiB frame through memory, while each transport call still carries a lot. */
 #define HVC_SEND_CHUNK (8u << 10)
+#define HVC_SEND_PIECE (64u << 10)
 /* Largest piece asked of the transport at once while a payload arrives: each piece is
  * hashed while it is still in cache. */
 #define HVC_RECV_PIECE (64u << 10)

@@ -32,7 +32,8 @@ struct mig_round_sample {
 
 enum mig_decision {
 	MIG_DEC_CONTINUE = 0,
-	MIG_DEC_STOP = 1,       /* predicted downtime within target */
+	MIG_DEC_STOP = 1,       /* predicted downtime within target, and another round
+	                         * would not halve it */
 	MIG_DEC_THROTTLE = 2,   /* continue, with the vCPU throttled harder */
 	MIG_DEC_ABORT = 3,      /* not converging; guest stays on the source */
 	MIG_DEC_FORCE_STOP = 4, /* round limit while throttling: stop anyway, over target */
@@ -46,7 +47,11 @@ struct mig_policy {
 	uint64_t prev_predicted_ns;
 	uint32_t rounds, streak;
 	unsigned throttle_pct;
+	uint32_t refine_rounds; /* rounds run after a prediction was already within target */
 };
+
+/* At most this many extra rounds to shrink a downtime already within target. */
+#define MIG_REFINE_ROUNDS_MAX 4
 
 void mig_policy_init(struct mig_policy *p, const struct mig_policy_cfg *cfg);
 /* Downtime for sending pages dirty pages plus pending queued bytes and the state. */

@@ -35,12 +35,19 @@ static void test_converges(void **st)
 	struct mig_policy p;
 	struct mig_policy_cfg c = { .downtime_target_ns = 300 * MS };
 	mig_policy_init(&p, &c);
-	/* 1 GiB in 1 s at 1 GB/s, 10000 pages dirtied: ~41 ms predicted: stop. */
+	/* 1 GiB in 1 s at 1 GB/s, 10000 pages dirtied: ~43 ms predicted, within target, but a
+	 * 41 ms round would leave ~410 pages (~4 ms): worth one more round. */
 	struct mig_round_sample s = { 1 * SEC, 1000000000, 262144, 10000, 0, 100000 };
-	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_STOP);
+	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_CONTINUE);
 	assert_true(p.predicted_ns < 300 * MS);
 	assert_int_equal(p.bw_Bps, 1000000000);
 	assert_int_equal(p.dirty_pps, 10000);
+	assert_int_equal(p.refine_rounds, 1);
+	/* That round: 41 ms, 410 pages dirtied: ~4 ms predicted; the next would leave ~2.4 ms
+	 * (fixed costs dominate): stop. */
+	s = (struct mig_round_sample){ 41 * MS, 41000000, 10000, 410, 0, 100000 };
+	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_STOP);
+	assert_true(p.predicted_ns < 5 * MS);
 }
 
 static void test_continue_then_stop(void **st)
@@ -52,8 +59,33 @@ static void test_continue_then_stop(void **st)
 	/* 100 MB/s, 20000 pages dirty (82 MB -> 820 ms): continue */
 	struct mig_round_sample s = { 10 * SEC, 1000000000, 244000, 20000, 0, 0 };
 	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_CONTINUE);
-	s = (struct mig_round_sample){ 1 * SEC, 100000000, 20000, 1000, 0, 0 };
+	assert_int_equal(p.refine_rounds, 0);
+	/* 1000 pages in 80 ms (12500 pages/s): ~43 ms predicted; a 41 ms round would leave
+	 * ~515 pages (~23 ms), not half: stop now. */
+	s = (struct mig_round_sample){ 80 * MS, 8000000, 1950, 1000, 0, 0 };
 	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_STOP);
+	assert_true(p.predicted_ns > 40 * MS && p.predicted_ns < 100 * MS);
+}
+
+/* Rounds that keep halving a within-target downtime are bounded. */
+static void test_refine_bounded(void **st)
+{
+	(void)st;
+	struct mig_policy p;
+	struct mig_policy_cfg c = { .downtime_target_ns = 300 * MS, .fixed_ns = 1000 };
+	mig_policy_init(&p, &c);
+	struct mig_round_sample s = { 1 * SEC, 1000000000, 262144, 20000, 0, 0 };
+	unsigned cont = 0;
+	enum mig_decision d;
+	while ((d = mig_policy_round(&p, &s)) == MIG_DEC_CONTINUE && cont < 100) {
+		cont++;
+		/* each round takes the predicted time and the guest dirties at 20000 pages/s */
+		uint64_t dur = p.predicted_ns;
+		s = (struct mig_round_sample){ dur, s.dirtied * 4104ull, s.dirtied,
+					       20000ull * dur / SEC ? 20000ull * dur / SEC : 1, 0, 0 };
+	}
+	assert_int_equal(d, MIG_DEC_STOP);
+	assert_int_equal(cont, MIG_REFINE_ROUNDS_MAX);
 }
 
 static void test_outrun_throttle_steps(void **st)
@@ -249,7 +281,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_predict), cmocka_unit_test(test_converges),
-		cmocka_unit_test(test_continue_then_stop), cmocka_unit_test(test_outrun_throttle_steps),
+		cmocka_unit_test(test_continue_then_stop), cmocka_unit_test(test_refine_bounded),
+		cmocka_unit_test(test_outrun_throttle_steps),
 		cmocka_unit_test(test_outrun_abort), cmocka_unit_test(test_slow_convergence),
 		cmocka_unit_test(test_zero_duration),
 		cmocka_unit_test(test_token_bucket), cmocka_unit_test(test_backoff),

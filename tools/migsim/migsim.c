@@ -28,7 +28,7 @@ struct opts {
 	int port;
 	uint64_t mem_mib, dirty_mibps, downtime_ms, bw_mbps, stall_ms, run_after_ms, warmup_ms;
 	uint64_t guest_id, backoff_ms, refill_ms;
-	uint32_t batch, max_rounds, burst, retries, serve;
+	uint32_t batch, max_rounds, burst, retries, serve, ks_frames;
 	enum hvc_policy policy;
 	int outrun_abort, verify;
 	const char *fault_mode, *fault_state;
@@ -89,7 +89,9 @@ static void usage(void)
 		"  --retries N         src: attempts after the first (default 3)\n"
 		"  --backoff-ms B      first backoff after a failed handshake (default 1000)\n"
 		"  --rate-burst N --rate-refill-ms M   dst: per-peer request token bucket\n"
-		"  --batch N           pages per message (default 64)\n");
+		"  --batch N           pages per message (default 64)\n"
+		"  --ks-frames N       keystream ring: frames of keystream made ahead while waiting\n"
+		"                      on the socket (default 8, 0 = inline only)\n");
 	exit(2);
 }
 
@@ -126,6 +128,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->stall_ms = 10000;
 	o->warmup_ms = 200;
 	o->retries = 3;
+	o->ks_frames = 8;
 	o->backoff_ms = 1000;
 	o->guest_id = 1;
 	o->policy = HVC_POLICY_REQUIRED;
@@ -139,7 +142,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "run-after-ms", 1, 0, 'A' }, { "warmup-ms", 1, 0, 'w' }, { "fault", 1, 0, 'f' },
 		{ "serve", 1, 0, 'S' }, { "bind", 1, 0, 'B' }, { "retries", 1, 0, 'T' },
 		{ "backoff-ms", 1, 0, 'O' }, { "rate-burst", 1, 0, 'u' }, { "rate-refill-ms", 1, 0, 'F' },
-		{ "batch", 1, 0, 'n' }, { "guest-id", 1, 0, 'g' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "batch", 1, 0, 'n' }, { "ks-frames", 1, 0, 'K' }, { "guest-id", 1, 0, 'g' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -179,6 +182,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'u': o->burst = (uint32_t)atoi(optarg); break;
 		case 'F': o->refill_ms = strtoull(optarg, NULL, 0); break;
 		case 'n': o->batch = (uint32_t)atoi(optarg); break;
+		case 'K': o->ks_frames = (uint32_t)atoi(optarg); break;
 		case 'g': o->guest_id = strtoull(optarg, NULL, 0); break;
 		default: usage();
 		}
@@ -211,8 +215,8 @@ struct conn {
 	struct hvc_channel ch;
 	struct mig_hvc hvc;
 	struct mig_link link;
-	uint8_t *txbuf;
-	size_t txlen;
+	uint8_t *txbuf, *ks_tx, *ks_rx;
+	size_t txlen, kslen;
 };
 
 static int conn_open(struct conn *c, const struct opts *o, int fd, int client, uint32_t batch)
@@ -222,6 +226,12 @@ static int conn_open(struct conn *c, const struct opts *o, int fd, int client, u
 		return -1;
 	c->txlen = HVC_FRAME_OVERHEAD + MIG_MSG_BUF_SIZE(batch);
 	c->txbuf = malloc(c->txlen);
+	/* one ring entry = tag mask + a whole message's keystream, 64-byte aligned */
+	c->kslen = (size_t)o->ks_frames * ((MIG_MSG_BUF_SIZE(batch) + 16 + 127) & ~(size_t)63);
+	if (c->kslen) {
+		c->ks_tx = aligned_alloc(64, c->kslen);
+		c->ks_rx = aligned_alloc(64, c->kslen);
+	}
 	c->hvc.bytes = simnet_bytes(&c->net);
 	struct hvc_config hc = {
 		.role = client ? HVC_ROLE_CLIENT : HVC_ROLE_SERVER,
@@ -230,6 +240,8 @@ static int conn_open(struct conn *c, const struct opts *o, int fd, int client, u
 		.clock = { NULL, clk_now }, .stall_timeout_ns = o->stall_ms * 1000000ull,
 		.entropy = hvc_entropy_hosted, .gcm_path = HVC_GCM_AUTO,
 		.tx_buf = c->txbuf, .tx_buf_len = c->txlen,
+		.ks_tx_mem = c->ks_tx, .ks_tx_len = c->ks_tx ? c->kslen : 0,
+		.ks_rx_mem = c->ks_rx, .ks_rx_len = c->ks_rx ? c->kslen : 0,
 	};
 	int r = hvc_channel_init(&c->ch, &hc);
 	if (r != HVC_OK) {
@@ -245,6 +257,17 @@ static void conn_close(struct conn *c)
 	hvc_channel_destroy(&c->ch);
 	simnet_free(&c->net);
 	free(c->txbuf);
+	free(c->ks_tx);
+	free(c->ks_rx);
+}
+
+/* Waiting on the socket is the time to make keystream for the next frames (source: what
+ * it will send, destination: what it will receive), as the hypervisor does. */
+static void prefill(struct conn *c, int src)
+{
+	if (c->kslen && c->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&c->ch) == HVC_MODE_ENCRYPTED)
+		hvc_channel_prefill(&c->ch, src ? c->txlen - HVC_FRAME_OVERHEAD : 0,
+				    src ? 0 : c->txlen - HVC_FRAME_OVERHEAD);
 }
 
 static struct simguest G;
@@ -397,8 +420,10 @@ static int run_source(void)
 				stalled_wait();
 			if (r == MIG_DONE || r < 0)
 				break;
-			if (r == MIG_BLOCKED)
+			if (r == MIG_BLOCKED) {
+				prefill(&c, 1);
 				wait_io(&c, -1);
+			}
 		}
 		/* Only a failed handshake is retried: later failures are reported, not repeated. */
 		if (r == MIG_E_HANDSHAKE || (r == MIG_E_TRANSPORT && S.stats.fail_state &&
@@ -520,6 +545,7 @@ static int run_dest(void)
 			if (r == MIG_DONE || r < 0)
 				break;
 			if (r == MIG_BLOCKED) {
+				prefill(&c, 0);
 				wait_io(&c, lfd);
 				/* A second request for the same guest while this one runs. */
 				struct pollfd lp = { lfd, POLLIN, 0 };
