@@ -66,7 +66,7 @@ int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const
 void hvc_ks_ring_scrub(struct hvc_ks_ring *r)
 {
 	for (unsigned i = 0; i < r->ndirty; i++)
-		hvc_zero(r->mem + r->dirty[i].off, r->dirty[i].size);
+		hvc_zero_stream(r->mem + r->dirty[i].off, r->dirty[i].size);
 	r->ndirty = 0;
 }
 

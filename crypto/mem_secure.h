@@ -10,6 +10,8 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 
 void hvc_zero(void *p, size_t n);
+/* The same with non-temporal stores: for large buffers that will not be read soon. */
+void hvc_zero_stream(void *p, size_t n);
 /* 1 when equal, 0 otherwise; time depends only on n. */
 int hvc_ct_equal(const void *a, const void *b, size_t n);
 

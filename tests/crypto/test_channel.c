@@ -915,6 +915,27 @@ static void test_wire_chunked_is_standard_gcm(void **state)
 	free(pt);
 }
 
+/* Used keystream is scrubbed with non-temporal stores: every byte of the range becomes
+ * zero, at any alignment and length, and nothing outside it changes. */
+static void test_zero_stream(void **state)
+{
+	(void)state;
+	uint8_t *b = malloc(4096 + 64);
+	for (size_t off = 0; off < 20; off++) {
+		for (size_t n = 0; n < 300; n += 7) {
+			memset(b, 0xa5, 4096 + 64);
+			hvc_zero_stream(b + off, n);
+			for (size_t i = 0; i < 4096 + 64; i++)
+				assert_int_equal(b[i], i >= off && i < off + n ? 0 : 0xa5);
+		}
+	}
+	memset(b, 0xa5, 4096 + 64);
+	hvc_zero_stream(b + 3, 4096);
+	for (size_t i = 0; i < 4096 + 64; i++)
+		assert_int_equal(b[i], i >= 3 && i < 4099 ? 0 : 0xa5);
+	free(b);
+}
+
 #define PT(fn, p, name) {#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)}
 #define ALL_PATHS(fn) PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), \
 	PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
@@ -940,6 +961,7 @@ int main(void)
 		cmocka_unit_test(test_rekey_overdue),
 		cmocka_unit_test(test_api_misuse),
 		cmocka_unit_test(test_error_strings),
+		cmocka_unit_test(test_zero_stream),
 		cmocka_unit_test(test_platform_failures),
 		cmocka_unit_test(test_wire_is_standard_gcm),
 	};

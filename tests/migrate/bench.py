@@ -47,7 +47,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--migsim", required=True)
     ap.add_argument("--mem-mib", type=int, default=1024)
-    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--target-ms", type=int, default=300)
     ap.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     a = ap.parse_args()
