@@ -14,6 +14,7 @@ import importlib.util
 import os
 import random
 import re
+import shutil
 import socket
 import sys
 
@@ -58,27 +59,44 @@ def main():
     ua = random.randrange(30000, 40000)
     ub = ua + 7
     procs, cons = [], []
+    # B's ESP copy: address and PSK from the boot configuration (a fresh random PSK, so
+    # finding it in the log could only mean it was echoed).
+    psk_hex = os.urandom(32).hex()
+    esp_b = os.path.join(a.workdir, "esp-b")
+    shutil.rmtree(esp_b, ignore_errors=True)
+    shutil.copytree(a.esp, esp_b)
+    with open(os.path.join(esp_b, "hv.cfg"), "w") as f:
+        f.write("console=115200 ip=192.0.2.2/24 psk=%s\n" % psk_hex)
     try:
-        for name, serial, mine, peer, mac in (("a", sa, ua, ub, "52:54:00:00:01:0a"), ("b", sb, ub, ua, "52:54:00:00:01:0b")):
+        for name, serial, mine, peer, mac, esp in (("a", sa, ua, ub, "52:54:00:00:01:0a", a.esp),
+                                                   ("b", sb, ub, ua, "52:54:00:00:01:0b", esp_b)):
             wd = os.path.join(a.workdir, name)
             os.makedirs(wd, exist_ok=True)
             extra = ["-netdev", "socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (peer, mine),
                      "-device", "e1000,netdev=n0,mac=%s" % mac]
-            procs.append(lq.start_qemu(a.esp, workdir=wd, serial_port=serial, timeout=240, extra_args=extra))
+            procs.append(lq.start_qemu(esp, workdir=wd, serial_port=serial, timeout=240, extra_args=extra))
         for name, serial in (("a", sa), ("b", sb)):
             cons.append(Console("127.0.0.1", serial, log_path=os.path.join(a.workdir, name + ".serial"), deadline=60))
         for c in cons:
             c.wait_for(r"^\[hv\] console ready", timeout=120, since=0)
-        ok_all = True
-        for c, ip in zip(cons, ("192.0.2.1/24", "192.0.2.2/24")):
-            mark = c.mark()
-            ok, _ = c.command("net up " + ip, timeout=30, eol="\n")
-            try:
-                line = c.wait_for(r"^\[hv\] net: e1000 .* link (up|down)", timeout=30, since=mark).group(0)
-            except ConsoleTimeout:
-                line, ok = "no net line", False
-            check("net up %s under QEMU+OVMF (UEFI boot)" % ip, ok, line)
-            ok_all &= ok
+        mark = cons[0].mark()
+        ok, _ = cons[0].command("net up 192.0.2.1/24", timeout=30, eol="\n")
+        try:
+            line = cons[0].wait_for(r"^\[hv\] net: e1000 .* link (up|down)", timeout=30, since=mark).group(0)
+        except ConsoleTimeout:
+            line, ok = "no net line", False
+        check("net up 192.0.2.1/24 under QEMU+OVMF (UEFI boot)", ok, line)
+        try:
+            line = cons[1].wait_for(r"^\[hv\] net: e1000 .* link (up|down)", timeout=30, since=0).group(0)
+        except ConsoleTimeout:
+            line = "no net line at boot"
+        ok, out = cons[1].command("net status", timeout=30, eol="\n")
+        out = " | ".join(out)
+        check("B's network up from \\hv.cfg ip=192.0.2.2/24 at boot, no console command", ok and "192.0.2.2" in out,
+              (line + " | " + out)[:240])
+        ok, out = cons[1].command("migrate status", timeout=30, eol="\n")
+        out = " | ".join(out)
+        check("B's migration PSK set from \\hv.cfg psk=", ok and "psk=set" in out, out[:160])
         for c, dst, n in ((cons[0], "192.0.2.2", 262144), (cons[1], "192.0.2.1", 65536)):
             mark = c.mark()
             ok, _ = c.command("net echo %s %d" % (dst, n), timeout=30, eol="\n")
@@ -88,6 +106,12 @@ def main():
                 res = str(e)[:200]
             check("verified TCP echo to %s (%d bytes) over e1000 in QEMU" % (dst, n),
                   ok and res.endswith(" ok") and res.startswith("%d bytes verified" % n), res)
+        logs = ""
+        for name in ("a", "b"):
+            with open(os.path.join(a.workdir, name + ".serial"), "rb") as f:
+                logs += f.read().decode("latin-1")
+        check("the boot-configured PSK never appears on either console", psk_hex.lower() not in logs.lower()
+              and psk_hex[:16].lower() not in logs.lower(), "%d bytes of console checked" % len(logs))
         for c, p in zip(cons, procs):
             c.send_line("poweroff", eol="\n")
         for p in procs:
