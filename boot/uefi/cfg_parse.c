@@ -50,3 +50,33 @@ const char *cfg_parse(const uint8_t *buf, uint64_t len, char *out, uint64_t outm
 	out[n] = 0;
 	return 0;
 }
+
+void cfg_redact(const char *in, char *out, uint64_t outmax)
+{
+	static const char hidden[] = "(hidden)";
+	uint64_t o = 0;
+	int start = 1, skip = 0;
+
+	if (!outmax)
+		return;
+	for (; *in && o + 1 < outmax; in++) {
+		if (*in == ' ') {
+			start = 1;
+			skip = 0;
+		} else if (start) {
+			start = 0;
+			if (in[0] == 'p' && in[1] == 's' && in[2] == 'k' && in[3] == '=') {
+				for (int i = 0; i < 4 && o + 1 < outmax; i++)
+					out[o++] = in[i];
+				for (int i = 0; hidden[i] && o + 1 < outmax; i++)
+					out[o++] = hidden[i];
+				in += 3;
+				skip = 1;
+				continue;
+			}
+		}
+		if (!skip)
+			out[o++] = *in;
+	}
+	out[o] = 0;
+}

@@ -11,4 +11,8 @@
 const char *cfg_parse(const uint8_t *buf, uint64_t len, char *out, uint64_t outmax,
 		      uint64_t *bad_value);
 
+/* Copies a parsed command line for printing with the value of every secret key
+ * (psk=) replaced by "(hidden)"; out is always NUL-terminated (truncated if small). */
+void cfg_redact(const char *in, char *out, uint64_t outmax);
+
 #endif

@@ -78,13 +78,19 @@ EFI_STATUS load_cmdline(EFI_FILE_HANDLE root, char *cmdline, UINT64 max)
 		return st;
 	}
 	err = cfg_parse(data, size, cmdline, max, &bad);
+	/* The file may hold the migration PSK: leave no copy in freed pool memory. */
+	for (UINT64 i = 0; i < size; i++)
+		((volatile UINT8 *)data)[i] = 0;
 	FreePool(data);
 	if (err) {
 		fail_msg(L"bad \\hv.cfg: %a %ld (at most %ld characters, printable ASCII, one line)\n",
 			 err, bad, max - 1);
 		return EFI_INVALID_PARAMETER;
 	}
-	Print(L"hvloader: cmdline \"%a\"\n", cmdline);
+	/* Never echo a secret to the console (it may be logged or shared). */
+	static char shown[512];
+	cfg_redact(cmdline, shown, sizeof(shown));
+	Print(L"hvloader: cmdline \"%a\"\n", shown);
 	return EFI_SUCCESS;
 }
 

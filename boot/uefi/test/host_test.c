@@ -186,6 +186,19 @@ static void test_memmap(void)
 	      "overflow: n=%u dropped=%u acpi=%d sorted=%d", n, dropped, acpi, sorted);
 }
 
+static void test_redact(void)
+{
+	char out[128];
+	cfg_redact("console=115200 psk=00112233445566778899aabbccddeeff ip=192.0.2.2/24", out, sizeof(out));
+	CHECK(!strcmp(out, "console=115200 psk=(hidden) ip=192.0.2.2/24"), "redact: %s", out);
+	cfg_redact("psk=abcd", out, sizeof(out));
+	CHECK(!strcmp(out, "psk=(hidden)"), "redact first: %s", out);
+	cfg_redact("xpsk=abcd mypsk=1", out, sizeof(out));
+	CHECK(!strcmp(out, "xpsk=abcd mypsk=1"), "only the key psk: %s", out);
+	cfg_redact("psk=0011223344556677", out, 8);
+	CHECK(strlen(out) == 7 && !strstr(out, "00"), "truncated: %s", out);
+}
+
 static void test_cfg(void)
 {
 	char out[16];
@@ -215,6 +228,7 @@ int main(void)
 	test_elf();
 	test_memmap();
 	test_cfg();
+	test_redact();
 	printf("uefi host tests: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }
