@@ -825,13 +825,31 @@ static void test_error_strings(void **state)
 	assert_true(check_error_codes_distinct());
 }
 
+/* OpenSSL opens one captured data frame (16-byte header as AAD, len bytes, tag) with the
+ * nonce built as docs/protocol.md says: salt XOR the sequence number in bytes 4..11. */
+static int ossl_open_frame(const uint8_t key[32], const uint8_t salt[12], uint64_t seq,
+			   const uint8_t *f, size_t len, uint8_t *pt)
+{
+	uint8_t nonce[12];
+	for (int i = 0; i < 12; i++)
+		nonce[i] = salt[i] ^ (i >= 4 ? (uint8_t)(seq >> (8 * (11 - i))) : 0);
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int l, ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce);
+	ok &= EVP_DecryptUpdate(c, NULL, &l, f, 16);
+	ok &= EVP_DecryptUpdate(c, pt, &l, f + 16, (int)len);
+	ok &= EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(f + 16 + len));
+	ok &= EVP_DecryptFinal_ex(c, pt + len, &l);
+	EVP_CIPHER_CTX_free(c);
+	return ok;
+}
+
 /* The wire carries standard AES-256-GCM: OpenSSL decrypts a captured frame with keys
  * derived from the traffic secret exactly as docs/protocol.md says. */
 static void test_wire_is_standard_gcm(void **state)
 {
 	(void)state;
 	struct pair p;
-	uint8_t f[1][512], key[32], salt[12], nonce[12], pt[200];
+	uint8_t f[1][512], key[32], salt[12], pt[200];
 	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
 	pair_with_rings(&p, 8192);
 	pair_start(&p);
@@ -843,16 +861,7 @@ static void test_wire_is_standard_gcm(void **state)
 		hvc_hkdf_expand_label(p.c->tx.secret, "hvc1 salt", salt, 12);
 		uint64_t seq = p.c->tx.seq;
 		capture_frames(&p, 1, 150, f);
-		for (int i = 0; i < 12; i++)
-			nonce[i] = salt[i] ^ (i >= 4 ? (uint8_t)(seq >> (8 * (11 - i))) : 0);
-		EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-		int l, ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce);
-		ok &= EVP_DecryptUpdate(c, NULL, &l, f[0], 16);
-		ok &= EVP_DecryptUpdate(c, pt, &l, f[0] + 16, 150);
-		ok &= EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, f[0] + 166);
-		ok &= EVP_DecryptFinal_ex(c, pt + 150, &l);
-		EVP_CIPHER_CTX_free(c);
-		assert_true(ok);
+		assert_true(ossl_open_frame(key, salt, seq, f[0], 150, pt));
 		for (int i = 0; i < 150; i++)
 			assert_int_equal(pt[i], 'a');
 		assert_int_equal(f[0][0], 1);
@@ -875,7 +884,7 @@ static void test_wire_chunked_is_standard_gcm(void **state)
 	const size_t sizes[] = {1, HVC_SEND_CHUNK - 1, HVC_SEND_CHUNK, HVC_SEND_CHUNK + 1,
 				3 * HVC_SEND_CHUNK + 17, 65536 + 5, 200000};
 	size_t maxf = 200000 + HVC_FRAME_OVERHEAD;
-	uint8_t *msg = malloc(maxf), *f = malloc(maxf), *pt = malloc(maxf), key[32], salt[12], nonce[12];
+	uint8_t *msg = malloc(maxf), *f = malloc(maxf), *pt = malloc(maxf), key[32], salt[12];
 	uint64_t seed = 99;
 	struct pair p;
 	pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
@@ -895,16 +904,7 @@ static void test_wire_chunked_is_standard_gcm(void **state)
 			assert_int_equal(hvc_channel_send(p.c, 0x42, msg, len), HVC_OK);
 			assert_int_equal(mem_pipe_pull(&p.link.p[0], f, len + 32), len + 32);
 			assert_int_equal(mem_pipe_len(&p.link.p[0]), 0);
-			for (int j = 0; j < 12; j++)
-				nonce[j] = salt[j] ^ (j >= 4 ? (uint8_t)(seq >> (8 * (11 - j))) : 0);
-			EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-			int l, ok = EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, nonce);
-			ok &= EVP_DecryptUpdate(c, NULL, &l, f, 16);
-			ok &= EVP_DecryptUpdate(c, pt, &l, f + 16, (int)len);
-			ok &= EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, f + 16 + len);
-			ok &= EVP_DecryptFinal_ex(c, pt + len, &l);
-			EVP_CIPHER_CTX_free(c);
-			assert_true(ok);
+			assert_true(ossl_open_frame(key, salt, seq, f, len, pt));
 			assert_memory_equal(pt, msg, len);
 			hvc_channel_prefill(p.c, 0, 0); /* drops unused ring entries' keystream */
 		}
