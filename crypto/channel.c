@@ -62,6 +62,8 @@ int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg)
 	ch->cfg = *cfg;
 	if (!ch->cfg.rx_max)
 		ch->cfg.rx_max = HVC_DEFAULT_RX_MAX;
+	if (!ch->cfg.ks_ahead)
+		ch->cfg.ks_ahead = HVC_DEFAULT_KS_AHEAD;
 	if (!ch->cfg.stall_timeout_ns)
 		ch->cfg.stall_timeout_ns = HVC_DEFAULT_STALL_NS;
 	if (!ch->cfg.rekey_msgs || ch->cfg.rekey_msgs > HVC_REKEY_HARD_MSGS)
@@ -151,6 +153,7 @@ void hvc__frame_done(struct hvc_channel *ch)
 	ch->rx_got = 0;
 	ch->rx_hdr_ok = 0;
 	ch->rx_hashed = 0;
+	ch->rx_fused = 0;
 	hvc_zero(ch->rx_ghash, sizeof(ch->rx_ghash));
 }
 
@@ -172,9 +175,13 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 					return hvc__fail(ch, rc);
 				ch->rx_hdr_ok = 1;
 				ch->rx_hashed = 0;
+				ch->rx_fused = 0;
 				if (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) {
 					hvc_zero(ch->rx_ghash, 16);
 					hvc_gcm_ghash(&ch->rx.key, ch->rx_ghash, ch->rx_hdr, HVC_HDR_LEN);
+					ch->rx_fused = hvc_gcm_fast_keystream(&ch->rx.key) ||
+						       hvc_ks_ring_peek(&ch->rx.ring, ch->rx.epoch, ch->rx.seq,
+									ch->rx_h.length);
 				}
 			}
 			if (ch->rx_h.length > cap)
@@ -197,10 +204,11 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 		if (n > 0 && (size_t)n <= want) {
 			ch->rx_got += (size_t)n;
 			ch->last_progress_ns = 0;
-			/* Hash whole blocks of ciphertext as they arrive, while they are in cache
-			 * and while the rest is still on the wire; the tag check at the end then
-			 * has only the tail left. */
-			if (ch->rx_hdr_ok && (ch->rx_h.flags & HVC_FLAG_ENCRYPTED)) {
+			/* Without a fast keystream, hash whole blocks of ciphertext as they
+			 * arrive, while they are in cache; the tag check at the end then has only
+			 * the tail left. With one, open_encrypted hashes and decrypts in one pass
+			 * instead, which costs less than hashing here and decrypting there. */
+			if (ch->rx_hdr_ok && (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) && !ch->rx_fused) {
 				size_t have = ch->rx_got - HVC_HDR_LEN;
 				if (have > ch->rx_h.length)
 					have = ch->rx_h.length;
@@ -358,7 +366,27 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
 	return send_encrypted(ch, type, buf, len);
 }
 
-/* Verifies the frame now in (rx_hdr, payload, rx_small tag) and decrypts payload in place. */
+/* Hashes and decrypts payload in place in one pass, chunk by chunk, with keystream from
+ * the ring or made per chunk (in L1). The plaintext stays inside this call until the tag
+ * is checked: open_encrypted zeroes it when the tag is wrong. */
+static void ghash_decrypt_fused(struct hvc_channel *ch, uint8_t *payload, size_t len,
+				const uint8_t *ks, const uint8_t nonce[12], uint8_t s[16])
+{
+	struct hvc_dir *d = &ch->rx;
+	for (size_t off = 0; off < len;) {
+		size_t n = len - off < HVC_SEND_CHUNK ? len - off : HVC_SEND_CHUNK;
+		const uint8_t *kp = ks ? ks + HVC_TAG_LEN + off : ch->ks_chunk;
+		if (!ks)
+			hvc_gcm_keystream(&d->key, nonce, 2 + (uint32_t)(off / 16), ch->ks_chunk, n);
+		hvc_ghash_xor_dec(&d->key, s, kp, payload + off, payload + off, n);
+		off += n;
+	}
+	if (!ks)
+		hvc_zero(ch->ks_chunk, len < HVC_SEND_CHUNK ? len : HVC_SEND_CHUNK);
+}
+
+/* Verifies the frame now in (rx_hdr, payload, rx_small tag) and decrypts payload in place;
+ * hvc_channel_recv returns the payload only when the tag was right. */
 static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 {
 	struct hvc_dir *d = &ch->rx;
@@ -368,10 +396,12 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 	int ok;
 
 	hvc_frame_nonce(d->salt, d->seq, nonce);
-	/* header and payload were hashed while the frame arrived (hvc__recv_frame) */
-	memcpy(s, ch->rx_ghash, 16);
-	if (ch->rx_hashed != len)
+	memcpy(s, ch->rx_ghash, 16); /* the header, hashed when it arrived */
+	if (ch->rx_fused) {
+		ghash_decrypt_fused(ch, payload, len, ks, nonce, s);
+	} else if (ch->rx_hashed != len) { /* the payload was hashed as it arrived */
 		return hvc__fail(ch, HVC_E_STATE);
+	}
 	hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
 	if (ks)
 		memcpy(mask, ks, 16);
@@ -382,10 +412,13 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 	ok = hvc_ct_equal(s, ch->rx_small, HVC_TAG_LEN);
 	hvc_zero(mask, sizeof(mask));
 	if (!ok) {
-		hvc_zero(payload, len); /* ciphertext only, but leave nothing to misuse */
+		hvc_zero(payload, len); /* unverified plaintext (fused) or ciphertext: never returned */
 		return hvc__fail(ch, HVC_E_AUTH_TAG);
 	}
-	if (ks) {
+	if (ch->rx_fused) {
+		if (ks)
+			hvc_ks_ring_pop(&d->ring);
+	} else if (ks) {
 		hvc_xor_ks(payload, payload, ks + HVC_TAG_LEN, len);
 		hvc_ks_ring_pop(&d->ring);
 	} else {
@@ -445,8 +478,6 @@ int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
 	int filled = 0;
 	if (ch->state != HVC_ST_ESTABLISHED || ch->mode != HVC_MODE_ENCRYPTED)
 		return 0;
-	hvc_ks_ring_scrub(&ch->tx.ring); /* used keystream is zeroed here, off the critical path */
-	hvc_ks_ring_scrub(&ch->rx.ring);
 	for (int dir = 0; dir < 2; dir++) {
 		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
 		size_t len = dir ? rx_len : tx_len;
@@ -457,11 +488,18 @@ int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
 			/* Keystream is only useful for frames still within this key's limit. */
 			if (!dir && seq - d->seq + d->epoch_msgs + 1 > ch->cfg.rekey_msgs)
 				break;
+			if (hvc_ks_ring_count(&d->ring) &&
+			    hvc_ks_ring_bytes(&d->ring) + len > ch->cfg.ks_ahead)
+				break;
 			if (hvc_ks_ring_fill(&d->ring, &d->key, d->salt, d->epoch, seq, len) != HVC_OK)
 				break;
 			filled++;
 		}
 	}
+	/* Used keystream is gone by now, off the critical path: overwritten by the fills
+	 * above where they reused its bytes, zeroed here where they did not. */
+	hvc_ks_ring_scrub(&ch->tx.ring);
+	hvc_ks_ring_scrub(&ch->rx.ring);
 	return filled;
 }
 

@@ -28,3 +28,14 @@ void hvc_xor_ghash_enc(const struct hvc_gcm_key *k, uint8_t state[16], const uin
 	hvc_xor_ks(out, in, ks, len);
 	hvc_gcm_ghash(k, state, out, len);
 }
+
+void hvc_ghash_xor_dec(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *ks,
+		       const uint8_t *in, uint8_t *out, size_t len)
+{
+	if (k->gh.kind != HVC_CLMUL_NONE) {
+		hvc_ghash_xor_clmul(&k->gh, state, ks, in, out, len);
+		return;
+	}
+	hvc_gcm_ghash(k, state, in, len);
+	hvc_xor_ks(out, in, ks, len);
+}

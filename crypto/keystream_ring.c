@@ -15,9 +15,28 @@ void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap)
 	r->cap = (cap - adj) & ~(size_t)63;
 }
 
+static void scrub_outside(struct hvc_ks_ring *r, size_t off, size_t len);
+
 static struct hvc_ks_entry *nth(struct hvc_ks_ring *r, unsigned i)
 {
 	return &r->e[(r->first + i) % HVC_KS_MAX_ENTRIES];
+}
+
+/* Where a new entry of need bytes goes: an offset, or SIZE_MAX when there is no room. */
+static size_t place(struct hvc_ks_ring *r, size_t need)
+{
+	if (r->count == HVC_KS_MAX_ENTRIES || need > r->cap)
+		return SIZE_MAX;
+	if (r->count == 0)
+		return 0;
+	struct hvc_ks_entry *old = nth(r, 0), *nw = nth(r, r->count - 1);
+	size_t wr = nw->off + nw->size;
+	if (nw->off >= old->off) { /* used region is [old, wr) */
+		if (r->cap - wr >= need)
+			return wr;
+		return old->off >= need ? 0 : SIZE_MAX;
+	}
+	return old->off - wr >= need ? wr : SIZE_MAX; /* wrapped: used [old, cap) and [0, wr) */
 }
 
 int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
@@ -26,33 +45,24 @@ int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const
 	size_t need = (HVC_TAG_LEN + len + 63) & ~(size_t)63, off;
 	uint8_t nonce[12];
 
-	hvc_ks_ring_scrub(r);
-	if (!r->mem || r->count == HVC_KS_MAX_ENTRIES || need > r->cap)
+	if (!r->mem)
 		return HVC_AGAIN;
-	if (r->count == 0) {
-		off = 0;
-	} else {
-		struct hvc_ks_entry *old = nth(r, 0), *nw = nth(r, r->count - 1);
-		size_t wr = nw->off + nw->size;
-		if (nw->seq >= seq && nw->epoch == epoch)
+	if (r->count) {
+		struct hvc_ks_entry *nw = nth(r, r->count - 1);
+		if (nw->seq >= seq && nw->epoch == epoch) {
+			hvc_ks_ring_scrub(r);
 			return HVC_E_INVAL;
-		if (nw->off >= old->off) { /* used region is [old, wr) */
-			if (r->cap - wr >= need)
-				off = wr;
-			else if (old->off >= need)
-				off = 0;
-			else
-				return HVC_AGAIN;
-		} else { /* wrapped: used [old, cap) and [0, wr) */
-			if (old->off - wr >= need)
-				off = wr;
-			else
-				return HVC_AGAIN;
 		}
+	}
+	off = place(r, need);
+	if (off == SIZE_MAX) {
+		hvc_ks_ring_scrub(r);
+		return HVC_AGAIN;
 	}
 	hvc_frame_nonce(salt, seq, nonce);
 	/* Counter 1 is the tag mask, counters 2.. the data keystream: one contiguous run. */
 	hvc_gcm_keystream(key, nonce, 1, r->mem + off, HVC_TAG_LEN + len);
+	scrub_outside(r, off, HVC_TAG_LEN + len);
 	struct hvc_ks_entry *e = nth(r, r->count);
 	e->seq = seq;
 	e->epoch = epoch;
@@ -67,6 +77,26 @@ void hvc_ks_ring_scrub(struct hvc_ks_ring *r)
 {
 	for (unsigned i = 0; i < r->ndirty; i++)
 		hvc_zero_stream(r->mem + r->dirty[i].off, r->dirty[i].size);
+	r->ndirty = 0;
+}
+
+/* Zeroes used keystream except [off, off+len), which a fill has just overwritten with
+ * new keystream: zeroing it first would cost a second pass over memory (and evict the
+ * lines the fill then has to bring back), and the old keystream is gone either way. */
+static void scrub_outside(struct hvc_ks_ring *r, size_t off, size_t len)
+{
+	size_t end = off + len;
+	for (unsigned i = 0; i < r->ndirty; i++) {
+		size_t a = r->dirty[i].off, b = a + r->dirty[i].size;
+		if (b <= off || a >= end) {
+			hvc_zero_stream(r->mem + a, b - a);
+			continue;
+		}
+		if (a < off)
+			hvc_zero_stream(r->mem + a, off - a);
+		if (b > end)
+			hvc_zero_stream(r->mem + end, b - end);
+	}
 	r->ndirty = 0;
 }
 
@@ -114,6 +144,14 @@ uint64_t hvc_ks_ring_next_seq(const struct hvc_ks_ring *r, uint32_t epoch, uint6
 unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r)
 {
 	return r->count;
+}
+
+size_t hvc_ks_ring_bytes(const struct hvc_ks_ring *r)
+{
+	size_t n = 0;
+	for (unsigned i = 0; i < r->count; i++)
+		n += r->e[(r->first + i) % HVC_KS_MAX_ENTRIES].len;
+	return n;
 }
 
 void hvc_ks_ring_wipe(struct hvc_ks_ring *r)

@@ -28,7 +28,8 @@ struct hvc_ks_ring {
 
 void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap);
 /* Computes E(J0) || keystream(len) for (epoch, seq) under key/salt at the tail.
- * HVC_AGAIN when there is no room (entries or bytes). Sequence numbers must increase. */
+ * HVC_AGAIN when there is no room (entries or bytes). Sequence numbers must increase.
+ * Afterwards no used keystream is left: the new entry overwrote it or it was zeroed. */
 int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
 		     uint32_t epoch, uint64_t seq, size_t len);
 /* Drops entries older than (epoch, seq); returns the keystream (mask first) for exactly
@@ -42,6 +43,8 @@ void hvc_ks_ring_scrub(struct hvc_ks_ring *r);
 /* Sequence number after the newest entry of this epoch, or from when there is none. */
 uint64_t hvc_ks_ring_next_seq(const struct hvc_ks_ring *r, uint32_t epoch, uint64_t from);
 unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r);
+/* Keystream bytes held for frames not yet sent or received. */
+size_t hvc_ks_ring_bytes(const struct hvc_ks_ring *r);
 /* Zeroes all keystream and forgets every entry (rekey, error, teardown). */
 void hvc_ks_ring_wipe(struct hvc_ks_ring *r);
 #endif

@@ -29,6 +29,13 @@ void hvc_zero_stream(void *p, size_t n)
 	uint8_t *b = p;
 	if (!p || !n)
 		return;
+	if (n < 4096) {
+		/* Small pieces (a ring entry's tail left over when a fill overwrote the rest)
+		 * share cache lines with live keystream: a streaming store would push those
+		 * lines out to memory just before they are read. */
+		hvc_zero(p, n);
+		return;
+	}
 	size_t head = (size_t)(-(uintptr_t)b & 15);
 	if (head > n)
 		head = n;

@@ -273,6 +273,32 @@ static void test_pipelined_ring_roundtrip(void **state)
 	pair_free(&p);
 }
 
+/* Keystream ahead is bounded in bytes (cfg.ks_ahead) as well as by the ring, but at
+ * least one frame is always made. */
+static void test_ks_ahead_bound(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_with_rings(&p, 8 * 20000);
+	p.cc.ks_ahead = 50000;
+	p.sc.ks_ahead = 10000;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(p.rc_s, HVC_OK);
+	assert_int_equal(hvc_channel_prefill(p.c, 20000, 0), 2); /* 2 x 20000 <= 50000 < 3 x */
+	assert_int_equal(hvc_channel_prefill(p.c, 20000, 0), 0);
+	assert_int_equal(hvc_ks_ring_bytes(&p.c->tx.ring), 40000);
+	assert_int_equal(hvc_channel_prefill(p.s, 0, 20000), 1); /* over the bound: still one */
+	uint64_t seed = 5;
+	roundtrip(&p, p.c, p.s, 20000, &seed);
+	assert_int_equal(hvc_ks_ring_count(&p.c->tx.ring), 1);
+	assert_int_equal(hvc_ks_ring_count(&p.s->rx.ring), 0);
+	assert_int_equal(hvc_channel_prefill(p.c, 20000, 0), 1);
+	pair_free(&p);
+}
+
 static void test_wrong_psk(void **state)
 {
 	(void)state;
@@ -632,6 +658,9 @@ static void test_every_bit_flip(void **state)
 		p->link.p[0].eof = 0;
 		assert_true(rc < 0);
 		assert_memory_not_equal(buf, plain, PL); /* no plaintext released */
+		if (rc == HVC_E_AUTH_TAG) /* not even the plaintext of a flipped frame */
+			for (int i = 0; i < PL; i++)
+				assert_int_equal(buf[i], 0);
 		assert_int_equal(hvc_channel_last_error(p->s), rc);
 		if (-rc < 64)
 			counts[-rc]++;
@@ -915,24 +944,23 @@ static void test_wire_chunked_is_standard_gcm(void **state)
 	free(pt);
 }
 
-/* Used keystream is scrubbed with non-temporal stores: every byte of the range becomes
- * zero, at any alignment and length, and nothing outside it changes. */
+/* Used keystream is scrubbed with non-temporal stores (ordinary ones below 4 KiB): every
+ * byte of the range becomes zero, at any alignment and length, and nothing outside it
+ * changes. */
 static void test_zero_stream(void **state)
 {
 	(void)state;
-	uint8_t *b = malloc(4096 + 64);
+	const size_t sz = 8192 + 64;
+	uint8_t *b = malloc(sz);
 	for (size_t off = 0; off < 20; off++) {
-		for (size_t n = 0; n < 300; n += 7) {
-			memset(b, 0xa5, 4096 + 64);
+		for (size_t k = 0; k < 2 * 43; k++) {
+			size_t n = (k % 43) * 7 + (k >= 43 ? 4096 : 0); /* both sides of 4 KiB */
+			memset(b, 0xa5, sz);
 			hvc_zero_stream(b + off, n);
-			for (size_t i = 0; i < 4096 + 64; i++)
+			for (size_t i = 0; i < sz; i++)
 				assert_int_equal(b[i], i >= off && i < off + n ? 0 : 0xa5);
 		}
 	}
-	memset(b, 0xa5, 4096 + 64);
-	hvc_zero_stream(b + 3, 4096);
-	for (size_t i = 0; i < 4096 + 64; i++)
-		assert_int_equal(b[i], i >= 3 && i < 4099 ? 0 : 0xa5);
 	free(b);
 }
 
@@ -962,6 +990,7 @@ int main(void)
 		cmocka_unit_test(test_api_misuse),
 		cmocka_unit_test(test_error_strings),
 		cmocka_unit_test(test_zero_stream),
+		cmocka_unit_test(test_ks_ahead_bound),
 		cmocka_unit_test(test_platform_failures),
 		cmocka_unit_test(test_wire_is_standard_gcm),
 	};

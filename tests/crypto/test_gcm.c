@@ -338,6 +338,7 @@ static void test_ring(void **state)
 	hvc_ks_ring_init(&r, mem, cap);
 	assert_null(hvc_ks_ring_peek(&r, 0, 5, 1));
 	uint64_t seq = 5;
+	size_t overlapped = 0; /* used bytes the next fill overwrote instead of zeroing */
 	/* fill until full, consume, refill across the wrap point many times */
 	for (int round = 0; round < 50; round++) {
 		while (hvc_ks_ring_fill(&r, k, salt, 0, hvc_ks_ring_next_seq(&r, 0, seq), 4000) == HVC_OK)
@@ -351,11 +352,35 @@ static void test_ring(void **state)
 		assert_int_equal(((uintptr_t)ks) % 64, 0);
 		size_t off = (size_t)(ks - r.mem);
 		hvc_ks_ring_pop(&r);
-		hvc_ks_ring_scrub(&r); /* used keystream is zeroed by the scrub */
-		for (size_t i = 0; i < 4016; i++)
-			assert_int_equal(r.mem[off + i], 0);
+		if (round % 2) {
+			hvc_ks_ring_scrub(&r); /* used keystream is zeroed by the scrub */
+			for (size_t i = 0; i < 4016; i++)
+				assert_int_equal(r.mem[off + i], 0);
+		} else {
+			/* or by the next fill: each used byte is now zero or the new entry's */
+			uint64_t nseq = hvc_ks_ring_next_seq(&r, 0, seq + 1);
+			assert_int_equal(hvc_ks_ring_fill(&r, k, salt, 0, nseq, 4000), HVC_OK);
+			const uint8_t *nks = hvc_ks_ring_peek(&r, 0, seq + 1, 4000);
+			assert_non_null(nks);
+			size_t noff = 0;
+			for (unsigned e = 0; e < hvc_ks_ring_count(&r); e++)
+				if (r.e[(r.first + e) % HVC_KS_MAX_ENTRIES].seq == nseq)
+					noff = r.e[(r.first + e) % HVC_KS_MAX_ENTRIES].off;
+			hvc_frame_nonce(salt, nseq, nonce);
+			hvc_gcm_keystream(k, nonce, 1, ref, 4000 + 16);
+			for (size_t i = 0; i < 4016; i++) {
+				size_t at = off + i;
+				if (at >= noff && at < noff + 4016) {
+					assert_int_equal(r.mem[at], ref[at - noff]);
+					overlapped++;
+				}
+				else
+					assert_int_equal(r.mem[at], 0);
+			}
+		}
 		seq++;
 	}
+	assert_true(overlapped > 0);
 	/* an older epoch's entries are dropped, never used for a new key */
 	assert_null(hvc_ks_ring_peek(&r, 1, seq, 10));
 	assert_int_equal(hvc_ks_ring_count(&r), 0);
