@@ -10,10 +10,19 @@ static uint64_t now_ns(struct hvc_channel *ch)
 	return ch->cfg.clock.now_ns ? ch->cfg.clock.now_ns(ch->cfg.clock.ctx) : 0;
 }
 
+/* Wipes a direction's ring. Jobs still out may write into it afterwards: no fills until
+ * they are back (their done zeroes what they wrote). */
+static void dir_ring_wipe(struct hvc_dir *d)
+{
+	hvc_ks_ring_wipe(&d->ring);
+	if (d->jobs_out)
+		d->ring_blocked = 1;
+}
+
 void hvc__wipe_secrets(struct hvc_channel *ch)
 {
-	hvc_ks_ring_wipe(&ch->tx.ring);
-	hvc_ks_ring_wipe(&ch->rx.ring);
+	dir_ring_wipe(&ch->tx);
+	dir_ring_wipe(&ch->rx);
 	hvc_gcm_key_wipe(&ch->tx.key);
 	hvc_gcm_key_wipe(&ch->rx.key);
 	hvc_zero(ch->tx.secret, sizeof(ch->tx.secret));
@@ -104,7 +113,7 @@ static int dir_next(struct hvc_channel *ch, struct hvc_dir *d)
 	hvc_hkdf_expand_label(d->secret, "hvc1 next", next, 32);
 	memcpy(d->secret, next, 32);
 	hvc_zero(next, sizeof(next));
-	hvc_ks_ring_wipe(&d->ring);
+	dir_ring_wipe(d);
 	hvc_gcm_key_wipe(&d->key);
 	d->epoch++;
 	return hvc__dir_load(ch, d);
@@ -473,6 +482,21 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
 	}
 }
 
+/* The sequence number whose keystream a direction would make next, or UINT64_MAX when
+ * it should make none now (no ring, ring ahead far enough, key limit, jobs pending). */
+static uint64_t ks_next(struct hvc_channel *ch, struct hvc_dir *d, int dir, size_t len)
+{
+	if (!len || !d->ring.mem || d->ring_blocked)
+		return UINT64_MAX;
+	uint64_t seq = hvc_ks_ring_next_seq(&d->ring, d->epoch, d->seq);
+	/* Keystream is only useful for frames still within this key's limit. */
+	if (!dir && seq - d->seq + d->epoch_msgs + 1 > ch->cfg.rekey_msgs)
+		return UINT64_MAX;
+	if (hvc_ks_ring_count(&d->ring) && hvc_ks_ring_bytes(&d->ring) + len > ch->cfg.ks_ahead)
+		return UINT64_MAX;
+	return seq;
+}
+
 int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
 {
 	int filled = 0;
@@ -481,17 +505,10 @@ int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
 	for (int dir = 0; dir < 2; dir++) {
 		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
 		size_t len = dir ? rx_len : tx_len;
-		if (!len || !d->ring.mem)
-			continue;
 		for (;;) {
-			uint64_t seq = hvc_ks_ring_next_seq(&d->ring, d->epoch, d->seq);
-			/* Keystream is only useful for frames still within this key's limit. */
-			if (!dir && seq - d->seq + d->epoch_msgs + 1 > ch->cfg.rekey_msgs)
-				break;
-			if (hvc_ks_ring_count(&d->ring) &&
-			    hvc_ks_ring_bytes(&d->ring) + len > ch->cfg.ks_ahead)
-				break;
-			if (hvc_ks_ring_fill(&d->ring, &d->key, d->salt, d->epoch, seq, len) != HVC_OK)
+			uint64_t seq = ks_next(ch, d, dir, len);
+			if (seq == UINT64_MAX ||
+			    hvc_ks_ring_fill(&d->ring, &d->key, d->salt, d->epoch, seq, len) != HVC_OK)
 				break;
 			filled++;
 		}
@@ -501,6 +518,50 @@ int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
 	hvc_ks_ring_scrub(&ch->tx.ring);
 	hvc_ks_ring_scrub(&ch->rx.ring);
 	return filled;
+}
+
+int hvc_channel_ks_job_take(struct hvc_channel *ch, size_t tx_len, size_t rx_len,
+			    struct hvc_ks_job *job)
+{
+	if (ch->state != HVC_ST_ESTABLISHED || ch->mode != HVC_MODE_ENCRYPTED)
+		return HVC_AGAIN;
+	for (int dir = 0; dir < 2; dir++) {
+		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
+		size_t len = dir ? rx_len : tx_len;
+		uint64_t seq = ks_next(ch, d, dir, len);
+		uint8_t *mem;
+		if (seq == UINT64_MAX || hvc_ks_ring_reserve(&d->ring, d->epoch, seq, len, &mem) != HVC_OK)
+			continue;
+		memcpy(&job->key, &d->key, sizeof(job->key));
+		hvc_frame_nonce(d->salt, seq, job->nonce);
+		job->dst = mem;
+		job->len = HVC_TAG_LEN + len;
+		job->seq = seq;
+		job->epoch = d->epoch;
+		job->dir = dir;
+		d->jobs_out++;
+		return HVC_OK;
+	}
+	return HVC_AGAIN;
+}
+
+void hvc_ks_job_run(struct hvc_ks_job *job)
+{
+	/* Counter 1 is the tag mask, counters 2.. the data keystream, as in a fill. */
+	hvc_gcm_keystream(&job->key, job->nonce, 1, job->dst, job->len);
+}
+
+void hvc_channel_ks_job_done(struct hvc_channel *ch, struct hvc_ks_job *job)
+{
+	struct hvc_dir *d = job->dir ? &ch->rx : &ch->tx;
+	int live = !d->ring_blocked && ch->state == HVC_ST_ESTABLISHED &&
+		   hvc_ks_ring_complete(&d->ring, job->epoch, job->seq) == HVC_OK;
+	if (!live) /* the ring was wiped while the job ran: leave no keystream behind */
+		hvc_zero(job->dst, job->len);
+	if (d->jobs_out && !--d->jobs_out)
+		d->ring_blocked = 0;
+	hvc_gcm_key_wipe(&job->key);
+	hvc_zero(job->nonce, sizeof(job->nonce));
 }
 
 int hvc_channel_close(struct hvc_channel *ch)

@@ -32,7 +32,7 @@ CRYPTO_CFLAGS := $(CRYPTO_CFLAGS_COMMON) -O2 -g
 CRYPTO_FS_CFLAGS := $(CRYPTO_CFLAGS_COMMON) -ffreestanding -fno-builtin -nostdlib -mno-red-zone \
 	-fno-pic -fno-stack-protector -O2 -DHVC_FREESTANDING
 CRYPTO_TEST_CFLAGS := $(CRYPTO_CFLAGS) -Itests/crypto -I$(CRYPTO_IMB)
-CRYPTO_TEST_LIBS := -lcmocka -lcrypto
+CRYPTO_TEST_LIBS := -lcmocka -lcrypto -lpthread
 
 CRYPTO_LIB := $(CRYPTO_OUT)/libhvcrypto.a
 CRYPTO_FS_LIB := $(CRYPTO_OUT)/libhvcrypto_fs.a

@@ -103,6 +103,21 @@ struct hvc_dir {
 	uint64_t seq;            /* next sequence number */
 	uint64_t epoch_msgs, epoch_bytes;
 	struct hvc_ks_ring ring;
+	unsigned jobs_out;  /* keystream jobs handed out and not yet returned */
+	int ring_blocked;   /* ring wiped while jobs were out: no fills until they return */
+};
+
+/* Keystream for one frame, made by another thread than the channel's (a spare core):
+ * the channel's thread takes the job, any thread runs it, the channel's thread returns
+ * it. The job carries its own copy of the key, so the channel may rekey meanwhile. */
+struct hvc_ks_job {
+	struct hvc_gcm_key key;
+	uint8_t nonce[12];
+	uint8_t *dst;
+	size_t len; /* tag mask + payload keystream */
+	uint64_t seq;
+	uint32_t epoch;
+	int dir;    /* 0: send, 1: receive */
 };
 
 /* Caller-allocated (static in the hypervisor); fields are private. */
@@ -153,6 +168,17 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
  * and cfg.ks_ahead bytes per direction, and leave no used keystream behind (overwritten
  * or zeroed). Returns how many frames were filled. */
 int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint);
+/* Reserves ring room for the next frame without keystream (messages of tx_len/rx_len
+ * bytes, as prefill) and describes the work in *job: HVC_OK, or HVC_AGAIN when there is
+ * nothing to do. Every job taken must be returned with hvc_channel_ks_job_done, also
+ * after the channel failed or closed, and before it is destroyed. */
+int hvc_channel_ks_job_take(struct hvc_channel *ch, size_t tx_len, size_t rx_len,
+			    struct hvc_ks_job *job);
+/* Makes the job's keystream; any thread, touches nothing but the job and its dst. */
+void hvc_ks_job_run(struct hvc_ks_job *job);
+/* Back on the channel's thread: the frame's keystream is usable from now on (or zeroed,
+ * when the ring was wiped meanwhile); the job's key copy is wiped. */
+void hvc_channel_ks_job_done(struct hvc_channel *ch, struct hvc_ks_job *job);
 /* Sends an authenticated CLOSE and zeroes all keys. */
 int hvc_channel_close(struct hvc_channel *ch);
 /* Zeroes keys, secrets, keystream rings and the tx buffer. */

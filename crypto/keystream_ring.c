@@ -39,11 +39,10 @@ static size_t place(struct hvc_ks_ring *r, size_t need)
 	return old->off - wr >= need ? wr : SIZE_MAX; /* wrapped: used [old, cap) and [0, wr) */
 }
 
-int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
-		     uint32_t epoch, uint64_t seq, size_t len)
+int hvc_ks_ring_reserve(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len,
+			uint8_t **mem)
 {
 	size_t need = (HVC_TAG_LEN + len + 63) & ~(size_t)63, off;
-	uint8_t nonce[12];
 
 	if (!r->mem)
 		return HVC_AGAIN;
@@ -59,9 +58,8 @@ int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const
 		hvc_ks_ring_scrub(r);
 		return HVC_AGAIN;
 	}
-	hvc_frame_nonce(salt, seq, nonce);
-	/* Counter 1 is the tag mask, counters 2.. the data keystream: one contiguous run. */
-	hvc_gcm_keystream(key, nonce, 1, r->mem + off, HVC_TAG_LEN + len);
+	/* Used keystream where the new entry goes is overwritten by its keystream, in a
+	 * moment (fill) or by the thread that makes it (reserve); the rest is zeroed now. */
 	scrub_outside(r, off, HVC_TAG_LEN + len);
 	struct hvc_ks_entry *e = nth(r, r->count);
 	e->seq = seq;
@@ -69,7 +67,35 @@ int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const
 	e->off = off;
 	e->len = len;
 	e->size = need;
+	e->pending = 1;
 	r->count++;
+	*mem = r->mem + off;
+	return HVC_OK;
+}
+
+int hvc_ks_ring_complete(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq)
+{
+	for (unsigned i = 0; i < r->count; i++) {
+		struct hvc_ks_entry *e = nth(r, i);
+		if (e->pending && e->epoch == epoch && e->seq == seq) {
+			e->pending = 0;
+			return HVC_OK;
+		}
+	}
+	return HVC_E_STATE;
+}
+
+int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
+		     uint32_t epoch, uint64_t seq, size_t len)
+{
+	uint8_t nonce[12], *mem;
+	int rc = hvc_ks_ring_reserve(r, epoch, seq, len, &mem);
+	if (rc != HVC_OK)
+		return rc;
+	hvc_frame_nonce(salt, seq, nonce);
+	/* Counter 1 is the tag mask, counters 2.. the data keystream: one contiguous run. */
+	hvc_gcm_keystream(key, nonce, 1, mem, HVC_TAG_LEN + len);
+	nth(r, r->count - 1)->pending = 0;
 	return HVC_OK;
 }
 
@@ -102,7 +128,7 @@ static void scrub_outside(struct hvc_ks_ring *r, size_t off, size_t len)
 
 void hvc_ks_ring_pop(struct hvc_ks_ring *r)
 {
-	if (!r->count)
+	if (!r->count || nth(r, 0)->pending)
 		return;
 	struct hvc_ks_entry *e = nth(r, 0);
 	if (r->ndirty == HVC_KS_MAX_ENTRIES)
@@ -118,6 +144,8 @@ const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t 
 {
 	while (r->count) {
 		struct hvc_ks_entry *e = nth(r, 0);
+		if (e->pending)
+			return NULL; /* not made yet; its memory is in use until completed */
 		if (e->epoch == epoch && e->seq == seq) {
 			if (e->len >= len)
 				return r->mem + e->off;

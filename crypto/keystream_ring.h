@@ -14,6 +14,7 @@ struct hvc_ks_entry {
 	size_t off;  /* into mem, 64-byte aligned */
 	size_t len;  /* data keystream bytes; the 16-byte tag mask E(J0) comes first */
 	size_t size; /* bytes reserved */
+	int pending; /* reserved, its keystream still being made by another thread */
 };
 
 struct hvc_ks_ring {
@@ -32,7 +33,14 @@ void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap);
  * Afterwards no used keystream is left: the new entry overwrote it or it was zeroed. */
 int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
 		     uint32_t epoch, uint64_t seq, size_t len);
-/* Drops entries older than (epoch, seq); returns the keystream (mask first) for exactly
+/* Like fill, but leaves the keystream to be made elsewhere (another thread) into *mem,
+ * 16 + len bytes; the entry is unusable until hvc_ks_ring_complete. */
+int hvc_ks_ring_reserve(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len,
+			uint8_t **mem);
+/* Marks a reserved entry's keystream as made. HVC_E_STATE when the ring no longer holds
+ * it (wiped meanwhile): the caller must then zero what was written. */
+int hvc_ks_ring_complete(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq);
+/* Drops entries older than (epoch, seq), but never one still pending; returns the keystream (mask first) for exactly
  * that frame when it holds at least len bytes, else NULL (dropping a too-short entry). */
 const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len);
 /* Frees the oldest entry (after peek succeeded and its keystream was used). Its bytes

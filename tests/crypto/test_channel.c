@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 
 #include "hkdf_sha256.h"
@@ -296,6 +297,147 @@ static void test_ks_ahead_bound(void **state)
 	assert_int_equal(hvc_ks_ring_count(&p.c->tx.ring), 1);
 	assert_int_equal(hvc_ks_ring_count(&p.s->rx.ring), 0);
 	assert_int_equal(hvc_channel_prefill(p.c, 20000, 0), 1);
+	pair_free(&p);
+}
+
+/* Keystream made by a worker thread (hvc_channel_ks_job_*) while the channel's thread
+ * sends: frames use it, and the receiver (making its own keystream) opens them all. */
+struct ks_worker {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hvc_ks_job jobs[HVC_KS_MAX_ENTRIES];
+	int state[HVC_KS_MAX_ENTRIES]; /* 0 free, 1 queued, 2 made */
+	int stop;
+};
+
+static void *ks_worker_main(void *arg)
+{
+	struct ks_worker *w = arg;
+	pthread_mutex_lock(&w->mu);
+	while (!w->stop) {
+		int i;
+		for (i = 0; i < HVC_KS_MAX_ENTRIES && w->state[i] != 1; i++)
+			;
+		if (i == HVC_KS_MAX_ENTRIES) {
+			pthread_cond_wait(&w->cv, &w->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&w->mu);
+		hvc_ks_job_run(&w->jobs[i]);
+		pthread_mutex_lock(&w->mu);
+		w->state[i] = 2;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Channel thread: returns made jobs, hands out new ones. Jobs are returned in the order
+ * they were taken (FIFO by slot scan is enough here: each is found by seq). */
+static void ks_worker_pump(struct ks_worker *w, struct hvc_channel *ch, size_t len, int wait_all)
+{
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		int busy = 0;
+		for (int i = 0; i < HVC_KS_MAX_ENTRIES; i++) {
+			if (w->state[i] == 2) {
+				hvc_channel_ks_job_done(ch, &w->jobs[i]);
+				w->state[i] = 0;
+			}
+			busy |= w->state[i] == 1;
+		}
+		if (!wait_all || !busy)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		sched_yield();
+		pthread_mutex_lock(&w->mu);
+	}
+	for (int i = 0; i < HVC_KS_MAX_ENTRIES; i++)
+		if (w->state[i] == 0 && hvc_channel_ks_job_take(ch, len, 0, &w->jobs[i]) == HVC_OK)
+			w->state[i] = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void test_ks_jobs_on_a_thread(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	struct pair p;
+	struct ks_worker *w = calloc(1, sizeof(*w));
+	pthread_t thr;
+	uint64_t seed = 77;
+	int used = 0;
+	pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_with_rings(&p, 8 * 20100);
+	p.cc.rekey_msgs = 70; /* a rekey with jobs in flight, twice */
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	assert_int_equal(pthread_create(&thr, NULL, ks_worker_main, w), 0);
+	for (int i = 0; i < 200; i++) {
+		ks_worker_pump(w, p.c, 20000, i % 3 == 0);
+		const struct hvc_ks_ring *r = &p.c->tx.ring;
+		const struct hvc_ks_entry *e = &r->e[r->first];
+		if (r->count && !e->pending && e->seq == p.c->tx.seq && e->epoch == p.c->tx.epoch)
+			used++;
+		roundtrip(&p, p.c, p.s, rnd64(&seed) % 20001, &seed);
+	}
+	ks_worker_pump(w, p.c, 0, 1);
+	assert_int_equal(p.c->tx.jobs_out, 0);
+	assert_true(used > 50);
+	assert_true(hvc_channel_tx_epoch(p.c) >= 2);
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(thr, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	free(w);
+	pair_free(&p);
+}
+
+/* A job that comes back after its ring was wiped (rekey, failure) leaves nothing behind,
+ * and no fill reuses the ring while it is out. */
+static void test_ks_job_outlives_ring(void **state)
+{
+	(void)state;
+	struct pair p;
+	struct hvc_ks_job *job = malloc(2 * sizeof(*job));
+	uint64_t seed = 3;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_with_rings(&p, 4 * 5000);
+	p.cc.rekey_msgs = 2;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(hvc_channel_ks_job_take(p.c, 4000, 0, job), HVC_OK);
+	assert_int_equal(p.c->tx.jobs_out, 1);
+	roundtrip(&p, p.c, p.s, 4000, &seed); /* pending: made inline */
+	roundtrip(&p, p.c, p.s, 4000, &seed);
+	assert_int_equal(hvc_channel_tx_epoch(p.c), 0);
+	roundtrip(&p, p.c, p.s, 4000, &seed); /* rekeys first: the ring is wiped */
+	assert_int_equal(hvc_channel_tx_epoch(p.c), 1);
+	assert_int_equal(hvc_channel_prefill(p.c, 4000, 0), 0); /* blocked while the job is out */
+	assert_int_equal(hvc_channel_ks_job_take(p.c, 4000, 0, job + 1), HVC_AGAIN);
+	hvc_ks_job_run(job); /* the worker finishes late, into wiped memory */
+	hvc_channel_ks_job_done(p.c, job);
+	for (size_t i = 0; i < 4016; i++)
+		assert_int_equal(job->dst[i], 0);
+	for (size_t i = 0; i < sizeof(job->key); i++)
+		assert_int_equal(((uint8_t *)&job->key)[i], 0);
+	assert_true(hvc_channel_prefill(p.c, 4000, 0) > 0); /* unblocked */
+	roundtrip(&p, p.c, p.s, 4000, &seed);
+	/* the same for a receive job after the channel closed */
+	assert_int_equal(hvc_channel_ks_job_take(p.s, 0, 4000, job), HVC_OK);
+	assert_int_equal(job->dir, 1);
+	hvc_ks_job_run(job);
+	assert_int_equal(hvc_channel_close(p.s), HVC_OK);
+	hvc_channel_ks_job_done(p.s, job);
+	for (size_t i = 0; i < 4016; i++)
+		assert_int_equal(job->dst[i], 0);
+	free(job);
 	pair_free(&p);
 }
 
@@ -974,6 +1116,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ALL_PATHS(test_handshake_and_roundtrip),
 		ALL_PATHS(test_pipelined_ring_roundtrip),
+		ALL_PATHS(test_ks_jobs_on_a_thread),
 		ALL_PATHS(test_every_bit_flip),
 		ALL_PATHS(test_rekey),
 		ALL_PATHS(test_wire_chunked_is_standard_gcm),
@@ -991,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_error_strings),
 		cmocka_unit_test(test_zero_stream),
 		cmocka_unit_test(test_ks_ahead_bound),
+		cmocka_unit_test(test_ks_job_outlives_ring),
 		cmocka_unit_test(test_platform_failures),
 		cmocka_unit_test(test_wire_is_standard_gcm),
 	};
