@@ -80,6 +80,16 @@ def t1_clean(sim):
     show("src", rs)
     verify_arrival(rs, rd, "64MiB/plain")
     check(rs.stat.get("enc") == "0", "64MiB/plain: channel not encrypted")
+    print("== 1d: keystream made on a second thread on both sides (--ks-thread 1), 64 MiB")
+    rs, rd = sim.pair(["--mem-mib", "64", "--dirty-mibps", "64", "--downtime-ms", "10", "--verify",
+                       "--ks-thread", "1"],
+                      ["--mem-mib", "64", "--verify", "--run-after-ms", "200", "--ks-thread", "1"])
+    show("src", rs)
+    verify_arrival(rs, rd, "64MiB/ks-thread")
+    check(rs.stat.get("enc") == "1", "64MiB/ks-thread: channel encrypted")
+    check(float(rs.final.get("cpu_ks_thread_s", 0)) > 0 and float(rd.final.get("cpu_ks_thread_s", 0)) > 0,
+          "64MiB/ks-thread: both keystream threads did work (%s / %s s)" %
+          (rs.final.get("cpu_ks_thread_s"), rd.final.get("cpu_ks_thread_s")))
     print("== 1c: mismatched PSK must fail, guest stays on the source")
     rs, rd = sim.pair(["--mem-mib", "16", "--retries", "0"], ["--mem-mib", "16"],
                       src_psk=sim.wrong_psk_file)
