@@ -275,7 +275,10 @@ static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, 
 		hvc_gcm_keystream(&d->key, nonce, 1, mask, 16);
 	hvc_gcm_ghash(&d->key, s, f, HVC_HDR_LEN);
 	do {
-		size_t n = len - off < HVC_SEND_CHUNK ? len - off : HVC_SEND_CHUNK;
+		/* Keystream made here goes through L1 a chunk at a time; keystream from the
+		 * ring needs no such staging, so a whole piece is one pass. */
+		size_t step = ks ? HVC_SEND_PIECE : HVC_SEND_CHUNK;
+		size_t n = len - off < step ? len - off : step;
 		if (n) { /* len 0 (REKEY, CLOSE) has no payload and buf may be NULL */
 			const uint8_t *kp = ks ? ks + HVC_TAG_LEN + off : ch->ks_chunk;
 			if (!ks)
@@ -383,7 +386,9 @@ static void ghash_decrypt_fused(struct hvc_channel *ch, uint8_t *payload, size_t
 {
 	struct hvc_dir *d = &ch->rx;
 	for (size_t off = 0; off < len;) {
-		size_t n = len - off < HVC_SEND_CHUNK ? len - off : HVC_SEND_CHUNK;
+		/* chunks only where the keystream is made here, so that it stays in L1 */
+		size_t step = ks ? len : HVC_SEND_CHUNK;
+		size_t n = len - off < step ? len - off : step;
 		const uint8_t *kp = ks ? ks + HVC_TAG_LEN + off : ch->ks_chunk;
 		if (!ks)
 			hvc_gcm_keystream(&d->key, nonce, 2 + (uint32_t)(off / 16), ch->ks_chunk, n);
