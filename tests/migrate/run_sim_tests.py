@@ -59,10 +59,12 @@ def verify_arrival(rs, rd, label, min_rounds=1):
 def t1_clean(sim):
     print("== 1: 256 MiB guest written during migration (encrypted), byte-for-byte")
     # As QEMU's test does: first make convergence impossible (a 1 ms target is below the
-    # fixed handoff cost), so already-sent pages are dirtied again round after round; the
-    # round limit then ends pre-copy and the stop-and-copy carries the rest.
+    # fixed handoff cost, set here to the hypervisor's 2 ms), so already-sent pages are
+    # dirtied again round after round; the round limit then ends pre-copy and the
+    # stop-and-copy carries the rest. The link is capped at 400 MB/s so that the engines
+    # wait for it and the writer thread gets CPU in every round (2 cores here).
     rs, rd = sim.pair(["--mem-mib", "256", "--dirty-mibps", "128", "--downtime-ms", "1", "--max-rounds", "4",
-                       "--verify", "--policy", "required"],
+                       "--fixed-us", "2000", "--bw-mbps", "400", "--verify", "--policy", "required"],
                       ["--mem-mib", "256", "--verify", "--run-after-ms", "300"])
     show("src", rs)
     verify_arrival(rs, rd, "256MiB/enc", min_rounds=4)
