@@ -21,6 +21,8 @@ void mig_policy_init(struct mig_policy *p, const struct mig_policy_cfg *cfg)
 		c.fixed_ns = 2000000ull;
 	if (!c.state_bytes)
 		c.state_bytes = 16384;
+	if (!c.refine_min_ns)
+		c.refine_min_ns = c.downtime_target_ns / 100u;
 	p->cfg = c;
 	p->bw_Bps = 0;
 	p->dirty_pps = 0;
@@ -81,8 +83,11 @@ enum mig_decision mig_policy_round(struct mig_policy *p, const struct mig_round_
 		uint64_t next_pages = p->dirty_pps * (t_next / 1000u) / 1000000u;
 		if (next_pages > s->dirtied)
 			next_pages = s->dirtied;
+		uint64_t next = mig_policy_predict(p, next_pages, 0, s->rtt_ns);
+		/* ...and saves more than a sliver of the target: a round costs total time, and
+		 * a millisecond of a 300 ms budget is not worth it. */
 		if (p->refine_rounds < MIG_REFINE_ROUNDS_MAX && p->rounds < p->cfg.max_rounds &&
-		    2 * mig_policy_predict(p, next_pages, 0, s->rtt_ns) <= p->predicted_ns) {
+		    2 * next <= p->predicted_ns && p->predicted_ns - next >= p->cfg.refine_min_ns) {
 			p->refine_rounds++;
 			return MIG_DEC_CONTINUE;
 		}

@@ -18,6 +18,8 @@ struct mig_policy_cfg {
 	uint32_t throttle_step_pct;  /* 0: 20 */
 	uint32_t throttle_max_pct;   /* 0: 95 */
 	uint64_t fixed_ns;           /* pause + state save/load + scheduling; 0: 2 ms */
+	uint64_t refine_min_ns;      /* a round within target must save at least this much
+	                              * downtime; 0: 1 % of the target */
 	uint32_t state_bytes;        /* expected state size; 0: 16 KiB */
 };
 

@@ -72,7 +72,7 @@ static void test_refine_bounded(void **st)
 {
 	(void)st;
 	struct mig_policy p;
-	struct mig_policy_cfg c = { .downtime_target_ns = 300 * MS, .fixed_ns = 1000 };
+	struct mig_policy_cfg c = { .downtime_target_ns = 300 * MS, .fixed_ns = 1000, .refine_min_ns = 1 };
 	mig_policy_init(&p, &c);
 	struct mig_round_sample s = { 1 * SEC, 1000000000, 262144, 20000, 0, 0 };
 	unsigned cont = 0;
@@ -86,6 +86,27 @@ static void test_refine_bounded(void **st)
 	}
 	assert_int_equal(d, MIG_DEC_STOP);
 	assert_int_equal(cont, MIG_REFINE_ROUNDS_MAX);
+}
+
+/* A round that would halve a downtime already tiny against the target is not worth its
+ * cost in total time: it must save at least 1 % of the target (3 ms of 300) by default. */
+static void test_refine_needs_real_gain(void **st)
+{
+	(void)st;
+	struct mig_policy p;
+	struct mig_policy_cfg c = { .downtime_target_ns = 300 * MS, .fixed_ns = 100000 };
+	mig_policy_init(&p, &c);
+	assert_int_equal(p.cfg.refine_min_ns, 3 * MS);
+	/* 1 GB/s, 600 pages dirtied in 1 s: ~2.6 ms predicted; the next round would leave
+	 * about 2 pages (~0.1 ms): half, but saving 2.5 ms only. */
+	struct mig_round_sample s = { 1 * SEC, 1000000000, 262144, 600, 0, 0 };
+	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_STOP);
+	assert_int_equal(p.refine_rounds, 0);
+	/* the same with 2000 pages (~8.4 ms -> ~0.1 ms, saves 8 ms): one more round */
+	mig_policy_init(&p, &c);
+	s.dirtied = 2000;
+	assert_int_equal(mig_policy_round(&p, &s), MIG_DEC_CONTINUE);
+	assert_int_equal(p.refine_rounds, 1);
 }
 
 static void test_outrun_throttle_steps(void **st)
@@ -282,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_predict), cmocka_unit_test(test_converges),
 		cmocka_unit_test(test_continue_then_stop), cmocka_unit_test(test_refine_bounded),
+		cmocka_unit_test(test_refine_needs_real_gain),
 		cmocka_unit_test(test_outrun_throttle_steps),
 		cmocka_unit_test(test_outrun_abort), cmocka_unit_test(test_slow_convergence),
 		cmocka_unit_test(test_zero_duration),
