@@ -226,36 +226,26 @@ ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, c
 	_mm256_zeroupper();
 }
 
-/* One copy of the loops per direction, each with its constants folded in: a run-time
- * direction test inside the loop cost the encrypt path ~10 %. */
-YMM_T static void ymm_hash(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *in, size_t n)
-{
-	ghash_ymm(g, st, NULL, in, NULL, n, 0);
-}
-YMM_T static void ymm_enc(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,
-			  const uint8_t *in, uint8_t *out, size_t n)
-{
-	ghash_ymm(g, st, ks, in, out, n, 0);
-}
-YMM_T static void ymm_dec(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,
-			  const uint8_t *in, uint8_t *out, size_t n)
-{
-	ghash_ymm(g, st, ks, in, out, n, 1);
-}
-XMM_T static void xmm_hash(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *in, size_t n)
-{
-	ghash_xmm(g, st, NULL, in, NULL, n, 0);
-}
-XMM_T static void xmm_enc(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,
-			  const uint8_t *in, uint8_t *out, size_t n)
-{
-	ghash_xmm(g, st, ks, in, out, n, 0);
-}
-XMM_T static void xmm_dec(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,
-			  const uint8_t *in, uint8_t *out, size_t n)
-{
-	ghash_xmm(g, st, ks, in, out, n, 1);
-}
+/* One copy of the loops per use (hash only, encrypt, decrypt), each with its constants
+ * folded in: a run-time direction test inside the loop cost the encrypt path ~10 %. */
+#define GHASH_USES(w, T, loop)                                                                \
+	T static void w##_hash(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *in, \
+			       size_t n)                                                         \
+	{                                                                                     \
+		loop(g, st, NULL, in, NULL, n, 0);                                            \
+	}                                                                                     \
+	T static void w##_enc(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,  \
+			      const uint8_t *in, uint8_t *out, size_t n)                        \
+	{                                                                                     \
+		loop(g, st, ks, in, out, n, 0);                                               \
+	}                                                                                     \
+	T static void w##_dec(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,  \
+			      const uint8_t *in, uint8_t *out, size_t n)                        \
+	{                                                                                     \
+		loop(g, st, ks, in, out, n, 1);                                               \
+	}
+GHASH_USES(ymm, YMM_T, ghash_ymm)
+GHASH_USES(xmm, XMM_T, ghash_xmm)
 
 void hvc_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *in, size_t len)
 {
