@@ -78,6 +78,10 @@ def main():
         rc = e["cpu_both"] / p["cpu_both"]
         print("  encrypted/plaintext: total %.2fx (target <= 1.10), downtime %.2fx (target <= 1.10), "
               "CPU %.2fx (target <= 1.50)" % (rt, rd, rc))
+        # Each encrypted run follows its plaintext run: the spread of those pairs' ratios
+        # shows how much of a median's distance from the target is the machine's noise.
+        pairs = sorted(y["total_s"] / x["total_s"] for x, y in zip(runs["disabled"], runs["required"]))
+        print("  total-time ratio of each plaintext/encrypted pair: %s" % " ".join("%.2f" % q for q in pairs))
         for name, x in (("plaintext", p), ("encrypted", e)):
             print("  %s: achieved downtime %.1f ms = %.2fx target (<= 1.20 required), %.2fx prediction" % (
                 name, x["downtime_ms"], x["downtime_ms"] / a.target_ms,
