@@ -504,13 +504,18 @@ static uint64_t ks_next(struct hvc_channel *ch, struct hvc_dir *d, int dir, size
 
 int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len, size_t rx_len)
 {
+	return hvc_channel_prefill_frames(ch, tx_len, rx_len, UINT32_MAX);
+}
+
+int hvc_channel_prefill_frames(struct hvc_channel *ch, size_t tx_len, size_t rx_len, uint32_t max)
+{
 	int filled = 0;
 	if (ch->state != HVC_ST_ESTABLISHED || ch->mode != HVC_MODE_ENCRYPTED)
 		return 0;
 	for (int dir = 0; dir < 2; dir++) {
 		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
 		size_t len = dir ? rx_len : tx_len;
-		for (;;) {
+		for (uint32_t n = 0; n < max; n++) {
 			uint64_t seq = ks_next(ch, d, dir, len);
 			if (seq == UINT64_MAX ||
 			    hvc_ks_ring_fill(&d->ring, &d->key, d->salt, d->epoch, seq, len) != HVC_OK)
@@ -593,4 +598,5 @@ int hvc_channel_last_error(const struct hvc_channel *ch) { return ch->last_error
 enum hvc_mode hvc_channel_mode(const struct hvc_channel *ch) { return ch->mode; }
 enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch) { return hvc_gcm_key_path(&ch->tx.key); }
 uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch) { return ch->tx.epoch; }
+unsigned hvc_channel_tx_ks_ready(const struct hvc_channel *ch) { return hvc_ks_ring_ready(&ch->tx.ring); }
 uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch) { return ch->rx.epoch; }

@@ -168,6 +168,9 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
  * and cfg.ks_ahead bytes per direction, and leave no used keystream behind (overwritten
  * or zeroed). Returns how many frames were filled. */
 int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint);
+/* The same, at most max frames per direction. */
+int hvc_channel_prefill_frames(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint,
+			       uint32_t max);
 /* Reserves ring room for the next frame without keystream (messages of tx_len/rx_len
  * bytes, as prefill) and describes the work in *job: HVC_OK, or HVC_AGAIN when there is
  * nothing to do. Every job taken must be returned with hvc_channel_ks_job_done, also
@@ -187,6 +190,8 @@ int hvc_channel_last_error(const struct hvc_channel *ch);
 enum hvc_mode hvc_channel_mode(const struct hvc_channel *ch);
 enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch);
 uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch);
+/* Frames ahead whose send keystream is made (ring entries not pending). */
+unsigned hvc_channel_tx_ks_ready(const struct hvc_channel *ch);
 uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch);
 
 /* Policy negotiation (exported for tests and docs): OK with *mode, or POLICY_MISMATCH. */

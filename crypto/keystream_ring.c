@@ -174,6 +174,14 @@ unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r)
 	return r->count;
 }
 
+unsigned hvc_ks_ring_ready(const struct hvc_ks_ring *r)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < r->count; i++)
+		n += !r->e[(r->first + i) % HVC_KS_MAX_ENTRIES].pending;
+	return n;
+}
+
 size_t hvc_ks_ring_bytes(const struct hvc_ks_ring *r)
 {
 	size_t n = 0;

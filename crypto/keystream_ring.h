@@ -51,6 +51,8 @@ void hvc_ks_ring_scrub(struct hvc_ks_ring *r);
 /* Sequence number after the newest entry of this epoch, or from when there is none. */
 uint64_t hvc_ks_ring_next_seq(const struct hvc_ks_ring *r, uint32_t epoch, uint64_t from);
 unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r);
+/* Entries whose keystream is made (not pending). */
+unsigned hvc_ks_ring_ready(const struct hvc_ks_ring *r);
 /* Keystream bytes held for frames not yet sent or received. */
 size_t hvc_ks_ring_bytes(const struct hvc_ks_ring *r);
 /* Zeroes all keystream and forgets every entry (rekey, error, teardown). */

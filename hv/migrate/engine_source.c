@@ -347,6 +347,13 @@ static int do_stop(struct mig_source *s, uint64_t now)
 {
 	if (mig_link_room(&s->link) < MIG_ID_MSG_LEN)
 		return stall(s, now);
+	if (!s->stop_prepared && s->link.prepare_stop) {
+		/* the dirty set, its entries, the state and the small messages around them */
+		uint64_t bytes = s->left * MIG_WIRE_PAGE_BYTES + MIG_STATE_MAX + 256;
+		int n = s->link.prepare_stop(s->link.ctx, bytes);
+		s->stats.stop_prepared = n > 0 ? (uint32_t)n : 0;
+	}
+	s->stop_prepared = 1;
 	if (s->g.pause(s->g.ctx) != MIG_OK)
 		return fail(s, MIG_E_PAUSE, 0);
 	s->paused = 1;

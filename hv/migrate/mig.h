@@ -65,6 +65,11 @@ struct mig_link {
 	int (*recv)(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len);
 	int (*encrypted)(void *ctx);   /* 1 when the channel negotiated encryption */
 	int (*detail)(void *ctx);      /* lower layer's code for the last failure, or 0 */
+	/* Called once, just before the guest is paused for the stop-and-copy, with the bytes
+	 * that will follow: work that can be done now instead of in the downtime (the
+	 * channel makes keystream for the frames to come). Returns how many frames are
+	 * ready for it (made now or earlier). NULL: nothing to prepare. */
+	int (*prepare_stop)(void *ctx, uint64_t bytes);
 };
 
 enum mig_outrun { MIG_OUTRUN_THROTTLE = 0, MIG_OUTRUN_ABORT = 1 };
@@ -148,7 +153,7 @@ struct mig_source {
 	uint64_t rtt_mark_pages[16], rtt_mark_ns[16];
 	unsigned rtt_mark_next;
 	unsigned throttle_pct;
-	int paused, forced_stop, final_pass, err, detail;
+	int paused, forced_stop, final_pass, err, detail, stop_prepared;
 	uint8_t ent_zero[MIG_BATCH_MAX];
 	uint64_t ent_pfn[MIG_BATCH_MAX];
 };

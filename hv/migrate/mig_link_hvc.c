@@ -93,6 +93,20 @@ static int l_detail(void *ctx)
 	return ((struct mig_hvc *)ctx)->last;
 }
 
+/* Keystream for the stop-and-copy, made while the guest still runs: in the downtime each
+ * frame then costs XOR + GHASH only. As many frames as the bytes need and the ring takes;
+ * returns how many frames have keystream ready. */
+static int l_prepare_stop(void *ctx, uint64_t bytes)
+{
+	struct mig_hvc *h = ctx;
+	if (!h->max_payload || hvc_channel_mode(h->ch) != HVC_MODE_ENCRYPTED)
+		return 0;
+	uint64_t frames = bytes / h->max_payload + 2;
+	hvc_channel_prefill_frames(h->ch, h->max_payload, 0,
+				   frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames);
+	return (int)hvc_channel_tx_ks_ready(h->ch);
+}
+
 void mig_hvc_link(struct mig_hvc *h, struct hvc_channel *ch, size_t tx_buf_len, struct mig_link *out)
 {
 	h->ch = ch;
@@ -106,4 +120,5 @@ void mig_hvc_link(struct mig_hvc *h, struct hvc_channel *ch, size_t tx_buf_len, 
 	out->recv = l_recv;
 	out->encrypted = l_encrypted;
 	out->detail = l_detail;
+	out->prepare_stop = l_prepare_stop;
 }

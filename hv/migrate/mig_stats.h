@@ -26,6 +26,7 @@ struct mig_stats {
 	uint64_t dt_copy_ns, dt_ready_ns, dt_confirm_ns;
 	unsigned throttle_pct;
 	int forced_stop;     /* stopped at the round limit over target */
+	uint32_t stop_prepared; /* frames with keystream ready at the pause */
 	const char *fail_state;
 };
 

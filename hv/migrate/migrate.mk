@@ -29,7 +29,7 @@ MIGSIM := $(MIG_OUT)/migsim
 # Only these may stay undefined in the freestanding objects (hvlib, and the channel API
 # for the adapter).
 MIG_FS_ALLOWED := memcpy memset memcmp hv_snprintf hv_vsnprintf hvc_channel_handshake_step \
-	hvc_channel_send hvc_channel_recv hvc_channel_mode
+	hvc_channel_send hvc_channel_recv hvc_channel_mode hvc_channel_prefill_frames hvc_channel_tx_ks_ready
 
 .PHONY: test-migrate bench-migrate migrate-freestanding-check migsim migrate-unit migrate-clean
 

@@ -289,6 +289,7 @@ static void test_ks_ahead_bound(void **state)
 	assert_int_equal(p.rc_c, HVC_OK);
 	assert_int_equal(p.rc_s, HVC_OK);
 	assert_int_equal(hvc_channel_prefill(p.c, 20000, 0), 2); /* 2 x 20000 <= 50000 < 3 x */
+	assert_int_equal(hvc_channel_tx_ks_ready(p.c), 2);
 	assert_int_equal(hvc_channel_prefill(p.c, 20000, 0), 0);
 	assert_int_equal(hvc_ks_ring_bytes(&p.c->tx.ring), 40000);
 	assert_int_equal(hvc_channel_prefill(p.s, 0, 20000), 1); /* over the bound: still one */
@@ -414,6 +415,7 @@ static void test_ks_job_outlives_ring(void **state)
 	assert_int_equal(p.rc_c, HVC_OK);
 	assert_int_equal(hvc_channel_ks_job_take(p.c, 4000, 0, job), HVC_OK);
 	assert_int_equal(p.c->tx.jobs_out, 1);
+	assert_int_equal(hvc_channel_tx_ks_ready(p.c), 0); /* pending is not ready */
 	roundtrip(&p, p.c, p.s, 4000, &seed); /* pending: made inline */
 	roundtrip(&p, p.c, p.s, 4000, &seed);
 	assert_int_equal(hvc_channel_tx_epoch(p.c), 0);

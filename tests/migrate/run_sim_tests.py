@@ -75,6 +75,9 @@ def t1_clean(sim):
           "256MiB/enc: sent pages dirtied again in at least 3 of the pre-copy rounds %s" % redirtied)
     check(rs.stat.get("forced_stop") == "1", "256MiB/enc: round limit ended pre-copy")
     check(rs.stat.get("enc") == "1", "256MiB/enc: channel encrypted")
+    check(int(rs.stat.get("stop_prepared", 0)) > 0,
+          "256MiB/enc: keystream for the stop-and-copy ready at the pause (%s frames)" %
+          rs.stat.get("stop_prepared"))
     print("== 1b: the same in plaintext (policy disabled both sides), 64 MiB")
     rs, rd = sim.pair(["--mem-mib", "64", "--dirty-mibps", "64", "--downtime-ms", "10", "--verify",
                        "--policy", "disabled"],
@@ -82,6 +85,7 @@ def t1_clean(sim):
     show("src", rs)
     verify_arrival(rs, rd, "64MiB/plain")
     check(rs.stat.get("enc") == "0", "64MiB/plain: channel not encrypted")
+    check(rs.stat.get("stop_prepared") == "0", "64MiB/plain: no keystream to prepare")
     print("== 1d: keystream made on a second thread on both sides (--ks-thread 1), 64 MiB")
     rs, rd = sim.pair(["--mem-mib", "64", "--dirty-mibps", "64", "--downtime-ms", "10", "--verify",
                        "--ks-thread", "1"],

@@ -149,6 +149,43 @@ static void test_clean_migration(void **st)
 	free(r);
 }
 
+/* The link is asked to prepare the stop-and-copy (the channel makes its keystream) once,
+ * while the guest still runs, with at least the bytes of the dirty set. */
+static struct rig *prep_rig;
+static int prep_calls, prep_paused_at_call;
+static uint64_t prep_bytes;
+
+static int prep_stop(void *ctx, uint64_t bytes)
+{
+	(void)ctx;
+	prep_calls++;
+	prep_paused_at_call = prep_rig->sg.paused;
+	prep_bytes = bytes;
+	return 5;
+}
+
+static void test_prepare_stop_before_pause(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 4096, 20, 256 * 1024, NULL);
+	prep_rig = r;
+	prep_calls = prep_paused_at_call = 0;
+	r->src.link.prepare_stop = prep_stop;
+	rig_run(r, NULL);
+	assert_int_equal(r->rs, MIG_DONE);
+	assert_int_equal(prep_calls, 1);
+	assert_false(prep_paused_at_call);
+	assert_true(r->src.stats.final_pages > 0);
+	assert_true(prep_bytes >= r->src.stats.r[r->src.stats.rounds - 1].dirtied * MIG_WIRE_PAGE_BYTES);
+	assert_int_equal(r->src.stats.stop_prepared, 5);
+	char line[MIG_STATS_LINE_MAX];
+	mig_stats_format(&r->src.stats, line, sizeof(line));
+	assert_non_null(strstr(line, " stop_prepared=5 "));
+	rig_free(r);
+	free(r);
+}
+
 static int in(int v, const int *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -432,6 +469,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_migration),
+		cmocka_unit_test(test_prepare_stop_before_pause),
 		cmocka_unit_test(test_fault_cut),
 		cmocka_unit_test(test_fault_kill),
 		cmocka_unit_test(test_fault_stall),
