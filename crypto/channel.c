@@ -515,6 +515,7 @@ int hvc_channel_prefill_frames(struct hvc_channel *ch, size_t tx_len, size_t rx_
 	for (int dir = 0; dir < 2; dir++) {
 		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
 		size_t len = dir ? rx_len : tx_len;
+		hvc_ks_ring_drop_stale(&d->ring, d->epoch, d->seq);
 		for (uint32_t n = 0; n < max; n++) {
 			uint64_t seq = ks_next(ch, d, dir, len);
 			if (seq == UINT64_MAX ||
@@ -538,10 +539,13 @@ int hvc_channel_ks_job_take(struct hvc_channel *ch, size_t tx_len, size_t rx_len
 	for (int dir = 0; dir < 2; dir++) {
 		struct hvc_dir *d = dir ? &ch->rx : &ch->tx;
 		size_t len = dir ? rx_len : tx_len;
+		hvc_ks_ring_drop_stale(&d->ring, d->epoch, d->seq);
 		uint64_t seq = ks_next(ch, d, dir, len);
 		uint8_t *mem;
-		if (seq == UINT64_MAX || hvc_ks_ring_reserve(&d->ring, d->epoch, seq, len, &mem) != HVC_OK)
+		if (seq == UINT64_MAX || hvc_ks_ring_reserve(&d->ring, d->epoch, seq, len, &mem) != HVC_OK) {
+			hvc_ks_ring_scrub(&d->ring); /* no fill to overwrite used keystream: zero it */
 			continue;
+		}
 		memcpy(&job->key, &d->key, sizeof(job->key));
 		hvc_frame_nonce(d->salt, seq, job->nonce);
 		job->dst = mem;
@@ -568,6 +572,9 @@ void hvc_channel_ks_job_done(struct hvc_channel *ch, struct hvc_ks_job *job)
 		   hvc_ks_ring_complete(&d->ring, job->epoch, job->seq) == HVC_OK;
 	if (!live) /* the ring was wiped while the job ran: leave no keystream behind */
 		hvc_zero(job->dst, job->len);
+	/* Its frame may have gone meanwhile, with keystream made inline: drop it now. */
+	hvc_ks_ring_drop_stale(&d->ring, d->epoch, d->seq);
+	hvc_ks_ring_scrub(&d->ring);
 	if (d->jobs_out && !--d->jobs_out)
 		d->ring_blocked = 0;
 	hvc_gcm_key_wipe(&job->key);

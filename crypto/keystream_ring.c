@@ -190,10 +190,32 @@ size_t hvc_ks_ring_bytes(const struct hvc_ks_ring *r)
 	return n;
 }
 
+void hvc_ks_ring_drop_stale(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq)
+{
+	while (r->count) {
+		struct hvc_ks_entry *e = nth(r, 0);
+		if (e->pending || (e->epoch == epoch && e->seq >= seq))
+			return;
+		hvc_ks_ring_pop(r);
+	}
+}
+
 void hvc_ks_ring_wipe(struct hvc_ks_ring *r)
 {
-	if (r->mem)
-		hvc_zero(r->mem, r->cap);
+	size_t from = 0;
+	while (r->mem && from < r->cap) {
+		/* the lowest pending entry at or above from, if any */
+		size_t lo = r->cap, hi = r->cap;
+		for (unsigned i = 0; i < r->count; i++) {
+			struct hvc_ks_entry *e = nth(r, i);
+			if (e->pending && e->off >= from && e->off < lo) {
+				lo = e->off;
+				hi = e->off + e->size;
+			}
+		}
+		hvc_zero(r->mem + from, lo - from);
+		from = hi;
+	}
 	r->first = 0;
 	r->count = 0;
 	r->ndirty = 0;

@@ -46,6 +46,9 @@ const uint8_t *hvc_ks_ring_peek(struct hvc_ks_ring *r, uint32_t epoch, uint64_t 
 /* Frees the oldest entry (after peek succeeded and its keystream was used). Its bytes
  * are zeroed by the next hvc_ks_ring_scrub/fill, not here on the critical path. */
 void hvc_ks_ring_pop(struct hvc_ks_ring *r);
+/* Drops the ready entries at the head older than (epoch, seq): keystream a job made
+ * after its frame had gone without it. Their bytes are zeroed by the next scrub/fill. */
+void hvc_ks_ring_drop_stale(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq);
 /* Zeroes the keystream of entries already used or dropped. */
 void hvc_ks_ring_scrub(struct hvc_ks_ring *r);
 /* Sequence number after the newest entry of this epoch, or from when there is none. */
@@ -55,6 +58,8 @@ unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r);
 unsigned hvc_ks_ring_ready(const struct hvc_ks_ring *r);
 /* Keystream bytes held for frames not yet sent or received. */
 size_t hvc_ks_ring_bytes(const struct hvc_ks_ring *r);
-/* Zeroes all keystream and forgets every entry (rekey, error, teardown). */
+/* Zeroes all keystream and forgets every entry (rekey, error, teardown). The bytes of
+ * pending entries are left to whoever returns their job (another thread may still be
+ * writing them): hvc_channel_ks_job_done zeroes them. */
 void hvc_ks_ring_wipe(struct hvc_ks_ring *r);
 #endif

@@ -443,6 +443,37 @@ static void test_ks_job_outlives_ring(void **state)
 	pair_free(&p);
 }
 
+/* A job that comes back after its frame went without it (made inline) leaves no
+ * keystream in the ring, on either side. */
+static void test_ks_job_after_its_frame(void **state)
+{
+	(void)state;
+	struct pair p;
+	struct hvc_ks_job *job = malloc(2 * sizeof(*job));
+	uint64_t seed = 9;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	pair_with_rings(&p, 8 * 5000);
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(hvc_channel_ks_job_take(p.c, 4000, 0, &job[0]), HVC_OK);
+	assert_int_equal(hvc_channel_ks_job_take(p.s, 0, 4000, &job[1]), HVC_OK);
+	roundtrip(&p, p.c, p.s, 4000, &seed); /* both ends without their pending keystream */
+	for (int k = 0; k < 2; k++) {
+		struct hvc_channel *ch = k ? p.s : p.c;
+		hvc_ks_job_run(&job[k]);
+		hvc_channel_ks_job_done(ch, &job[k]);
+		const struct hvc_ks_ring *r = k ? &ch->rx.ring : &ch->tx.ring;
+		assert_int_equal(hvc_ks_ring_count(r), 0);
+		for (size_t i = 0; i < 4016; i++)
+			assert_int_equal(job[k].dst[i], 0);
+	}
+	assert_int_equal(hvc_channel_tx_ks_ready(p.c), 0);
+	roundtrip(&p, p.c, p.s, 4000, &seed);
+	free(job);
+	pair_free(&p);
+}
+
 static void test_wrong_psk(void **state)
 {
 	(void)state;
@@ -1137,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_zero_stream),
 		cmocka_unit_test(test_ks_ahead_bound),
 		cmocka_unit_test(test_ks_job_outlives_ring),
+		cmocka_unit_test(test_ks_job_after_its_frame),
 		cmocka_unit_test(test_platform_failures),
 		cmocka_unit_test(test_wire_is_standard_gcm),
 	};
