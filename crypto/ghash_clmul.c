@@ -125,6 +125,21 @@ XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const ui
 	return y;
 }
 
+/* The last partial group of blocks, with the XOR when there is keystream: decrypting
+ * hashes before it writes (in may equal out), encrypting hashes what it wrote. */
+XMM_T static __m128i tail_xor_xmm(const struct hvc_ghash_key *g, __m128i y, const uint8_t *ks,
+				  const uint8_t *in, uint8_t *out, size_t n, int dec)
+{
+	if (ks && dec)
+		y = tail_xmm(g, y, in, n);
+	if (ks)
+		for (size_t k = 0; k < n; k++)
+			out[k] = in[k] ^ ks[k];
+	if (!ks || !dec)
+		y = tail_xmm(g, y, ks ? out : in, n);
+	return y;
+}
+
 XMM_T static inline __attribute__((always_inline)) void
 ghash_xmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
 	  uint8_t *out, size_t len, int dec)
@@ -150,21 +165,8 @@ ghash_xmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, c
 		}
 		y = reduce(lo, mid, hi);
 	}
-	if (i < len) {
-		const uint8_t *src = in + i;
-		if (ks && dec) { /* hash before writing: in may equal out */
-			y = tail_xmm(g, y, src, len - i);
-			for (size_t k = i; k < len; k++)
-				out[k] = in[k] ^ ks[k];
-		} else {
-			if (ks) {
-				for (size_t k = i; k < len; k++)
-					out[k] = in[k] ^ ks[k];
-				src = out + i;
-			}
-			y = tail_xmm(g, y, src, len - i);
-		}
-	}
+	if (i < len)
+		y = tail_xor_xmm(g, y, ks ? ks + i : NULL, in + i, ks ? out + i : NULL, len - i, dec);
 	_mm_storeu_si128((__m128i *)state, bswap128(y));
 }
 
@@ -207,21 +209,8 @@ ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, c
 		__m128i m = _mm_xor_si128(_mm256_castsi256_si128(mid), _mm256_extracti128_si256(mid, 1));
 		y = reduce(l, _mm_xor_si128(m, _mm_xor_si128(l, hh)), hh);
 	}
-	if (i < len) {
-		const uint8_t *src = in + i;
-		if (ks && dec) { /* hash before writing: in may equal out */
-			y = tail_xmm(g, y, src, len - i);
-			for (size_t k = i; k < len; k++)
-				out[k] = in[k] ^ ks[k];
-		} else {
-			if (ks) {
-				for (size_t k = i; k < len; k++)
-					out[k] = in[k] ^ ks[k];
-				src = out + i;
-			}
-			y = tail_xmm(g, y, src, len - i);
-		}
-	}
+	if (i < len)
+		y = tail_xor_xmm(g, y, ks ? ks + i : NULL, in + i, ks ? out + i : NULL, len - i, dec);
 	_mm_storeu_si128((__m128i *)state, bswap128(y));
 	_mm256_zeroupper();
 }
