@@ -39,6 +39,8 @@ CRYPTO_FS_LIB := $(CRYPTO_OUT)/libhvcrypto_fs.a
 CRYPTO_TESTS := test_gcm test_kdf test_channel
 CRYPTO_TEST_BINS := $(patsubst %,$(CRYPTO_OUT)/%,$(CRYPTO_TESTS))
 CRYPTO_TEST_SUPPORT := tests/crypto/mem_transport.c
+# the simulator's keystream thread, which the channel tests drive against a real channel
+CRYPTO_TEST_WORKER := tools/migsim/ks_worker.c
 CRYPTO_FUZZ_BIN := $(CRYPTO_OUT)/fuzz_parse
 CRYPTO_BENCH_BIN := $(CRYPTO_OUT)/bench_crypto
 CRYPTO_KAT := $(CRYPTO_OUT)/kat
@@ -83,9 +85,10 @@ $(CRYPTO_FS_LIB): $(patsubst %,$(CRYPTO_OUT)/fs/%.o,$(CRYPTO_SRC)) $(CRYPTO_ASM_
 
 crypto-freestanding: $(CRYPTO_FS_LIB)
 
-$(CRYPTO_OUT)/test_%: tests/crypto/test_%.c $(CRYPTO_TEST_SUPPORT) tests/crypto/*.h $(CRYPTO_LIB)
+$(CRYPTO_OUT)/test_%: tests/crypto/test_%.c $(CRYPTO_TEST_SUPPORT) $(CRYPTO_TEST_WORKER) tests/crypto/*.h $(CRYPTO_LIB)
 	@echo "  LINK  $@"
-	@$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
+	@$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -Itools/migsim -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_TEST_WORKER) \
+		$(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
 
 # libFuzzer build: our C sources with ASan/UBSan, ipsec-mb objects as they are.
 $(CRYPTO_FUZZ_BIN): tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) $(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_HDRS) $(CRYPTO_ASM_OBJ)

@@ -8,12 +8,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <cmocka.h>
-#include <pthread.h>
 #include <openssl/evp.h>
 
 #include "hkdf_sha256.h"
 #include "mem_secure.h"
 #include "hvc_channel.h"
+#include "ks_worker.h"
 #include "mem_transport.h"
 #include "test_util.h"
 
@@ -301,70 +301,14 @@ static void test_ks_ahead_bound(void **state)
 	pair_free(&p);
 }
 
-/* Keystream made by a worker thread (hvc_channel_ks_job_*) while the channel's thread
- * sends: frames use it, and the receiver (making its own keystream) opens them all. */
-struct ks_worker {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct hvc_ks_job jobs[HVC_KS_MAX_ENTRIES];
-	int state[HVC_KS_MAX_ENTRIES]; /* 0 free, 1 queued, 2 made */
-	int stop;
-};
-
-static void *ks_worker_main(void *arg)
-{
-	struct ks_worker *w = arg;
-	pthread_mutex_lock(&w->mu);
-	while (!w->stop) {
-		int i;
-		for (i = 0; i < HVC_KS_MAX_ENTRIES && w->state[i] != 1; i++)
-			;
-		if (i == HVC_KS_MAX_ENTRIES) {
-			pthread_cond_wait(&w->cv, &w->mu);
-			continue;
-		}
-		pthread_mutex_unlock(&w->mu);
-		hvc_ks_job_run(&w->jobs[i]);
-		pthread_mutex_lock(&w->mu);
-		w->state[i] = 2;
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* Channel thread: returns made jobs, hands out new ones. Jobs are returned in the order
- * they were taken (FIFO by slot scan is enough here: each is found by seq). */
-static void ks_worker_pump(struct ks_worker *w, struct hvc_channel *ch, size_t len, int wait_all)
-{
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		int busy = 0;
-		for (int i = 0; i < HVC_KS_MAX_ENTRIES; i++) {
-			if (w->state[i] == 2) {
-				hvc_channel_ks_job_done(ch, &w->jobs[i]);
-				w->state[i] = 0;
-			}
-			busy |= w->state[i] == 1;
-		}
-		if (!wait_all || !busy)
-			break;
-		pthread_mutex_unlock(&w->mu);
-		sched_yield();
-		pthread_mutex_lock(&w->mu);
-	}
-	for (int i = 0; i < HVC_KS_MAX_ENTRIES; i++)
-		if (w->state[i] == 0 && hvc_channel_ks_job_take(ch, len, 0, &w->jobs[i]) == HVC_OK)
-			w->state[i] = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
+/* Keystream made by a worker thread (hvc_channel_ks_job_*, through the simulator's
+ * tools/migsim/ks_worker.c) while the channel's thread sends: frames use it, and the
+ * receiver (making its own keystream) opens them all. */
 static void test_ks_jobs_on_a_thread(void **state)
 {
 	PATH_OR_SKIP(state, path);
 	struct pair p;
 	struct ks_worker *w = calloc(1, sizeof(*w));
-	pthread_t thr;
 	uint64_t seed = 77;
 	int used = 0;
 	pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
@@ -373,28 +317,22 @@ static void test_ks_jobs_on_a_thread(void **state)
 	pair_start(&p);
 	handshake(&p);
 	assert_int_equal(p.rc_c, HVC_OK);
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
-	assert_int_equal(pthread_create(&thr, NULL, ks_worker_main, w), 0);
+	assert_int_equal(ks_worker_start(w), 0);
 	for (int i = 0; i < 200; i++) {
-		ks_worker_pump(w, p.c, 20000, i % 3 == 0);
+		if (i % 3 == 0)
+			ks_worker_drain(w, p.c);
+		ks_worker_pump(w, p.c, 20000, 0);
 		const struct hvc_ks_ring *r = &p.c->tx.ring;
 		const struct hvc_ks_entry *e = &r->e[r->first];
 		if (r->count && !e->pending && e->seq == p.c->tx.seq && e->epoch == p.c->tx.epoch)
 			used++;
 		roundtrip(&p, p.c, p.s, rnd64(&seed) % 20001, &seed);
 	}
-	ks_worker_pump(w, p.c, 0, 1);
+	ks_worker_drain(w, p.c);
 	assert_int_equal(p.c->tx.jobs_out, 0);
 	assert_true(used > 50);
 	assert_true(hvc_channel_tx_epoch(p.c) >= 2);
-	pthread_mutex_lock(&w->mu);
-	w->stop = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(thr, NULL);
-	pthread_mutex_destroy(&w->mu);
-	pthread_cond_destroy(&w->cv);
+	ks_worker_stop(w);
 	free(w);
 	pair_free(&p);
 }
