@@ -35,6 +35,7 @@ void hvc__wipe_secrets(struct hvc_channel *ch)
 	hvc_zero(ch->nonce_peer, sizeof(ch->nonce_peer));
 	hvc_zero(ch->rx_small, sizeof(ch->rx_small));
 	hvc_zero(ch->ks_chunk, sizeof(ch->ks_chunk));
+	hvc__rx_scrub_partial(ch);
 	if (ch->cfg.tx_buf)
 		hvc_zero(ch->cfg.tx_buf, ch->cfg.tx_buf_len);
 }
@@ -54,8 +55,8 @@ int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg)
 	hvc_zero(ch, sizeof(*ch));
 	if ((cfg->role != HVC_ROLE_CLIENT && cfg->role != HVC_ROLE_SERVER) ||
 	    (unsigned)cfg->policy > HVC_POLICY_DISABLED || !cfg->transport.send ||
-	    !cfg->transport.recv || !cfg->entropy || !cfg->tx_buf ||
-	    cfg->tx_buf_len < HVC_FRAME_OVERHEAD + 64 || (unsigned)cfg->gcm_path >= HVC_GCM_NPATHS)
+	    !cfg->transport.recv || !cfg->transport.peek != !cfg->transport.consume ||
+	    !cfg->entropy || !cfg->tx_buf || cfg->tx_buf_len < HVC_FRAME_OVERHEAD + 64 || (unsigned)cfg->gcm_path >= HVC_GCM_NPATHS)
 		return HVC_E_INVAL;
 	if (cfg->role == HVC_ROLE_CLIENT || !cfg->psk_lookup) {
 		if (!cfg->psk || cfg->psk_len < HVC_PSK_MIN || cfg->psk_len > HVC_PSK_MAX)
@@ -163,7 +164,83 @@ void hvc__frame_done(struct hvc_channel *ch)
 	ch->rx_hdr_ok = 0;
 	ch->rx_hashed = 0;
 	ch->rx_fused = 0;
+	ch->rx_buf = NULL;
 	hvc_zero(ch->rx_ghash, sizeof(ch->rx_ghash));
+}
+
+void hvc__rx_scrub_partial(struct hvc_channel *ch)
+{
+	if (ch->rx_buf && ch->rx_got > HVC_HDR_LEN) {
+		size_t n = ch->rx_got - HVC_HDR_LEN;
+		hvc_zero(ch->rx_buf, n < ch->rx_h.length ? n : ch->rx_h.length);
+	}
+	ch->rx_buf = NULL;
+}
+
+/* Hashes n bytes of ciphertext at in (payload offset off, a multiple of 16) and writes
+ * their plaintext to out (in may equal out), with keystream from the ring or made here a
+ * chunk at a time (in L1). */
+static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *out, size_t off,
+			  size_t n)
+{
+	struct hvc_dir *d = &ch->rx;
+	const uint8_t *ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, ch->rx_h.length);
+	uint8_t nonce[12];
+	if (ks) {
+		hvc_ghash_xor_dec(&d->key, ch->rx_ghash, ks + HVC_TAG_LEN + off, in, out, n);
+		return;
+	}
+	hvc_frame_nonce(d->salt, d->seq, nonce);
+	for (size_t done = 0; done < n;) {
+		size_t step = n - done < HVC_SEND_CHUNK ? n - done : HVC_SEND_CHUNK;
+		hvc_gcm_keystream(&d->key, nonce, 2 + (uint32_t)((off + done) / 16), ch->ks_chunk, step);
+		hvc_ghash_xor_dec(&d->key, ch->rx_ghash, ch->ks_chunk, in + done, out + done, step);
+		done += step;
+	}
+	hvc_zero(ch->ks_chunk, n < HVC_SEND_CHUNK ? n : HVC_SEND_CHUNK);
+}
+
+/* The payload bytes in payload[rx_hashed, received) that make whole blocks (or end the
+ * payload) are hashed while still in cache, and decrypted in the same pass where the
+ * keystream is cheap (rx_fused). */
+static void rx_advance(struct hvc_channel *ch, uint8_t *payload)
+{
+	size_t have = ch->rx_got - HVC_HDR_LEN;
+	if (have > ch->rx_h.length)
+		have = ch->rx_h.length;
+	size_t upto = have == ch->rx_h.length ? have : have & ~(size_t)15;
+	if (upto <= ch->rx_hashed)
+		return;
+	uint8_t *p = payload + ch->rx_hashed;
+	if (ch->rx_fused)
+		rx_open_piece(ch, p, p, ch->rx_hashed, upto - ch->rx_hashed);
+	else
+		hvc_gcm_ghash(&ch->rx.key, ch->rx_ghash, p, upto - ch->rx_hashed);
+	ch->rx_hashed = upto;
+}
+
+/* Fused frames over a transport that lends its buffer: hash and decrypt straight from it
+ * into payload, whole blocks at a time, with no copy of the ciphertext. Returns what
+ * peek returned when that was not > 0; else the bytes taken, or 0 with *copy_n set when
+ * the transport lends less than a block now (the copy path takes those copy_n bytes). */
+static long rx_from_view(struct hvc_channel *ch, uint8_t *payload, size_t want, size_t *copy_n)
+{
+	const void *v = NULL;
+	long n = ch->cfg.transport.peek(ch->cfg.transport.ctx, &v, want);
+	if (n <= 0)
+		return n;
+	if ((size_t)n > want || !v)
+		return -2;
+	size_t left = ch->rx_h.length - ch->rx_hashed;
+	size_t m = (size_t)n == left ? (size_t)n : (size_t)n & ~(size_t)15;
+	if (!m) {
+		*copy_n = (size_t)n;
+		return 0;
+	}
+	rx_open_piece(ch, v, payload + ch->rx_hashed, ch->rx_hashed, m);
+	ch->cfg.transport.consume(ch->cfg.transport.ctx, m);
+	ch->rx_hashed += m;
+	return (long)m;
 }
 
 int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
@@ -171,6 +248,7 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 	for (;;) {
 		uint8_t *dst;
 		size_t want, total;
+		int encrypted_payload = 0;
 		if (ch->rx_got < HVC_HDR_LEN) {
 			dst = ch->rx_hdr + ch->rx_got;
 			want = HVC_HDR_LEN - ch->rx_got;
@@ -200,10 +278,38 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 			if (ch->rx_got == total)
 				return HVC_OK;
 			if (ch->rx_got < HVC_HDR_LEN + ch->rx_h.length) {
+				if (ch->rx_got > HVC_HDR_LEN && payload != ch->rx_buf)
+					return hvc__fail(ch, HVC_E_INVAL); /* one frame, one buffer */
+				ch->rx_buf = payload;
 				dst = payload + (ch->rx_got - HVC_HDR_LEN);
 				want = HVC_HDR_LEN + ch->rx_h.length - ch->rx_got;
 				if (want > HVC_RECV_PIECE)
 					want = HVC_RECV_PIECE;
+				encrypted_payload = (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) != 0;
+				size_t have = ch->rx_got - HVC_HDR_LEN;
+				if (encrypted_payload && ch->rx_fused && ch->cfg.transport.peek &&
+				    (have & 15)) {
+					/* copied up to a partial block (the transport's buffer wrapped):
+					 * copy only to the block's end, then lend again */
+					if (want > 16 - (have & 15))
+						want = 16 - (have & 15);
+				} else if (encrypted_payload && ch->rx_fused && ch->cfg.transport.peek &&
+					   ch->rx_hashed == have) {
+					size_t copy_n = 0;
+					long n = rx_from_view(ch, payload, want, &copy_n);
+					if (n > 0) {
+						ch->rx_got += (size_t)n;
+						ch->last_progress_ns = 0;
+						continue;
+					}
+					if (n == HVC_RECV_EOF)
+						return hvc__fail(ch, HVC_E_TRUNCATED);
+					if (n < 0)
+						return hvc__fail(ch, HVC_E_TRANSPORT);
+					if (!copy_n)
+						return stall_check(ch);
+					want = copy_n;
+				}
 			} else {
 				dst = ch->rx_small + (ch->rx_got - HVC_HDR_LEN - ch->rx_h.length);
 				want = total - ch->rx_got;
@@ -213,21 +319,8 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 		if (n > 0 && (size_t)n <= want) {
 			ch->rx_got += (size_t)n;
 			ch->last_progress_ns = 0;
-			/* Without a fast keystream, hash whole blocks of ciphertext as they
-			 * arrive, while they are in cache; the tag check at the end then has only
-			 * the tail left. With one, open_encrypted hashes and decrypts in one pass
-			 * instead, which costs less than hashing here and decrypting there. */
-			if (ch->rx_hdr_ok && (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) && !ch->rx_fused) {
-				size_t have = ch->rx_got - HVC_HDR_LEN;
-				if (have > ch->rx_h.length)
-					have = ch->rx_h.length;
-				size_t upto = have == ch->rx_h.length ? have : have & ~(size_t)15;
-				if (upto > ch->rx_hashed) {
-					hvc_gcm_ghash(&ch->rx.key, ch->rx_ghash, payload + ch->rx_hashed,
-						      upto - ch->rx_hashed);
-					ch->rx_hashed = upto;
-				}
-			}
+			if (encrypted_payload)
+				rx_advance(ch, payload);
 			continue;
 		}
 		if (n == 0)
@@ -378,44 +471,21 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
 	return send_encrypted(ch, type, buf, len);
 }
 
-/* Hashes and decrypts payload in place in one pass, chunk by chunk, with keystream from
- * the ring or made per chunk (in L1). The plaintext stays inside this call until the tag
- * is checked: open_encrypted zeroes it when the tag is wrong. */
-static void ghash_decrypt_fused(struct hvc_channel *ch, uint8_t *payload, size_t len,
-				const uint8_t *ks, const uint8_t nonce[12], uint8_t s[16])
-{
-	struct hvc_dir *d = &ch->rx;
-	for (size_t off = 0; off < len;) {
-		/* chunks only where the keystream is made here, so that it stays in L1 */
-		size_t step = ks ? len : HVC_SEND_CHUNK;
-		size_t n = len - off < step ? len - off : step;
-		const uint8_t *kp = ks ? ks + HVC_TAG_LEN + off : ch->ks_chunk;
-		if (!ks)
-			hvc_gcm_keystream(&d->key, nonce, 2 + (uint32_t)(off / 16), ch->ks_chunk, n);
-		hvc_ghash_xor_dec(&d->key, s, kp, payload + off, payload + off, n);
-		off += n;
-	}
-	if (!ks)
-		hvc_zero(ch->ks_chunk, len < HVC_SEND_CHUNK ? len : HVC_SEND_CHUNK);
-}
-
-/* Verifies the frame now in (rx_hdr, payload, rx_small tag) and decrypts payload in place;
- * hvc_channel_recv returns the payload only when the tag was right. */
+/* Verifies the frame now in (rx_hdr, payload, rx_small tag): its payload has been hashed
+ * as it arrived, and decrypted too where rx_fused; otherwise it is decrypted here, after
+ * the tag. hvc_channel_recv returns the payload only when the tag was right. */
 static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 {
 	struct hvc_dir *d = &ch->rx;
 	size_t len = ch->rx_h.length;
-	uint8_t s[16] = {0}, mask[16], nonce[12];
+	uint8_t s[16], mask[16], nonce[12];
 	const uint8_t *ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
 	int ok;
 
-	hvc_frame_nonce(d->salt, d->seq, nonce);
-	memcpy(s, ch->rx_ghash, 16); /* the header, hashed when it arrived */
-	if (ch->rx_fused) {
-		ghash_decrypt_fused(ch, payload, len, ks, nonce, s);
-	} else if (ch->rx_hashed != len) { /* the payload was hashed as it arrived */
+	if (ch->rx_hashed != len)
 		return hvc__fail(ch, HVC_E_STATE);
-	}
+	hvc_frame_nonce(d->salt, d->seq, nonce);
+	memcpy(s, ch->rx_ghash, 16);
 	hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
 	if (ks)
 		memcpy(mask, ks, 16);
@@ -425,6 +495,7 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 		s[i] ^= mask[i];
 	ok = hvc_ct_equal(s, ch->rx_small, HVC_TAG_LEN);
 	hvc_zero(mask, sizeof(mask));
+	hvc_zero(s, sizeof(s));
 	if (!ok) {
 		hvc_zero(payload, len); /* unverified plaintext (fused) or ciphertext: never returned */
 		return hvc__fail(ch, HVC_E_AUTH_TAG);
@@ -459,8 +530,7 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
 		rc = hvc__recv_frame(ch, buf, cap);
 		if (rc == HVC_E_BUF_TOO_SMALL)
 			*len = ch->rx_h.length;
-		if (rc < 0 && rc != HVC_E_BUF_TOO_SMALL && ch->rx_hdr_ok)
-			hvc_zero(buf, ch->rx_h.length < cap ? ch->rx_h.length : cap); /* partial frame */
+		/* a failed frame's partial payload was zeroed by hvc__fail (rx_scrub_partial) */
 		if (rc != HVC_OK)
 			return rc;
 		if (ch->mode == HVC_MODE_ENCRYPTED) {

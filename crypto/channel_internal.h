@@ -12,6 +12,9 @@ int hvc__fail(struct hvc_channel *ch, int err);
  * into payload (cap bytes), then the tag when the frame is encrypted. HVC_OK when whole. */
 int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap);
 void hvc__frame_done(struct hvc_channel *ch);
+/* Zeroes what a frame in progress has written to the caller's buffer (decrypted but not
+ * yet verified, or ciphertext): on failure, close and destroy. */
+void hvc__rx_scrub_partial(struct hvc_channel *ch);
 /* Sends a plaintext handshake frame and appends it to the transcript. */
 int hvc__send_hs_frame(struct hvc_channel *ch, uint8_t type, const uint8_t *payload, size_t len);
 /* Loads epoch keys (key, salt) of one direction from its traffic secret. */

@@ -23,6 +23,13 @@ struct hvc_transport {
 	/* Up to len bytes: >0 bytes read, 0 nothing available now, HVC_RECV_EOF, <0 error.
 	 * The channel never asks for more bytes than the current frame still needs. */
 	long (*recv)(void *ctx, void *buf, size_t len);
+	/* Optional (NULL: recv only), for transports that hold received bytes in a buffer of
+	 * their own: peek sets *p to up to len contiguous received bytes and returns their
+	 * count (or 0, HVC_RECV_EOF, <0 as recv); they stay valid until consume(ctx, n) drops
+	 * the first n of them. The channel then decrypts straight from the transport's buffer
+	 * into the caller's instead of copying the ciphertext first. */
+	long (*peek)(void *ctx, const void **p, size_t len);
+	void (*consume)(void *ctx, size_t n);
 };
 
 struct hvc_clock {
@@ -142,8 +149,9 @@ struct hvc_channel {
 	int rx_hdr_ok;
 	/* GHASH of an encrypted frame, advanced as its payload arrives (receive pipelining) */
 	uint8_t rx_ghash[16];
-	size_t rx_hashed;     /* payload bytes already hashed (a multiple of 16) */
-	int rx_fused;         /* hashed and decrypted in one pass once whole (fast keystream) */
+	size_t rx_hashed;     /* payload bytes already hashed (a multiple of 16, or all) */
+	int rx_fused;         /* ... and decrypted in the same pass (keystream cheap or ready) */
+	uint8_t *rx_buf;      /* caller's buffer holding this frame's payload so far */
 	struct hvc_frame_hdr rx_h;
 	uint64_t last_progress_ns;
 	/* keystream of one chunk (send or receive) when none was precomputed (kept in L1) */
@@ -158,9 +166,13 @@ int hvc_channel_handshake(struct hvc_channel *ch);
 /* type: 0x40..0xff. Rekeys first when a key-usage limit would be reached. */
 int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size_t len);
 /* Receives one message into buf (cap bytes). Pass the same buf until the result is not
- * HVC_AGAIN. buf holds plaintext only after HVC_OK: between calls it holds ciphertext,
- * and the call that decrypts checks the tag before returning (zeroing buf when it is
- * wrong). On HVC_E_BUF_TOO_SMALL nothing is consumed and *len is the size needed.
+ * HVC_AGAIN (HVC_E_INVAL otherwise), and keep it valid until then or until the channel is
+ * destroyed. Only HVC_OK releases a payload, after its tag was checked. Between HVC_AGAIN
+ * returns buf holds the part received so far, ciphertext or (with a fast or precomputed
+ * keystream) decrypted but unverified: the caller has no length for it and must not use
+ * it; the channel zeroes it when the frame fails (wrong tag, truncation, transport error,
+ * timeout) and when the channel fails, closes or is destroyed mid-frame.
+ * On HVC_E_BUF_TOO_SMALL nothing is consumed and *len is the size needed.
  * A channel is used by one thread at a time (send and receive share scratch space). */
 int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t cap, size_t *len);
 /* Off the critical path: compute keystream ahead for the next frames, assuming tx/rx

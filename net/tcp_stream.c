@@ -229,19 +229,31 @@ int tcp_stream_send(struct tcp_stream *s, const void *buf, size_t len)
 	return HV_OK;
 }
 
-long tcp_stream_recv(struct tcp_stream *s, void *buf, size_t len)
+/* Nothing to read: what the caller should hear (0, EOF or failure). */
+static long rx_empty(const struct tcp_stream *s)
 {
-	if (!s->rx_len) {
-		if (s->state == TS_PEER_CLOSED || s->state == TS_CLOSED)
-			return TCP_STREAM_EOF;
-		if (s->state == TS_FAILED)
-			return -2;
-		return 0;
-	}
+	if (s->state == TS_PEER_CLOSED || s->state == TS_CLOSED)
+		return TCP_STREAM_EOF;
+	if (s->state == TS_FAILED)
+		return -2;
+	return 0;
+}
+
+long tcp_stream_peek(struct tcp_stream *s, const void **p, size_t len)
+{
+	if (!s->rx_len)
+		return rx_empty(s);
 	size_t n = len < s->rx_len ? len : s->rx_len;
-	size_t first = s->cap - s->rx_head < n ? s->cap - s->rx_head : n;
-	memcpy(buf, s->rx + s->rx_head, first);
-	memcpy((uint8_t *)buf + first, s->rx, n - first);
+	if (n > s->cap - s->rx_head)
+		n = s->cap - s->rx_head; /* contiguous: up to the ring's end */
+	*p = s->rx + s->rx_head;
+	return (long)n;
+}
+
+void tcp_stream_consume(struct tcp_stream *s, size_t n)
+{
+	if (n > s->rx_len)
+		n = s->rx_len;
 	s->rx_head = (s->rx_head + n) % s->cap;
 	s->rx_len -= n;
 	/* Only now does the peer get window back: reading is the flow control. */
@@ -250,6 +262,17 @@ long tcp_stream_recv(struct tcp_stream *s, void *buf, size_t len)
 		tcp_recved(s->pcb, step);
 		left -= step;
 	}
+}
+
+long tcp_stream_recv(struct tcp_stream *s, void *buf, size_t len)
+{
+	if (!s->rx_len)
+		return rx_empty(s);
+	size_t n = len < s->rx_len ? len : s->rx_len;
+	size_t first = s->cap - s->rx_head < n ? s->cap - s->rx_head : n;
+	memcpy(buf, s->rx + s->rx_head, first);
+	memcpy((uint8_t *)buf + first, s->rx, n - first);
+	tcp_stream_consume(s, n);
 	return (long)n;
 }
 

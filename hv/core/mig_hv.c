@@ -157,6 +157,13 @@ static long bytes_recv(void *ctx, void *buf, size_t len)
 	return n == TCP_STREAM_EOF ? HVC_RECV_EOF : n < 0 ? -2 : n;
 }
 
+static long bytes_peek(void *ctx, const void **p, size_t len)
+{
+	long n = tcp_stream_peek(ctx, p, len);
+	return n == TCP_STREAM_EOF ? HVC_RECV_EOF : n < 0 ? -2 : n;
+}
+static void bytes_consume(void *ctx, size_t n) { tcp_stream_consume(ctx, n); }
+
 static uint64_t hvc_now(void *ctx) { return now_ns(ctx); }
 
 static int psk_lookup(void *ctx, uint32_t key_id, uint8_t *psk, size_t *len)
@@ -176,6 +183,9 @@ static int channel_setup(struct mig_side *m, enum hvc_role role)
 	m->hvc.bytes.pending = bytes_pending;
 	m->hvc.bytes.send = bytes_send;
 	m->hvc.bytes.recv = bytes_recv;
+	/* the channel decrypts straight from the stream's receive ring: no copy first */
+	m->hvc.bytes.peek = bytes_peek;
+	m->hvc.bytes.consume = bytes_consume;
 	struct hvc_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = role;

@@ -28,9 +28,22 @@ static long t_recv(void *ctx, void *buf, size_t len)
 	return h->bytes.recv(h->bytes.ctx, buf, len);
 }
 
+static long t_peek(void *ctx, const void **p, size_t len)
+{
+	struct mig_hvc *h = ctx;
+	return h->bytes.peek(h->bytes.ctx, p, len);
+}
+
+static void t_consume(void *ctx, size_t n)
+{
+	struct mig_hvc *h = ctx;
+	h->bytes.consume(h->bytes.ctx, n);
+}
+
 struct hvc_transport mig_hvc_transport(struct mig_hvc *h)
 {
-	struct hvc_transport t = { h, t_send, t_recv };
+	int lend = h->bytes.peek && h->bytes.consume;
+	struct hvc_transport t = { h, t_send, t_recv, lend ? t_peek : NULL, lend ? t_consume : NULL };
 	return t;
 }
 

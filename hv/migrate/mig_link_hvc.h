@@ -15,6 +15,9 @@ struct mig_bytes {
 	size_t (*pending)(void *ctx);  /* queued, not yet on the wire (NULL: 0) */
 	int (*send)(void *ctx, const void *buf, size_t len);  /* 0, or <0 */
 	long (*recv)(void *ctx, void *buf, size_t len);       /* as hvc_transport.recv */
+	/* optional, as hvc_transport.peek/consume: received bytes lent in place */
+	long (*peek)(void *ctx, const void **p, size_t len);
+	void (*consume)(void *ctx, size_t n);
 };
 
 struct mig_hvc {
@@ -24,7 +27,8 @@ struct mig_hvc {
 	int last;           /* last channel error (HVC_E_*) */
 };
 
-/* The hvc_transport to put in hvc_config before hvc_channel_init: it forwards to bytes. */
+/* The hvc_transport to put in hvc_config before hvc_channel_init: it forwards to bytes
+ * (set h->bytes first: peek/consume are offered only where bytes has them). */
 struct hvc_transport mig_hvc_transport(struct mig_hvc *h);
 /* Binds h to a channel initialised with that transport and fills *out. */
 void mig_hvc_link(struct mig_hvc *h, struct hvc_channel *ch, size_t tx_buf_len, struct mig_link *out);

@@ -40,6 +40,11 @@ int tcp_stream_send(struct tcp_stream *s, const void *buf, size_t len);
 /* >0 bytes, 0 nothing yet, TCP_STREAM_EOF when the peer closed and all was
  * read, <0 another error (reset, timeout). */
 long tcp_stream_recv(struct tcp_stream *s, void *buf, size_t len);
+/* Received bytes in place: *p and up to len contiguous bytes of the receive ring
+ * (return values as recv); they stay until tcp_stream_consume drops them, which
+ * is also when the peer gets the window back. */
+long tcp_stream_peek(struct tcp_stream *s, const void **p, size_t len);
+void tcp_stream_consume(struct tcp_stream *s, size_t n);
 /* Moves queued bytes into lwIP; call from the poll loop. */
 void tcp_stream_poll(struct tcp_stream *s);
 /* Bytes queued here or in lwIP that have not been transmitted yet. */

@@ -54,6 +54,7 @@ size_t mem_pipe_pull(struct mem_pipe *p, void *buf, size_t len)
 	if (n)
 		memcpy(buf, p->buf + p->head, n);
 	p->head += n;
+	p->taken += n;
 	return n;
 }
 
@@ -94,9 +95,41 @@ long mem_recv(void *ctx, void *buf, size_t len)
 	return p->eof ? HVC_RECV_EOF : 0;
 }
 
+long mem_peek(void *ctx, const void **p, size_t len)
+{
+	struct mem_end *e = ctx;
+	struct mem_pipe *q = &e->link->p[!e->dir];
+	size_t n = mem_pipe_len(q);
+	if (q->max_chunk && len > q->max_chunk)
+		len = q->max_chunk;
+	if (!n)
+		return q->eof ? HVC_RECV_EOF : 0;
+	if (q->wrap && len > q->wrap - q->taken % q->wrap)
+		len = q->wrap - q->taken % q->wrap;
+	*p = q->buf + q->head;
+	return (long)(n < len ? n : len);
+}
+
+void mem_consume(void *ctx, size_t n)
+{
+	struct mem_end *e = ctx;
+	struct mem_pipe *q = &e->link->p[!e->dir];
+	if (n > mem_pipe_len(q))
+		n = mem_pipe_len(q);
+	q->head += n;
+	q->taken += n;
+	e->link->consumed[!e->dir] += n;
+}
+
 struct hvc_transport mem_transport(struct mem_end *e)
 {
-	struct hvc_transport t = {e, mem_send, mem_recv};
+	struct hvc_transport t = {e, mem_send, mem_recv, NULL, NULL};
+	return t;
+}
+
+struct hvc_transport mem_transport_peek(struct mem_end *e)
+{
+	struct hvc_transport t = {e, mem_send, mem_recv, mem_peek, mem_consume};
 	return t;
 }
 

@@ -11,6 +11,9 @@ struct mem_pipe {
 	size_t cap, head, tail; /* bytes [head, tail) are queued */
 	int eof;                /* after the queue drains, recv reports HVC_RECV_EOF */
 	size_t max_chunk;       /* >0: recv returns at most this many bytes (partial reads) */
+	size_t wrap;            /* >0: peek lends no bytes across a multiple of wrap bytes of the
+				 * stream, as a ring buffer of that size would (recv still may) */
+	size_t taken;           /* bytes of the stream removed so far */
 };
 
 struct mem_link;
@@ -24,6 +27,7 @@ struct mem_link {
 	mem_mitm_fn mitm;
 	void *mitm_ctx;
 	int send_calls[2];
+	size_t consumed[2]; /* bytes taken through peek/consume, per direction */
 };
 
 struct mem_end {
@@ -42,7 +46,11 @@ void mem_link_init(struct mem_link *l, size_t cap);
 void mem_link_free(struct mem_link *l);
 int mem_send(void *ctx, const void *buf, size_t len);
 long mem_recv(void *ctx, void *buf, size_t len);
+long mem_peek(void *ctx, const void **p, size_t len);
+void mem_consume(void *ctx, size_t n);
 struct hvc_transport mem_transport(struct mem_end *e);
+/* The same with peek/consume: the receiver decrypts straight from the pipe's buffer. */
+struct hvc_transport mem_transport_peek(struct mem_end *e);
 
 /* Fake monotonic clock advanced by tests. */
 struct fake_clock {

@@ -177,7 +177,7 @@ static long b_recv(void *ctx, void *buf, size_t len)
 
 struct mig_bytes simnet_bytes(struct simnet *n)
 {
-	struct mig_bytes b = { n, b_writable, b_pending, b_send, b_recv };
+	struct mig_bytes b = { n, b_writable, b_pending, b_send, b_recv, NULL, NULL };
 	return b;
 }
 
