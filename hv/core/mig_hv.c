@@ -497,9 +497,11 @@ static void step_out(void)
 			m->handshake_done = 1;
 	}
 	tcp_stream_poll(m->ts);
-	/* Waiting on the link: the time to compute keystream for the next frames. */
+	/* Waiting on the link: the time to compute keystream for the next frames, one
+	 * frame's per call so that the NIC is polled in between: the whole ring at once
+	 * would hold up whatever arrived meanwhile (in the stop-and-copy, the downtime). */
 	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED)
-		hvc_channel_prefill(&m->ch, m->bufs.msg_len, 0);
+		hvc_channel_prefill_frames(&m->ch, m->bufs.msg_len, 0, 1);
 	if (src.round != m->last_round || hv_now_ms() - m->last_report_ms >= 1000) {
 		m->last_round = src.round;
 		m->last_report_ms = hv_now_ms();
@@ -584,7 +586,7 @@ static void step_in(void)
 	}
 	tcp_stream_poll(m->ts);
 	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED)
-		hvc_channel_prefill(&m->ch, 0, m->bufs.msg_len);
+		hvc_channel_prefill_frames(&m->ch, 0, m->bufs.msg_len, 1); /* as the source */
 	if (r == MIG_AGAIN || r == MIG_BLOCKED)
 		return;
 	mig_guard_handshake(&guard, m->ts->peer_ip, m->handshake_done, now_ns(0));

@@ -35,6 +35,9 @@ def one(sim, mem, dirty, target, policy):
         "cpu_src_proc_s": float(fs["cpu_process_s"]),
         "MBps": int(st["bytes"]) / total / 1e6,
         "rounds": int(st["rounds"]),
+        # the stop-and-copy's cost per page it carried: what encryption adds to a stop,
+        # apart from how many pages the guest left dirty at that moment
+        "us_per_final_page": int(st["downtime_us"]) / max(1, int(st["final_pages"])),
         "enc": st["enc"],
     }
 
@@ -47,7 +50,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--migsim", required=True)
     ap.add_argument("--mem-mib", type=int, default=1024)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--target-ms", type=int, default=300)
     ap.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     a = ap.parse_args()
@@ -86,11 +89,20 @@ def main():
             print("  %s: achieved downtime %.1f ms = %.2fx target (<= 1.20 required), %.2fx prediction" % (
                 name, x["downtime_ms"], x["downtime_ms"] / a.target_ms,
                 x["downtime_ms"] / x["predicted_ms"] if x["predicted_ms"] else 0))
+        rpp = e["us_per_final_page"] / p["us_per_final_page"]
+        print("  stop-and-copy per final page: plaintext %.2f us, encrypted %.2f us (%.2fx)" % (
+            p["us_per_final_page"], e["us_per_final_page"], rpp))
         verdict = []
         if rt > 1.10:
             verdict.append("total")
+        # Stops of a few ms: their ratio is mostly how many pages the guest had dirtied
+        # when each run stopped (the slower run leaves more); a difference under 5 ms is
+        # counted as met, and said so.
         if rd > 1.10 and e["downtime_ms"] - p["downtime_ms"] > 5:
             verdict.append("downtime")
+        elif rd > 1.10:
+            print("  downtime ratio above 1.10 but both stops within 5 ms of each other "
+                  "(%.1f vs %.1f ms): counted as met" % (e["downtime_ms"], p["downtime_ms"]))
         if rc > 1.50:
             verdict.append("cpu")
         if max(p["downtime_ms"], e["downtime_ms"]) > 1.2 * a.target_ms:
