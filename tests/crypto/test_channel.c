@@ -883,6 +883,76 @@ static void test_receive_from_transport_buffer(void **state)
 	}
 }
 
+/* Random mix on one channel pair, checked against the message sent: sizes from 0 to ~200
+ * KiB, keystream prefilled for the receiver or not (or too short), views of the sender's
+ * pipe wrapping at random offsets, partial reads, rekeys every few messages, and now and
+ * then one flipped bit (the receiver must fail with the tag error and leave the buffer
+ * zero). The receiver's transport lends its buffer on even seeds, copies on odd ones. */
+static void test_receive_random_mix(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	uint64_t seed = 0x5eed;
+	uint8_t *msg = malloc(BUFSZ), *got = malloc(BUFSZ);
+	int corrupted = 0, delivered = 0;
+	for (int pairs = 0; pairs < 24; pairs++) {
+		struct pair p;
+		pair_init(&p, path, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+		pair_with_rings(&p, 3 * 70016);
+		p.link.mitm = NULL;
+		p.cc.rekey_msgs = 3 + rnd64(&seed) % 10;
+		p.cc.transport = mem_transport_peek(&p.ce);
+		if (!(pairs & 1))
+			p.sc.transport = mem_transport_peek(&p.se);
+		pair_start(&p);
+		handshake(&p);
+		assert_int_equal(p.rc_c, HVC_OK);
+		assert_int_equal(p.rc_s, HVC_OK);
+		for (int m = 0; m < 30; m++) {
+			size_t n = rnd64(&seed) % 4 == 0 ? rnd64(&seed) % 64 : rnd64(&seed) % 200000;
+			rnd_fill(&seed, msg, n);
+			if (rnd64(&seed) & 1)
+				hvc_channel_prefill(p.c, n, 0);
+			if (rnd64(&seed) & 1)
+				hvc_channel_prefill(p.s, 0, (rnd64(&seed) & 1) ? n : n / 2);
+			p.link.p[0].wrap = rnd64(&seed) % 3 ? 0 : 16 + rnd64(&seed) % 5000;
+			p.link.p[0].max_chunk = rnd64(&seed) % 3 ? 0 : 1 + rnd64(&seed) % 9000;
+			assert_int_equal(hvc_channel_send(p.c, 0x41, msg, n), HVC_OK);
+			size_t wire = mem_pipe_len(&p.link.p[0]);
+			int flip = rnd64(&seed) % 16 == 0;
+			if (flip) /* in this message's payload or tag (a REKEY frame may precede it) */
+				p.link.p[0].buf[p.link.p[0].head + wire - (n + 16) + rnd64(&seed) % (n + 16)] ^=
+					(uint8_t)(1u << (rnd64(&seed) % 8));
+			memset(got, 0xee, BUFSZ);
+			uint8_t type;
+			size_t len;
+			int rc, guard = 0;
+			do
+				rc = hvc_channel_recv(p.s, &type, got, BUFSZ, &len);
+			while (rc == HVC_AGAIN && ++guard < 100000);
+			if (flip) {
+				assert_int_equal(rc, HVC_E_AUTH_TAG);
+				for (size_t i = 0; i < n; i++)
+					assert_int_equal(got[i], 0);
+				corrupted++;
+				break;
+			}
+			assert_int_equal(rc, HVC_OK);
+			assert_int_equal(type, 0x41);
+			assert_int_equal(len, n);
+			assert_memory_equal(got, msg, n);
+			assert_int_equal(got[n], 0xee); /* nothing written past the payload */
+			delivered++;
+		}
+		pair_free(&p);
+	}
+	printf("[ INFO     ] %s: %d messages delivered intact, %d flipped bits refused with the buffer zero\n",
+	       hvc_gcm_path_name(path), delivered, corrupted);
+	assert_true(corrupted > 0);
+	assert_true(delivered > 200);
+	free(msg);
+	free(got);
+}
+
 /* Between HVC_AGAIN returns the caller's buffer holds part of a frame (decrypted, not
  * verified); the channel zeroes it when the frame or the channel ends without the tag
  * being checked: stall timeout, another buffer passed mid-frame, destroy. */
@@ -1220,6 +1290,7 @@ int main(void)
 		ALL_PATHS(test_rekey),
 		ALL_PATHS(test_wire_chunked_is_standard_gcm),
 		ALL_PATHS(test_receive_from_transport_buffer),
+		ALL_PATHS(test_receive_random_mix),
 		cmocka_unit_test(test_partial_frame_scrubbed),
 		cmocka_unit_test(test_policy_negotiation),
 		cmocka_unit_test(test_wrong_psk),
