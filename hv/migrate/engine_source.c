@@ -345,6 +345,29 @@ static int round_end(struct mig_source *s, uint64_t now)
 
 static int do_stop(struct mig_source *s, uint64_t now)
 {
+	if (!s->drained) {
+		/* The guest still runs while the destination catches up: what the kernel's
+		 * buffers and the peer's backlog hold would otherwise drain inside the stop,
+		 * where the prediction (pages left / bandwidth) does not count it. PROGRESS
+		 * answers every ROUND_END, so acked == sent means the pipe is empty. Pages the
+		 * guest writes meanwhile are collected after the pause (FINAL, second pass).
+		 * Bounded by the downtime target: a slow peer costs at most that, once. */
+		uint8_t type = 0;
+		size_t len = 0;
+		int r = poll_ctl(s, &type, &len, now);
+		if (r < 0)
+			return r;
+		if (r == MIG_OK)
+			return fail(s, MIG_E_UNEXPECTED, type);
+		if (!s->drain_started) {
+			s->drain_started = 1;
+			s->drain_t0 = now;
+		}
+		if (s->acked_pages < s->sent_pages && now - s->drain_t0 < s->pol.cfg.downtime_target_ns)
+			return stall(s, now);
+		s->drained = 1;
+		s->stats.drain_ns = now - s->drain_t0;
+	}
 	if (mig_link_room(&s->link) < MIG_ID_MSG_LEN)
 		return stall(s, now);
 	if (!s->stop_prepared && s->link.prepare_stop) {

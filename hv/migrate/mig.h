@@ -154,6 +154,8 @@ struct mig_source {
 	unsigned rtt_mark_next;
 	unsigned throttle_pct;
 	int paused, forced_stop, final_pass, err, detail, stop_prepared;
+	int drain_started, drained; /* waiting for the destination to catch up before the pause */
+	uint64_t drain_t0;
 	uint8_t ent_zero[MIG_BATCH_MAX];
 	uint64_t ent_pfn[MIG_BATCH_MAX];
 };

@@ -28,26 +28,71 @@ void mig_put_be64(uint8_t *p, uint64_t v)
 	mig_put_be32(p + 4, (uint32_t)v);
 }
 
+static uint64_t sum_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+static uint64_t sum_word(const uint8_t *p)
+{
+	uint64_t w;
+	__builtin_memcpy(&w, p, 8); /* inlined even with -fno-builtin; little-endian targets only */
+	return w;
+}
+
+/* Fletcher-style over four lanes of 64-bit words: each lane keeps a running sum (any
+ * single flipped bit changes it) and a sum of running sums (moved or swapped words change
+ * it); the lanes are mixed only once at the end. Additions only, so the loop runs near
+ * the speed of reading the buffer: vectorised where the hosted build may (AVX2 chosen at
+ * run time), in general registers in the hypervisor. Plaintext mode's baseline must not
+ * be slowed by its own integrity check: the previous multiply-chained lanes ran at
+ * 4-8 GB/s, slower than AES-GCM on a VAES machine. */
+#if !defined(HV_FREESTANDING) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+__attribute__((target_clones("avx2", "default")))
+#endif
+#endif
 uint64_t mig_sum64(uint64_t seed, const void *buf, size_t len)
 {
-	/* Four independent lanes so the multiplies overlap: it must not cost more than the
-	 * copy it protects. */
+	static const uint64_t salt[4] = { 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full,
+					  0x165667b19e3779f9ull, 0x27d4eb2f165667c5ull };
 	const uint8_t *p = buf;
-	uint64_t h[4] = { seed ^ 0x9e3779b97f4a7c15ull, seed ^ 0xc2b2ae3d27d4eb4full,
-			  seed ^ 0x165667b19e3779f9ull, seed ^ 0x27d4eb2f165667c5ull };
+	uint64_t a[4], b[4];
+	for (unsigned k = 0; k < 4; k++) {
+		a[k] = seed ^ salt[k];
+		b[k] = 0;
+	}
 	size_t i = 0;
 	for (; i + 32 <= len; i += 32) {
 		for (unsigned k = 0; k < 4; k++) {
-			uint64_t w;
-			memcpy(&w, p + i + 8 * k, 8);
-			h[k] = (h[k] ^ w) * 0x100000001b3ull;
-			h[k] ^= h[k] >> 29;
+			a[k] += sum_word(p + i + 8 * k);
+			b[k] += a[k];
 		}
 	}
-	uint64_t r = h[0] ^ (h[1] * 3) ^ (h[2] * 5) ^ (h[3] * 7) ^ len;
-	for (; i < len; i++)
-		r = (r ^ p[i]) * 0x100000001b3ull;
-	return r ^ (r >> 32);
+	/* At most three whole words remain: lanes 0-2; the last 0-7 bytes, zero-padded
+	 * little-endian, go to lane 3 (the length, mixed in below, tells the padding). */
+	unsigned k = 0;
+	for (; i + 8 <= len; i += 8, k++) {
+		a[k] += sum_word(p + i);
+		b[k] += a[k];
+	}
+	if (i < len) {
+		uint64_t t = 0;
+		for (unsigned j = 0; i + j < len; j++)
+			t |= (uint64_t)p[i + j] << (8 * j);
+		a[3] += t;
+		b[3] += a[3];
+	}
+	uint64_t r = sum_mix(seed ^ len);
+	for (k = 0; k < 4; k++) {
+		r = sum_mix(r ^ a[k]);
+		r = sum_mix(r ^ b[k]);
+	}
+	return r;
 }
 
 int mig_page_is_zero(const void *page)

@@ -24,6 +24,7 @@ struct mig_stats {
 	uint64_t total_ns, predicted_ns, downtime_ns, target_ns;
 	/* where the downtime went: pause -> STATE handed to the link, -> READY, -> CONFIRM */
 	uint64_t dt_copy_ns, dt_ready_ns, dt_confirm_ns;
+	uint64_t drain_ns;   /* before the pause: waiting for the destination to apply all sent */
 	unsigned throttle_pct;
 	int forced_stop;     /* stopped at the round limit over target */
 	uint32_t stop_prepared; /* frames with keystream ready at the pause */

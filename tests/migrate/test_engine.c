@@ -186,6 +186,78 @@ static void test_prepare_stop_before_pause(void **st)
 	free(r);
 }
 
+/* Before pausing, the source waits (guest running) until the destination has applied
+ * every page sent: a backlog in the pipe would otherwise drain inside the stop. With the
+ * destination frozen, the wait ends at the downtime target and the guest is paused anyway;
+ * the migration then completes and is byte-exact. */
+static void run_with_frozen_dest(struct rig *r, long freeze_ticks, uint64_t *acked_at_pause,
+				 uint64_t *sent_at_pause)
+{
+	long frozen = -1;
+	int was_paused = 0;
+	for (long i = 0; i < 400000; i++) {
+		r->rs = mig_source_step(&r->src);
+		if (!was_paused && r->sg.paused) {
+			was_paused = 1;
+			*acked_at_pause = r->src.acked_pages;
+			*sent_at_pause = r->src.sent_pages;
+		}
+		if (frozen < 0 && r->src.st == MIG_SRC_STOP && freeze_ticks)
+			frozen = 0;
+		if (frozen >= 0 && frozen < freeze_ticks)
+			frozen++;
+		else
+			r->rd = mig_dest_step(&r->dst);
+		if (r->sg.running && !r->sg.paused && r->dg.running && r->dg.resumed)
+			r->both_ran = 1;
+		if (src_final(r->src.st) && dst_final(r->dst.st))
+			break;
+		r->clk.now += 1000000;
+		ml_tick(&r->l);
+		fg_tick(&r->sg);
+	}
+}
+
+static void test_stop_waits_for_destination(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 4096, 20, 256 * 1024, NULL);
+	uint64_t acked = 0, sent = 0;
+	run_with_frozen_dest(r, 0, &acked, &sent);
+	assert_int_equal(r->rs, MIG_DONE);
+	assert_int_equal(r->rd, MIG_DONE);
+	assert_true(sent > 0);
+	assert_int_equal(acked, sent); /* nothing in flight at the pause */
+	assert_true(r->src.stats.drain_ns < 20ull * 1000000ull);
+	check_equal_to_snapshot(r);
+	rig_free(r);
+	free(r);
+}
+
+static void test_stop_wait_bounded_by_target(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 4096, 20, 256 * 1024, NULL); /* target 20 ms; stall timeout 50 ms */
+	uint64_t acked = 0, sent = 0;
+	run_with_frozen_dest(r, 30, &acked, &sent);
+	assert_int_equal(r->rs, MIG_DONE);
+	assert_int_equal(r->rd, MIG_DONE);
+	assert_false(r->both_ran);
+	assert_true(acked < sent); /* paused with the destination still behind */
+	assert_true(r->src.stats.drain_ns >= 20ull * 1000000ull);
+	assert_true(r->src.stats.drain_ns <= 22ull * 1000000ull);
+	check_equal_to_snapshot(r);
+	char line[MIG_STATS_LINE_MAX];
+	mig_stats_format(&r->src.stats, line, sizeof(line));
+	char want[48];
+	snprintf(want, sizeof(want), " drain_us=%llu ", (unsigned long long)(r->src.stats.drain_ns / 1000u));
+	assert_non_null(strstr(line, want));
+	rig_free(r);
+	free(r);
+}
+
 static int in(int v, const int *set, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -470,6 +542,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_migration),
 		cmocka_unit_test(test_prepare_stop_before_pause),
+		cmocka_unit_test(test_stop_waits_for_destination),
+		cmocka_unit_test(test_stop_wait_bounded_by_target),
 		cmocka_unit_test(test_fault_cut),
 		cmocka_unit_test(test_fault_kill),
 		cmocka_unit_test(test_fault_stall),

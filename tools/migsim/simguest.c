@@ -47,6 +47,9 @@ int sg_init(struct simguest *g, uint64_t mem_bytes, uint64_t rate_pps, int sourc
 	if (source)
 		for (uint64_t p = 0; p < g->data_pages; p++)
 			fill_page(g->mem + p * MIG_PAGE_SIZE, p);
+	else
+		for (uint64_t p = 0; p < g->npages; p++)
+			((volatile uint8_t *)g->mem)[p * MIG_PAGE_SIZE] = 0;
 	for (size_t i = 0; i < sizeof(g->state_fill); i++)
 		g->state_fill[i] = (uint8_t)(i * 13 + 5);
 	return 0;
