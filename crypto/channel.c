@@ -412,6 +412,8 @@ static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *b
 		return hvc__fail(ch, HVC_E_SEQ_EXHAUSTED);
 	hvc_frame_hdr_encode(&h, f);
 	ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
+	ch->frames[0]++;
+	ch->frames_ks_ready[0] += ks != NULL;
 	if (ks || hvc_gcm_fast_keystream(&d->key)) {
 		rc = send_chunked(ch, buf, len, ks);
 		if (ks)
@@ -500,6 +502,8 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 		hvc_zero(payload, len); /* unverified plaintext (fused) or ciphertext: never returned */
 		return hvc__fail(ch, HVC_E_AUTH_TAG);
 	}
+	ch->frames[1]++;
+	ch->frames_ks_ready[1] += ks != NULL;
 	if (ch->rx_fused) {
 		if (ks)
 			hvc_ks_ring_pop(&d->ring);
@@ -673,6 +677,12 @@ void hvc_channel_destroy(struct hvc_channel *ch)
 
 int hvc_channel_last_error(const struct hvc_channel *ch) { return ch->last_error; }
 enum hvc_mode hvc_channel_mode(const struct hvc_channel *ch) { return ch->mode; }
+void hvc_channel_ks_stats(const struct hvc_channel *ch, int dir, uint64_t *frames, uint64_t *ready)
+{
+	*frames = ch->frames[dir ? 1 : 0];
+	*ready = ch->frames_ks_ready[dir ? 1 : 0];
+}
+
 enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch) { return hvc_gcm_key_path(&ch->tx.key); }
 uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch) { return ch->tx.epoch; }
 unsigned hvc_channel_tx_ks_ready(const struct hvc_channel *ch) { return hvc_ks_ring_ready(&ch->tx.ring); }

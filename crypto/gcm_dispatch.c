@@ -119,10 +119,12 @@ int hvc_gcm_key_init(struct hvc_gcm_key *k, enum hvc_gcm_path path, const uint8_
 	 * is its AAD routine, ~5.6 GB/s here against ~10 for ours). The VAES path keeps
 	 * ipsec-mb's 512-bit GHASH, measured at ~20 GB/s on AVX-512 machines. */
 	enum hvc_clmul_kind kind = hvc_clmul_best();
-	if (path == HVC_GCM_SSE && kind == HVC_CLMUL_YMM)
+	if (path == HVC_GCM_SSE && kind > HVC_CLMUL_XMM)
 		kind = HVC_CLMUL_XMM;
+	if (path == HVC_GCM_AVX2 && kind > HVC_CLMUL_YMM)
+		kind = HVC_CLMUL_YMM;
 	if (path == HVC_GCM_VAES_AVX512)
-		kind = HVC_CLMUL_NONE;
+		kind = kind == HVC_CLMUL_ZMM ? HVC_CLMUL_ZMM : HVC_CLMUL_NONE;
 	/* ipsec-mb 1.3's AVX2 CTR does one block per AES instruction; with VAES, ours does
 	 * two (the VAES/AVX-512 path has ipsec-mb's own 512-bit CTR). */
 	k->ctr_vaes = path == HVC_GCM_AVX2 && hvc_ctr_vaes_available();
@@ -148,7 +150,8 @@ enum hvc_gcm_path hvc_gcm_key_path(const struct hvc_gcm_key *k)
 
 const char *hvc_gcm_ghash_name(const struct hvc_gcm_key *k)
 {
-	return k->gh.kind == HVC_CLMUL_YMM ? "clmul-ymm" : k->gh.kind == HVC_CLMUL_XMM ? "clmul-xmm" : "ipsec-mb";
+	return k->gh.kind == HVC_CLMUL_ZMM ? "clmul-zmm" : k->gh.kind == HVC_CLMUL_YMM ? "clmul-ymm"
+	       : k->gh.kind == HVC_CLMUL_XMM ? "clmul-xmm" : "ipsec-mb";
 }
 
 void hvc_gcm_encrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad,

@@ -157,6 +157,9 @@ struct hvc_channel {
 	uint8_t *rx_buf;      /* caller's buffer holding this frame's payload so far */
 	struct hvc_frame_hdr rx_h;
 	uint64_t last_progress_ns;
+	/* encrypted data frames sent/received, and how many of them found their keystream
+	 * made ahead in the ring (the pipelined case): [0] send, [1] receive */
+	uint64_t frames[2], frames_ks_ready[2];
 	/* keystream of one chunk (send or receive) when none was precomputed (kept in L1) */
 	_Alignas(64) uint8_t ks_chunk[HVC_SEND_CHUNK];
 };
@@ -205,6 +208,9 @@ int hvc_channel_last_error(const struct hvc_channel *ch);
 enum hvc_mode hvc_channel_mode(const struct hvc_channel *ch);
 enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch);
 uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch);
+/* Encrypted frames sent (dir 0) or received (dir 1), and how many of them had their
+ * keystream ready in the ring. */
+void hvc_channel_ks_stats(const struct hvc_channel *ch, int dir, uint64_t *frames, uint64_t *ready);
 /* Frames ahead whose send keystream is made (ring entries not pending). */
 unsigned hvc_channel_tx_ks_ready(const struct hvc_channel *ch);
 uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch);

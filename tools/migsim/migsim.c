@@ -511,6 +511,10 @@ static int run_source(void)
 	}
 	double kscpu = have_conn ? conn_worker_finish(&c) : 0;
 	double cpu = thread_cpu_s() - cpu0 + kscpu, pcpu = process_cpu_s() - pcpu0;
+	/* frames sent, and how many had their keystream made ahead (the pipelined case) */
+	uint64_t ks_frames = 0, ks_ready = 0;
+	if (have_conn)
+		hvc_channel_ks_stats(&c.ch, 0, &ks_frames, &ks_ready);
 	double wall = (double)(mono_ns() - t0) / 1e9;
 	print_stats(&S.stats);
 	print_guard(&guard);
@@ -524,7 +528,7 @@ static int run_source(void)
 	printf("MIGSIM role=src result=%s state=%s fail_state=%s detail=%d detail_name=%s enc=%d guest=%s "
 	       "hash=%016llx pattern=%s edge=%llu cursor=%llu cpu_engine_s=%.3f cpu_ks_thread_s=%.3f "
 	       "cpu_process_s=%.3f wall_s=%.3f "
-	       "bytes_out=%llu\n",
+	       "bytes_out=%llu ks_ready=%llu/%llu\n",
 	       mig_strerror(r < 0 ? r : MIG_DONE), mig_src_state_name(S.st),
 	       S.stats.fail_state ? S.stats.fail_state : "-", S.detail,
 	       S.detail < 0 && (S.err == MIG_E_PEER_ABORT || S.err == MIG_E_IN_DOUBT) ? mig_strerror(S.detail)
@@ -532,7 +536,8 @@ static int run_source(void)
 	       S.stats.encrypted, guest,
 	       (unsigned long long)src_hash, !O.verify ? "skipped" : src_pattern_ok ? "ok" : "BAD",
 	       (unsigned long long)src_edge, (unsigned long long)src_cursor, cpu, kscpu, pcpu, wall,
-	       have_conn ? (unsigned long long)c.net.bytes_out : 0ull);
+	       have_conn ? (unsigned long long)c.net.bytes_out : 0ull, (unsigned long long)ks_ready,
+	       (unsigned long long)ks_frames);
 	fflush(stdout);
 	if (have_conn)
 		conn_close(&c);
@@ -583,6 +588,7 @@ static int run_dest(void)
 	uint32_t conns = 0, serve = O.serve ? O.serve : 1;
 	int r = MIG_E_TRANSPORT, fired = 0, stalled = 0, done = 0;
 	double cpu0 = thread_cpu_s(), kscpu = 0;
+	uint64_t ks_frames = 0, ks_ready = 0; /* frames received; how many had keystream made ahead */
 	uint64_t t0 = 0;
 	while (!done && conns < serve) {
 		int fd = accept(lfd, NULL, NULL);
@@ -643,6 +649,7 @@ static int run_dest(void)
 		mig_guard_end(&guard, O.guest_id, r);
 		print_stats(&D.stats);
 		kscpu += conn_worker_finish(&c);
+		hvc_channel_ks_stats(&c.ch, 1, &ks_frames, &ks_ready);
 		conn_close(&c);
 		if (r == MIG_DONE)
 			done = 1;
@@ -682,11 +689,12 @@ static int run_dest(void)
 	}
 	printf("MIGSIM role=dst result=%s enc=%d hash=%016llx pattern=%s cursor_matches=%d alive_after=%d "
 	       "pattern_after=%d frozen_when_paused=%d mem=%s cpu_engine_s=%.3f cpu_ks_thread_s=%.3f "
-	       "wall_s=%.3f connections=%u\n",
+	       "wall_s=%.3f connections=%u ks_ready=%llu/%llu\n",
 	       done ? "done" : mig_strerror(r), D.stats.encrypted, (unsigned long long)hash,
 	       pat < 0 ? "skipped" : pat ? "ok" : "BAD", cursor_ok, alive, pat2, frozen,
 	       done ? "guest" : mem_all_zero() ? "zero" : "NONZERO", cpu, kscpu,
-	       t0 ? (double)(mono_ns() - t0) / 1e9 : 0.0, conns);
+	       t0 ? (double)(mono_ns() - t0) / 1e9 : 0.0, conns, (unsigned long long)ks_ready,
+	       (unsigned long long)ks_frames);
 	fflush(stdout);
 	close(lfd);
 	free(msg);
