@@ -35,6 +35,7 @@ void hvc__wipe_secrets(struct hvc_channel *ch)
 	hvc_zero(ch->nonce_peer, sizeof(ch->nonce_peer));
 	hvc_zero(ch->rx_small, sizeof(ch->rx_small));
 	hvc_zero(ch->ks_chunk, sizeof(ch->ks_chunk));
+	hvc_zero(ch->rx_gctx, sizeof(ch->rx_gctx));
 	hvc__rx_scrub_partial(ch);
 	if (ch->cfg.tx_buf)
 		hvc_zero(ch->cfg.tx_buf, ch->cfg.tx_buf_len);
@@ -166,6 +167,9 @@ void hvc__frame_done(struct hvc_channel *ch)
 	ch->rx_fused = 0;
 	ch->rx_buf = NULL;
 	hvc_zero(ch->rx_ghash, sizeof(ch->rx_ghash));
+	if (ch->rx_stream)
+		hvc_zero(ch->rx_gctx, sizeof(ch->rx_gctx));
+	ch->rx_stream = 0;
 }
 
 void hvc__rx_scrub_partial(struct hvc_channel *ch)
@@ -184,6 +188,10 @@ static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *ou
 			  size_t n)
 {
 	struct hvc_dir *d = &ch->rx;
+	if (ch->rx_stream) {
+		hvc_gcm_stream_dec_update(&d->key, ch->rx_gctx, out, in, n);
+		return;
+	}
 	const uint8_t *ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, ch->rx_h.length);
 	uint8_t nonce[12];
 	if (ks) {
@@ -198,6 +206,28 @@ static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *ou
 		done += step;
 	}
 	hvc_zero(ch->ks_chunk, n < HVC_SEND_CHUNK ? n : HVC_SEND_CHUNK);
+}
+
+/* How an encrypted frame's payload is opened as it arrives, decided once per frame (the
+ * running GHASH lives in rx_ghash or in rx_gctx, not both): with keystream from the ring
+ * or our fast keystream, fused XOR+GHASH; else, where the path has it, its one-pass
+ * streaming decrypt; else GHASH now and CTR after the tag. */
+static void rx_frame_start(struct hvc_channel *ch)
+{
+	struct hvc_dir *d = &ch->rx;
+	int ready = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, ch->rx_h.length) != NULL;
+	if (!ready && ch->rx_h.length && !hvc_gcm_fast_keystream(&d->key) &&
+	    hvc_gcm_stream_dec_available(&d->key)) {
+		uint8_t nonce[12];
+		hvc_frame_nonce(d->salt, d->seq, nonce);
+		hvc_gcm_stream_dec_init(&d->key, ch->rx_gctx, nonce, ch->rx_hdr, HVC_HDR_LEN);
+		ch->rx_stream = 1;
+		ch->rx_fused = 1;
+		return;
+	}
+	hvc_zero(ch->rx_ghash, 16);
+	hvc_gcm_ghash(&d->key, ch->rx_ghash, ch->rx_hdr, HVC_HDR_LEN);
+	ch->rx_fused = ready || hvc_gcm_fast_keystream(&d->key);
 }
 
 /* The payload bytes in payload[rx_hashed, received) that make whole blocks (or end the
@@ -263,13 +293,9 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 				ch->rx_hdr_ok = 1;
 				ch->rx_hashed = 0;
 				ch->rx_fused = 0;
-				if (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) {
-					hvc_zero(ch->rx_ghash, 16);
-					hvc_gcm_ghash(&ch->rx.key, ch->rx_ghash, ch->rx_hdr, HVC_HDR_LEN);
-					ch->rx_fused = hvc_gcm_fast_keystream(&ch->rx.key) ||
-						       hvc_ks_ring_peek(&ch->rx.ring, ch->rx.epoch, ch->rx.seq,
-									ch->rx_h.length);
-				}
+				ch->rx_stream = 0;
+				if (ch->rx_h.flags & HVC_FLAG_ENCRYPTED)
+					rx_frame_start(ch);
 			}
 			if (ch->rx_h.length > cap)
 				return HVC_E_BUF_TOO_SMALL;
@@ -444,6 +470,11 @@ static int send_plain(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, 
 		return hvc__fail(ch, HVC_E_SEQ_EXHAUSTED);
 	hvc_frame_hdr_encode(&h, hb);
 	ch->tx.seq++;
+	if (len && ch->cfg.transport.send2) {
+		if (ch->cfg.transport.send2(ch->cfg.transport.ctx, hb, HVC_HDR_LEN, buf, len) < 0)
+			return hvc__fail(ch, HVC_E_TRANSPORT);
+		return HVC_OK;
+	}
 	if (ch->cfg.transport.send(ch->cfg.transport.ctx, hb, HVC_HDR_LEN) < 0 ||
 	    (len && ch->cfg.transport.send(ch->cfg.transport.ctx, buf, len) < 0))
 		return hvc__fail(ch, HVC_E_TRANSPORT);
@@ -487,14 +518,18 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 	if (ch->rx_hashed != len)
 		return hvc__fail(ch, HVC_E_STATE);
 	hvc_frame_nonce(d->salt, d->seq, nonce);
-	memcpy(s, ch->rx_ghash, 16);
-	hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
-	if (ks)
-		memcpy(mask, ks, 16);
-	else
-		hvc_gcm_keystream(&d->key, nonce, 1, mask, 16);
-	for (int i = 0; i < 16; i++)
-		s[i] ^= mask[i];
+	if (ch->rx_stream) {
+		hvc_gcm_stream_dec_final(&d->key, ch->rx_gctx, s);
+	} else {
+		memcpy(s, ch->rx_ghash, 16);
+		hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
+		if (ks)
+			memcpy(mask, ks, 16);
+		else
+			hvc_gcm_keystream(&d->key, nonce, 1, mask, 16);
+		for (int i = 0; i < 16; i++)
+			s[i] ^= mask[i];
+	}
 	ok = hvc_ct_equal(s, ch->rx_small, HVC_TAG_LEN);
 	hvc_zero(mask, sizeof(mask));
 	hvc_zero(s, sizeof(s));
@@ -503,7 +538,7 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 		return hvc__fail(ch, HVC_E_AUTH_TAG);
 	}
 	ch->frames[1]++;
-	ch->frames_ks_ready[1] += ks != NULL;
+	ch->frames_ks_ready[1] += ks != NULL && !ch->rx_stream;
 	if (ch->rx_fused) {
 		if (ks)
 			hvc_ks_ring_pop(&d->ring);

@@ -17,7 +17,8 @@ CRYPTO_ASM := x86_64/aes_keyexp_256 x86_64/const \
 	sse_t1/aes256_cntr_by8_sse sse_t1/aes128_cntr_by8_sse \
 	avx2_t1/aes256_gcm_by8_avx2 avx2_t1/aes128_gcm_by8_avx2 \
 	avx_t1/aes256_cntr_by8_avx avx_t1/aes128_cntr_by8_avx \
-	avx512_t2/aes256_gcm_by48_api_vaes_avx512 avx512_t2/aes128_gmac_by48_api_vaes_avx512 \
+	avx512_t2/aes256_gcm_by48_api_vaes_avx512 avx512_t2/aes256_gcm_by48_sgl_api_vaes_avx512 \
+	avx512_t2/aes128_gmac_by48_api_vaes_avx512 \
 	avx512_t2/aes_cntr_api_by16_vaes_avx512
 CRYPTO_ASM_OBJ := $(patsubst %,$(CRYPTO_OUT)/imb/%.o,$(CRYPTO_ASM))
 CRYPTO_NASMFLAGS := -felf64 -Xgnu -DLINUX -D__linux__ -DSAFE_DATA -I$(CRYPTO_IMB)/ -I$(CRYPTO_IMB)/include/

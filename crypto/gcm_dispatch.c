@@ -18,6 +18,10 @@ struct hvc_gcm_ops {
 	void (*ghash)(const void *kd, const void *in, uint64_t len, void *io_tag, uint64_t tag_len);
 	void (*ctr)(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out,
 		    uint64_t len);
+	/* streaming one-pass decrypt, where it beats GHASH then CTR (NULL elsewhere) */
+	void (*sinit)(const void *kd, void *ctx, const uint8_t *iv, const uint8_t *aad, uint64_t aad_len);
+	void (*sdec)(const void *kd, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len);
+	void (*sfin)(const void *kd, void *ctx, uint8_t *tag, uint64_t tag_len);
 };
 
 _Static_assert(sizeof(((struct hvc_gcm_key *)0)->kd) >= HVC_IMB_GCM_KEY_DATA_SIZE, "kd size");
@@ -55,7 +59,8 @@ static const struct hvc_gcm_ops ops_tab[HVC_GCM_NPATHS] = {
 			  ctr_avx},
 	[HVC_GCM_VAES_AVX512] = {HVC_GCM_VAES_AVX512, "vaes-avx512", aes_keyexp_256_enc_avx2,
 				 aes_gcm_precomp_256_vaes_avx512, aes_gcm_enc_256_vaes_avx512,
-				 ghash_vaes_avx512, ctr_vaes},
+				 ghash_vaes_avx512, ctr_vaes, aes_gcm_init_256_vaes_avx512,
+				 aes_gcm_dec_256_update_vaes_avx512, aes_gcm_dec_256_finalize_vaes_avx512},
 };
 
 int hvc_gcm_path_available(enum hvc_gcm_path path)
@@ -187,6 +192,31 @@ void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t
 		hvc_ctr_vaes(k->kd, iv, ctr, in, out, len);
 	else
 		hvc_gcm_ctr_xor_imb(k, iv, ctr, in, out, len);
+}
+
+_Static_assert(HVC_GCM_STREAM_CTX >= HVC_IMB_GCM_CTX_SIZE, "stream ctx size");
+
+int hvc_gcm_stream_dec_available(const struct hvc_gcm_key *k)
+{
+	return k->ops && k->ops->sdec != NULL;
+}
+
+void hvc_gcm_stream_dec_init(const struct hvc_gcm_key *k, void *ctx, const uint8_t iv[12],
+			     const uint8_t *aad, size_t aad_len)
+{
+	k->ops->sinit(k->kd, ctx, iv, aad, aad_len);
+}
+
+void hvc_gcm_stream_dec_update(const struct hvc_gcm_key *k, void *ctx, uint8_t *out, const uint8_t *in,
+			       size_t len)
+{
+	if (len)
+		k->ops->sdec(k->kd, ctx, out, in, len);
+}
+
+void hvc_gcm_stream_dec_final(const struct hvc_gcm_key *k, void *ctx, uint8_t tag[16])
+{
+	k->ops->sfin(k->kd, ctx, tag, 16);
 }
 
 int hvc_gcm_fast_keystream(const struct hvc_gcm_key *k)

@@ -30,6 +30,10 @@ struct hvc_transport {
 	 * into the caller's instead of copying the ciphertext first. */
 	long (*peek)(void *ctx, const void **p, size_t len);
 	void (*consume)(void *ctx, size_t n);
+	/* Optional (NULL: two sends): accept a then b as one write, all or fail, like send.
+	 * A plaintext frame's header and payload go out together: over a socket, two sends
+	 * cost a second system call and a small segment per frame. */
+	int (*send2)(void *ctx, const void *a, size_t alen, const void *b, size_t blen);
 };
 
 struct hvc_clock {
@@ -154,6 +158,8 @@ struct hvc_channel {
 	uint8_t rx_ghash[16];
 	size_t rx_hashed;     /* payload bytes already hashed (a multiple of 16, or all) */
 	int rx_fused;         /* ... and decrypted in the same pass (keystream cheap or ready) */
+	int rx_stream;        /* ... by the path's one-pass streaming decrypt (rx_gctx) */
+	_Alignas(64) uint8_t rx_gctx[128]; /* its running GHASH and counter */
 	uint8_t *rx_buf;      /* caller's buffer holding this frame's payload so far */
 	struct hvc_frame_hdr rx_h;
 	uint64_t last_progress_ns;

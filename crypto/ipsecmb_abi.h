@@ -49,5 +49,11 @@ void aes_cntr_256_sse(const void *in, const void *iv, const void *keys, void *ou
 void aes_cntr_256_avx(const void *in, const void *iv, const void *keys, void *out, uint64_t len,
 		      uint64_t iv_len);
 void aes_cntr_256_submit_vaes_avx512(struct hvc_imb_job *job);
+/* Streaming ("sgl") GCM of the VAES/AVX-512 path: ctx is a struct gcm_context_data. */
+void aes_gcm_init_256_vaes_avx512(const void *key_data, void *ctx, const uint8_t *iv, const uint8_t *aad,
+				  uint64_t aad_len);
+void aes_gcm_dec_256_update_vaes_avx512(const void *key_data, void *ctx, uint8_t *out, const uint8_t *in,
+					uint64_t len);
+void aes_gcm_dec_256_finalize_vaes_avx512(const void *key_data, void *ctx, uint8_t *tag, uint64_t tag_len);
 #endif
 #endif

@@ -28,6 +28,12 @@ static long t_recv(void *ctx, void *buf, size_t len)
 	return h->bytes.recv(h->bytes.ctx, buf, len);
 }
 
+static int t_send2(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct mig_hvc *h = ctx;
+	return h->bytes.send2(h->bytes.ctx, a, alen, b, blen) < 0 ? -1 : 0;
+}
+
 static long t_peek(void *ctx, const void **p, size_t len)
 {
 	struct mig_hvc *h = ctx;
@@ -43,7 +49,8 @@ static void t_consume(void *ctx, size_t n)
 struct hvc_transport mig_hvc_transport(struct mig_hvc *h)
 {
 	int lend = h->bytes.peek && h->bytes.consume;
-	struct hvc_transport t = { h, t_send, t_recv, lend ? t_peek : NULL, lend ? t_consume : NULL };
+	struct hvc_transport t = { h, t_send, t_recv, lend ? t_peek : NULL, lend ? t_consume : NULL,
+				   h->bytes.send2 ? t_send2 : NULL };
 	return t;
 }
 

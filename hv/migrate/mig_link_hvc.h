@@ -18,6 +18,8 @@ struct mig_bytes {
 	/* optional, as hvc_transport.peek/consume: received bytes lent in place */
 	long (*peek)(void *ctx, const void **p, size_t len);
 	void (*consume)(void *ctx, size_t n);
+	/* optional, as hvc_transport.send2: two pieces as one write */
+	int (*send2)(void *ctx, const void *a, size_t alen, const void *b, size_t blen);
 };
 
 struct mig_hvc {

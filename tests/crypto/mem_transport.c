@@ -83,6 +83,22 @@ int mem_send(void *ctx, const void *buf, size_t len)
 	return mem_pipe_push(&l->p[e->dir], buf, len);
 }
 
+/* The lending transport also takes two pieces as one write (one send, as a socket's
+ * sendmsg would), so plaintext frames over it take the channel's send2 path. */
+int mem_send2(void *ctx, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct mem_end *e = ctx;
+	e->link->send2_calls[e->dir]++;
+	uint8_t *t = malloc(alen + blen);
+	if (!t)
+		return -1;
+	memcpy(t, a, alen);
+	memcpy(t + alen, b, blen);
+	int r = mem_send(ctx, t, alen + blen);
+	free(t);
+	return r;
+}
+
 long mem_recv(void *ctx, void *buf, size_t len)
 {
 	struct mem_end *e = ctx;
@@ -123,13 +139,13 @@ void mem_consume(void *ctx, size_t n)
 
 struct hvc_transport mem_transport(struct mem_end *e)
 {
-	struct hvc_transport t = {e, mem_send, mem_recv, NULL, NULL};
+	struct hvc_transport t = {e, mem_send, mem_recv, NULL, NULL, NULL};
 	return t;
 }
 
 struct hvc_transport mem_transport_peek(struct mem_end *e)
 {
-	struct hvc_transport t = {e, mem_send, mem_recv, mem_peek, mem_consume};
+	struct hvc_transport t = {e, mem_send, mem_recv, mem_peek, mem_consume, mem_send2};
 	return t;
 }
 

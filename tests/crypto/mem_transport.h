@@ -27,6 +27,7 @@ struct mem_link {
 	mem_mitm_fn mitm;
 	void *mitm_ctx;
 	int send_calls[2];
+	int send2_calls[2];
 	size_t consumed[2]; /* bytes taken through peek/consume, per direction */
 };
 
@@ -45,6 +46,7 @@ size_t mem_pipe_pull(struct mem_pipe *p, void *buf, size_t len);
 void mem_link_init(struct mem_link *l, size_t cap);
 void mem_link_free(struct mem_link *l);
 int mem_send(void *ctx, const void *buf, size_t len);
+int mem_send2(void *ctx, const void *a, size_t alen, const void *b, size_t blen);
 long mem_recv(void *ctx, void *buf, size_t len);
 long mem_peek(void *ctx, const void **p, size_t len);
 void mem_consume(void *ctx, size_t n);

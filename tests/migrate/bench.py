@@ -42,6 +42,17 @@ def one(sim, mem, dirty, target, policy):
     }
 
 
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+
+
 def med(runs, k):
     return statistics.median(r[k] for r in runs)
 
@@ -50,7 +61,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--migsim", required=True)
     ap.add_argument("--mem-mib", type=int, default=1024)
-    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--reps", type=int, default=21)
     ap.add_argument("--target-ms", type=int, default=300)
     ap.add_argument("--strict", action="store_true", help="exit non-zero when a target is missed")
     a = ap.parse_args()
@@ -58,10 +69,14 @@ def main():
     ok = True
     print("bench-migrate: %d MiB guest, loopback, downtime target %d ms, %d runs each (medians)" %
           (a.mem_mib, a.target_ms, a.reps))
+    print("CPU: %s, %d cores" % (cpu_model(), os.cpu_count() or 0))
     for label, dirty in (("light: guest writes 64 MiB/s", 64), ("heavy: guest writes 256 MiB/s", 256)):
         runs = {"disabled": [], "required": []}
-        for _ in range(a.reps):
-            for pol in ("disabled", "required"):
+        for i in range(a.reps):
+            # ABBA: alternate which mode goes first, so that a drift of the machine (or
+            # whatever the first run of a pair leaves behind) does not favour one mode
+            order = ("disabled", "required") if i % 2 == 0 else ("required", "disabled")
+            for pol in order:
                 runs[pol].append(one(sim, a.mem_mib, dirty, a.target_ms, pol))
         print("\n== %s" % label)
         print("  %-10s %8s %9s %9s %8s %8s %9s %8s %6s" % ("mode", "total_s", "down_ms", "pred_ms", "cpu_src",
@@ -81,8 +96,8 @@ def main():
         rc = e["cpu_both"] / p["cpu_both"]
         print("  encrypted/plaintext: total %.2fx (target <= 1.10), downtime %.2fx (target <= 1.10), "
               "CPU %.2fx (target <= 1.50)" % (rt, rd, rc))
-        # Each encrypted run follows its plaintext run: the spread of those pairs' ratios
-        # shows how much of a median's distance from the target is the machine's noise.
+        # Runs come in pairs (one of each mode, back to back): the spread of the pairs'
+        # ratios shows how much of a median's distance from the target is the machine's noise.
         pairs = sorted(y["total_s"] / x["total_s"] for x, y in zip(runs["disabled"], runs["required"]))
         print("  total-time ratio of each plaintext/encrypted pair: %s" % " ".join("%.2f" % q for q in pairs))
         for name, x in (("plaintext", p), ("encrypted", e)):

@@ -34,9 +34,13 @@ int sg_init(struct simguest *g, uint64_t mem_bytes, uint64_t rate_pps, int sourc
 	memset(g, 0, sizeof(*g));
 	g->npages = mem_bytes / MIG_PAGE_SIZE;
 	g->mem = mmap(NULL, g->npages * MIG_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED)
 		return -1;
+	/* Guest RAM on huge pages where the host allows, as hypervisors back it; then map it
+	 * all now (MAP_POPULATE's job, after the advice). */
+	(void)madvise(g->mem, g->npages * MIG_PAGE_SIZE, MADV_HUGEPAGE);
+	(void)madvise(g->mem, g->npages * MIG_PAGE_SIZE, MADV_POPULATE_WRITE);
 	g->dirty = calloc(MIG_BITMAP_WORDS(g->npages), sizeof(uint64_t));
 	if (!g->dirty)
 		return -1;

@@ -175,7 +175,7 @@ static int session(enum hvc_gcm_path path, hvc_entropy_fn ent)
 	c.rx_max = 65536;
 	s = c;
 	c.role = HVC_ROLE_CLIENT;
-	c.transport = (struct hvc_transport){&ends[0], p_send, p_recv, NULL, NULL};
+	c.transport = (struct hvc_transport){&ends[0], p_send, p_recv, NULL, NULL, NULL};
 	c.tx_buf = txc;
 	c.tx_buf_len = sizeof(txc);
 	c.ks_tx_mem = ks[0];
@@ -184,7 +184,7 @@ static int session(enum hvc_gcm_path path, hvc_entropy_fn ent)
 	c.ks_rx_len = sizeof(ks[1]);
 	c.rekey_msgs = 3;
 	s.role = HVC_ROLE_SERVER;
-	s.transport = (struct hvc_transport){&ends[1], p_send, p_recv, p_peek, p_consume};
+	s.transport = (struct hvc_transport){&ends[1], p_send, p_recv, p_peek, p_consume, NULL};
 	s.tx_buf = txs;
 	s.tx_buf_len = sizeof(txs);
 	s.ks_tx_mem = ks[2];
