@@ -367,6 +367,17 @@ static int do_stop(struct mig_source *s, uint64_t now)
 			return stall(s, now);
 		s->drained = 1;
 		s->stats.drain_ns = now - s->drain_t0;
+		if (s->stats.drain_ns) {
+			/* The wait emptied the pipe and let the guest dirty more: the prediction
+			 * of the round end no longer describes this stop, so make it again. */
+			uint64_t extra = s->pol.dirty_pps * (s->stats.drain_ns / 1000u) / 1000000u;
+			uint64_t pages = s->left + extra;
+			if (pages > s->g.npages)
+				pages = s->g.npages;
+			s->pol.predicted_ns = mig_policy_predict(&s->pol, pages, mig_link_pending(&s->link),
+								 s->rtt_ns);
+			s->stats.predicted_ns = s->pol.predicted_ns;
+		}
 	}
 	if (mig_link_room(&s->link) < MIG_ID_MSG_LEN)
 		return stall(s, now);

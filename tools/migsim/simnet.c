@@ -115,6 +115,23 @@ static size_t b_pending(void *ctx)
 	return (n->otail - n->ohead) + (size_t)(q > 0 ? q : 0);
 }
 
+/* With nothing queued, a frame goes straight to the socket: the bytes it took (0 when it
+ * would block), or -1 with the link marked dead. */
+static ssize_t direct_write(struct simnet *n, struct iovec *iov, int cnt)
+{
+	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)cnt };
+	ssize_t w = sendmsg(n->fd, &m, MSG_NOSIGNAL);
+	if (w < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+			n->dead = 1;
+			return -1;
+		}
+		w = 0;
+	}
+	n->bytes_out += (uint64_t)w;
+	return w;
+}
+
 static int b_send(void *ctx, const void *buf, size_t len)
 {
 	struct simnet *n = ctx;
@@ -124,15 +141,10 @@ static int b_send(void *ctx, const void *buf, size_t len)
 	 * saving a copy of every byte on the fast path. */
 	if (n->ohead == n->otail && !n->bw_Bps && !n->corrupt_next) {
 		n->ohead = n->otail = 0;
-		ssize_t w = send(n->fd, buf, len, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-				n->dead = 1;
-				return -1;
-			}
-			w = 0;
-		}
-		n->bytes_out += (uint64_t)w;
+		struct iovec iov = { (void *)buf, len };
+		ssize_t w = direct_write(n, &iov, 1);
+		if (w < 0)
+			return -1;
 		buf = (const uint8_t *)buf + w;
 		len -= (size_t)w;
 		if (!len)
@@ -170,16 +182,9 @@ static int b_send2(void *ctx, const void *a, size_t alen, const void *b, size_t 
 		return b_send(ctx, b, blen);
 	}
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2 };
-	ssize_t w = sendmsg(n->fd, &m, MSG_NOSIGNAL);
-	if (w < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-			n->dead = 1;
-			return -1;
-		}
-		w = 0;
-	}
-	n->bytes_out += (uint64_t)w;
+	ssize_t w = direct_write(n, iov, 2);
+	if (w < 0)
+		return -1;
 	if ((size_t)w < alen) {
 		if (b_send(ctx, (const uint8_t *)a + w, alen - (size_t)w) < 0)
 			return -1;
