@@ -190,13 +190,18 @@ static void test_prepare_stop_before_pause(void **st)
  * every page sent: a backlog in the pipe would otherwise drain inside the stop. With the
  * destination frozen, the wait ends at the downtime target and the guest is paused anyway;
  * the migration then completes and is byte-exact. */
+static uint64_t predicted_at_round_end;
+
 static void run_with_frozen_dest(struct rig *r, long freeze_ticks, uint64_t *acked_at_pause,
 				 uint64_t *sent_at_pause)
 {
 	long frozen = -1;
 	int was_paused = 0;
+	predicted_at_round_end = 0;
 	for (long i = 0; i < 400000; i++) {
 		r->rs = mig_source_step(&r->src);
+		if (!predicted_at_round_end && r->src.st == MIG_SRC_STOP)
+			predicted_at_round_end = r->src.stats.predicted_ns;
 		if (!was_paused && r->sg.paused) {
 			was_paused = 1;
 			*acked_at_pause = r->src.acked_pages;
@@ -248,6 +253,10 @@ static void test_stop_wait_bounded_by_target(void **st)
 	assert_true(acked < sent); /* paused with the destination still behind */
 	assert_true(r->src.stats.drain_ns >= 20ull * 1000000ull);
 	assert_true(r->src.stats.drain_ns <= 22ull * 1000000ull);
+	/* predicted again at the pause: the guest dirtied more during the wait and nothing
+	 * drained, so the stop now carries more than the round end predicted */
+	assert_true(predicted_at_round_end > 0);
+	assert_true(r->src.stats.predicted_ns > predicted_at_round_end);
 	check_equal_to_snapshot(r);
 	char line[MIG_STATS_LINE_MAX];
 	mig_stats_format(&r->src.stats, line, sizeof(line));
