@@ -1,9 +1,6 @@
 # Top-level build: hypervisor core, boot paths, test guest, hosted tests, system tests.
 # Each component keeps its rules in a fragment (*.mk) next to its sources.
-BUILD      ?= build
-CC         ?= gcc
-HOSTCC     ?= gcc
-PYTHON     ?= python3
+include mk/toolchain.mk
 SETUP_DONE := third_party/.setup-done-v1
 
 .PHONY: all setup demo test test-unit test-system clean
@@ -18,9 +15,9 @@ $(SETUP_DONE):
 include guest/guest.mk
 include crypto/crypto.mk
 include hv/migrate/migrate.mk
+include boot/multiboot2/multiboot2.mk
 include hv/hv.mk
 include net/net.mk
-include boot/multiboot2/multiboot2.mk
 include boot/uefi/uefi.mk
 include tests/unit/unit.mk
 include tests/system/system.mk

@@ -1,8 +1,7 @@
 # crypto/crypto.mk: the migration-channel crypto library (hosted and freestanding), its
 # cmocka tests, Bochs known-answer kernel, libFuzzer run and benchmark. Works included from
 # the top-level Makefile or standalone: make -f crypto/crypto.mk BUILD=build crypto-test
-BUILD ?= build
-HOSTCC ?= gcc
+include mk/toolchain.mk
 CRYPTO_CLANG ?= clang
 CRYPTO_NASM ?= nasm
 CRYPTO_FUZZ_SECONDS ?= 45
@@ -25,13 +24,13 @@ CRYPTO_NASMFLAGS := -felf64 -Xgnu -DLINUX -D__linux__ -DSAFE_DATA -I$(CRYPTO_IMB
 
 CRYPTO_SRC := err_strings mem_secure cpu_features_x86 gcm_dispatch sha256 hmac_sha256 \
 	hkdf_sha256 entropy_x86 frame keystream_ring aes_ctr_vaes ghash_clmul ghash_xor handshake channel selftest
-CRYPTO_HOSTED_SRC := $(CRYPTO_SRC) entropy_hosted
-CRYPTO_HDRS := $(wildcard crypto/*.h)
+# crypto/hosted/: what only hosted users need (getrandom entropy, a keystream thread).
+CRYPTO_HOSTED_ONLY := hosted/entropy_hosted hosted/ks_worker
+CRYPTO_HOSTED_SRC := $(CRYPTO_SRC) $(CRYPTO_HOSTED_ONLY)
+CRYPTO_HDRS := $(wildcard crypto/*.h crypto/hosted/*.h)
 
-CRYPTO_CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration -Icrypto
-CRYPTO_CFLAGS := $(CRYPTO_CFLAGS_COMMON) -O2 -g
-CRYPTO_FS_CFLAGS := $(CRYPTO_CFLAGS_COMMON) -ffreestanding -fno-builtin -nostdlib -mno-red-zone \
-	-fno-pic -fno-stack-protector -O2 -DHVC_FREESTANDING
+CRYPTO_CFLAGS := $(HOSTED_CFLAGS) -Icrypto -Icrypto/hosted
+CRYPTO_FS_CFLAGS := $(FS_VEC_CFLAGS) -Icrypto
 CRYPTO_TEST_CFLAGS := $(CRYPTO_CFLAGS) -Itests/crypto -I$(CRYPTO_IMB)
 CRYPTO_TEST_LIBS := -lcmocka -lcrypto -lpthread
 
@@ -40,8 +39,6 @@ CRYPTO_FS_LIB := $(CRYPTO_OUT)/libhvcrypto_fs.a
 CRYPTO_TESTS := test_gcm test_kdf test_channel
 CRYPTO_TEST_BINS := $(patsubst %,$(CRYPTO_OUT)/%,$(CRYPTO_TESTS))
 CRYPTO_TEST_SUPPORT := tests/crypto/mem_transport.c
-# the simulator's keystream thread, which the channel tests drive against a real channel
-CRYPTO_TEST_WORKER := tools/migsim/ks_worker.c
 CRYPTO_FUZZ_BIN := $(CRYPTO_OUT)/fuzz_parse
 CRYPTO_BENCH_BIN := $(CRYPTO_OUT)/bench_crypto
 CRYPTO_KAT := $(CRYPTO_OUT)/kat
@@ -86,15 +83,14 @@ $(CRYPTO_FS_LIB): $(patsubst %,$(CRYPTO_OUT)/fs/%.o,$(CRYPTO_SRC)) $(CRYPTO_ASM_
 
 crypto-freestanding: $(CRYPTO_FS_LIB)
 
-$(CRYPTO_OUT)/test_%: tests/crypto/test_%.c $(CRYPTO_TEST_SUPPORT) $(CRYPTO_TEST_WORKER) tests/crypto/*.h $(CRYPTO_LIB)
+$(CRYPTO_OUT)/test_%: tests/crypto/test_%.c $(CRYPTO_TEST_SUPPORT) tests/crypto/*.h $(CRYPTO_LIB)
 	@echo "  LINK  $@"
-	@$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -Itools/migsim -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_TEST_WORKER) \
-		$(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
+	@$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
 
 # libFuzzer build: our C sources with ASan/UBSan, ipsec-mb objects as they are.
 $(CRYPTO_FUZZ_BIN): tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) $(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_HDRS) $(CRYPTO_ASM_OBJ)
 	@echo "  FUZZ  $@"
-	@$(CRYPTO_CLANG) -std=gnu11 -g -O1 -Icrypto -Itests/crypto -fsanitize=fuzzer,address,undefined \
+	@$(CRYPTO_CLANG) -std=gnu11 -g -O1 -Icrypto -Icrypto/hosted -Itests/crypto -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) \
 		$(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ)
 

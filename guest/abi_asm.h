@@ -1,5 +1,5 @@
-/* The abi.h numbers the .S files need (abi.h itself is C only);
- * main.c asserts at compile time that they agree with abi.h. */
+/* The guest_abi.h numbers the .S files need (guest_abi.h itself is C only);
+ * main.c asserts at compile time that they agree with guest_abi.h. */
 #ifndef GUEST_ABI_ASM_H
 #define GUEST_ABI_ASM_H
 #define ASM_HC_PARK 1

@@ -3,7 +3,7 @@
 #ifndef GUEST_GUEST_H
 #define GUEST_GUEST_H
 #include <stdint.h>
-#include "abi.h"
+#include "guest_abi.h"
 
 /* Guest physical layout (paging is off, so these are also our addresses):
  *   0x01000          struct guest_params (written by the hypervisor)

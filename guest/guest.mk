@@ -44,7 +44,7 @@ $(GUEST_OUT)/test_pattern: guest/test_pattern.c guest/pattern.c guest/pattern.h
 	@mkdir -p $(@D)
 	$(HOSTCC) -O2 -Wall -Wextra -Iguest -o $@ guest/test_pattern.c guest/pattern.c
 
-$(GUEST_OUT)/kvm_run: guest/kvm_run.c guest/pattern.c guest/pattern.h guest/abi.h
+$(GUEST_OUT)/kvm_run: guest/kvm_run.c guest/pattern.c guest/pattern.h guest/guest_abi.h
 	@mkdir -p $(@D)
 	$(HOSTCC) -O2 -Wall -Wextra -Iguest -o $@ guest/kvm_run.c guest/pattern.c
 

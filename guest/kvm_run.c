@@ -1,5 +1,5 @@
 /* Host-side test of the real guest binary on Linux KVM (no hypervisor of ours
- * needed): implements abi.h's loader, UART and hypercalls, checks the output and
+ * needed): implements guest_abi.h's loader, UART and hypercalls, checks the output and
  * each WSET window's dirty set against KVM's dirty log.
  * Usage: kvm_run BIN WINDOW_ADDR work|wset|corrupt|badparams
  * (exit 0 pass, 1 fail, 77 skip: no /dev/kvm) */
@@ -12,7 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "abi.h"
+#include "guest_guest_abi.h"
 #include "pattern.h"
 
 #define MEM_SIZE   (8u << 20)

@@ -6,7 +6,7 @@
 #include "abi_asm.h"
 #include "pattern.h"
 
-_Static_assert(ASM_HC_PARK == HC_PARK && ASM_HC_DONE == HC_DONE, "abi_asm.h disagrees with abi.h");
+_Static_assert(ASM_HC_PARK == HC_PARK && ASM_HC_DONE == HC_DONE, "abi_asm.h disagrees with guest_abi.h");
 _Static_assert(sizeof(struct guest_params) % 4 == 0, "params are copied by words");
 
 struct guest_params params;

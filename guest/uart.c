@@ -1,7 +1,7 @@
 /* Polled output on the virtual 16550 at COM1. */
 #include "uart.h"
 #include "x86.h"
-#include "abi.h"
+#include "guest_abi.h"
 
 #define UART_THR (GUEST_UART_BASE + 0)
 #define UART_LSR (GUEST_UART_BASE + 5)

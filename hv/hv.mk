@@ -1,13 +1,12 @@
 # The hypervisor core: freestanding C and assembly linked with linker.ld into
 # $(BUILD)/hv/hv.elf (Multiboot2 header and UEFI image header inside).
-HV_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin -fno-pic -fno-pie \
-	-fno-stack-protector -fno-asynchronous-unwind-tables -mno-red-zone -mgeneral-regs-only \
-	-mcmodel=kernel -fno-omit-frame-pointer -DHV_FREESTANDING -Ihv/include -Ihv/migrate -Icrypto -MMD -MP
-HV_ASFLAGS := -Wa,--noexecstack -DHV_FREESTANDING -Ihv/include -MMD -MP
+HV_CFLAGS := $(FS_CFLAGS) $(HV_INC) -MMD -MP
+HV_ASFLAGS := $(FS_ASFLAGS) $(HV_INC) -MMD -MP
 HV_LDFLAGS := -Wl,--build-id=none -nostdlib -static -no-pie -z max-page-size=4096 -T linker.ld
 
-HV_C_SRCS := $(wildcard hv/core/*.c) $(wildcard hv/arch/x86/*.c) $(wildcard hv/migrate/*.c) boot/multiboot2/mb2_info.c
-HV_S_SRCS := $(wildcard hv/core/*.S) $(wildcard hv/arch/x86/*.S) boot/multiboot2/entry.S
+HV_C_SRCS := $(wildcard hv/core/*.c) $(wildcard hv/arch/$(HV_ARCH)/*.c) $(wildcard hv/arch/$(HV_ARCH)/dev/*.c) \
+	$(MIG_CORE_SRCS) $(MIG_LINK_SRCS) $(MB2_C_SRCS)
+HV_S_SRCS := $(wildcard hv/core/*.S) $(wildcard hv/arch/$(HV_ARCH)/*.S) $(MB2_S_SRCS)
 HV_OBJS := $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(BUILD)/hv/%.o,$(HV_S_SRCS))
 HV_ELF := $(BUILD)/hv/hv.elf
 GUEST_BIN ?= $(BUILD)/guest/testguest.bin
@@ -17,7 +16,7 @@ hv: $(HV_ELF)
 
 $(BUILD)/hv/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(HV_CFLAGS) -Inet/include -I$(LWIP_DIR)/include -c $< -o $@
+	$(CC) $(HV_CFLAGS) -I$(LWIP_DIR)/include -c $< -o $@
 
 $(BUILD)/hv/%.o: %.S
 	@mkdir -p $(dir $@)

@@ -1,5 +1,6 @@
 /* Network bring-up and the polling loop: lwIP heap from the page allocator,
  * the e1000 netif with the configured static address, timers, console. */
+#include "console.h"
 #include "hv.h"
 #include "net.h"
 #include "netif_e1000.h"
@@ -54,7 +55,7 @@ int net_init(void)
 	net_echo_listen();
 	char ipb[16];
 	ip_text(hv_cfg.ip, ipb, sizeof(ipb));
-	hv_log("[hv] net: e1000 %02x:%02x:%02x:%02x:%02x:%02x at %s/%u, link %s\r\n", nic.mac[0], nic.mac[1],
+	hv_event("net: e1000 %02x:%02x:%02x:%02x:%02x:%02x at %s/%u, link %s", nic.mac[0], nic.mac[1],
 	       nic.mac[2], nic.mac[3], nic.mac[4], nic.mac[5], ipb, hv_cfg.ip_prefix,
 	       e1000_link_up(&nic) ? "up" : "down");
 	return HV_OK;
@@ -85,7 +86,7 @@ static void status(const struct printer *p)
 	net_echo_status(p);
 }
 
-int net_command(int argc, char **argv, const struct printer *out)
+static int run(int argc, char **argv, const struct printer *out)
 {
 	if (argc < 2 || !hv_strcmp(argv[1], "status")) {
 		if (argc > 2)
@@ -124,4 +125,9 @@ int net_command(int argc, char **argv, const struct printer *out)
 		return net_echo_start(ip, bytes);
 	}
 	return HV_ENOENT;
+}
+
+int net_command(int argc, char **argv, const struct printer *out)
+{
+	return net_cmd_report(out, run(argc, argv, out), argc, argv);
 }

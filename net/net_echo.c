@@ -54,7 +54,7 @@ void net_echo_listen(void)
 {
 	struct tcp_pcb *pcb = tcp_new();
 	if (!pcb || tcp_bind(pcb, IP_ADDR_ANY, NET_ECHO_PORT) != ERR_OK) {
-		hv_log("[hv] net: cannot bind the echo service to port %u\r\n", NET_ECHO_PORT);
+		hv_event("net: cannot bind the echo service to port %u", NET_ECHO_PORT);
 		return;
 	}
 	struct tcp_pcb *l = tcp_listen(pcb);
@@ -88,10 +88,10 @@ static void client_end(const char *why, int abort)
 	}
 	uint64_t ms = hv_now_ms() - cl.t0;
 	if (!why)
-		hv_log("[hv] net echo: %lu bytes verified in %lu ms (%lu KiB/s) ok\r\n", (unsigned long)cl.checked,
+		hv_event("net echo: %lu bytes verified in %lu ms (%lu KiB/s) ok", (unsigned long)cl.checked,
 		       (unsigned long)ms, (unsigned long)(ms ? cl.checked * 1000 / 1024 / ms : 0));
 	else
-		hv_log("[hv] net echo: FAILED after %lu of %lu bytes: %s\r\n", (unsigned long)cl.checked,
+		hv_event("net echo: FAILED after %lu of %lu bytes: %s", (unsigned long)cl.checked,
 		       (unsigned long)cl.total, why);
 	cl.pcb = 0;
 	cl.active = 0;

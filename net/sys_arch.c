@@ -1,8 +1,8 @@
 /* What lwIP needs from the platform under NO_SYS: milliseconds, diagnostics,
  * assertions and random numbers. */
 #include "hv.h"
+#include "arch.h"
 #include "lwip/sys.h"
-#include "../hv/arch/x86/cpu.h"
 
 u32_t sys_now(void)
 {
@@ -14,9 +14,13 @@ void hv_lwip_diag(const char *fmt, ...)
 	char buf[200];
 	va_list ap;
 	va_start(ap, fmt);
-	hv_vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = hv_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	hv_log("[hv] lwip: %s", buf);
+	if (n > (int)sizeof(buf) - 1)
+		n = (int)sizeof(buf) - 1;
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0'; /* hv_event ends the line */
+	hv_event("lwip: %s", buf);
 }
 
 void hv_lwip_assert(const char *msg, const char *file, int line)
@@ -30,7 +34,7 @@ uint32_t hv_lwip_rand(void)
 	 * sequence numbers and ephemeral ports only. */
 	static uint64_t x;
 	if (!x)
-		x = rdtsc() | 1;
+		x = arch_cycles() | 1;
 	x ^= x << 13;
 	x ^= x >> 7;
 	x ^= x << 17;

@@ -1,25 +1,22 @@
 /* Turns the Multiboot2 information GRUB hands over into struct hv_boot_info,
  * copying what we need before the allocator may reuse GRUB's memory. */
-#include "../../hv/include/boot_info.h"
-#include "../../hv/include/hvlib.h"
-#include "../../hv/arch/x86/serial.h"
-#include "../../hv/arch/x86/cpu.h"
+#include "arch.h"
+#include "boot_info.h"
+#include "hvlib.h"
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 #define MB2_TAG_END 0
 #define MB2_TAG_CMDLINE 1
 #define MB2_TAG_MMAP 6
 
-void hv_main(const struct hv_boot_info *bi);
 extern char __image_start[], __image_end[];
 static struct hv_boot_info bi;
 
 static void early_fail(const char *msg)
 {
-	serial_init(115200);
-	serial_write(msg, hv_strlen(msg));
-	for (;;)
-		hlt();
+	arch_console_init(115200);
+	arch_console_write(msg, hv_strlen(msg));
+	arch_halt();
 }
 
 void hv_main_multiboot2(uint32_t magic, uint32_t info_phys)

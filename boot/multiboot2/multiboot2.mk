@@ -1,6 +1,10 @@
 # GRUB rescue ISOs that boot hv.elf through Multiboot2 (the BIOS path Bochs uses).
 # Each ISO differs only in the boot configuration on the GRUB command line
 # (see docs/architecture.md and README.md for the keys).
+# The Multiboot2 entry is linked into hv.elf (hv/hv.mk takes these lists).
+MB2_C_SRCS := boot/multiboot2/mb2_info.c
+MB2_S_SRCS := boot/multiboot2/entry.S
+
 HV_ISO := $(BUILD)/hv.iso
 HV_MIG_ISO := $(BUILD)/hv-mig.iso
 # The default: three guests for the core tests and the demo.
@@ -19,9 +23,9 @@ $(2)/boot/grub/grub.cfg: boot/multiboot2/grub.cfg.in FORCE_CMDLINE
 	@sed 's|@CMDLINE@|$(3)|' $$< > $$@.tmp
 	@if ! cmp -s $$@.tmp $$@; then mv $$@.tmp $$@; else rm $$@.tmp; fi
 
-$(1): $(HV_ELF) $(2)/boot/grub/grub.cfg
+$(1): $(BUILD)/hv/hv.elf $(2)/boot/grub/grub.cfg
 	@mkdir -p $(2)/boot
-	cp $(HV_ELF) $(2)/boot/hv.elf
+	cp $(BUILD)/hv/hv.elf $(2)/boot/hv.elf
 	grub-mkrescue -o $$@ $(2) >$$@.log 2>&1 || { cat $$@.log; exit 1; }
 endef
 $(eval $(call hv_iso_rule,$(HV_ISO),$(BUILD)/iso,$(HV_CMDLINE)))

@@ -1,7 +1,7 @@
 /* Validation of hv.elf (ELF64 header, program headers, hv_image_header) without
  * UEFI calls: every field is range-checked so a bad file gives a message, not a crash. */
 #include "elf_check.h"
-#include "../../hv/include/boot_info.h"
+#include "boot_info.h"
 
 /* Field offsets from the ELF64 specification (the file may be unaligned in
  * memory, so fields are read byte-wise instead of through a struct). */

@@ -5,7 +5,7 @@
 #include <efi.h>
 #include <efilib.h>
 #include "elf_check.h"
-#include "../../hv/include/boot_info.h"
+#include "boot_info.h"
 
 /* The loader calls UEFI services directly (not via uefi_call_wrapper), which
  * is only right when GNU-EFI declares them with the Microsoft ABI. */

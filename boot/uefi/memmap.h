@@ -3,7 +3,7 @@
 #ifndef HVLOADER_MEMMAP_H
 #define HVLOADER_MEMMAP_H
 #include <stdint.h>
-#include "../../hv/include/boot_info.h"
+#include "boot_info.h"
 
 /* Layout of EFI_MEMORY_DESCRIPTOR from the UEFI specification. Entries in a
  * map are desc_size bytes apart, which may be more than this struct. */

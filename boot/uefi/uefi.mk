@@ -22,7 +22,7 @@ UEFI_OBJS    := $(patsubst $(UEFI_DIR)/%.c,$(UEFI_OUT)/%.o,$(UEFI_SRCS)) \
 UEFI_CFLAGS  := -I$(GNUEFI_INC) -I$(GNUEFI_INC)/x86_64 -std=gnu11 -O2 -g0 \
                 -Wall -Wextra -Werror -fpic -fshort-wchar -mno-red-zone \
                 -ffreestanding -fno-stack-protector -fno-strict-aliasing \
-                -DGNU_EFI_USE_MS_ABI -MMD -MP
+                -DGNU_EFI_USE_MS_ABI -Ihv/include -MMD -MP
 UEFI_LDFLAGS := -nostdlib -shared -Bsymbolic -znocombreloc \
                 -T $(GNUEFI_LIB)/elf_x86_64_efi.lds $(GNUEFI_LIB)/crt0-efi-x86_64.o
 
@@ -71,8 +71,7 @@ UEFI_HOSTTEST_SRCS := $(UEFI_DIR)/test/host_test.c $(UEFI_DIR)/elf_check.c \
 
 $(UEFI_OUT)/host_test: $(UEFI_HOSTTEST_SRCS) $(wildcard $(UEFI_DIR)/*.h)
 	@mkdir -p $(@D)
-	$(HOSTCC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -fsanitize=address,undefined \
-	  $(UEFI_HOSTTEST_SRCS) -o $@
+	$(HOSTCC) $(HOSTED_TEST_CFLAGS) -I$(UEFI_DIR) -Ihv/include $(UEFI_HOSTTEST_SRCS) -o $@
 
 uefi-hosttest: $(UEFI_OUT)/host_test
 	$(UEFI_OUT)/host_test

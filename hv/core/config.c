@@ -1,7 +1,7 @@
 /* Boot configuration parser: every word is checked, unknown keys and bad values
  * are reported with the default kept, so a typo never stops the boot. */
 #include "config.h"
-#include "../../guest/abi.h"
+#include "guest_abi.h"
 
 static int hexval(char c);
 

@@ -1,5 +1,6 @@
-/* Console command interpreter: parses one line, validates every argument, asks
- * the hypervisor through console_ops, and ends each reply with ok or error. */
+/* Console command interpreter: parses one line, finds the command in a table of
+ * {name, handler, usage}, and ends each reply with ok or one error line. Every handler
+ * prints its own error line; the net and migrate subsystems print theirs. */
 #include "console.h"
 
 #define MAX_TOKENS 8
@@ -11,12 +12,20 @@ struct cmd_ctx {
 	char *argv[MAX_TOKENS];
 };
 
-static int fail(const struct printer *out, int err, const char *fmt, const char *a, const char *b)
+int console_error(const struct printer *out, int err, const char *fmt, ...)
 {
-	char msg[160];
-	hv_snprintf(msg, sizeof(msg), fmt, a ? a : "", b ? b : "");
+	char msg[192];
+	va_list ap;
+	va_start(ap, fmt);
+	hv_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	pr_printf(out, "error: %s\r\n", msg);
 	return err;
+}
+
+static int fail(const struct printer *out, int err, const char *fmt, const char *a, const char *b)
+{
+	return console_error(out, err, fmt, a ? a : "", b ? b : "");
 }
 
 static int parse_id(struct cmd_ctx *c, const char *s, unsigned *id)
@@ -56,6 +65,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"vm move ID            local migration: a new VM continues ID, ID is scrubbed",
 		"vm dirty ID           pages written since the last call (and reset)",
 		"vm track ID ad|pml    choose the dirty-tracking method",
+		"vm stats ID           the VM's exit counts by reason",
 		"net status            the hypervisor's NIC, address and counters",
 		"net up IP/LEN [GW]    configure the NIC when the boot configuration did not",
 		"net echo IP BYTES     send BYTES to IP's echo service and verify the echo",
@@ -63,6 +73,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"migrate peer NAME A.B.C.D[:PORT]  name a peer",
 		"migrate status        settings, the migration under way, counters",
 		"migrate cancel        abandon the migration (before its commit)",
+		"migrate resolve resume|scrub  end an in-doubt migration (after checking the destination)",
 		"migrate psk           set the pre-shared key (typed as hex, not echoed)",
 		"migrate set KEY VAL   key_id, mig_policy, mig_port, downtime_ms, outrun, bw_cap_kib",
 		"debug scan HEX        find a byte string (given XOR 0x5a) in RAM outside live guests",
@@ -79,7 +90,7 @@ static int cmd_vm(struct cmd_ctx *c)
 		{ "start", VM_START }, { "pause", VM_PAUSE }, { "resume", VM_RESUME }, { "stop", VM_STOP },
 	};
 	if (c->argc < 2)
-		return fail(c->out, HV_EINVAL, "usage: vm list|start|pause|resume|stop|dirty|track ...", 0, 0);
+		return fail(c->out, HV_EINVAL, "usage: vm list|create|start|pause|resume|stop|move|dirty|track|stats ...", 0, 0);
 	const char *sub = c->argv[1];
 	if (!hv_strcmp(sub, "list")) {
 		if (c->argc != 2)
@@ -149,6 +160,18 @@ static int cmd_vm(struct cmd_ctx *c)
 			return fail(c->out, err, "dirty failed: %s%s", hv_strerror(err), 0);
 		return HV_OK;
 	}
+	if (!hv_strcmp(sub, "stats")) {
+		if (c->argc != 3)
+			return fail(c->out, HV_EINVAL, "usage: vm stats ID", 0, 0);
+		if ((err = parse_id(c, c->argv[2], &id)) != HV_OK)
+			return err;
+		if (!c->ops->vm_stats)
+			return fail(c->out, HV_ENOTSUP, "no statistics in this build", 0, 0);
+		err = c->ops->vm_stats(c->ops->ctx, id, c->out);
+		if (err != HV_OK)
+			return fail(c->out, err, "stats failed: %s%s", hv_strerror(err), 0);
+		return HV_OK;
+	}
 	if (!hv_strcmp(sub, "track")) {
 		if (c->argc != 4)
 			return fail(c->out, HV_EINVAL, "usage: vm track ID ad|pml", 0, 0);
@@ -169,12 +192,66 @@ static int cmd_vm(struct cmd_ctx *c)
 	return fail(c->out, HV_EINVAL, "unknown vm subcommand '%s' (try 'help')", sub, 0);
 }
 
+static int cmd_status(struct cmd_ctx *c)
+{
+	c->ops->status(c->ops->ctx, c->out);
+	return HV_OK;
+}
+
+/* net and migrate: the subsystem prints its reply and, on failure, its error line. */
+static int cmd_net(struct cmd_ctx *c)
+{
+	if (!c->ops->net_command)
+		return fail(c->out, HV_ENOTSUP, "no network in this build", 0, 0);
+	return c->ops->net_command(c->ops->ctx, c->argc, c->argv, c->out);
+}
+
+static int cmd_migrate(struct cmd_ctx *c)
+{
+	if (!c->ops->mig_command)
+		return fail(c->out, HV_ENOTSUP, "no migration in this build", 0, 0);
+	return c->ops->mig_command(c->ops->ctx, c->argc, c->argv, c->out);
+}
+
+static int cmd_debug(struct cmd_ctx *c)
+{
+	if (hv_strcmp(c->argv[1], "scan") || !c->ops->debug_scan)
+		return fail(c->out, HV_EINVAL, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
+	int err = c->ops->debug_scan(c->ops->ctx, c->argv[2], c->out);
+	if (err)
+		return fail(c->out, err, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
+	return HV_OK;
+}
+
+static int cmd_poweroff(struct cmd_ctx *c)
+{
+	pr_printf(c->out, "ok\r\n");
+	c->ops->poweroff(c->ops->ctx);
+	return HV_OK;
+}
+
+/* argc: the exact word count a command takes (0: any; the handler checks). */
+static const struct command {
+	const char *name;
+	int (*run)(struct cmd_ctx *c);
+	int argc;
+	const char *usage;
+	int replied; /* the handler writes its own final line */
+} commands[] = {
+	{ "help", cmd_help, 0, "help", 0 },
+	{ "status", cmd_status, 1, "status", 0 },
+	{ "vm", cmd_vm, 0, "vm ...", 0 },
+	{ "net", cmd_net, 0, "net ...", 0 },
+	{ "migrate", cmd_migrate, 0, "migrate ...", 0 },
+	{ "debug", cmd_debug, 3, "debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0 },
+	{ "poweroff", cmd_poweroff, 1, "poweroff", 1 },
+};
+
 int console_execute(const struct console_ops *ops, const char *line, const struct printer *out)
 {
 	char buf[CONSOLE_LINE_MAX + 1];
 	struct cmd_ctx c = { ops, out, 0, { 0 } };
 	size_t n = hv_strlen(line);
-	int err;
 
 	if (n > CONSOLE_LINE_MAX)
 		return fail(out, HV_ERANGE, "line longer than 255 characters", 0, 0);
@@ -196,72 +273,18 @@ int console_execute(const struct console_ops *ops, const char *line, const struc
 	if (c.argc == 0)
 		return fail(out, HV_EINVAL, "empty command", 0, 0);
 
-	const char *cmd = c.argv[0];
-	if (!hv_strcmp(cmd, "help")) {
-		err = cmd_help(&c);
-	} else if (!hv_strcmp(cmd, "status")) {
-		if (c.argc != 1)
-			return fail(out, HV_EINVAL, "usage: status", 0, 0);
-		ops->status(ops->ctx, out);
-		err = HV_OK;
-	} else if (!hv_strcmp(cmd, "vm")) {
-		err = cmd_vm(&c);
-	} else if (!hv_strcmp(cmd, "net")) {
-		if (!ops->net_command)
-			return fail(out, HV_ENOTSUP, "no network in this build", 0, 0);
-		err = ops->net_command(ops->ctx, c.argc, c.argv, out);
-		if (err == HV_EINVAL)
-			return fail(out, err, "usage: net status | net up IP/LEN [GW] | net echo IP BYTES (BYTES 1..1073741824)", 0, 0);
-		if (err == HV_ENOENT && c.argc > 1 && !hv_strcmp(c.argv[1], "up"))
-			return fail(out, err, "no e1000 NIC found on the PCI bus", 0, 0);
-		if (err == HV_ENOENT)
-			return fail(out, err, "unknown net subcommand '%s' (try 'help')", c.argv[1], 0);
-		if (err == HV_ESTATE)
-			return fail(out, err, "the network is down (boot with ip=ADDR/LEN and an e1000 NIC)", 0, 0);
-		if (err == HV_EEXIST)
-			return fail(out, err, "already %s", c.argc > 1 && !hv_strcmp(c.argv[1], "up") ? "up" : "running an echo test", 0);
-		if (err != HV_OK)
-			return fail(out, err, "net: %s%s", hv_strerror(err), 0);
-	} else if (!hv_strcmp(cmd, "migrate")) {
-		if (!ops->mig_command)
-			return fail(out, HV_ENOTSUP, "no migration in this build", 0, 0);
-		const char *sub = c.argc > 1 ? c.argv[1] : "";
-		int is_id = sub[0] >= '0' && sub[0] <= '9';
-		err = ops->mig_command(ops->ctx, c.argc, c.argv, out);
-		if (err == HV_EINVAL)
-			return fail(out, err, "usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | "
-				    "psk | set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE | peer NAME ADDR[:PORT]", 0, 0);
-		if (err == HV_ENOENT)
-			return fail(out, err, is_id ? "no vm with id %s" : "no migration under way%s", is_id ? sub : "", 0);
-		if (err == HV_ERANGE)
-			return fail(out, err, "the peer table is full (8 names)%s", "", 0);
-		if (err == HV_ENOTSUP)
-			return fail(out, err, "migration needs the network up and a PSK (boot with ip=... psk=...)", 0, 0);
-		if (err == HV_EEXIST)
-			return fail(out, err, "a migration of this hypervisor's guests is already under way", 0, 0);
-		if (err == HV_ESTATE)
-			return fail(out, err, is_id ? "vm %s cannot be migrated in its state" :
-				    "too late to cancel: the commit was sent%s", is_id ? sub : "", 0);
-		if (err != HV_OK)
-			return fail(out, err, "migrate: %s%s", hv_strerror(err), 0);
-	} else if (!hv_strcmp(cmd, "debug")) {
-		if (c.argc != 3 || hv_strcmp(c.argv[1], "scan") || !ops->debug_scan)
-			return fail(out, HV_EINVAL, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
-		err = ops->debug_scan(ops->ctx, c.argv[2], out);
-		if (err)
-			return fail(out, err, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
-	} else if (!hv_strcmp(cmd, "poweroff")) {
-		if (c.argc != 1)
-			return fail(out, HV_EINVAL, "usage: poweroff", 0, 0);
-		pr_printf(out, "ok\r\n");
-		ops->poweroff(ops->ctx);
-		return HV_OK;
-	} else {
-		char shown[40];
-		hv_snprintf(shown, sizeof(shown), "%s", cmd);
-		return fail(out, HV_EINVAL, "unknown command '%s' (try 'help')", shown, 0);
+	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct command *cmd = &commands[i];
+		if (hv_strcmp(c.argv[0], cmd->name))
+			continue;
+		if (cmd->argc && c.argc != cmd->argc)
+			return fail(out, HV_EINVAL, "usage: %s", cmd->usage, 0);
+		int err = cmd->run(&c);
+		if (err == HV_OK && !cmd->replied)
+			pr_printf(out, "ok\r\n");
+		return err;
 	}
-	if (err == HV_OK)
-		pr_printf(out, "ok\r\n");
-	return err;
+	char shown[40];
+	hv_snprintf(shown, sizeof(shown), "%s", c.argv[0]);
+	return fail(out, HV_EINVAL, "unknown command '%s' (try 'help')", shown, 0);
 }

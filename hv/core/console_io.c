@@ -3,7 +3,7 @@
 #include "console.h"
 #include "hv.h"
 #include "vm.h"
-#include "../arch/x86/serial.h"
+#include "arch.h"
 
 static struct line_editor editor;
 static int at_line_start = 1;
@@ -20,7 +20,7 @@ static void raw(const char *s, size_t n)
 {
 	if (!n)
 		return;
-	serial_write(s, n);
+	arch_console_write(s, n);
 	at_line_start = s[n - 1] == '\n';
 }
 
@@ -72,6 +72,25 @@ void hv_log(const char *fmt, ...)
 	async_line(buf, (size_t)n);
 }
 
+void hv_event(const char *fmt, ...)
+{
+	/* One line: the prefix host tools look for, the text (cut to fit), CR LF. */
+	static const char prefix[] = "[hv] ";
+	char buf[512];
+	size_t p = sizeof(prefix) - 1;
+	memcpy(buf, prefix, p);
+	va_list ap;
+	va_start(ap, fmt);
+	int n = hv_vsnprintf(buf + p, sizeof(buf) - p - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	p += (size_t)n < sizeof(buf) - p - 3 ? (size_t)n : sizeof(buf) - p - 3;
+	buf[p++] = '\r';
+	buf[p++] = '\n';
+	async_line(buf, p);
+}
+
 void hv_panic(const char *fmt, ...)
 {
 	char buf[256];
@@ -79,7 +98,7 @@ void hv_panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	hv_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	hv_log("[hv] PANIC: %s\r\n", buf);
+	hv_event("PANIC: %s", buf);
 	hv_halt_machine(1);
 }
 
@@ -111,7 +130,7 @@ void console_io_init(void)
 
 void console_ready(void)
 {
-	hv_log("[hv] console ready\r\n");
+	hv_event("console ready");
 	show_prompt();
 }
 
@@ -120,7 +139,7 @@ void console_poll(void)
 	static const struct printer echo = { raw_write, 0 };
 	int c;
 	/* Bounded: a flood of input cannot starve the guests. */
-	for (unsigned budget = 0; budget < 64 && (c = serial_getc()) >= 0; budget++) {
+	for (unsigned budget = 0; budget < 64 && (c = arch_console_getc()) >= 0; budget++) {
 		if (prompt_pending) {
 			prompt_pending = 0;
 			show_prompt();

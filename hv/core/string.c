@@ -51,38 +51,8 @@ int hv_parse_u64(const char *s, uint64_t *out)
 	return HV_OK;
 }
 
-const char *hv_strerror(int err)
-{
-	switch (err) {
-	case HV_OK: return "success";
-	case HV_ENOMEM: return "out of memory";
-	case HV_EINVAL: return "invalid argument";
-	case HV_ENOENT: return "no such object";
-	case HV_ESTATE: return "not allowed in this state";
-	case HV_ENOTSUP: return "not supported on this machine";
-	case HV_EEXIST: return "already exists";
-	case HV_ERANGE: return "out of range";
-	case HV_EHW: return "hardware error";
-	case HV_EBUSY: return "a migration of this VM is under way";
-	}
-	return "unknown error";
-}
-
-#ifdef HV_FREESTANDING
-void *memcpy(void *d, const void *s, size_t n)
-{
-	void *ret = d;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) :: "memory");
-	return ret;
-}
-
-void *memset(void *d, int c, size_t n)
-{
-	void *ret = d;
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
-	return ret;
-}
-
+#ifdef FREESTANDING
+/* memcpy and memset are the architecture's (hv/arch/x86/mem.c: string instructions). */
 void *memmove(void *d, const void *s, size_t n)
 {
 	unsigned char *dp = d;

@@ -1,20 +1,17 @@
 /* VM lifecycle: build a guest (RAM, EPT, dirty tracker, VMCS), load the test
  * guest image and its parameters, start/pause/resume/stop it, scrub on stop. */
-#include "hv.h"
-#include "vm.h"
-#include "../../guest/abi.h"
-#include "../../net/include/net.h"
-#include "../arch/x86/fpu.h"
-#include "../arch/x86/cpu.h"
-#include "vcpu_state.h"
-#include "mig_hv.h"
+#include "arch.h"
 #include "debug_scan.h"
+#include "guest_abi.h"
+#include "hv.h"
+#include "mig_hv.h"
+#include "net.h"
+#include "vm.h"
 
 struct vm hv_vms[VM_MAX];
 unsigned hv_nvms;
 
 extern const uint8_t testguest_image_start[], testguest_image_end[];
-int vmx_vm_relaunch(struct vm *vm);
 
 static uint64_t alloc_cb(void *ctx) { (void)ctx; return page_alloc_page(&hv_pages); }
 static void free_cb(void *ctx, uint64_t p) { (void)ctx; page_free(&hv_pages, p); }
@@ -63,9 +60,7 @@ static int copy_to_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t 
 /* Zero-fills every guest page and checks it: nothing of the guest survives. */
 static int scrub(struct vm *vm)
 {
-	fpu_forget(vm);
-	memset(vm->fxsave, 0, sizeof(vm->fxsave));
-	memset(&vm->regs, 0, sizeof(vm->regs));
+	arch_vm_clear_state(vm);
 	memset(vm->out, 0, sizeof(vm->out));
 	vm->outlen = 0;
 	for (uint64_t i = 0; i < vm->mem_pages; i++) {
@@ -120,25 +115,18 @@ int vm_create_sized(uint32_t mode, uint64_t mem_pages)
 	}
 	vm->dirty.ept = &vm->ept;
 	vm->dirty.npages = vm->mem_pages;
-	vm->dirty.flush = vmx_dirty_flush;
+	vm->dirty.flush = arch_dirty_flush;
 	vm->dirty.flush_ctx = vm;
 	enum dirty_method m = hv_cfg.dirty;
-	if (m == DIRTY_NONE || (m == DIRTY_PML && !hv_vmx.pml))
-		m = hv_vmx.pml ? DIRTY_PML : DIRTY_AD;
-	if (hv_vmx.pml) {
-		vm->pml_phys = page_alloc_page(&hv_pages);
-		if (!vm->pml_phys)
-			return HV_ENOMEM;
-		vm->dirty.pml_log = phys_to_virt(vm->pml_phys);
-	}
+	if (m == DIRTY_NONE || (m == DIRTY_PML && !arch_virt_has_pml()))
+		m = arch_virt_has_pml() ? DIRTY_PML : DIRTY_AD;
 	vm->dirty.method = m;
-	if ((err = vmx_vm_setup(vm)))
+	if ((err = arch_vm_init(vm)))
 		return err;
 	vm->state = VMS_CREATED;
 	hv_nvms++;
-	hv_log("[hv] vm %u created: mode=%s mem=%luKiB track=%s\r\n", vm->id,
-	       mode_name(mode), (unsigned long)(vm->mem_pages * 4),
-	       dirty_method_name(m));
+	hv_event("vm %u created: mode=%s mem=%luKiB track=%s", vm->id, mode_name(mode),
+		 (unsigned long)(vm->mem_pages * 4), dirty_method_name(m));
 	return HV_OK;
 }
 
@@ -165,28 +153,27 @@ int vm_start(struct vm *vm)
 	p.wset_pages = hv_cfg.wset_pages;
 	if ((err = copy_to_guest(vm, GUEST_PARAMS_GPA, &p, sizeof(p))))
 		return err;
-	if (vm->state != VMS_CREATED && (err = vmx_vm_relaunch(vm)))
+	if (vm->state != VMS_CREATED && (err = arch_vm_reset(vm)))
 		return err;
 	dirty_set_method(&vm->dirty, vm->dirty.method);
-	fpu_vm_reset(vm);
-	vm->tsc_offset = 0;
+	arch_vm_boot_state(vm);
 	vm->outlen = 0;
 	vm->wake_tsc = 0;
 	vm->state = VMS_RUNNING;
-	hv_log("[hv] vm %u started\r\n", vm->id);
+	hv_event("vm %u started", vm->id);
 	return HV_OK;
 }
 
 void vm_fail(struct vm *vm, const char *why)
 {
 	vm->state = VMS_FAILED;
-	hv_log("[hv] vm %u stopped: %s\r\n", vm->id, why);
+	hv_event("vm %u stopped: %s", vm->id, why);
 }
 
 void vm_park(struct vm *vm)
 {
 	vm->state = VMS_PARKED;
-	hv_log("[hv] vm %u parked\r\n", vm->id);
+	hv_event("vm %u parked", vm->id);
 }
 
 static int vm_stop(struct vm *vm)
@@ -195,7 +182,7 @@ static int vm_stop(struct vm *vm)
 		return HV_ESTATE;
 	vm->state = VMS_STOPPED;
 	int err = scrub(vm);
-	hv_log("[hv] vm %u stopped; memory scrubbed%s\r\n", vm->id, err ? " FAILED" : " and verified");
+	hv_event("vm %u stopped; memory scrubbed%s", vm->id, err ? " FAILED" : " and verified");
 	return err;
 }
 
@@ -253,8 +240,7 @@ static int op_dirty(void *ctx, unsigned id, const struct printer *p)
 		return HV_ESTATE;
 	if (vm->migrating)
 		return HV_EBUSY; /* the engine owns the dirty log now */
-	if (vm->dirty.method == DIRTY_PML)
-		dirty_pml_drain(&vm->dirty, vmx_pml_index_reset(vm));
+	arch_vm_dirty_sync(vm);
 	uint64_t n = dirty_collect(&vm->dirty, vm->dirty_out);
 	pr_printf(p, "dirty vm=%u method=%s count=%lu pages=", vm->id, dirty_method_name(vm->dirty.method),
 		  (unsigned long)n);
@@ -268,24 +254,32 @@ static int op_dirty(void *ctx, unsigned id, const struct printer *p)
 	return HV_OK;
 }
 
+static int op_stats(void *ctx, unsigned id, const struct printer *p)
+{
+	(void)ctx;
+	struct vm *vm = vm_by_id(id);
+	if (!vm)
+		return HV_ENOENT;
+	arch_vm_print_stats(vm, p);
+	return HV_OK;
+}
+
 static int op_track(void *ctx, unsigned id, enum dirty_method m)
 {
 	(void)ctx;
 	struct vm *vm = vm_by_id(id);
 	if (!vm)
 		return HV_ENOENT;
-	if (m == DIRTY_PML && !hv_vmx.pml)
+	if (m == DIRTY_PML && !arch_virt_has_pml())
 		return HV_ENOTSUP;
 	if (vm->migrating)
 		return HV_EBUSY;
-	int err = vmx_set_pml(vm, m == DIRTY_PML);
+	int err = arch_vm_set_pml(vm, m == DIRTY_PML);
 	if (err)
 		return err;
 	dirty_set_method(&vm->dirty, m);
 	return HV_OK;
 }
-
-void hv_print_status(const struct printer *p);
 
 static void op_status(void *ctx, const struct printer *p)
 {
@@ -296,7 +290,7 @@ static void op_status(void *ctx, const struct printer *p)
 static void op_poweroff(void *ctx)
 {
 	(void)ctx;
-	hv_log("[hv] powering off\r\n");
+	hv_event("powering off");
 	hv_halt_machine(0);
 }
 
@@ -305,13 +299,14 @@ static void op_poweroff(void *ctx)
  * source scrubbed before the copy may run (never two runnable copies). */
 static int vm_move_local(struct vm *src)
 {
-	static struct vcpu_state st;
+	static uint8_t st[VM_STATE_MAX] __attribute__((aligned(16)));
+	size_t st_len = 0;
 	enum vm_state was = src->state;
 	if (was != VMS_RUNNING && was != VMS_PAUSED && was != VMS_PARKED)
 		return HV_ESTATE;
-	uint64_t t0 = rdtsc();
+	uint64_t t0 = arch_cycles();
 	src->state = VMS_PAUSED;
-	int err = vcpu_state_save(src, &st);
+	int err = arch_vm_state_save(src, st, sizeof(st), &st_len);
 	if (!err)
 		err = vm_create(src->mode);
 	if (err) {
@@ -321,10 +316,8 @@ static int vm_move_local(struct vm *src)
 	struct vm *dst = &hv_vms[hv_nvms - 1];
 	for (uint64_t i = 0; i < src->mem_pages; i++)
 		memcpy(phys_to_virt(dst->page_hpa[i]), phys_to_virt(src->page_hpa[i]), PAGE_SIZE);
-	dst->dirty.method = (enum dirty_method)st.dirty_method;
-	if ((err = vmx_set_pml(dst, dst->dirty.method == DIRTY_PML)) == HV_OK)
-		err = vcpu_state_load(dst, &st, rdtsc() - t0);
-	memset(&st, 0, sizeof(st));
+	err = arch_vm_state_load(dst, st, st_len, arch_cycles() - t0);
+	memset(st, 0, sizeof(st));
 	if (err) {
 		/* The copy never ran: scrub it, the source goes on. */
 		dst->state = VMS_STOPPED;
@@ -336,8 +329,8 @@ static int vm_move_local(struct vm *src)
 	src->state = VMS_STOPPED;
 	int serr = scrub(src);
 	dst->state = was == VMS_PAUSED ? VMS_PAUSED : was;
-	hv_log("[hv] vm %u moved to vm %u in %lu us; vm %u scrubbed%s\r\n", src->id, dst->id,
-	       (unsigned long)((rdtsc() - t0) * 1000 / hv_tsc_khz), src->id, serr ? " FAILED" : " and verified");
+	hv_event("vm %u moved to vm %u in %lu us; vm %u scrubbed%s", src->id, dst->id,
+		 (unsigned long)((arch_cycles() - t0) * 1000 / hv_tsc_khz), src->id, serr ? " FAILED" : " and verified");
 	return (int)dst->id;
 }
 
@@ -386,7 +379,7 @@ static int op_scan(void *ctx, const char *hex, const struct printer *out)
 static const char *op_unavailable(void *ctx)
 {
 	(void)ctx;
-	return hv_vmx.why_not;
+	return arch_virt_unavailable();
 }
 
 const struct console_ops hv_console_ops = {
@@ -395,6 +388,7 @@ const struct console_ops hv_console_ops = {
 	.vm_action = op_action,
 	.vm_dirty = op_dirty,
 	.vm_track = op_track,
+	.vm_stats = op_stats,
 	.vm_create = op_create,
 	.vm_move = op_move,
 	.status = op_status,
@@ -407,13 +401,6 @@ const struct console_ops hv_console_ops = {
 
 /* ---- scheduler: round-robin over runnable VMs, console between slices ---- */
 
-static inline uint64_t tsc_now(void)
-{
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 void sched_loop(void)
 {
 	unsigned next = 0;
@@ -422,7 +409,7 @@ void sched_loop(void)
 		net_poll();
 		mig_hv_poll();
 		struct vm *pick = 0;
-		uint64_t now = tsc_now();
+		uint64_t now = arch_cycles();
 		for (unsigned k = 0; k < hv_nvms && !pick; k++) {
 			struct vm *vm = &hv_vms[(next + k) % hv_nvms];
 			if (vm->state == VMS_RUNNING && vm->wake_tsc <= now) {
@@ -437,9 +424,9 @@ void sched_loop(void)
 			}
 		}
 		if (!pick) {
-			__asm__ volatile("pause");
+			arch_cpu_relax();
 			continue;
 		}
-		vmx_run_slice(pick);
+		arch_vm_run_slice(pick);
 	}
 }

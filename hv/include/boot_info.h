@@ -51,4 +51,9 @@ struct hv_image_header {
 	uint64_t load_start, load_end; /* physical range the image occupies, bss included */
 };
 
+/* The core's entry points, reached from each boot path (boot/multiboot2, hv/arch/x86/entry64.S). */
+void hv_main(const struct hv_boot_info *bi) __attribute__((noreturn));
+void hv_main_multiboot2(uint32_t magic, uint32_t info_phys);
+void hv_main_uefi(const struct hv_boot_info *bi);
+
 #endif

@@ -43,6 +43,8 @@ struct console_ops {
 	int (*vm_action)(void *ctx, unsigned id, enum vm_action a);
 	int (*vm_dirty)(void *ctx, unsigned id, const struct printer *p);
 	int (*vm_track)(void *ctx, unsigned id, enum dirty_method m);
+	/* `vm stats ID`: prints the VM's counters (exits by reason). */
+	int (*vm_stats)(void *ctx, unsigned id, const struct printer *p);
 	/* Creates a VM running the test guest in mode (a name such as "work");
 	 * returns its id (> 0) or an error. */
 	int (*vm_create)(void *ctx, const char *mode);
@@ -54,15 +56,18 @@ struct console_ops {
 	/* Why no guest can run here (no VT-x), or NULL: VM commands then fail
 	 * with that reason instead of a confusing "no such vm". */
 	const char *(*guests_unavailable)(void *ctx);
-	/* `net ...`: argv[0] is "net". Prints its reply lines; returns HV_OK,
-	 * HV_EINVAL (usage), HV_ENOENT (unknown subcommand), HV_ESTATE (network
-	 * down), HV_EEXIST (a test already running) or another error. */
+	/* `net ...`: argv[0] is "net". Prints its reply lines and, when it fails, its own
+	 * error line (console_error); returns HV_OK or the error. */
 	int (*net_command)(void *ctx, int argc, char **argv, const struct printer *out);
-	/* `migrate ...`, same conventions; HV_ENOTSUP: no network or no PSK. */
+	/* `migrate ...`, same conventions. */
 	int (*mig_command)(void *ctx, int argc, char **argv, const struct printer *out);
 	/* `debug scan HEX`: HV_EINVAL for a bad pattern. */
 	int (*debug_scan)(void *ctx, const char *hex, const struct printer *out);
 };
+
+/* Prints "error: " + the message as the reply's final line; returns err. Subsystems
+ * (net, migrate) use it for their own errors. */
+int console_error(const struct printer *out, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Runs one command line: prints its reply lines and a final "ok" or
  * "error: ..." line. Returns HV_OK or the error. */

@@ -15,12 +15,16 @@ extern uint64_t hv_tsc_khz;
 static inline void *phys_to_virt(uint64_t p) { return (void *)(uintptr_t)p; }
 static inline uint64_t virt_to_phys(const void *v) { return (uint64_t)(uintptr_t)v; }
 
-/* A line-safe printf to the console (events, panics). */
+/* A line-safe printf to the console: the caller writes whole lines. */
 void hv_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An event line, "[hv] " + the text + CR LF (host tools parse these; docs/console.md). */
+void hv_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const struct printer hv_console_printer;
 void hv_halt_machine(int failed) __attribute__((noreturn));
 void hv_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 uint64_t hv_now_ms(void);
+/* The `status` command's lines (hv/core/main.c). */
+void hv_print_status(const struct printer *p);
 /* Identity-maps device registers uncached (paging.c). */
 int paging_map_mmio(uint64_t phys, uint64_t len);
 

@@ -24,6 +24,13 @@ enum hv_err {
 	HV_EHW = -8,
 	HV_EBUSY = -9,
 };
+/* The migration engine's (MIG_E_*, hv/migrate/mig_err.h) and the channel's (HVC_E_*,
+ * crypto/hvc_err.h) failures travel as HV errors in ranges of their own: mapped once,
+ * here, without losing which one it was. hv_strerror (hv/core/errors.c) names them all. */
+#define HV_E_MIG_BASE (-1000)
+#define HV_E_HVC_BASE (-2000)
+static inline int hv_err_from_mig(int mig_err) { return mig_err < 0 ? HV_E_MIG_BASE + mig_err : mig_err ? HV_EINVAL : 0; }
+static inline int hv_err_from_hvc(int hvc_err) { return hvc_err < 0 ? HV_E_HVC_BASE + hvc_err : hvc_err ? HV_EINVAL : 0; }
 const char *hv_strerror(int err);
 
 /* A sink for formatted text: the serial console, a buffer, a test capture. */
@@ -42,7 +49,7 @@ int hv_strncmp(const char *a, const char *b, size_t n);
  * string; returns HV_EINVAL on anything else, HV_ERANGE on overflow. */
 int hv_parse_u64(const char *s, uint64_t *out);
 
-#ifdef HV_FREESTANDING
+#ifdef FREESTANDING
 void *memcpy(void *d, const void *s, size_t n);
 void *memset(void *d, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);

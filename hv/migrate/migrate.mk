@@ -2,26 +2,18 @@
 # (tools/migsim), tests and benchmark. Included by the top-level Makefile after
 # crypto/crypto.mk, or standalone:
 #   make -f crypto/crypto.mk -f hv/migrate/migrate.mk BUILD=build test-migrate
-BUILD ?= build
-HOSTCC ?= gcc
-PYTHON ?= python3
+include mk/toolchain.mk
 
 MIG_OUT := $(BUILD)/migrate
-MIG_CORE := engine_source engine_dest mig_proto mig_policy mig_throttle mig_stats mig_err
-MIG_CORE_SRC := $(patsubst %,hv/migrate/%.c,$(MIG_CORE))
-MIG_ALL_SRC := $(wildcard hv/migrate/*.c)
+MIG_ALL_SRC := $(MIG_CORE_SRCS) $(MIG_LINK_SRCS)
 MIG_HDRS := $(wildcard hv/migrate/*.h) hv/include/hvlib.h
-MIG_HVLIB := hv/core/format.c hv/core/string.c
 MIG_SIM_SRC := $(wildcard tools/migsim/*.c)
 MIG_SIM_HDRS := $(wildcard tools/migsim/*.h)
 
-MIG_WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
-MIG_CFLAGS := -std=gnu11 -O2 -g $(MIG_WARN) -Ihv/include -Ihv/migrate -Icrypto
-MIG_TEST_CFLAGS := -std=gnu11 -O1 -g $(MIG_WARN) -Ihv/include -Ihv/migrate -Itests/migrate \
-	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-# Exactly the flags the hypervisor build uses for freestanding code.
-MIG_FS_CFLAGS := -std=c11 -ffreestanding -fno-builtin -mgeneral-regs-only -mno-red-zone \
-	-DHV_FREESTANDING -Ihv/include -Icrypto -O2 -fno-pic -fno-stack-protector $(MIG_WARN)
+MIG_CFLAGS := $(HOSTED_CFLAGS) -Ihv/include -Ihv/migrate -Icrypto -Icrypto/hosted
+MIG_TEST_CFLAGS := $(HOSTED_TEST_CFLAGS) -Ihv/include -Ihv/migrate -Itests/migrate
+# The freestanding check compiles with exactly the hypervisor's flags.
+MIG_FS_CFLAGS := $(FS_CFLAGS) $(HV_INC)
 
 MIG_UNIT := test_proto test_policy test_engine
 MIG_UNIT_BINS := $(patsubst %,$(MIG_OUT)/%,$(MIG_UNIT))
@@ -36,18 +28,18 @@ MIG_FS_ALLOWED := memcpy memset memcmp hv_snprintf hv_vsnprintf hvc_channel_hand
 migsim: $(MIGSIM)
 
 $(MIG_OUT)/test_engine: tests/migrate/test_engine.c tests/migrate/fake_guest.c tests/migrate/fake_guest.h \
-		$(MIG_CORE_SRC) $(MIG_HDRS)
+		$(MIG_CORE_SRCS) $(MIG_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(MIG_TEST_CFLAGS) -o $@ tests/migrate/test_engine.c tests/migrate/fake_guest.c \
-		$(MIG_CORE_SRC) $(MIG_HVLIB) -lcmocka
+		$(MIG_CORE_SRCS) $(HVLIB_SRCS) -lcmocka
 
-$(MIG_OUT)/test_%: tests/migrate/test_%.c $(MIG_CORE_SRC) $(MIG_HDRS)
+$(MIG_OUT)/test_%: tests/migrate/test_%.c $(MIG_CORE_SRCS) $(MIG_HDRS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(MIG_TEST_CFLAGS) -o $@ $< $(MIG_CORE_SRC) $(MIG_HVLIB) -lcmocka
+	$(HOSTCC) $(MIG_TEST_CFLAGS) -o $@ $< $(MIG_CORE_SRCS) $(HVLIB_SRCS) -lcmocka
 
 $(MIGSIM): $(MIG_SIM_SRC) $(MIG_SIM_HDRS) $(MIG_ALL_SRC) $(MIG_HDRS) $(CRYPTO_LIB)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(MIG_CFLAGS) -Itools/migsim -o $@ $(MIG_SIM_SRC) $(MIG_ALL_SRC) $(MIG_HVLIB) \
+	$(HOSTCC) $(MIG_CFLAGS) -Itools/migsim -o $@ $(MIG_SIM_SRC) $(MIG_ALL_SRC) $(HVLIB_SRCS) \
 		$(CRYPTO_LIB) -lpthread
 
 migrate-unit: $(MIG_UNIT_BINS)

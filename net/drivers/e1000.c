@@ -1,8 +1,9 @@
 /* Intel 8254x (e1000) driver for the hypervisor's own network (migration
  * traffic): polled rings, no interrupts, frames copied through fixed buffers. */
 #include "e1000.h"
+#include "arch.h"
 #include "hv.h"
-#include "../../hv/arch/x86/pci.h"
+#include "pci.h"
 
 #define REG_CTRL   0x0000
 #define REG_STATUS 0x0008
@@ -80,7 +81,7 @@ int e1000_init(struct e1000 *n, const uint8_t *mac_override)
 	wr(n, REG_IMC, 0xffffffffu); /* polled: no interrupts, ever */
 	wr(n, REG_CTRL, rd(n, REG_CTRL) | CTRL_RST);
 	for (unsigned i = 0; i < 1000000 && (rd(n, REG_CTRL) & CTRL_RST); i++)
-		__asm__ volatile("pause");
+		arch_cpu_relax();
 	wr(n, REG_IMC, 0xffffffffu);
 	(void)rd(n, REG_ICR);
 	wr(n, REG_CTRL, rd(n, REG_CTRL) | CTRL_SLU | CTRL_ASDE);
@@ -156,7 +157,7 @@ int e1000_send(struct e1000 *n, const void *frame, size_t len)
 	d->status = 0;
 	d->cmd = TXCMD_EOP | TXCMD_IFCS | TXCMD_RS;
 	n->tx_next = (n->tx_next + 1) % E1000_TX_DESCS;
-	__asm__ volatile("sfence" ::: "memory");
+	arch_wmb();
 	wr(n, REG_TDT, n->tx_next);
 	n->tx_frames++;
 	n->tx_bytes += len;
@@ -169,7 +170,7 @@ int e1000_poll_rx(struct e1000 *n, void (*fn)(void *, const uint8_t *, size_t), 
 	struct rx_desc *d = &rx[n->rx_next];
 	if (!(d->status & DESC_DD))
 		return 0;
-	__asm__ volatile("lfence" ::: "memory");
+	arch_rmb();
 	/* A frame spread over several buffers cannot happen with 2 KiB buffers
 	 * and no jumbo frames; count and drop anything odd. */
 	if ((d->status & DESC_EOP) && !d->errors && d->len <= E1000_BUF_SIZE) {

@@ -12,6 +12,8 @@ int net_is_up(void);
 /* `net ...` console subcommands; prints reply lines, returns HV_OK or an error
  * whose message was already printed as the final error line. */
 int net_command(int argc, char **argv, const struct printer *out);
+/* Prints the error line for a net subcommand's result (net_cmd.c); returns err. */
+int net_cmd_report(const struct printer *out, int err, int argc, char **argv);
 
 #define NET_ECHO_PORT 7000
 #endif

@@ -308,7 +308,7 @@ int main(void)
 		double *r = res[si];
 		make_pair(&c, n, psk);
 		/* send: no keystream ready (full GCM inline), then with the ring prefilled */
-		c.c->cfg.transport = (struct hvc_transport){&c, sink_send, mem_recv};
+		c.c->cfg.transport = (struct hvc_transport){.ctx = &c, .send = sink_send, .recv = mem_recv};
 		/* Round-robin over the operations, best of each: other load on the machine then
 		 * hits all columns alike instead of whichever ran during a burst. */
 		static const op_fn ops[8] = {op_memcpy, op_imb, op_ossl, op_keystream, op_ghash,
@@ -347,9 +347,9 @@ int main(void)
 					}
 					mem_pipe_pull(&c.link.p[0], c.frames + f * c.frame_len, c.frame_len);
 				}
-				c.s->cfg.transport = (struct hvc_transport){&c, sink_send, replay_recv,
-									    lend ? replay_peek : NULL,
-									    lend ? replay_consume : NULL};
+				c.s->cfg.transport = (struct hvc_transport){
+					.ctx = &c, .send = sink_send, .recv = replay_recv,
+					.peek = lend ? replay_peek : NULL, .consume = lend ? replay_consume : NULL};
 				c.frame_i = c.nframes - 1;
 				c.frame_off = c.frame_len;
 				memset(c.b, 0, n);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "mig.h"
-#include "mig_throttle.h"
+#include "mig_guard.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull

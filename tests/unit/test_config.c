@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "config.h"
-#include "../../guest/abi.h"
+#include "guest_abi.h"
 
 static char out[4096];
 static size_t outlen;

@@ -1,11 +1,8 @@
 # Hosted cmocka unit tests of the portable hypervisor parts (EPT builder and
 # walker, dirty-set extraction, page allocator, console, boot configuration).
-UNIT_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Ihv/include -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer
-UNIT_LIBS := -lcmocka -fsanitize=address,undefined
-UNIT_LIB_SRCS := hv/core/format.c hv/core/string.c hv/core/page_alloc.c hv/core/line_edit.c \
-	hv/core/console_cmd.c hv/core/config.c hv/arch/x86/ept.c hv/arch/x86/dirty_ad.c \
-	hv/arch/x86/dirty_pml.c hv/arch/x86/dirty_track.c
+UNIT_CFLAGS := $(HOSTED_TEST_CFLAGS) $(HV_INC)
+UNIT_LIBS := $(HOSTED_TEST_LIBS)
+UNIT_LIB_SRCS := $(CORE_PORTABLE_SRCS)
 UNIT_TESTS := test_ept test_dirty test_page_alloc test_console test_config test_format
 UNIT_BINS := $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
 

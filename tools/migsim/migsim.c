@@ -18,7 +18,7 @@
 #include "hvc_channel.h"
 #include "mig.h"
 #include "mig_link_hvc.h"
-#include "mig_throttle.h"
+#include "mig_guard.h"
 #include "simguest.h"
 #include "simnet.h"
 #include "ks_worker.h"

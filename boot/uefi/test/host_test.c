@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../elf_check.h"
-#include "../memmap.h"
-#include "../cfg_parse.h"
+#include "elf_check.h"
+#include "memmap.h"
+#include "cfg_parse.h"
 
 static int passed, failed;
 

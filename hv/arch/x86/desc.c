@@ -1,6 +1,6 @@
 /* The hypervisor's own GDT, TSS and IDT, replacing whatever the boot path left
  * (GRUB's or UEFI's), so VM exits land on known selectors and stacks. */
-#include "desc.h"
+#include <arch/desc.h>
 #include "hvlib.h"
 
 struct __attribute__((packed)) dtr { uint16_t limit; uint64_t base; };

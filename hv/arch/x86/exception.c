@@ -1,6 +1,6 @@
 /* Host exception handler and panic: print everything needed to debug (vector,
  * error code, RIP, registers, control registers), then stop the machine. */
-#include "cpu.h"
+#include <arch/cpu.h>
 #include "hv.h"
 
 struct isr_frame {
@@ -19,19 +19,19 @@ static const char *const names[32] = {
 void exception_handler(struct isr_frame *f)
 {
 	if (f->vector == 2 || f->vector >= 32) {
-		hv_log("[hv] spurious interrupt vector %lu ignored\r\n", (unsigned long)f->vector);
+		hv_event("spurious interrupt vector %lu ignored", (unsigned long)f->vector);
 		return;
 	}
 	const char *name = names[f->vector] ? names[f->vector] : "reserved";
 	hv_log("\r\n[hv] PANIC: host exception %lu (%s) error=0x%lx\r\n", (unsigned long)f->vector, name,
 	       (unsigned long)f->error);
-	hv_log("[hv]   rip=%016lx cs=%04lx rflags=%016lx rsp=%016lx ss=%04lx\r\n", f->rip, f->cs, f->rflags,
+	hv_event("  rip=%016lx cs=%04lx rflags=%016lx rsp=%016lx ss=%04lx", f->rip, f->cs, f->rflags,
 	       f->rsp, f->ss);
-	hv_log("[hv]   rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx\r\n", f->rax, f->rbx, f->rcx, f->rdx);
-	hv_log("[hv]   rsi=%016lx rdi=%016lx rbp=%016lx r8 =%016lx\r\n", f->rsi, f->rdi, f->rbp, f->r8);
-	hv_log("[hv]   r9 =%016lx r10=%016lx r11=%016lx r12=%016lx\r\n", f->r9, f->r10, f->r11, f->r12);
-	hv_log("[hv]   r13=%016lx r14=%016lx r15=%016lx\r\n", f->r13, f->r14, f->r15);
-	hv_log("[hv]   cr0=%016lx cr2=%016lx cr3=%016lx cr4=%016lx\r\n", read_cr0(), read_cr2(), read_cr3(),
+	hv_event("  rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx", f->rax, f->rbx, f->rcx, f->rdx);
+	hv_event("  rsi=%016lx rdi=%016lx rbp=%016lx r8 =%016lx", f->rsi, f->rdi, f->rbp, f->r8);
+	hv_event("  r9 =%016lx r10=%016lx r11=%016lx r12=%016lx", f->r9, f->r10, f->r11, f->r12);
+	hv_event("  r13=%016lx r14=%016lx r15=%016lx", f->r13, f->r14, f->r15);
+	hv_event("  cr0=%016lx cr2=%016lx cr3=%016lx cr4=%016lx", read_cr0(), read_cr2(), read_cr3(),
 	       read_cr4());
 	hv_halt_machine(1);
 }

@@ -1,8 +1,8 @@
 /* Lazy x87/SSE state switching: the registers belong to one guest (or to
  * nobody) and are saved into that guest's area only when another guest or
  * host code (crypto) needs them, so plain VM exits cost nothing. */
-#include "fpu.h"
-#include "cpu.h"
+#include <arch/fpu.h>
+#include <arch/cpu.h>
 #include "hv.h"
 #include "vm.h"
 
@@ -37,9 +37,9 @@ void fpu_vm_reset(struct vm *vm)
 {
 	if (owner == vm)
 		owner = 0;
-	memset(vm->fxsave, 0, sizeof(vm->fxsave));
-	*(uint16_t *)&vm->fxsave[0] = 0x037f;  /* FCW after FNINIT */
-	*(uint32_t *)&vm->fxsave[24] = 0x1f80; /* MXCSR at reset */
+	memset(vm->arch.fxsave, 0, sizeof(vm->arch.fxsave));
+	*(uint16_t *)&vm->arch.fxsave[0] = 0x037f;  /* FCW after FNINIT */
+	*(uint32_t *)&vm->arch.fxsave[24] = 0x1f80; /* MXCSR at reset */
 }
 
 void fpu_load_for(struct vm *vm)
@@ -47,22 +47,22 @@ void fpu_load_for(struct vm *vm)
 	if (owner == vm)
 		return;
 	if (owner)
-		fxsave(owner->fxsave);
-	fxrstor(vm->fxsave);
+		fxsave(owner->arch.fxsave);
+	fxrstor(vm->arch.fxsave);
 	owner = vm;
 }
 
 void fpu_host_begin(void)
 {
 	if (owner)
-		fxsave(owner->fxsave);
+		fxsave(owner->arch.fxsave);
 	owner = 0;
 }
 
 void fpu_sync(struct vm *vm)
 {
 	if (owner == vm)
-		fxsave(vm->fxsave);
+		fxsave(vm->arch.fxsave);
 }
 
 void fpu_forget(struct vm *vm)

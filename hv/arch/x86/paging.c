@@ -1,7 +1,8 @@
 /* The hypervisor's own page tables: an identity map of all RAM and the 4 GiB
  * below (2 MiB pages), write-back over RAM and uncached over everything else. */
-#include "cpu.h"
+#include <arch/cpu.h>
 #include "hv.h"
+#include "arch.h"
 
 #define PTE_P   (1ull << 0)
 #define PTE_W   (1ull << 1)
@@ -54,7 +55,7 @@ int paging_map_mmio(uint64_t phys, uint64_t len)
 	return HV_OK;
 }
 
-int paging_init(const struct hv_boot_info *bi)
+int arch_paging_init(const struct hv_boot_info *bi)
 {
 	uint64_t top = 4ull << 30;
 	for (uint32_t i = 0; i < bi->nranges; i++)

@@ -1,7 +1,7 @@
 /* PCI configuration space through ports 0xCF8/0xCFC, enough to find a NIC,
  * read its BAR and let it do DMA. */
 #include "pci.h"
-#include "cpu.h"
+#include <arch/cpu.h>
 
 static uint32_t addr(const struct pci_dev *d, uint8_t reg)
 {

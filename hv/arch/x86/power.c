@@ -1,6 +1,6 @@
 /* Stopping the machine. On emulators under test (exit_on_panic=1) it uses their
  * exit ports so a run ends by itself with a status; otherwise it halts. */
-#include "cpu.h"
+#include <arch/cpu.h>
 #include "hv.h"
 
 int hv_emulator_exits;
@@ -24,7 +24,7 @@ void hv_halt_machine(int failed)
 			outb(0xf4, 1); /* QEMU: status 3 */
 		}
 	}
-	hv_log("[hv] machine halted%s\r\n", failed ? " after a failure" : "");
+	hv_event("machine halted%s", failed ? " after a failure" : "");
 	for (;;)
 		hlt();
 }

@@ -1,7 +1,7 @@
 /* 16550 UART driver for the hypervisor's own console on COM1 (polled: the
  * hypervisor runs with interrupts off). */
-#include "serial.h"
-#include "cpu.h"
+#include <arch/serial.h>
+#include <arch/cpu.h>
 
 #define COM1 0x3f8
 #define THR 0

@@ -1,14 +1,15 @@
 /* TSC clock calibrated against the PIT (fixed 1.193182 MHz), the one timer
  * both Bochs and QEMU/real PCs provide before any ACPI parsing. */
-#include "cpu.h"
+#include <arch/cpu.h>
 #include "hv.h"
+#include "arch.h"
 
 uint64_t hv_tsc_khz;
 static uint64_t tsc_boot;
 
 #define PIT_HZ 1193182u
 
-int tsc_calibrate(void)
+int arch_clock_calibrate(void)
 {
 	const unsigned ms = 20;
 	uint16_t count = (uint16_t)(PIT_HZ * ms / 1000);
@@ -30,7 +31,7 @@ int tsc_calibrate(void)
 	return HV_OK;
 }
 
-void tsc_fallback(uint64_t khz)
+void arch_clock_assume_khz(uint64_t khz)
 {
 	hv_tsc_khz = khz;
 	tsc_boot = rdtsc();

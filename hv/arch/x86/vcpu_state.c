@@ -1,13 +1,15 @@
 /* Captures a stopped guest's vCPU and device state from its VMCS into a
  * struct vcpu_state, and puts such a state into another VM's VMCS, after
  * checking everything that comes from outside (it may arrive over the network). */
-#include "cpu.h"
-#include "fpu.h"
+#include <arch/cpu.h>
+#include <arch/fpu.h>
 #include "hv.h"
 #include "vm.h"
-#include "vmcs.h"
-#include "vcpu_state.h"
-#include "../../../guest/abi.h"
+#include <arch/vmcs.h>
+#include <arch/vcpu_state.h>
+#include <arch/vmx.h>
+#include "arch.h"
+#include "guest_abi.h"
 
 static const struct { uint32_t sel, base, limit, ar; } segf[SEG_COUNT] = {
 	[SEG_ES] = { GUEST_ES_SEL, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR },
@@ -20,9 +22,9 @@ static const struct { uint32_t sel, base, limit, ar; } segf[SEG_COUNT] = {
 	[SEG_TR] = { GUEST_TR_SEL, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR },
 };
 
-int vmx_load_vmcs(struct vm *vm);
+_Static_assert(sizeof(struct vcpu_state) <= VM_STATE_MAX, "VM_STATE_MAX is too small");
 
-int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
+static int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
 {
 	if (vm->state == VMS_RUNNING || vm->state == VMS_CREATED || vm->state == VMS_STOPPED)
 		return HV_ESTATE; /* only a stopped vCPU has a state that holds still */
@@ -34,7 +36,7 @@ int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
 	s->size = sizeof(*s);
 	s->guest_mode = vm->mode;
 	s->mem_pages = vm->mem_pages;
-	memcpy(s->gpr, &vm->regs, sizeof(s->gpr));
+	memcpy(s->gpr, &vm->arch.regs, sizeof(s->gpr));
 	s->rip = vmread(GUEST_RIP);
 	s->rsp = vmread(GUEST_RSP);
 	s->rflags = vmread(GUEST_RFLAGS);
@@ -65,10 +67,10 @@ int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
 	s->entry_intr_info = (uint32_t)vmread(ENTRY_INTR_INFO);
 	s->entry_exc_error = (uint32_t)vmread(ENTRY_EXCEPTION_ERROR);
 	s->entry_instr_len = (uint32_t)vmread(ENTRY_INSTR_LEN);
-	s->guest_tsc = rdtsc() + vm->tsc_offset;
+	s->guest_tsc = rdtsc() + vm->arch.tsc_offset;
 	s->tsc_khz = hv_tsc_khz;
 	fpu_sync(vm);
-	memcpy(s->fxsave, vm->fxsave, sizeof(s->fxsave));
+	memcpy(s->fxsave, vm->arch.fxsave, sizeof(s->fxsave));
 	s->uart_len = vm->outlen;
 	memcpy(s->uart_line, vm->out, vm->outlen);
 	s->dirty_method = vm->dirty.method;
@@ -90,7 +92,7 @@ static int check(const struct vm *vm, const struct vcpu_state *s)
 		return HV_EINVAL;
 	if (s->rip > 0xffffffffull || s->rsp > 0xffffffffull || (s->rflags & ~0x3f7fd7ull) || !(s->rflags & 2))
 		return HV_EINVAL;
-	if ((s->entry_intr_info & (1u << 31)) && ((s->entry_intr_info >> 8) & 7) != 3)
+	if ((s->entry_intr_info & INTR_INFO_VALID) && (s->entry_intr_info & INTR_TYPE_MASK) != INTR_TYPE_HW_EXCEPTION)
 		return HV_EINVAL; /* only hardware exceptions are ever pending here */
 	if (s->activity != 0 || (s->interruptibility & ~3u))
 		return HV_EINVAL;
@@ -101,14 +103,12 @@ static int check(const struct vm *vm, const struct vcpu_state *s)
 	return HV_OK;
 }
 
-int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t extra_tsc)
+static int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t extra_tsc)
 {
-	int err = check(vm, s);
-	if (err)
-		return err;
+	int err = HV_OK;
 	if (vmx_load_vmcs(vm))
 		return HV_EHW;
-	memcpy(&vm->regs, s->gpr, sizeof(s->gpr));
+	memcpy(&vm->arch.regs, s->gpr, sizeof(s->gpr));
 	err |= vmwrite(GUEST_RIP, s->rip);
 	err |= vmwrite(GUEST_RSP, s->rsp);
 	err |= vmwrite(GUEST_RFLAGS, s->rflags);
@@ -140,14 +140,46 @@ int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t extra_ts
 	err |= vmwrite(ENTRY_INSTR_LEN, s->entry_instr_len);
 	/* The guest's clock goes on from where it stopped, plus the time the
 	 * caller says passed while it was stopped. */
-	vm->tsc_offset = s->guest_tsc + extra_tsc - rdtsc();
-	err |= vmwrite(TSC_OFFSET, vm->tsc_offset);
+	vm->arch.tsc_offset = s->guest_tsc + extra_tsc - rdtsc();
+	err |= vmwrite(TSC_OFFSET, vm->arch.tsc_offset);
 	if (err)
 		return HV_EHW;
 	fpu_forget(vm);
-	memcpy(vm->fxsave, s->fxsave, sizeof(vm->fxsave));
+	memcpy(vm->arch.fxsave, s->fxsave, sizeof(vm->arch.fxsave));
 	memcpy(vm->out, s->uart_line, s->uart_len);
 	vm->outlen = s->uart_len;
 	vm->mode = s->guest_mode;
+	return HV_OK;
+}
+
+size_t arch_vm_state_size(void)
+{
+	return sizeof(struct vcpu_state);
+}
+
+int arch_vm_state_save(struct vm *vm, void *buf, size_t cap, size_t *len)
+{
+	if (cap < sizeof(struct vcpu_state))
+		return HV_ERANGE;
+	int err = vcpu_state_save(vm, buf);
+	if (!err)
+		*len = sizeof(struct vcpu_state);
+	return err;
+}
+
+int arch_vm_state_load(struct vm *vm, const void *buf, size_t len, uint64_t extra_cycles)
+{
+	const struct vcpu_state *s = buf;
+	if (len != sizeof(*s))
+		return HV_EINVAL;
+	int err = check(vm, s);
+	if (err)
+		return err;
+	/* The dirty log the guest had goes with it (checked above: A/D or PML). */
+	if ((err = vmx_set_pml(vm, s->dirty_method == DIRTY_PML)))
+		return err;
+	if ((err = vcpu_state_load(vm, s, extra_cycles)))
+		return err;
+	vm->dirty.method = (enum dirty_method)s->dirty_method;
 	return HV_OK;
 }

@@ -1,17 +1,14 @@
 /* VMX operation: VMXON, per-VM VMCS set-up through the TRUE_* control MSRs,
  * the guest's initial 32-bit flat state, and the run loop of one time slice. */
-#include "cpu.h"
-#include "desc.h"
+#include <arch/cpu.h>
+#include <arch/desc.h>
 #include "hv.h"
 #include "vm.h"
-#include "vmcs.h"
-#include "fpu.h"
-#include "../../../guest/abi.h"
-
-extern int vmx_enter(struct vcpu_regs *regs, int launched);
-extern void vmx_exit_entry(void);
-/* Returns nonzero when the VM must give up the CPU (exit handlers, vmexit.c). */
-int vmx_handle_exit(struct vm *vm);
+#include <arch/vmcs.h>
+#include <arch/fpu.h>
+#include <arch/vmx.h>
+#include "arch.h"
+#include "guest_abi.h"
 
 static uint64_t vmxon_phys;
 static uint64_t current_vmcs;
@@ -30,7 +27,7 @@ static uint32_t ctl_msr(uint32_t plain, uint32_t true_msr)
 	return (rdmsr(MSR_IA32_VMX_BASIC) >> 55) & 1 ? true_msr : plain;
 }
 
-int vmx_cpu_enable(void)
+int arch_virt_enable(void)
 {
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
 	if (!(fc & 1))
@@ -52,11 +49,11 @@ int vmx_cpu_enable(void)
 
 static int load(struct vm *vm)
 {
-	if (current_vmcs == vm->vmcs_phys)
+	if (current_vmcs == vm->arch.vmcs_phys)
 		return HV_OK;
-	if (vmptrld(vm->vmcs_phys))
+	if (vmptrld(vm->arch.vmcs_phys))
 		return HV_EHW;
-	current_vmcs = vm->vmcs_phys;
+	current_vmcs = vm->arch.vmcs_phys;
 	return HV_OK;
 }
 
@@ -65,7 +62,7 @@ int vmx_load_vmcs(struct vm *vm)
 	return load(vm);
 }
 
-void vmx_dirty_flush(void *ctx)
+void arch_dirty_flush(void *ctx)
 {
 	struct vm *vm = ctx;
 	invept_single(ept_pointer(&vm->ept));
@@ -106,9 +103,9 @@ static int write_controls(struct vm *vm)
 	err |= vmwrite(ENTRY_MSR_LOAD_COUNT, 0);
 	err |= vmwrite(ENTRY_INTR_INFO, 0);
 	err |= vmwrite(EPT_POINTER, ept_pointer(&vm->ept));
-	err |= vmwrite(TSC_OFFSET, vm->tsc_offset);
-	if (vm->pml_phys) {
-		err |= vmwrite(PML_ADDRESS, vm->pml_phys);
+	err |= vmwrite(TSC_OFFSET, vm->arch.tsc_offset);
+	if (vm->arch.pml_phys) {
+		err |= vmwrite(PML_ADDRESS, vm->arch.pml_phys);
 		err |= vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
 	}
 	/* The guest owns CR0 except NE (must stay 1 in VMX); it never sees VMXE. */
@@ -147,12 +144,12 @@ static int write_host_state(void)
 	return err ? HV_EHW : HV_OK;
 }
 
-int vmx_vm_reset_guest(struct vm *vm)
+static int reset_guest(struct vm *vm)
 {
 	int err = 0;
 	if (load(vm))
 		return HV_EHW;
-	memset(&vm->regs, 0, sizeof(vm->regs));
+	memset(&vm->arch.regs, 0, sizeof(vm->arch.regs));
 	static const uint32_t sel[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL, GUEST_FS_SEL, GUEST_GS_SEL };
 	static const uint32_t lim[] = { GUEST_ES_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT, GUEST_GS_LIMIT };
 	static const uint32_t ar[] = { GUEST_ES_AR, GUEST_SS_AR, GUEST_DS_AR, GUEST_FS_AR, GUEST_GS_AR };
@@ -194,21 +191,27 @@ int vmx_vm_reset_guest(struct vm *vm)
 	err |= vmwrite(GUEST_IA32_EFER, 0);
 	err |= vmwrite(GUEST_INTERRUPTIBILITY, 0);
 	err |= vmwrite(GUEST_ACTIVITY_STATE, 0);
-	if (vm->pml_phys)
+	if (vm->arch.pml_phys)
 		err |= vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
 	return err ? HV_EHW : HV_OK;
 }
 
-int vmx_vm_setup(struct vm *vm)
+int arch_vm_init(struct vm *vm)
 {
-	vm->vmcs_phys = page_alloc_page(&hv_pages);
-	if (!vm->vmcs_phys)
+	if (hv_vmx.pml) {
+		vm->arch.pml_phys = page_alloc_page(&hv_pages);
+		if (!vm->arch.pml_phys)
+			return HV_ENOMEM;
+		vm->dirty.pml_log = phys_to_virt(vm->arch.pml_phys);
+	}
+	vm->arch.vmcs_phys = page_alloc_page(&hv_pages);
+	if (!vm->arch.vmcs_phys)
 		return HV_ENOMEM;
-	*(uint32_t *)phys_to_virt(vm->vmcs_phys) = vmcs_revision;
-	if (vmclear(vm->vmcs_phys))
+	*(uint32_t *)phys_to_virt(vm->arch.vmcs_phys) = vmcs_revision;
+	if (vmclear(vm->arch.vmcs_phys))
 		return HV_EHW;
 	current_vmcs = 0;
-	vm->launched = 0;
+	vm->arch.launched = 0;
 	if (load(vm))
 		return HV_EHW;
 	int err = write_controls(vm);
@@ -216,24 +219,24 @@ int vmx_vm_setup(struct vm *vm)
 		return err;
 	if ((err = write_host_state()))
 		return err;
-	return vmx_vm_reset_guest(vm);
+	return reset_guest(vm);
 }
 
 /* A restart needs VMLAUNCH again, which needs a clear VMCS. */
-int vmx_vm_relaunch(struct vm *vm)
+int arch_vm_reset(struct vm *vm)
 {
-	if (vmclear(vm->vmcs_phys))
+	if (vmclear(vm->arch.vmcs_phys))
 		return HV_EHW;
-	if (current_vmcs == vm->vmcs_phys)
+	if (current_vmcs == vm->arch.vmcs_phys)
 		current_vmcs = 0;
-	vm->launched = 0;
+	vm->arch.launched = 0;
 	if (load(vm))
 		return HV_EHW;
 	int err = write_controls(vm);
 	if (!err)
 		err = write_host_state();
 	if (!err)
-		err = vmx_vm_reset_guest(vm);
+		err = reset_guest(vm);
 	return err;
 }
 
@@ -249,7 +252,7 @@ int vmx_set_pml(struct vm *vm, int on)
 	return HV_OK;
 }
 
-void vmx_run_slice(struct vm *vm)
+void arch_vm_run_slice(struct vm *vm)
 {
 	if (load(vm)) {
 		vm_fail(vm, "VMPTRLD failed");
@@ -263,18 +266,41 @@ void vmx_run_slice(struct vm *vm)
 			return;
 		}
 		fpu_load_for(vm);
-		if (vmx_enter(&vm->regs, vm->launched)) {
+		if (vmx_enter(&vm->arch.regs, vm->arch.launched)) {
 			char why[96];
 			hv_snprintf(why, sizeof(why), "VM entry failed: VM-instruction error %lu",
 				    (unsigned long)vmread(VM_INSTRUCTION_ERROR));
 			vm_fail(vm, why);
 			return;
 		}
-		vm->launched = 1;
-		vm->exits++;
-		if (vmx_handle_exit(vm))
+		vm->arch.launched = 1;
+		if (vmx_handle_exit(vm) != EXIT_RESUME)
 			return;
 		/* Keep the console live while a guest exits often (its own output). */
 		console_poll();
 	}
+}
+
+int arch_vm_set_pml(struct vm *vm, int on)
+{
+	return vmx_set_pml(vm, on);
+}
+
+void arch_vm_dirty_sync(struct vm *vm)
+{
+	if (vm->dirty.method == DIRTY_PML)
+		dirty_pml_drain(&vm->dirty, vmx_pml_index_reset(vm));
+}
+
+void arch_vm_boot_state(struct vm *vm)
+{
+	fpu_vm_reset(vm);
+	vm->arch.tsc_offset = 0;
+}
+
+void arch_vm_clear_state(struct vm *vm)
+{
+	fpu_forget(vm);
+	memset(vm->arch.fxsave, 0, sizeof(vm->arch.fxsave));
+	memset(&vm->arch.regs, 0, sizeof(vm->arch.regs));
 }

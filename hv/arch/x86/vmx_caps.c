@@ -1,9 +1,11 @@
 /* VT-x feature probe: which of VMX, EPT, unrestricted guest, EPT A/D, PML and
  * the preemption timer this CPU offers, each missing one named in one line. */
-#include "cpu.h"
+#include <arch/cpu.h>
 #include "hv.h"
 #include "vm.h"
-#include "vmcs.h"
+#include <arch/vmcs.h>
+#include <arch/vmx.h>
+#include "arch.h"
 
 struct vmx_caps hv_vmx;
 
@@ -12,7 +14,7 @@ static int allowed1(uint32_t msr, uint32_t bit)
 	return (uint32_t)(rdmsr(msr) >> 32) & bit ? 1 : 0;
 }
 
-void vmx_probe(struct vmx_caps *c)
+static void probe(struct vmx_caps *c)
 {
 	uint32_t r[4];
 	memset(c, 0, sizeof(*c));
@@ -55,7 +57,7 @@ void vmx_probe(struct vmx_caps *c)
 	else if (!c->ept_ad) c->why_not = "EPT accessed/dirty flags are not supported (no dirty tracking)";
 }
 
-void vmx_print_status(const struct printer *p)
+void arch_virt_print_status(const struct printer *p)
 {
 	struct vmx_caps *c = &hv_vmx;
 	uint32_t r[4];
@@ -85,4 +87,24 @@ void vmx_print_status(const struct printer *p)
 		if (!*(const int *)((const char *)c + req[i].off))
 			pr_printf(p, "missing: %s\r\n", req[i].name);
 	pr_printf(p, "dirty-tracking: %s\r\n", c->why_not ? "none" : c->pml ? "pml" : "ad");
+}
+
+void arch_virt_probe(void)
+{
+	probe(&hv_vmx);
+}
+
+const char *arch_virt_unavailable(void)
+{
+	return hv_vmx.why_not;
+}
+
+void arch_virt_set_unavailable(const char *why)
+{
+	hv_vmx.why_not = why;
+}
+
+int arch_virt_has_pml(void)
+{
+	return hv_vmx.pml;
 }

@@ -1,7 +1,7 @@
 /* A thread that makes a channel's keystream ahead (hvc_channel_ks_job_*), so the thread
  * that sends only XORs and hashes: encryption borrows a spare core instead of time. */
-#ifndef MIGSIM_KS_WORKER_H
-#define MIGSIM_KS_WORKER_H
+#ifndef HVC_KS_WORKER_H
+#define HVC_KS_WORKER_H
 #include <pthread.h>
 #include <stddef.h>
 #include "hvc_channel.h"

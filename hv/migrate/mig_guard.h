@@ -1,7 +1,7 @@
-/* Defences against thrashing: one migration per guest, a token bucket per peer for
+/* The admission guard against thrashing: one migration per guest, a token bucket per peer for
  * incoming requests, exponential backoff after failed handshakes, bounded retries. */
-#ifndef HV_MIG_THROTTLE_H
-#define HV_MIG_THROTTLE_H
+#ifndef HV_MIG_GUARD_H
+#define HV_MIG_GUARD_H
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,4 +1,4 @@
-/* Keystream worker thread of migsim (see ks_worker.h). */
+/* Keystream worker thread for hosted channel users (migsim, the channel tests): see ks_worker.h. */
 #define _GNU_SOURCE
 #include "ks_worker.h"
 #include <sched.h>

@@ -1,6 +1,6 @@
 /* Per-peer token buckets and backoff, per-guest exclusivity. All decisions are by the
  * caller's clock so the same code runs in the hypervisor and in tests with a fake clock. */
-#include "mig_throttle.h"
+#include "mig_guard.h"
 #include "mig_err.h"
 #include "hvlib.h"
 

@@ -75,6 +75,27 @@ enum vmcs_field {
 #define ENTRY_LOAD_PAT        (1u << 14)
 #define ENTRY_LOAD_EFER       (1u << 15)
 
+/* EXIT_REASON: the basic reason in bits 15:0; bit 31 set when VM entry itself failed. */
+#define EXIT_REASON_BASIC(r)  ((r) & 0xffffu)
+#define EXIT_REASON_ENTRY_FAIL (1u << 31)
+
+/* VM-entry interruption information (ENTRY_INTR_INFO) and IDT-vectoring information. */
+#define INTR_INFO_VECTOR(v)   ((uint32_t)(v) & 0xffu)
+#define INTR_TYPE_MASK        (7u << 8)
+#define INTR_TYPE_EXT_INTR    (0u << 8)
+#define INTR_TYPE_NMI         (2u << 8)
+#define INTR_TYPE_HW_EXCEPTION (3u << 8)
+#define INTR_TYPE_SW_INTR     (4u << 8)
+#define INTR_INFO_DELIVER_ERR (1u << 11)
+#define INTR_INFO_VALID       (1u << 31)
+#define VECTOR_GP             13u
+
+/* Exit qualification of an I/O instruction (SDM vol. 3, table 28-5). */
+#define IO_QUAL_SIZE(q)       ((unsigned)((q) & 7u) + 1u) /* 1, 2 or 4 bytes */
+#define IO_QUAL_IN            (1u << 3)
+#define IO_QUAL_STRING        (1u << 4)
+#define IO_QUAL_PORT(q)       ((uint16_t)((q) >> 16))
+
 enum exit_reason {
 	EXIT_EXCEPTION = 0, EXIT_EXT_INTR = 1, EXIT_TRIPLE_FAULT = 2, EXIT_INIT = 3, EXIT_SIPI = 4,
 	EXIT_CPUID = 10, EXIT_HLT = 12, EXIT_INVD = 13, EXIT_RDTSC = 16, EXIT_VMCALL = 18,

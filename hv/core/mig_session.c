@@ -1,0 +1,318 @@
+/* The hypervisor's migration sessions: an outgoing one started by the `migrate` command,
+ * an incoming one admitted by the listener, each stepped from the scheduler loop; the
+ * boot self-test of the channel's crypto; the progress and end-of-migration reports. */
+#include "arch.h"
+#include "hv.h"
+#include "mig_hv.h"
+#include "mig_service.h"
+#include "net.h"
+#include "selftest.h"
+
+static struct mig_service svc;
+
+struct mig_service *mig_service(void)
+{
+	return &svc;
+}
+
+static uint64_t random_id(void)
+{
+	uint64_t v = 0;
+	if (arch_entropy(0, &v, sizeof(v)) != HVC_OK)
+		v = arch_cycles() ^ 0x9e3779b97f4a7c15ull; /* unique per attempt, if not secret */
+	return v;
+}
+
+/* ---- outgoing ---- */
+
+int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uint16_t port,
+			  const struct printer *p)
+{
+	uint64_t wait = 0;
+	int g = mig_guard_may_connect(&s->guard, ip, 0, mig_now_ns(), &wait);
+	if (g == MIG_E_BACKOFF) {
+		pr_printf(p, "peer is in backoff after failed handshakes: retry in %lu ms\r\n",
+			  (unsigned long)(wait / 1000000));
+		return HV_ESTATE;
+	}
+	if (mig_guard_begin(&s->guard, vm->id) != MIG_OK)
+		return HV_EEXIST;
+	struct mig_side *m = &s->out.side;
+	memset(m, 0, sizeof(*m));
+	m->vm = vm;
+	m->ts = &m->own_ts;
+	m->before = vm->state;
+	m->t0_ms = hv_now_ms();
+	mig_bucket_reset(&m->bucket);
+	int err = mig_bufs_alloc(&m->bufs, &hv_pages, vm->mem_pages);
+	if (!err)
+		err = tcp_stream_connect(m->ts, ip, port);
+	if (err) {
+		mig_guard_end(&s->guard, vm->id, MIG_E_TRANSPORT);
+		mig_bufs_free(&m->bufs, &hv_pages);
+		memset(m, 0, sizeof(*m));
+		return err;
+	}
+	vm->migrating = 1;
+	m->active = 1;
+	hv_event("migrate: vm %u to %u.%u.%u.%u:%u: connecting", vm->id, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+		 ip & 255, port);
+	return HV_OK;
+}
+
+static void report_end(const struct mig_stats *st, const char *role, int r)
+{
+	static char line[MIG_STATS_LINE_MAX];
+	mig_stats_format(st, line, sizeof(line));
+	hv_event("%s", line);
+	if (r == MIG_DONE)
+		hv_event("migrate: %s done: downtime %lu ms (predicted %lu ms), total %lu ms, %lu rounds, "
+			 "%lu pages (%lu zero), encryption %s",
+			 role, (unsigned long)(st->downtime_ns / 1000000), (unsigned long)(st->predicted_ns / 1000000),
+			 (unsigned long)(st->total_ns / 1000000), (unsigned long)st->rounds, (unsigned long)st->pages,
+			 (unsigned long)st->zero_pages, st->encrypted ? "on" : "off");
+	else if (r == MIG_E_PEER_ABORT)
+		hv_event("migrate: %s FAILED: %s (peer's reason: %s)", role, mig_strerror(r), mig_strerror(st->detail));
+	else if (st->detail < 0)
+		hv_event("migrate: %s FAILED: %s (channel: %s)", role, mig_strerror(r), hvc_strerror(st->detail));
+	else
+		hv_event("migrate: %s FAILED: %s (detail %d)", role, mig_strerror(r), st->detail);
+}
+
+/* The connection is up: the channel over it and the source engine over the channel. */
+static int out_connected(struct mig_service *s)
+{
+	struct mig_side *m = &s->out.side;
+	if (m->ts->state != TS_OPEN || mig_stream_setup(m, HVC_ROLE_CLIENT)) {
+		hv_event("migrate: vm %u: connection to the peer failed (lwIP error %d); the guest "
+			 "keeps running here",
+			 m->vm->id, m->ts->lwip_err);
+		mig_guard_end(&s->guard, m->vm->id, MIG_E_TRANSPORT);
+		mig_side_end(m);
+		return HV_EHW;
+	}
+	struct mig_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mig_id = random_id();
+	cfg.guest_id = m->vm->id;
+	cfg.batch_pages = MIG_BATCH;
+	cfg.policy.downtime_target_ns = (uint64_t)hv_cfg.downtime_ms * 1000000ull;
+	cfg.policy.outrun_abort = hv_cfg.outrun_abort;
+	cfg.policy.state_bytes = arch_vm_state_size();
+	struct mig_guest_ops g;
+	mig_guest_source_ops(&s->out, &g);
+	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state, MIG_STATE_MAX,
+				  m->bufs.ctl, MIG_CTL_LEN };
+	if (mig_source_init(&s->out.eng, &cfg, &g, &m->link, &mig_hv_clock, &mb) != MIG_OK) {
+		hv_event("migrate: vm %u: engine set-up failed", m->vm->id);
+		mig_guard_end(&s->guard, m->vm->id, MIG_E_INVAL);
+		mig_side_end(m);
+		return HV_EINVAL;
+	}
+	m->connected = 1;
+	return HV_OK;
+}
+
+static void step_out(struct mig_service *s)
+{
+	struct mig_side *m = &s->out.side;
+	struct mig_source *src = &s->out.eng;
+	if (!m->connected) {
+		if (m->ts->state == TS_CONNECTING || out_connected(s))
+			return;
+	}
+	int r = MIG_AGAIN;
+	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++) {
+		r = mig_source_step(src);
+		if (m->ch.state == HVC_ST_ESTABLISHED)
+			m->handshake_done = 1;
+	}
+	tcp_stream_poll(m->ts);
+	/* Waiting on the link: the time to compute keystream for the next frames, one
+	 * frame's per call so that the NIC is polled in between: the whole ring at once
+	 * would hold up whatever arrived meanwhile (in the stop-and-copy, the downtime). */
+	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED)
+		hvc_channel_prefill_frames(&m->ch, m->bufs.msg_len, 0, 1);
+	if (src->round != m->last_round || hv_now_ms() - m->last_report_ms >= 1000) {
+		m->last_round = src->round;
+		m->last_report_ms = hv_now_ms();
+		hv_event("migrate: vm %u round %u: %lu pages left, dirty %lu pages/s, bandwidth %lu KiB/s, "
+			 "predicted downtime %lu ms, rtt %lu ms, queued %lu KiB, state %s",
+			 m->vm->id, src->round, (unsigned long)src->left, (unsigned long)src->pol.dirty_pps,
+			 (unsigned long)(src->pol.bw_Bps / 1024), (unsigned long)(src->pol.predicted_ns / 1000000),
+			 (unsigned long)(src->rtt_ns / 1000000), (unsigned long)(tcp_stream_unsent(m->ts) / 1024),
+			 mig_src_state_name(mig_source_state(src)));
+	}
+	if (r == MIG_AGAIN || r == MIG_BLOCKED)
+		return;
+	mig_guard_handshake(&s->guard, m->ts->peer_ip, m->handshake_done, mig_now_ns());
+	report_end(&src->stats, "source", r);
+	if (r != MIG_DONE && mig_source_state(src) == MIG_SRC_IN_DOUBT)
+		hv_event("migrate: vm %u is IN DOUBT: commit sent, no confirmation; it stays paused here. "
+			 "Check the destination, then 'migrate resolve resume|scrub'",
+			 m->vm->id);
+	else if (r != MIG_DONE)
+		hv_event("migrate: vm %u keeps running here (state %s)", m->vm->id, vm_state_name(m->vm->state));
+	mig_guard_end(&s->guard, m->vm->id, r);
+	if (mig_source_state(src) != MIG_SRC_IN_DOUBT)
+		mig_side_end(m);
+}
+
+/* ---- incoming ---- */
+
+static int refuse_incoming(uint32_t ip, const char *why)
+{
+	hv_event("migrate: incoming connection from %u.%u.%u.%u refused: %s", ip >> 24, (ip >> 16) & 255,
+		 (ip >> 8) & 255, ip & 255, why);
+	return 1;
+}
+
+static int on_incoming(void *ctx, struct tcp_stream *ts)
+{
+	struct mig_service *s = ctx;
+	uint32_t ip = ts->peer_ip;
+	int g = mig_guard_admit(&s->guard, ip, mig_now_ns());
+	if (g != MIG_OK)
+		return refuse_incoming(ip, mig_strerror(g));
+	if (s->in.side.active)
+		return refuse_incoming(ip, "a migration is already coming in");
+	if (!hv_cfg.psk_len || s->crypto_broken)
+		return refuse_incoming(ip, "no PSK configured");
+	struct mig_side *m = &s->in.side;
+	memset(m, 0, sizeof(*m));
+	m->ts = ts;
+	m->t0_ms = hv_now_ms();
+	/* Sized for the largest guest we accept; the bitmap is the source's only. */
+	if (mig_bufs_alloc(&m->bufs, &hv_pages, 0) || mig_stream_setup(m, HVC_ROLE_SERVER)) {
+		mig_bufs_free(&m->bufs, &hv_pages);
+		memset(m, 0, sizeof(*m));
+		return 1;
+	}
+	struct mig_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.batch_pages = MIG_BATCH;
+	struct mig_guest_ops g2;
+	mig_guest_dest_ops(&s->in, &g2);
+	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state, MIG_STATE_MAX,
+				  m->bufs.ctl, MIG_CTL_LEN };
+	if (mig_dest_init(&s->in.eng, &cfg, &g2, &m->link, &mig_hv_clock, &mb) != MIG_OK) {
+		hvc_channel_destroy(&m->ch);
+		mig_bufs_free(&m->bufs, &hv_pages);
+		memset(m, 0, sizeof(*m));
+		return 1;
+	}
+	m->active = m->connected = 1;
+	hv_event("migrate: incoming migration from %u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
+		 ip & 255);
+	return 0;
+}
+
+static void step_in(struct mig_service *s)
+{
+	struct mig_side *m = &s->in.side;
+	int r = MIG_AGAIN;
+	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++) {
+		r = mig_dest_step(&s->in.eng);
+		if (m->ch.state == HVC_ST_ESTABLISHED)
+			m->handshake_done = 1;
+	}
+	tcp_stream_poll(m->ts);
+	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED)
+		hvc_channel_prefill_frames(&m->ch, 0, m->bufs.msg_len, 1); /* as the source */
+	if (r == MIG_AGAIN || r == MIG_BLOCKED)
+		return;
+	mig_guard_handshake(&s->guard, m->ts->peer_ip, m->handshake_done, mig_now_ns());
+	report_end(&s->in.eng.stats, "destination", r);
+	/* The stream is done either way; the VM (if it runs) stays. */
+	if (m->vm && r != MIG_DONE)
+		m->vm->migrating = 0;
+	m->vm = 0;
+	mig_side_end(m);
+}
+
+/* ---- what the command asks of the sessions ---- */
+
+int mig_session_cancel(struct mig_service *s)
+{
+	struct mig_side *out = &s->out.side;
+	if (!out->active && !s->in.side.active)
+		return HV_ENOENT;
+	if (out->active && out->connected && mig_source_cancel(&s->out.eng) != MIG_OK)
+		return HV_ESTATE; /* past COMMIT: cancelling could leave two copies */
+	if (out->active && !out->connected) {
+		mig_guard_end(&s->guard, out->vm->id, MIG_E_CANCELLED);
+		mig_side_end(out);
+	}
+	if (s->in.side.active)
+		mig_dest_cancel(&s->in.eng);
+	return HV_OK;
+}
+
+int mig_session_resolve(struct mig_service *s, int resume)
+{
+	if (!s->out.side.active || mig_source_state(&s->out.eng) != MIG_SRC_IN_DOUBT)
+		return HV_ENOENT;
+	int r = mig_source_resolve(&s->out.eng, resume);
+	mig_side_end(&s->out.side);
+	return r == MIG_OK ? HV_OK : hv_err_from_mig(r);
+}
+
+void mig_session_print(struct mig_service *s, const struct printer *p)
+{
+	if (s->out.side.active)
+		pr_printf(p, "outgoing: vm %u %s round %u pages_left %lu\r\n", s->out.side.vm->id,
+			  s->out.side.connected ? mig_src_state_name(mig_source_state(&s->out.eng)) : "connecting",
+			  s->out.eng.round, (unsigned long)s->out.eng.left);
+	if (s->in.side.active)
+		pr_printf(p, "incoming: %s vm %u\r\n", mig_dst_state_name(mig_dest_state(&s->in.eng)),
+			  s->in.side.vm ? s->in.side.vm->id : 0);
+}
+
+/* ---- entry points ---- */
+
+void mig_hv_init(void)
+{
+	struct mig_guard_cfg gc;
+	memset(&gc, 0, sizeof(gc));
+	mig_guard_init(&svc.guard, &gc);
+	/* Known answers through every AES-GCM path this CPU runs, before any
+	 * guest byte is trusted to them. */
+	unsigned ran = 0, skipped = 0;
+	arch_host_vector_begin();
+	int err = hvc_crypto_selftest(&ran, &skipped);
+	if (err) {
+		svc.crypto_broken = 1;
+		hv_event("crypto: SELF-TEST FAILED (%s): migration disabled", hvc_strerror(err));
+		return;
+	}
+	if (!ran) {
+		svc.crypto_broken = 1;
+		hv_event("crypto: no AES-GCM implementation runs on this CPU (it needs AES-NI and "
+			 "PCLMULQDQ): migration disabled");
+		return;
+	}
+	char paths[64] = "";
+	size_t n = 0;
+	for (unsigned p = 0; p < 8; p++)
+		if (ran & (1u << p))
+			n += (size_t)hv_snprintf(paths + n, sizeof(paths) - n, "%s%s", n ? "," : "",
+						 hvc_gcm_path_name((enum hvc_gcm_path)p));
+	hv_event("crypto: AES-256-GCM self-test passed on %s", paths);
+}
+
+void mig_hv_poll(void)
+{
+	struct mig_service *s = &svc;
+	if (!s->listening && net_is_up() && hv_cfg.psk_len) {
+		if (tcp_stream_listen((uint16_t)hv_cfg.mig_port, on_incoming, s) == HV_OK)
+			hv_event("migrate: listening on port %u", hv_cfg.mig_port);
+		s->listening = 1;
+	}
+	if (!s->out.side.active && !s->in.side.active)
+		return;
+	arch_host_vector_begin(); /* the channel's crypto uses vector registers */
+	if (s->out.side.active && !(s->out.side.connected && mig_source_state(&s->out.eng) == MIG_SRC_IN_DOUBT))
+		step_out(s);
+	if (s->in.side.active)
+		step_in(s);
+}
