@@ -1,7 +1,7 @@
 # Top-level build: hypervisor core, boot paths, test guest, hosted tests, system tests.
 # Each component keeps its rules in a fragment (*.mk) next to its sources.
 include mk/toolchain.mk
-SETUP_DONE := third_party/.setup-done-v1
+SETUP_DONE := third_party/.setup-done-v2
 
 .PHONY: all setup demo test test-unit test-system clean
 all: hv iso uefi guest

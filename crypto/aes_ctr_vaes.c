@@ -24,20 +24,20 @@ VAES_T static inline __m256i enc2(const __m256i *k, __m256i x)
 /* VAESENC has a latency of about 4 cycles and a throughput of two per cycle on current
  * cores: 8 independent chains keep both units busy, 4 left half of them idle. in == NULL
  * writes the bare keystream (no zeroing pass, no loads of the plaintext). */
-VAES_T static void ctr_core(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr,
-			    const uint8_t *in, uint8_t *out, size_t len)
+VAES_T static void ctr_core(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, const uint8_t *in, uint8_t *out,
+			    size_t len)
 {
 	__m256i k[15];
-	uint8_t ivb[16] = {0};
+	uint8_t ivb[16] = { 0 };
 	for (int r = 0; r < 15; r++)
 		k[r] = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(rk + 16 * r)));
 	for (int i = 0; i < 12; i++)
 		ivb[i] = iv[i];
 	const __m256i ivv = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ivb));
 	/* bytes 12..15 of each lane take the counter dword byte-swapped; the rest stay 0 */
-	const __m256i sw = _mm256_set_epi8(12, 13, 14, 15, -128, -128, -128, -128, -128, -128, -128,
-					   -128, -128, -128, -128, -128, 12, 13, 14, 15, -128, -128,
-					   -128, -128, -128, -128, -128, -128, -128, -128, -128, -128);
+	const __m256i sw =
+		_mm256_set_epi8(12, 13, 14, 15, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128,
+				12, 13, 14, 15, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128, -128);
 	__m256i c0 = _mm256_set_epi32((int)(ctr + 1), 0, 0, 0, (int)ctr, 0, 0, 0);
 	const __m256i two = _mm256_set_epi32(2, 0, 0, 0, 2, 0, 0, 0);
 	size_t i = 0;
@@ -82,14 +82,13 @@ VAES_T static void ctr_core(const uint8_t rk[240], const uint8_t iv[12], uint32_
 	_mm256_zeroupper();
 }
 
-void hvc_ctr_vaes(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, const uint8_t *in,
-		  uint8_t *out, size_t len)
+void hvc_ctr_vaes(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, const uint8_t *in, uint8_t *out,
+		  size_t len)
 {
 	ctr_core(rk, iv, ctr, in, out, len);
 }
 
-void hvc_ctr_vaes_keystream(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, uint8_t *out,
-			    size_t len)
+void hvc_ctr_vaes_keystream(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, uint8_t *out, size_t len)
 {
 	ctr_core(rk, iv, ctr, NULL, out, len);
 }

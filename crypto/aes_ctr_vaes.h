@@ -10,9 +10,8 @@
 int hvc_ctr_vaes_available(void);
 /* out = in ^ AES_rk(iv || ctr) || AES_rk(iv || ctr+1) ...; rk = 15 round keys (AES-NI
  * layout, as ipsec-mb expands them); the counter wraps mod 2^32 as GCM's inc32. */
-void hvc_ctr_vaes(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, const uint8_t *in,
-		  uint8_t *out, size_t len);
+void hvc_ctr_vaes(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, const uint8_t *in, uint8_t *out,
+		  size_t len);
 /* out = the keystream itself (as hvc_ctr_vaes with in all zero, without reading it). */
-void hvc_ctr_vaes_keystream(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, uint8_t *out,
-			    size_t len);
+void hvc_ctr_vaes_keystream(const uint8_t rk[240], const uint8_t iv[12], uint32_t ctr, uint8_t *out, size_t len);
 #endif

@@ -55,9 +55,9 @@ int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg)
 		return HVC_E_INVAL;
 	hvc_zero(ch, sizeof(*ch));
 	if ((cfg->role != HVC_ROLE_CLIENT && cfg->role != HVC_ROLE_SERVER) ||
-	    (unsigned)cfg->policy > HVC_POLICY_DISABLED || !cfg->transport.send ||
-	    !cfg->transport.recv || !cfg->transport.peek != !cfg->transport.consume ||
-	    !cfg->entropy || !cfg->tx_buf || cfg->tx_buf_len < HVC_FRAME_OVERHEAD + 64 || (unsigned)cfg->gcm_path >= HVC_GCM_NPATHS)
+	    (unsigned)cfg->policy > HVC_POLICY_DISABLED || !cfg->transport.send || !cfg->transport.recv ||
+	    !cfg->transport.peek != !cfg->transport.consume || !cfg->entropy || !cfg->tx_buf ||
+	    cfg->tx_buf_len < HVC_FRAME_OVERHEAD + 64 || (unsigned)cfg->gcm_path >= HVC_GCM_NPATHS)
 		return HVC_E_INVAL;
 	if (cfg->role == HVC_ROLE_CLIENT || !cfg->psk_lookup) {
 		if (!cfg->psk || cfg->psk_len < HVC_PSK_MIN || cfg->psk_len > HVC_PSK_MAX)
@@ -153,8 +153,7 @@ static int data_check_hdr(struct hvc_channel *ch, const struct hvc_frame_hdr *h)
 	if (h->seq > ch->rx.seq)
 		return HVC_E_REORDER;
 	if (h->type >= HVC_FT_APP_MIN && ch->mode == HVC_MODE_ENCRYPTED &&
-	    (ch->rx.epoch_msgs + 1 > ch->cfg.hard_msgs ||
-	     ch->rx.epoch_bytes + h->length > ch->cfg.hard_bytes))
+	    (ch->rx.epoch_msgs + 1 > ch->cfg.hard_msgs || ch->rx.epoch_bytes + h->length > ch->cfg.hard_bytes))
 		return HVC_E_REKEY_OVERDUE;
 	return HVC_OK;
 }
@@ -184,8 +183,7 @@ void hvc__rx_scrub_partial(struct hvc_channel *ch)
 /* Hashes n bytes of ciphertext at in (payload offset off, a multiple of 16) and writes
  * their plaintext to out (in may equal out), with keystream from the ring or made here a
  * chunk at a time (in L1). */
-static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *out, size_t off,
-			  size_t n)
+static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *out, size_t off, size_t n)
 {
 	struct hvc_dir *d = &ch->rx;
 	if (ch->rx_stream) {
@@ -216,8 +214,7 @@ static void rx_frame_start(struct hvc_channel *ch)
 {
 	struct hvc_dir *d = &ch->rx;
 	int ready = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, ch->rx_h.length) != NULL;
-	if (!ready && ch->rx_h.length && !hvc_gcm_fast_keystream(&d->key) &&
-	    hvc_gcm_stream_dec_available(&d->key)) {
+	if (!ready && ch->rx_h.length && !hvc_gcm_fast_keystream(&d->key) && hvc_gcm_stream_dec_available(&d->key)) {
 		uint8_t nonce[12];
 		hvc_frame_nonce(d->salt, d->seq, nonce);
 		hvc_gcm_stream_dec_init(&d->key, ch->rx_gctx, nonce, ch->rx_hdr, HVC_HDR_LEN);
@@ -313,8 +310,7 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 					want = HVC_RECV_PIECE;
 				encrypted_payload = (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) != 0;
 				size_t have = ch->rx_got - HVC_HDR_LEN;
-				if (encrypted_payload && ch->rx_fused && ch->cfg.transport.peek &&
-				    (have & 15)) {
+				if (encrypted_payload && ch->rx_fused && ch->cfg.transport.peek && (have & 15)) {
 					/* copied up to a partial block (the transport's buffer wrapped):
 					 * copy only to the block's end, then lend again */
 					if (want > 16 - (have & 15))
@@ -359,7 +355,7 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 
 int hvc__send_hs_frame(struct hvc_channel *ch, uint8_t type, const uint8_t *payload, size_t len)
 {
-	struct hvc_frame_hdr h = {HVC_PROTO_VERSION, type, 0, (uint32_t)len, ch->tx.seq};
+	struct hvc_frame_hdr h = { HVC_PROTO_VERSION, type, 0, (uint32_t)len, ch->tx.seq };
 	uint8_t *f = ch->cfg.tx_buf;
 	hvc_frame_hdr_encode(&h, f);
 	memcpy(f + HVC_HDR_LEN, payload, len);
@@ -383,7 +379,7 @@ static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, 
 {
 	struct hvc_dir *d = &ch->tx;
 	uint8_t *f = ch->cfg.tx_buf, *out = f + HVC_HDR_LEN;
-	uint8_t s[16] = {0}, mask[16], nonce[12];
+	uint8_t s[16] = { 0 }, mask[16], nonce[12];
 	size_t off = 0;
 	int rc = HVC_OK;
 
@@ -429,7 +425,7 @@ static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, 
 static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
 {
 	struct hvc_dir *d = &ch->tx;
-	struct hvc_frame_hdr h = {HVC_PROTO_VERSION, type, HVC_FLAG_ENCRYPTED, (uint32_t)len, d->seq};
+	struct hvc_frame_hdr h = { HVC_PROTO_VERSION, type, HVC_FLAG_ENCRYPTED, (uint32_t)len, d->seq };
 	uint8_t *f = ch->cfg.tx_buf;
 	const uint8_t *ks;
 	int rc = HVC_OK;
@@ -449,8 +445,7 @@ static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *b
 		 * ipsec-mb's stitched one-pass GCM is the faster way. */
 		uint8_t nonce[12];
 		hvc_frame_nonce(d->salt, d->seq, nonce);
-		hvc_gcm_encrypt(&d->key, nonce, f, HVC_HDR_LEN, buf, f + HVC_HDR_LEN, len,
-				f + HVC_HDR_LEN + len);
+		hvc_gcm_encrypt(&d->key, nonce, f, HVC_HDR_LEN, buf, f + HVC_HDR_LEN, len, f + HVC_HDR_LEN + len);
 		if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, HVC_FRAME_OVERHEAD + len) < 0)
 			rc = HVC_E_TRANSPORT;
 	}
@@ -464,7 +459,7 @@ static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *b
 
 static int send_plain(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
 {
-	struct hvc_frame_hdr h = {HVC_PROTO_VERSION, type, 0, (uint32_t)len, ch->tx.seq};
+	struct hvc_frame_hdr h = { HVC_PROTO_VERSION, type, 0, (uint32_t)len, ch->tx.seq };
 	uint8_t hb[HVC_HDR_LEN];
 	if (ch->tx.seq == UINT64_MAX)
 		return hvc__fail(ch, HVC_E_SEQ_EXHAUSTED);
@@ -494,8 +489,7 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
 	if (ch->mode == HVC_MODE_PLAIN)
 		return send_plain(ch, type, buf, len);
 	/* Rekey before this frame would reach the sender's key-usage limit. */
-	if (ch->tx.epoch_msgs + 1 > ch->cfg.rekey_msgs ||
-	    ch->tx.epoch_bytes + len > ch->cfg.rekey_bytes) {
+	if (ch->tx.epoch_msgs + 1 > ch->cfg.rekey_msgs || ch->tx.epoch_bytes + len > ch->cfg.rekey_bytes) {
 		if ((rc = send_encrypted(ch, HVC_FT_REKEY, NULL, 0)) != HVC_OK)
 			return rc;
 		if ((rc = dir_next(ch, &ch->tx)) != HVC_OK)
@@ -640,8 +634,7 @@ int hvc_channel_prefill_frames(struct hvc_channel *ch, size_t tx_len, size_t rx_
 	return filled;
 }
 
-int hvc_channel_ks_job_take(struct hvc_channel *ch, size_t tx_len, size_t rx_len,
-			    struct hvc_ks_job *job)
+int hvc_channel_ks_job_take(struct hvc_channel *ch, size_t tx_len, size_t rx_len, struct hvc_ks_job *job)
 {
 	if (ch->state != HVC_ST_ESTABLISHED || ch->mode != HVC_MODE_ENCRYPTED)
 		return HVC_AGAIN;

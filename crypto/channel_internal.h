@@ -3,7 +3,7 @@
 #define HVC_CHANNEL_INTERNAL_H
 #include "hvc_channel.h"
 
-#define HVC_HELLO_LEN 44
+#define HVC_HELLO_LEN  44
 #define HVC_FINISH_LEN 32
 
 /* Records err as the channel's final error, wipes all secrets, returns err. */

@@ -4,8 +4,7 @@
 
 static void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	__asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-			     : "a"(leaf), "c"(sub));
+	__asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
 void hvc_cpu_detect(struct hvc_cpu *c)
@@ -13,7 +12,7 @@ void hvc_cpu_detect(struct hvc_cpu *c)
 	uint32_t r[4], max;
 	uint64_t xcr0 = 0;
 
-	*c = (struct hvc_cpu){0};
+	*c = (struct hvc_cpu){ 0 };
 	cpuid(0, 0, r);
 	max = r[0];
 	if (max < 1)

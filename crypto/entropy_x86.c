@@ -32,7 +32,7 @@ static int rdrand64(unsigned long long *v)
 int hvc_entropy_x86(void *ctx, void *buf, size_t len)
 {
 	struct hvc_cpu c;
-	struct hvc_rng_health h = {0};
+	struct hvc_rng_health h = { 0 };
 	uint8_t *out = buf;
 	(void)ctx;
 

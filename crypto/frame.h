@@ -5,12 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HVC_PROTO_VERSION 1
-#define HVC_HDR_LEN 16
-#define HVC_TAG_LEN 16
+#define HVC_PROTO_VERSION  1
+#define HVC_HDR_LEN	   16
+#define HVC_TAG_LEN	   16
 #define HVC_FRAME_OVERHEAD (HVC_HDR_LEN + HVC_TAG_LEN)
-#define HVC_MAX_PAYLOAD (64u << 20) /* hard protocol limit on a payload */
-#define HVC_MIN_RX_MAX 4096u        /* smallest receive limit a peer may announce */
+#define HVC_MAX_PAYLOAD	   (64u << 20) /* hard protocol limit on a payload */
+#define HVC_MIN_RX_MAX	   4096u       /* smallest receive limit a peer may announce */
 
 enum hvc_frame_type {
 	HVC_FT_HELLO_C = 0x01,
@@ -23,7 +23,7 @@ enum hvc_frame_type {
 };
 
 #define HVC_FLAG_ENCRYPTED 0x0001u
-#define HVC_FLAGS_KNOWN HVC_FLAG_ENCRYPTED
+#define HVC_FLAGS_KNOWN	   HVC_FLAG_ENCRYPTED
 
 struct hvc_frame_hdr {
 	uint8_t version;

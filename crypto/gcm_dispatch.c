@@ -12,12 +12,10 @@ struct hvc_gcm_ops {
 	const char *name;
 	void (*keyexp)(const void *key, void *exp);
 	void (*precomp)(void *kd);
-	void (*enc)(const void *kd, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len,
-		    const uint8_t *iv, const uint8_t *aad, uint64_t aad_len, uint8_t *tag,
-		    uint64_t tag_len);
+	void (*enc)(const void *kd, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len, const uint8_t *iv,
+		    const uint8_t *aad, uint64_t aad_len, uint8_t *tag, uint64_t tag_len);
 	void (*ghash)(const void *kd, const void *in, uint64_t len, void *io_tag, uint64_t tag_len);
-	void (*ctr)(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out,
-		    uint64_t len);
+	void (*ctr)(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out, uint64_t len);
 	/* streaming one-pass decrypt, where it beats GHASH then CTR (NULL elsewhere) */
 	void (*sinit)(const void *kd, void *ctx, const uint8_t *iv, const uint8_t *aad, uint64_t aad_len);
 	void (*sdec)(const void *kd, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len);
@@ -26,22 +24,19 @@ struct hvc_gcm_ops {
 
 _Static_assert(sizeof(((struct hvc_gcm_key *)0)->kd) >= HVC_IMB_GCM_KEY_DATA_SIZE, "kd size");
 
-static void ctr_sse(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out,
-		    uint64_t len)
+static void ctr_sse(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out, uint64_t len)
 {
 	aes_cntr_256_sse(in, iv16, exp, out, len, 16);
 }
 
-static void ctr_avx(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out,
-		    uint64_t len)
+static void ctr_avx(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out, uint64_t len)
 {
 	aes_cntr_256_avx(in, iv16, exp, out, len, 16);
 }
 
-static void ctr_vaes(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out,
-		     uint64_t len)
+static void ctr_vaes(const void *exp, const uint8_t iv16[16], const uint8_t *in, uint8_t *out, uint64_t len)
 {
-	struct hvc_imb_job job = {0};
+	struct hvc_imb_job job = { 0 };
 	job.enc_keys = exp;
 	job.src = in;
 	job.dst = out;
@@ -52,15 +47,14 @@ static void ctr_vaes(const void *exp, const uint8_t iv16[16], const uint8_t *in,
 }
 
 static const struct hvc_gcm_ops ops_tab[HVC_GCM_NPATHS] = {
-	[HVC_GCM_SSE] = {HVC_GCM_SSE, "sse-aesni", aes_keyexp_256_enc_sse, aes_gcm_precomp_256_sse,
-			 aes_gcm_enc_256_sse, ghash_sse, ctr_sse},
-	[HVC_GCM_AVX2] = {HVC_GCM_AVX2, "avx2-gen4", aes_keyexp_256_enc_avx2,
-			  aes_gcm_precomp_256_avx_gen4, aes_gcm_enc_256_avx_gen4, ghash_avx_gen4,
-			  ctr_avx},
-	[HVC_GCM_VAES_AVX512] = {HVC_GCM_VAES_AVX512, "vaes-avx512", aes_keyexp_256_enc_avx2,
-				 aes_gcm_precomp_256_vaes_avx512, aes_gcm_enc_256_vaes_avx512,
-				 ghash_vaes_avx512, ctr_vaes, aes_gcm_init_256_vaes_avx512,
-				 aes_gcm_dec_256_update_vaes_avx512, aes_gcm_dec_256_finalize_vaes_avx512},
+	[HVC_GCM_SSE] = { HVC_GCM_SSE, "sse-aesni", aes_keyexp_256_enc_sse, aes_gcm_precomp_256_sse,
+			  aes_gcm_enc_256_sse, ghash_sse, ctr_sse },
+	[HVC_GCM_AVX2] = { HVC_GCM_AVX2, "avx2-gen4", aes_keyexp_256_enc_avx2, aes_gcm_precomp_256_avx_gen4,
+			   aes_gcm_enc_256_avx_gen4, ghash_avx_gen4, ctr_avx },
+	[HVC_GCM_VAES_AVX512] = { HVC_GCM_VAES_AVX512, "vaes-avx512", aes_keyexp_256_enc_avx2,
+				  aes_gcm_precomp_256_vaes_avx512, aes_gcm_enc_256_vaes_avx512, ghash_vaes_avx512,
+				  ctr_vaes, aes_gcm_init_256_vaes_avx512, aes_gcm_dec_256_update_vaes_avx512,
+				  aes_gcm_dec_256_finalize_vaes_avx512 },
 };
 
 int hvc_gcm_path_available(enum hvc_gcm_path path)
@@ -70,19 +64,15 @@ int hvc_gcm_path_available(enum hvc_gcm_path path)
 	if (!c.aesni || !c.pclmul)
 		return HVC_E_NO_AESNI;
 	switch (path) {
-	case HVC_GCM_AUTO:
-		return HVC_OK;
-	case HVC_GCM_SSE:
-		return c.sse41 ? HVC_OK : HVC_E_PATH_UNAVAILABLE;
-	case HVC_GCM_AVX2:
-		return (c.avx && c.avx2 && c.bmi2 && c.os_ymm) ? HVC_OK : HVC_E_PATH_UNAVAILABLE;
+	case HVC_GCM_AUTO: return HVC_OK;
+	case HVC_GCM_SSE: return c.sse41 ? HVC_OK : HVC_E_PATH_UNAVAILABLE;
+	case HVC_GCM_AVX2: return (c.avx && c.avx2 && c.bmi2 && c.os_ymm) ? HVC_OK : HVC_E_PATH_UNAVAILABLE;
 	case HVC_GCM_VAES_AVX512:
-		return (c.avx2 && c.bmi2 && c.os_ymm && c.os_zmm && c.avx512f && c.avx512bw &&
-			c.avx512vl && c.avx512dq && c.vaes && c.vpclmul)
+		return (c.avx2 && c.bmi2 && c.os_ymm && c.os_zmm && c.avx512f && c.avx512bw && c.avx512vl &&
+			c.avx512dq && c.vaes && c.vpclmul)
 			       ? HVC_OK
 			       : HVC_E_PATH_UNAVAILABLE;
-	default:
-		return HVC_E_INVAL;
+	default: return HVC_E_INVAL;
 	}
 }
 
@@ -145,24 +135,20 @@ int hvc_gcm_key_init(struct hvc_gcm_key *k, enum hvc_gcm_path path, const uint8_
 	return HVC_OK;
 }
 
-void hvc_gcm_key_wipe(struct hvc_gcm_key *k)
-{
-	hvc_zero(k, sizeof(*k));
-}
+void hvc_gcm_key_wipe(struct hvc_gcm_key *k) { hvc_zero(k, sizeof(*k)); }
 
-enum hvc_gcm_path hvc_gcm_key_path(const struct hvc_gcm_key *k)
-{
-	return k->ops ? k->ops->path : HVC_GCM_AUTO;
-}
+enum hvc_gcm_path hvc_gcm_key_path(const struct hvc_gcm_key *k) { return k->ops ? k->ops->path : HVC_GCM_AUTO; }
 
 const char *hvc_gcm_ghash_name(const struct hvc_gcm_key *k)
 {
-	return k->gh.kind == HVC_CLMUL_ZMM ? "clmul-zmm" : k->gh.kind == HVC_CLMUL_YMM ? "clmul-ymm"
-	       : k->gh.kind == HVC_CLMUL_XMM ? "clmul-xmm" : "ipsec-mb";
+	return k->gh.kind == HVC_CLMUL_ZMM   ? "clmul-zmm"
+	       : k->gh.kind == HVC_CLMUL_YMM ? "clmul-ymm"
+	       : k->gh.kind == HVC_CLMUL_XMM ? "clmul-xmm"
+					     : "ipsec-mb";
 }
 
-void hvc_gcm_encrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad,
-		     size_t aad_len, const uint8_t *in, uint8_t *out, size_t len, uint8_t tag[16])
+void hvc_gcm_encrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad, size_t aad_len,
+		     const uint8_t *in, uint8_t *out, size_t len, uint8_t tag[16])
 {
 	_Alignas(64) uint8_t ctx[128];
 	k->ops->enc(k->kd, ctx, out, in, len, iv, aad, aad_len, tag, 16);
@@ -175,8 +161,8 @@ static void make_block(uint8_t blk[16], const uint8_t iv[12], uint32_t ctr)
 	hvc_be32_put(blk + 12, ctr);
 }
 
-void hvc_gcm_ctr_xor_imb(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
-			 const uint8_t *in, uint8_t *out, size_t len)
+void hvc_gcm_ctr_xor_imb(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr, const uint8_t *in,
+			 uint8_t *out, size_t len)
 {
 	uint8_t blk[16];
 	if (!len)
@@ -185,8 +171,8 @@ void hvc_gcm_ctr_xor_imb(const struct hvc_gcm_key *k, const uint8_t iv[12], uint
 	k->ops->ctr(k->kd, blk, in, out, len);
 }
 
-void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
-		     const uint8_t *in, uint8_t *out, size_t len)
+void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr, const uint8_t *in, uint8_t *out,
+		     size_t len)
 {
 	if (!len)
 		return;
@@ -198,19 +184,15 @@ void hvc_gcm_ctr_xor(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t
 
 _Static_assert(HVC_GCM_STREAM_CTX >= HVC_IMB_GCM_CTX_SIZE, "stream ctx size");
 
-int hvc_gcm_stream_dec_available(const struct hvc_gcm_key *k)
-{
-	return k->ops && k->ops->sdec != NULL;
-}
+int hvc_gcm_stream_dec_available(const struct hvc_gcm_key *k) { return k->ops && k->ops->sdec != NULL; }
 
-void hvc_gcm_stream_dec_init(const struct hvc_gcm_key *k, void *ctx, const uint8_t iv[12],
-			     const uint8_t *aad, size_t aad_len)
+void hvc_gcm_stream_dec_init(const struct hvc_gcm_key *k, void *ctx, const uint8_t iv[12], const uint8_t *aad,
+			     size_t aad_len)
 {
 	k->ops->sinit(k->kd, ctx, iv, aad, aad_len);
 }
 
-void hvc_gcm_stream_dec_update(const struct hvc_gcm_key *k, void *ctx, uint8_t *out, const uint8_t *in,
-			       size_t len)
+void hvc_gcm_stream_dec_update(const struct hvc_gcm_key *k, void *ctx, uint8_t *out, const uint8_t *in, size_t len)
 {
 	if (len)
 		k->ops->sdec(k->kd, ctx, out, in, len);
@@ -221,18 +203,11 @@ void hvc_gcm_stream_dec_final(const struct hvc_gcm_key *k, void *ctx, uint8_t ta
 	k->ops->sfin(k->kd, ctx, tag, 16);
 }
 
-int hvc_gcm_fast_keystream(const struct hvc_gcm_key *k)
-{
-	return k->ctr_vaes && k->gh.kind == HVC_CLMUL_YMM;
-}
+int hvc_gcm_fast_keystream(const struct hvc_gcm_key *k) { return k->ctr_vaes && k->gh.kind == HVC_CLMUL_YMM; }
 
-const char *hvc_gcm_ctr_name(const struct hvc_gcm_key *k)
-{
-	return k->ctr_vaes ? "vaes-ymm" : "ipsec-mb";
-}
+const char *hvc_gcm_ctr_name(const struct hvc_gcm_key *k) { return k->ctr_vaes ? "vaes-ymm" : "ipsec-mb"; }
 
-void hvc_gcm_keystream(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr,
-		       uint8_t *out, size_t len)
+void hvc_gcm_keystream(const struct hvc_gcm_key *k, const uint8_t iv[12], uint32_t ctr, uint8_t *out, size_t len)
 {
 	if (k->ctr_vaes && len) {
 		hvc_ctr_vaes_keystream(k->kd, iv, ctr, out, len);
@@ -258,8 +233,7 @@ void hvc_gcm_ghash(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t
 		k->ops->ghash(k->kd, in, len, state, 16);
 }
 
-void hvc_gcm_ghash_lengths(const struct hvc_gcm_key *k, uint8_t state[16], uint64_t aad_len,
-			   uint64_t ct_len)
+void hvc_gcm_ghash_lengths(const struct hvc_gcm_key *k, uint8_t state[16], uint64_t aad_len, uint64_t ct_len)
 {
 	uint8_t lb[16];
 	hvc_be64_put(lb, aad_len * 8);
@@ -267,10 +241,10 @@ void hvc_gcm_ghash_lengths(const struct hvc_gcm_key *k, uint8_t state[16], uint6
 	hvc_gcm_ghash(k, state, lb, 16);
 }
 
-int hvc_gcm_decrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad,
-		    size_t aad_len, const uint8_t *in, uint8_t *out, size_t len, const uint8_t tag[16])
+int hvc_gcm_decrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad, size_t aad_len,
+		    const uint8_t *in, uint8_t *out, size_t len, const uint8_t tag[16])
 {
-	uint8_t s[16] = {0}, mask[16];
+	uint8_t s[16] = { 0 }, mask[16];
 	int ok;
 
 	hvc_gcm_ghash(k, s, aad, aad_len);

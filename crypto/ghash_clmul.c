@@ -17,8 +17,7 @@ enum hvc_clmul_kind hvc_clmul_best(void)
 	hvc_cpu_detect(&c);
 	if (!c.pclmul || !c.sse41)
 		return HVC_CLMUL_NONE;
-	if (c.avx2 && c.vpclmul && c.os_ymm && c.os_zmm && c.avx512f && c.avx512bw && c.avx512vl &&
-	    c.avx512dq)
+	if (c.avx2 && c.vpclmul && c.os_ymm && c.os_zmm && c.avx512f && c.avx512bw && c.avx512vl && c.avx512dq)
 		return HVC_CLMUL_ZMM;
 	if (c.avx2 && c.vpclmul && c.os_ymm)
 		return HVC_CLMUL_YMM;
@@ -35,8 +34,7 @@ XMM_T static inline void mul_acc(__m128i a, __m128i b, __m128i *lo, __m128i *mid
 {
 	*lo = _mm_xor_si128(*lo, _mm_clmulepi64_si128(a, b, 0x00));
 	*hi = _mm_xor_si128(*hi, _mm_clmulepi64_si128(a, b, 0x11));
-	*mid = _mm_xor_si128(*mid, _mm_xor_si128(_mm_clmulepi64_si128(a, b, 0x01),
-						 _mm_clmulepi64_si128(a, b, 0x10)));
+	*mid = _mm_xor_si128(*mid, _mm_xor_si128(_mm_clmulepi64_si128(a, b, 0x01), _mm_clmulepi64_si128(a, b, 0x10)));
 }
 
 /* 256-bit product (lo, mid, hi) -> reduced 128-bit value, byte-reversed domain. */
@@ -100,8 +98,7 @@ void hvc_ghash_key_init(struct hvc_ghash_key *g, const uint8_t h[16], enum hvc_c
 }
 
 /* Hash what is left (< 16 blocks, the last one maybe partial); one reduction. */
-XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const uint8_t *p,
-			      size_t len)
+XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const uint8_t *p, size_t len)
 {
 	while (len) {
 		size_t nb = (len + 15) / 16, n = nb > 16 ? 16 : nb;
@@ -112,7 +109,7 @@ XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const ui
 			if (take == 16) {
 				x = _mm_loadu_si128((const __m128i *)p);
 			} else {
-				uint8_t b[16] = {0};
+				uint8_t b[16] = { 0 };
 				for (size_t k = 0; k < take; k++)
 					b[k] = p[k];
 				x = _mm_loadu_si128((const __m128i *)b);
@@ -131,8 +128,8 @@ XMM_T static __m128i tail_xmm(const struct hvc_ghash_key *g, __m128i y, const ui
 
 /* The last partial group of blocks, with the XOR when there is keystream: decrypting
  * hashes before it writes (in may equal out), encrypting hashes what it wrote. */
-XMM_T static __m128i tail_xor_xmm(const struct hvc_ghash_key *g, __m128i y, const uint8_t *ks,
-				  const uint8_t *in, uint8_t *out, size_t n, int dec)
+XMM_T static __m128i tail_xor_xmm(const struct hvc_ghash_key *g, __m128i y, const uint8_t *ks, const uint8_t *in,
+				  uint8_t *out, size_t n, int dec)
 {
 	if (ks && dec)
 		y = tail_xmm(g, y, in, n);
@@ -144,9 +141,9 @@ XMM_T static __m128i tail_xor_xmm(const struct hvc_ghash_key *g, __m128i y, cons
 	return y;
 }
 
-XMM_T static inline __attribute__((always_inline)) void
-ghash_xmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
-	  uint8_t *out, size_t len, int dec)
+XMM_T static inline __attribute__((always_inline)) void ghash_xmm(const struct hvc_ghash_key *g, uint8_t state[16],
+								  const uint8_t *ks, const uint8_t *in, uint8_t *out,
+								  size_t len, int dec)
 {
 	__m128i y = bswap128(_mm_loadu_si128((const __m128i *)state)), h[16];
 	size_t i = 0;
@@ -176,12 +173,12 @@ ghash_xmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, c
 
 /* Two blocks per 256-bit register, 16 blocks (256 bytes) per reduction, H powers paired
  * [H^k, H^(k-1)]; the reduction is the serial part, so fewer of them is faster. */
-YMM_T static inline __attribute__((always_inline)) void
-ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
-	  uint8_t *out, size_t len, int dec)
+YMM_T static inline __attribute__((always_inline)) void ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16],
+								  const uint8_t *ks, const uint8_t *in, uint8_t *out,
+								  size_t len, int dec)
 {
-	const __m256i bs = _mm256_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
-					   0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	const __m256i bs = _mm256_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7,
+					   8, 9, 10, 11, 12, 13, 14, 15);
 	__m128i y = bswap128(_mm_loadu_si128((const __m128i *)state));
 	__m256i h[8], hk[8];
 	size_t i = 0;
@@ -223,12 +220,11 @@ ghash_ymm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, c
  * reduction and the fold of the four lanes are the serial part (the running hash enters
  * the next group through them), so at 16 blocks per reduction the 512-bit loop was
  * latency-bound at about the speed of the 256-bit one. */
-ZMM_T static inline __attribute__((always_inline)) void
-ghash_zmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
-	  uint8_t *out, size_t len, int dec)
+ZMM_T static inline __attribute__((always_inline)) void ghash_zmm(const struct hvc_ghash_key *g, uint8_t state[16],
+								  const uint8_t *ks, const uint8_t *in, uint8_t *out,
+								  size_t len, int dec)
 {
-	const __m512i bs = _mm512_broadcast_i32x4(
-		_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+	const __m512i bs = _mm512_broadcast_i32x4(_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
 	__m128i y = bswap128(_mm_loadu_si128((const __m128i *)state));
 	__m512i h[8], hk[8];
 	size_t i = 0;
@@ -267,7 +263,8 @@ ghash_zmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, c
 		 * one multiply and the reduction. */
 		l = _mm_xor_si128(l, _mm_clmulepi64_si128(y, h0, 0x00));
 		hh = _mm_xor_si128(hh, _mm_clmulepi64_si128(y, h0, 0x11));
-		m = _mm_ternarylogic_epi64(m, _mm_clmulepi64_si128(y, h0, 0x01), _mm_clmulepi64_si128(y, h0, 0x10), 0x96);
+		m = _mm_ternarylogic_epi64(m, _mm_clmulepi64_si128(y, h0, 0x01), _mm_clmulepi64_si128(y, h0, 0x10),
+					   0x96);
 		/* the lanes' Karatsuba middle terms still need lo ^ hi; y's is schoolbook */
 		m = _mm_ternarylogic_epi64(m, lk, hk2, 0x96);
 		y = reduce(l, m, hh);
@@ -280,21 +277,20 @@ ghash_zmm(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, c
 
 /* One copy of the loops per use (hash only, encrypt, decrypt), each with its constants
  * folded in: a run-time direction test inside the loop cost the encrypt path ~10 %. */
-#define GHASH_USES(w, T, loop)                                                                \
-	T static void w##_hash(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *in, \
-			       size_t n)                                                         \
-	{                                                                                     \
-		loop(g, st, NULL, in, NULL, n, 0);                                            \
-	}                                                                                     \
-	T static void w##_enc(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,  \
-			      const uint8_t *in, uint8_t *out, size_t n)                        \
-	{                                                                                     \
-		loop(g, st, ks, in, out, n, 0);                                               \
-	}                                                                                     \
-	T static void w##_dec(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks,  \
-			      const uint8_t *in, uint8_t *out, size_t n)                        \
-	{                                                                                     \
-		loop(g, st, ks, in, out, n, 1);                                               \
+#define GHASH_USES(w, T, loop)                                                                                         \
+	T static void w##_hash(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *in, size_t n)             \
+	{                                                                                                              \
+		loop(g, st, NULL, in, NULL, n, 0);                                                                     \
+	}                                                                                                              \
+	T static void w##_enc(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks, const uint8_t *in,     \
+			      uint8_t *out, size_t n)                                                                  \
+	{                                                                                                              \
+		loop(g, st, ks, in, out, n, 0);                                                                        \
+	}                                                                                                              \
+	T static void w##_dec(const struct hvc_ghash_key *g, uint8_t st[16], const uint8_t *ks, const uint8_t *in,     \
+			      uint8_t *out, size_t n)                                                                  \
+	{                                                                                                              \
+		loop(g, st, ks, in, out, n, 1);                                                                        \
 	}
 GHASH_USES(zmm, ZMM_T, ghash_zmm)
 GHASH_USES(ymm, YMM_T, ghash_ymm)
@@ -310,8 +306,8 @@ void hvc_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uin
 		xmm_hash(g, state, in, len);
 }
 
-void hvc_xor_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks,
-			 const uint8_t *in, uint8_t *out, size_t len)
+void hvc_xor_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
+			 uint8_t *out, size_t len)
 {
 	if (g->kind == HVC_CLMUL_ZMM)
 		zmm_enc(g, state, ks, in, out, len);
@@ -321,8 +317,8 @@ void hvc_xor_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const
 		xmm_enc(g, state, ks, in, out, len);
 }
 
-void hvc_ghash_xor_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks,
-			 const uint8_t *in, uint8_t *out, size_t len)
+void hvc_ghash_xor_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
+			 uint8_t *out, size_t len)
 {
 	if (g->kind == HVC_CLMUL_ZMM)
 		zmm_dec(g, state, ks, in, out, len);

@@ -24,10 +24,10 @@ void hvc_ghash_key_init(struct hvc_ghash_key *g, const uint8_t h[16], enum hvc_c
 /* state (16 bytes, GCM byte order) = GHASH over in, zero-padded to a block multiple. */
 void hvc_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *in, size_t len);
 /* out = in ^ ks, state = GHASH(state, out zero-padded): one pass over the data. */
-void hvc_xor_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks,
-			 const uint8_t *in, uint8_t *out, size_t len);
+void hvc_xor_ghash_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
+			 uint8_t *out, size_t len);
 /* Decrypt direction: state = GHASH(state, in zero-padded), out = in ^ ks, one pass
  * (in may equal out). */
-void hvc_ghash_xor_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks,
-			 const uint8_t *in, uint8_t *out, size_t len);
+void hvc_ghash_xor_clmul(const struct hvc_ghash_key *g, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
+			 uint8_t *out, size_t len);
 #endif

@@ -9,10 +9,10 @@
 /* out = in ^ ks (in may equal out). */
 void hvc_xor_ks(uint8_t *out, const uint8_t *in, const uint8_t *ks, size_t len);
 /* Encrypt direction: out = in ^ ks, then state = GHASH(state, out zero-padded). */
-void hvc_xor_ghash_enc(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *ks,
-		       const uint8_t *in, uint8_t *out, size_t len);
+void hvc_xor_ghash_enc(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
+		       uint8_t *out, size_t len);
 /* Decrypt direction: state = GHASH(state, in zero-padded), then out = in ^ ks (in may
  * equal out). */
-void hvc_ghash_xor_dec(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *ks,
-		       const uint8_t *in, uint8_t *out, size_t len);
+void hvc_ghash_xor_dec(const struct hvc_gcm_key *k, uint8_t state[16], const uint8_t *ks, const uint8_t *in,
+		       uint8_t *out, size_t len);
 #endif

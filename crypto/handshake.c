@@ -48,8 +48,8 @@ static int hello_decode(const uint8_t in[HVC_HELLO_LEN], struct hello *h)
 	h->key_id = hvc_be32_get(in + 4);
 	h->rx_max = hvc_be32_get(in + 8);
 	memcpy(h->nonce, in + 12, 32);
-	if (h->proto != HVC_PROTO_VERSION || h->policy > HVC_POLICY_DISABLED ||
-	    h->rx_max < HVC_MIN_RX_MAX || h->rx_max > HVC_MAX_PAYLOAD)
+	if (h->proto != HVC_PROTO_VERSION || h->policy > HVC_POLICY_DISABLED || h->rx_max < HVC_MIN_RX_MAX ||
+	    h->rx_max > HVC_MAX_PAYLOAD)
 		return HVC_E_BAD_HELLO;
 	return HVC_OK;
 }
@@ -59,10 +59,22 @@ int hvc__hs_check_hdr(struct hvc_channel *ch, const struct hvc_frame_hdr *h)
 	uint8_t want;
 	uint64_t want_seq;
 	switch (ch->state) {
-	case HVC_ST_C_WAIT_HELLO_S: want = HVC_FT_HELLO_S; want_seq = 0; break;
-	case HVC_ST_C_WAIT_FINISH_S: want = HVC_FT_FINISH_S; want_seq = 1; break;
-	case HVC_ST_S_WAIT_HELLO_C: want = HVC_FT_HELLO_C; want_seq = 0; break;
-	case HVC_ST_S_WAIT_FINISH_C: want = HVC_FT_FINISH_C; want_seq = 1; break;
+	case HVC_ST_C_WAIT_HELLO_S:
+		want = HVC_FT_HELLO_S;
+		want_seq = 0;
+		break;
+	case HVC_ST_C_WAIT_FINISH_S:
+		want = HVC_FT_FINISH_S;
+		want_seq = 1;
+		break;
+	case HVC_ST_S_WAIT_HELLO_C:
+		want = HVC_FT_HELLO_C;
+		want_seq = 0;
+		break;
+	case HVC_ST_S_WAIT_FINISH_C:
+		want = HVC_FT_FINISH_C;
+		want_seq = 1;
+		break;
 	default: return HVC_E_STATE;
 	}
 	if (h->type != want)
@@ -108,8 +120,7 @@ static int establish(struct hvc_channel *ch)
 	hvc_zero(ch->psk, sizeof(ch->psk));
 	ch->tx.seq = ch->rx.seq = 2; /* hello = 0, finished = 1 in each direction */
 	if (ch->mode == HVC_MODE_ENCRYPTED) {
-		if ((rc = hvc__dir_load(ch, &ch->tx)) != HVC_OK ||
-		    (rc = hvc__dir_load(ch, &ch->rx)) != HVC_OK)
+		if ((rc = hvc__dir_load(ch, &ch->tx)) != HVC_OK || (rc = hvc__dir_load(ch, &ch->rx)) != HVC_OK)
 			return hvc__fail(ch, rc);
 	} else {
 		hvc_zero(ch->tx.secret, 32);
@@ -121,8 +132,7 @@ static int establish(struct hvc_channel *ch)
 
 static int client_send_hello(struct hvc_channel *ch)
 {
-	struct hello h = {HVC_PROTO_VERSION, (uint8_t)ch->cfg.policy, 0, 0, ch->cfg.key_id,
-			  ch->cfg.rx_max, {0}};
+	struct hello h = { HVC_PROTO_VERSION, (uint8_t)ch->cfg.policy, 0, 0, ch->cfg.key_id, ch->cfg.rx_max, { 0 } };
 	uint8_t p[HVC_HELLO_LEN];
 	int rc = ch->cfg.entropy(ch->cfg.entropy_ctx, ch->nonce_own, 32);
 	if (rc != HVC_OK)
@@ -139,8 +149,8 @@ static int client_on_hello(struct hvc_channel *ch, const uint8_t *p)
 	enum hvc_mode mode;
 	uint8_t mac[32];
 	int rc = hello_decode(p, &h);
-	if (rc != HVC_OK || h.key_id != ch->cfg.key_id || h.mode < HVC_MODE_ENCRYPTED ||
-	    h.mode > HVC_MODE_PLAIN || h.echo_policy > HVC_POLICY_DISABLED)
+	if (rc != HVC_OK || h.key_id != ch->cfg.key_id || h.mode < HVC_MODE_ENCRYPTED || h.mode > HVC_MODE_PLAIN ||
+	    h.echo_policy > HVC_POLICY_DISABLED)
 		return hvc__fail(ch, HVC_E_BAD_HELLO);
 	if (hvc_ct_equal(h.nonce, ch->nonce_own, 32))
 		return hvc__fail(ch, HVC_E_NONCE_REFLECTED);
@@ -191,8 +201,8 @@ static int server_on_hello(struct hvc_channel *ch, const uint8_t *p)
 		return hvc__fail(ch, HVC_E_BAD_HELLO);
 	if (ch->cfg.psk_lookup) {
 		size_t n = 0;
-		if (ch->cfg.psk_lookup(ch->cfg.psk_lookup_ctx, h.key_id, ch->psk, &n) < 0 ||
-		    n < HVC_PSK_MIN || n > HVC_PSK_MAX)
+		if (ch->cfg.psk_lookup(ch->cfg.psk_lookup_ctx, h.key_id, ch->psk, &n) < 0 || n < HVC_PSK_MIN ||
+		    n > HVC_PSK_MAX)
 			return hvc__fail(ch, HVC_E_UNKNOWN_KEY_ID);
 		ch->psk_len = n;
 	} else if (h.key_id != ch->cfg.key_id) {
@@ -210,8 +220,8 @@ static int server_on_hello(struct hvc_channel *ch, const uint8_t *p)
 	ch->peer_rx_max = h.rx_max;
 	ch->peer_policy = h.policy;
 	memcpy(ch->nonce_peer, h.nonce, 32);
-	r = (struct hello){HVC_PROTO_VERSION, (uint8_t)ch->cfg.policy, h.policy, (uint8_t)mode,
-			   h.key_id, ch->cfg.rx_max, {0}};
+	r = (struct hello){ HVC_PROTO_VERSION, (uint8_t)ch->cfg.policy, h.policy, (uint8_t)mode,
+			    h.key_id,	       ch->cfg.rx_max,		{ 0 } };
 	memcpy(r.nonce, ch->nonce_own, 32);
 	hello_encode(&r, out);
 	ch->state = HVC_ST_S_WAIT_FINISH_C;

@@ -3,8 +3,7 @@
 #include "hmac_sha256.h"
 #include "mem_secure.h"
 
-void hvc_hkdf_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-		      uint8_t prk[32])
+void hvc_hkdf_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len, uint8_t prk[32])
 {
 	static const uint8_t zeros[32];
 	if (!salt || !salt_len) {
@@ -14,8 +13,7 @@ void hvc_hkdf_extract(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, 
 	hvc_hmac_sha256(salt, salt_len, ikm, ikm_len, prk);
 }
 
-int hvc_hkdf_expand(const uint8_t prk[32], const uint8_t *info, size_t info_len, uint8_t *out,
-		    size_t out_len)
+int hvc_hkdf_expand(const uint8_t prk[32], const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
 	uint8_t t[32];
 	size_t tlen = 0, done = 0;

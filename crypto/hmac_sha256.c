@@ -4,7 +4,7 @@
 
 void hvc_hmac_sha256_init(struct hvc_hmac_sha256 *h, const uint8_t *key, size_t key_len)
 {
-	uint8_t k[64] = {0}, pad[64];
+	uint8_t k[64] = { 0 }, pad[64];
 	if (key_len > 64)
 		hvc_sha256(key, key_len, k);
 	else if (key_len)
@@ -35,8 +35,7 @@ void hvc_hmac_sha256_final(struct hvc_hmac_sha256 *h, uint8_t out[32])
 	hvc_zero(ih, sizeof(ih));
 }
 
-void hvc_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-		     uint8_t out[32])
+void hvc_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[32])
 {
 	struct hvc_hmac_sha256 h;
 	hvc_hmac_sha256_init(&h, key, key_len);

@@ -9,6 +9,5 @@ struct hvc_hmac_sha256 {
 void hvc_hmac_sha256_init(struct hvc_hmac_sha256 *h, const uint8_t *key, size_t key_len);
 void hvc_hmac_sha256_update(struct hvc_hmac_sha256 *h, const void *data, size_t len);
 void hvc_hmac_sha256_final(struct hvc_hmac_sha256 *h, uint8_t out[32]);
-void hvc_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len,
-		     uint8_t out[32]);
+void hvc_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t out[32]);
 #endif

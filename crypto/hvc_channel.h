@@ -45,9 +45,9 @@ struct hvc_clock {
  * return 0; return <0 when the key id is unknown. */
 typedef int (*hvc_psk_lookup_fn)(void *ctx, uint32_t key_id, uint8_t *psk, size_t *psk_len);
 
-#define HVC_PSK_MIN 16
-#define HVC_PSK_MAX 64
-#define HVC_DEFAULT_RX_MAX (4u << 20)
+#define HVC_PSK_MIN		16
+#define HVC_PSK_MAX		64
+#define HVC_DEFAULT_RX_MAX	(4u << 20)
 /* Encrypted frames are produced in chunks of this many bytes (a multiple of 16), so the
  * keystream made for a chunk is still in L1 when it is used, and handed to the transport
  * in pieces of up to HVC_SEND_PIECE, so the ciphertext is still in L2 when the transport
@@ -55,23 +55,23 @@ typedef int (*hvc_psk_lookup_fn)(void *ctx, uint32_t key_id, uint8_t *psk, size_
  * because each transport call costs (a socket's send() is several us, and 64 KiB take
  * ~5 us of XOR + GHASH): migsim's encrypted 1 GiB migration, medians of 9 runs, 640 ms
  * with 64 KiB pieces against 629 ms with 256 KiB (noisy; the lower quartile moved more). */
-#define HVC_SEND_CHUNK (8u << 10)
-#define HVC_SEND_PIECE (256u << 10)
+#define HVC_SEND_CHUNK		(8u << 10)
+#define HVC_SEND_PIECE		(256u << 10)
 /* Largest piece asked of the transport at once while a payload arrives: each piece is
  * hashed while it is still in cache. */
-#define HVC_RECV_PIECE (64u << 10)
-#define HVC_DEFAULT_STALL_NS (30ull * 1000000000ull)
+#define HVC_RECV_PIECE		(64u << 10)
+#define HVC_DEFAULT_STALL_NS	(30ull * 1000000000ull)
 /* Keystream made ahead per direction is bounded in bytes as well as by the ring's size
  * (at least one frame is always allowed): keystream made further ahead has left the
  * caches by the time it is used, and reading it back from memory costs the send more
  * than the ring saved (measured: 4 MiB frames, two frames ahead ~8 GB/s, one ~11). */
-#define HVC_DEFAULT_KS_AHEAD (4u << 20)
+#define HVC_DEFAULT_KS_AHEAD	(4u << 20)
 /* Key-usage limits per key (direction and epoch). The sender rekeys at its configured limit
  * (default below); a receiver rejects frames beyond the hard limit. */
-#define HVC_REKEY_DEFAULT_MSGS (1ull << 24)
+#define HVC_REKEY_DEFAULT_MSGS	(1ull << 24)
 #define HVC_REKEY_DEFAULT_BYTES (1ull << 34)
-#define HVC_REKEY_HARD_MSGS (1ull << 28)
-#define HVC_REKEY_HARD_BYTES (1ull << 36)
+#define HVC_REKEY_HARD_MSGS	(1ull << 28)
+#define HVC_REKEY_HARD_BYTES	(1ull << 36)
 
 struct hvc_config {
 	enum hvc_role role;
@@ -87,14 +87,14 @@ struct hvc_config {
 	hvc_entropy_fn entropy;
 	void *entropy_ctx;
 	enum hvc_gcm_path gcm_path; /* HVC_GCM_AUTO: best for this CPU */
-	uint32_t rx_max;            /* largest payload we accept; 0: HVC_DEFAULT_RX_MAX */
-	uint8_t *tx_buf;            /* frame assembly, >= HVC_FRAME_OVERHEAD + largest send */
+	uint32_t rx_max;	    /* largest payload we accept; 0: HVC_DEFAULT_RX_MAX */
+	uint8_t *tx_buf;	    /* frame assembly, >= HVC_FRAME_OVERHEAD + largest send */
 	size_t tx_buf_len;
 	uint8_t *ks_tx_mem, *ks_rx_mem; /* optional keystream rings (NULL: no pipelining) */
 	size_t ks_tx_len, ks_rx_len;
-	size_t ks_ahead;                /* bytes of keystream made ahead; 0: HVC_DEFAULT_KS_AHEAD */
+	size_t ks_ahead;		  /* bytes of keystream made ahead; 0: HVC_DEFAULT_KS_AHEAD */
 	uint64_t rekey_msgs, rekey_bytes; /* sender's limits; 0: defaults; capped at hard */
-	uint64_t hard_msgs, hard_bytes;   /* receiver's limits; 0: HVC_REKEY_HARD_* (tests lower) */
+	uint64_t hard_msgs, hard_bytes;	  /* receiver's limits; 0: HVC_REKEY_HARD_* (tests lower) */
 };
 
 enum hvc_state {
@@ -114,11 +114,11 @@ struct hvc_dir {
 	uint8_t secret[32]; /* traffic secret of this epoch */
 	uint8_t salt[12];
 	uint32_t epoch;
-	uint64_t seq;            /* next sequence number */
+	uint64_t seq; /* next sequence number */
 	uint64_t epoch_msgs, epoch_bytes;
 	struct hvc_ks_ring ring;
-	unsigned jobs_out;  /* keystream jobs handed out and not yet returned */
-	int ring_blocked;   /* ring wiped while jobs were out: no fills until they return */
+	unsigned jobs_out; /* keystream jobs handed out and not yet returned */
+	int ring_blocked;  /* ring wiped while jobs were out: no fills until they return */
 };
 
 /* Keystream for one frame, made by another thread than the channel's (a spare core):
@@ -131,7 +131,7 @@ struct hvc_ks_job {
 	size_t len; /* tag mask + payload keystream */
 	uint64_t seq;
 	uint32_t epoch;
-	int dir;    /* 0: send, 1: receive */
+	int dir; /* 0: send, 1: receive */
 };
 
 /* Caller-allocated (static in the hypervisor); fields are private. */
@@ -152,15 +152,15 @@ struct hvc_channel {
 	/* receive side of the frame being read */
 	uint8_t rx_hdr[HVC_HDR_LEN];
 	uint8_t rx_small[64]; /* handshake payloads, tags */
-	size_t rx_got;        /* bytes of the current frame received so far */
+	size_t rx_got;	      /* bytes of the current frame received so far */
 	int rx_hdr_ok;
 	/* GHASH of an encrypted frame, advanced as its payload arrives (receive pipelining) */
 	uint8_t rx_ghash[16];
-	size_t rx_hashed;     /* payload bytes already hashed (a multiple of 16, or all) */
-	int rx_fused;         /* ... and decrypted in the same pass (keystream cheap or ready) */
-	int rx_stream;        /* ... by the path's one-pass streaming decrypt (rx_gctx) */
+	size_t rx_hashed;		   /* payload bytes already hashed (a multiple of 16, or all) */
+	int rx_fused;			   /* ... and decrypted in the same pass (keystream cheap or ready) */
+	int rx_stream;			   /* ... by the path's one-pass streaming decrypt (rx_gctx) */
 	_Alignas(64) uint8_t rx_gctx[128]; /* its running GHASH and counter */
-	uint8_t *rx_buf;      /* caller's buffer holding this frame's payload so far */
+	uint8_t *rx_buf;		   /* caller's buffer holding this frame's payload so far */
 	struct hvc_frame_hdr rx_h;
 	uint64_t last_progress_ns;
 	/* encrypted data frames sent/received, and how many of them found their keystream
@@ -193,14 +193,12 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
  * or zeroed). Returns how many frames were filled. */
 int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint);
 /* The same, at most max frames per direction. */
-int hvc_channel_prefill_frames(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint,
-			       uint32_t max);
+int hvc_channel_prefill_frames(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint, uint32_t max);
 /* Reserves ring room for the next frame without keystream (messages of tx_len/rx_len
  * bytes, as prefill) and describes the work in *job: HVC_OK, or HVC_AGAIN when there is
  * nothing to do. Every job taken must be returned with hvc_channel_ks_job_done, also
  * after the channel failed or closed, and before it is destroyed. */
-int hvc_channel_ks_job_take(struct hvc_channel *ch, size_t tx_len, size_t rx_len,
-			    struct hvc_ks_job *job);
+int hvc_channel_ks_job_take(struct hvc_channel *ch, size_t tx_len, size_t rx_len, struct hvc_ks_job *job);
 /* Makes the job's keystream; any thread, touches nothing but the job and its dst. */
 void hvc_ks_job_run(struct hvc_ks_job *job);
 /* Back on the channel's thread: the frame's keystream is usable from now on (or zeroed,

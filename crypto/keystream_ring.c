@@ -39,8 +39,7 @@ static size_t place(struct hvc_ks_ring *r, size_t need)
 	return old->off - wr >= need ? wr : SIZE_MAX; /* wrapped: used [old, cap) and [0, wr) */
 }
 
-int hvc_ks_ring_reserve(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len,
-			uint8_t **mem)
+int hvc_ks_ring_reserve(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len, uint8_t **mem)
 {
 	size_t need = (HVC_TAG_LEN + len + 63) & ~(size_t)63, off;
 
@@ -85,8 +84,8 @@ int hvc_ks_ring_complete(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq)
 	return HVC_E_STATE;
 }
 
-int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
-		     uint32_t epoch, uint64_t seq, size_t len)
+int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12], uint32_t epoch,
+		     uint64_t seq, size_t len)
 {
 	uint8_t nonce[12], *mem;
 	int rc = hvc_ks_ring_reserve(r, epoch, seq, len, &mem);
@@ -169,10 +168,7 @@ uint64_t hvc_ks_ring_next_seq(const struct hvc_ks_ring *r, uint32_t epoch, uint6
 	return nw->seq + 1;
 }
 
-unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r)
-{
-	return r->count;
-}
+unsigned hvc_ks_ring_count(const struct hvc_ks_ring *r) { return r->count; }
 
 unsigned hvc_ks_ring_ready(const struct hvc_ks_ring *r)
 {

@@ -23,7 +23,9 @@ struct hvc_ks_ring {
 	struct hvc_ks_entry e[HVC_KS_MAX_ENTRIES];
 	unsigned first, count;
 	/* used keystream not yet zeroed: scrubbed off the critical path (next fill/scrub) */
-	struct { size_t off, size; } dirty[HVC_KS_MAX_ENTRIES];
+	struct {
+		size_t off, size;
+	} dirty[HVC_KS_MAX_ENTRIES];
 	unsigned ndirty;
 };
 
@@ -31,12 +33,11 @@ void hvc_ks_ring_init(struct hvc_ks_ring *r, uint8_t *mem, size_t cap);
 /* Computes E(J0) || keystream(len) for (epoch, seq) under key/salt at the tail.
  * HVC_AGAIN when there is no room (entries or bytes). Sequence numbers must increase.
  * Afterwards no used keystream is left: the new entry overwrote it or it was zeroed. */
-int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12],
-		     uint32_t epoch, uint64_t seq, size_t len);
+int hvc_ks_ring_fill(struct hvc_ks_ring *r, const struct hvc_gcm_key *key, const uint8_t salt[12], uint32_t epoch,
+		     uint64_t seq, size_t len);
 /* Like fill, but leaves the keystream to be made elsewhere (another thread) into *mem,
  * 16 + len bytes; the entry is unusable until hvc_ks_ring_complete. */
-int hvc_ks_ring_reserve(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len,
-			uint8_t **mem);
+int hvc_ks_ring_reserve(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq, size_t len, uint8_t **mem);
 /* Marks a reserved entry's keystream as made. HVC_E_STATE when the ring no longer holds
  * it (wiped meanwhile): the caller must then zero what was written. */
 int hvc_ks_ring_complete(struct hvc_ks_ring *r, uint32_t epoch, uint64_t seq);

@@ -15,14 +15,22 @@ void hvc_zero_stream(void *p, size_t n);
 /* 1 when equal, 0 otherwise; time depends only on n. */
 int hvc_ct_equal(const void *a, const void *b, size_t n);
 
-static inline void hvc_be16_put(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void hvc_be16_put(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
 static inline void hvc_be32_put(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
 }
 static inline void hvc_be64_put(uint8_t *p, uint64_t v)
 {
-	hvc_be32_put(p, (uint32_t)(v >> 32)); hvc_be32_put(p + 4, (uint32_t)v);
+	hvc_be32_put(p, (uint32_t)(v >> 32));
+	hvc_be32_put(p + 4, (uint32_t)v);
 }
 static inline uint16_t hvc_be16_get(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline uint32_t hvc_be32_get(const uint8_t *p)

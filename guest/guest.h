@@ -12,27 +12,26 @@
  *   0x1e000          canary page (WORK mode), rewritten at every heartbeat
  *   0x20000-0xa0000  gen[]: one uint32 generation per data page
  *   0x100000-        data pages */
-#define CANARY_GPA    0x1e000u
-#define GEN_GPA       0x20000u
-#define GEN_END       0xa0000u
-#define DATA_GPA      0x100000u
-#define DATA_PFN      (DATA_GPA >> 12)
+#define CANARY_GPA     0x1e000u
+#define GEN_GPA	       0x20000u
+#define GEN_END	       0xa0000u
+#define DATA_GPA       0x100000u
+#define DATA_PFN       (DATA_GPA >> 12)
 #define DATA_MAX_PAGES ((GEN_END - GEN_GPA) / 4u)
 
 enum guest_fail_code {
-	FAIL_MEMCHECK   = 1,
+	FAIL_MEMCHECK = 1,
 	FAIL_BAD_PARAMS = 2,
 	FAIL_SURVIVED_FAULT = 3, /* a fault mode went on running: the hv did not stop it */
 };
 
 extern struct guest_params params; /* a copy, taken at start */
-extern uint32_t data_pages;        /* pages in the data region */
+extern uint32_t data_pages;	   /* pages in the data region */
 
 void guest_main(void) __attribute__((noreturn));
 void work_run(void) __attribute__((noreturn));
 void wset_run(void) __attribute__((noreturn));
-void memcheck_fail(uint32_t gpa, uint32_t word, uint32_t want, uint32_t got)
-	__attribute__((noreturn));
+void memcheck_fail(uint32_t gpa, uint32_t word, uint32_t want, uint32_t got) __attribute__((noreturn));
 void guest_fail(uint32_t code) __attribute__((noreturn));
 void put_start_line(const char *mode);
 

@@ -16,11 +16,11 @@
 #include "pattern.h"
 
 #define MEM_SIZE   (8u << 20)
-#define SEED       12345u
+#define SEED	   12345u
 #define WSET_PAGES 20u
 #define HB_WANTED  5u
 #define WORK_PAGES 64u
-#define ROUNDS     4u
+#define ROUNDS	   4u
 
 static uint8_t *mem;
 static int vm, vcpu;
@@ -28,8 +28,8 @@ static struct kvm_run *run;
 static const char *mode;
 static char line[1024];
 static size_t line_len;
-static uint32_t windows[2];             /* the two VMCALLs in wset_window */
-static uint32_t vmcalls[4], n_vmcalls;  /* every VMCALL in the image */
+static uint32_t windows[2];	       /* the two VMCALLs in wset_window */
+static uint32_t vmcalls[4], n_vmcalls; /* every VMCALL in the image */
 static uint32_t announced[WSET_MAX], n_announced, rounds_ok, hb_seen, passes_seen;
 static uint32_t *model_gen, model_x = SEED, model_sum;
 static uint64_t model_writes;
@@ -102,8 +102,8 @@ static int on_vmcall(void)
 	if (ioctl(vcpu, KVM_GET_REGS, &r))
 		die("KVM_GET_REGS");
 	if (getenv("KVM_RUN_TRACE"))
-		printf("vmcall at 0x%llx eax=%llu ebx=%llu\n", (unsigned long long)r.rip,
-		       (unsigned long long)r.rax, (unsigned long long)r.rbx);
+		printf("vmcall at 0x%llx eax=%llu ebx=%llu\n", (unsigned long long)r.rip, (unsigned long long)r.rax,
+		       (unsigned long long)r.rbx);
 	switch (r.rax) {
 	case HC_PARK:
 		if (r.rip == windows[0] || r.rip == windows[1])
@@ -116,9 +116,7 @@ static int on_vmcall(void)
 		if (!caught || r.rbx != (strcmp(mode, "badparams") ? 1u : 2u))
 			fail("guest failed");
 		return 0;
-	default:
-		fail("unexpected hypercall");
-		return 0;
+	default: fail("unexpected hypercall"); return 0;
 	}
 	r.rax = 0;
 	r.rip += 3;
@@ -176,8 +174,7 @@ static void on_line(void)
 static int done(void)
 {
 	if (!strcmp(mode, "work") && hb_seen >= HB_WANTED && passes_seen >= 2) {
-		if (memcmp(mem + 0x1e000, "CANARY-012345678", 16) ||
-		    memcmp(mem + 0x1e800, "CANARY-012345678", 16))
+		if (memcmp(mem + 0x1e000, "CANARY-012345678", 16) || memcmp(mem + 0x1e800, "CANARY-012345678", 16))
 			fail("canary copies missing");
 		return 1;
 	}
@@ -191,10 +188,19 @@ int main(int argc, char **argv)
 	struct guest_params *gp;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = { .rip = GUEST_LOAD_GPA, .rflags = 2 };
-	struct kvm_segment seg = { .base = 0, .limit = 0xffffffff, .selector = 0x10,
-		.type = 3, .present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1 };
-	struct kvm_userspace_memory_region region = { .slot = 0,
-		.flags = KVM_MEM_LOG_DIRTY_PAGES, .guest_phys_addr = 0, .memory_size = MEM_SIZE };
+	struct kvm_segment seg = { .base = 0,
+				   .limit = 0xffffffff,
+				   .selector = 0x10,
+				   .type = 3,
+				   .present = 1,
+				   .dpl = 0,
+				   .db = 1,
+				   .s = 1,
+				   .l = 0,
+				   .g = 1 };
+	struct kvm_userspace_memory_region region = {
+		.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES, .guest_phys_addr = 0, .memory_size = MEM_SIZE
+	};
 	int kvm, tsc_khz;
 	FILE *f;
 	size_t len;
@@ -252,8 +258,7 @@ int main(int argc, char **argv)
 		die("KVM_SET_USER_MEMORY_REGION");
 	if ((vcpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0)
 		die("KVM_CREATE_VCPU");
-	run = mmap(0, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE,
-		   MAP_SHARED, vcpu, 0);
+	run = mmap(0, (size_t)ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	tsc_khz = ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
 	gp->tsc_khz = tsc_khz > 0 ? (uint32_t)tsc_khz : 1000000;
 
@@ -291,16 +296,14 @@ int main(int argc, char **argv)
 				return failed;
 			}
 			break;
-		case KVM_EXIT_HLT:
-			fail("guest halted");
-			return 1;
+		case KVM_EXIT_HLT: fail("guest halted"); return 1;
 		default:
 			printf("kvm_run: exit reason %u\n", run->exit_reason);
 			fail("unexpected exit");
 			return 1;
 		}
 	}
-	printf("kvm_run: %s (%s: %u HB, %u passes, %u windows)\n", failed ? "FAILED" : "ok",
-	       mode, hb_seen, passes_seen, rounds_ok);
+	printf("kvm_run: %s (%s: %u HB, %u passes, %u windows)\n", failed ? "FAILED" : "ok", mode, hb_seen, passes_seen,
+	       rounds_ok);
 	return failed;
 }

@@ -122,7 +122,6 @@ void guest_main(void)
 		/* IDTR limit is 0: #UD cannot be delivered, nor #DF: triple fault. */
 		__asm__ volatile("ud2");
 		guest_fail(FAIL_SURVIVED_FAULT);
-	default:
-		bad_params();
+	default: bad_params();
 	}
 }

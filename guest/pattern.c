@@ -23,8 +23,7 @@ void pat_fill(uint32_t *page, uint32_t pfn, uint32_t gen)
 		page[i] = pat_word(pfn, gen, h, i);
 }
 
-int pat_check(const uint32_t *page, uint32_t pfn, uint32_t gen,
-	      uint32_t *want, uint32_t *got)
+int pat_check(const uint32_t *page, uint32_t pfn, uint32_t gen, uint32_t *want, uint32_t *got)
 {
 	uint32_t h = pat_hash(pfn, gen);
 
@@ -48,8 +47,7 @@ static int contains(const uint32_t *v, uint32_t n, uint32_t x)
 	return 0;
 }
 
-void wset_make(uint32_t seed, uint32_t k, uint32_t first_pfn, uint32_t npages,
-	       uint32_t n, uint32_t *out)
+void wset_make(uint32_t seed, uint32_t k, uint32_t first_pfn, uint32_t npages, uint32_t n, uint32_t *out)
 {
 	uint32_t x = pat_hash(seed, k), have = 0;
 

@@ -22,8 +22,7 @@ static inline uint32_t pat_word(uint32_t pfn, uint32_t gen, uint32_t h, uint32_t
 
 void pat_fill(uint32_t *page, uint32_t pfn, uint32_t gen);
 /* Returns the first wrong word's index and fills *want and *got, or -1 if all match. */
-int pat_check(const uint32_t *page, uint32_t pfn, uint32_t gen,
-	      uint32_t *want, uint32_t *got);
+int pat_check(const uint32_t *page, uint32_t pfn, uint32_t gen, uint32_t *want, uint32_t *got);
 
 static inline uint32_t lcg_next(uint32_t *x)
 {
@@ -32,10 +31,7 @@ static inline uint32_t lcg_next(uint32_t *x)
 }
 
 /* Maps x to 0..n-1 by its high bits (the LCG's low bits are weak). */
-static inline uint32_t pick(uint32_t x, uint32_t n)
-{
-	return (uint32_t)(((uint64_t)x * n) >> 32);
-}
+static inline uint32_t pick(uint32_t x, uint32_t n) { return (uint32_t)(((uint64_t)x * n) >> 32); }
 
 static inline uint32_t sum_update(uint32_t sum, uint32_t pfn, uint32_t gen)
 {
@@ -45,7 +41,6 @@ static inline uint32_t sum_update(uint32_t sum, uint32_t pfn, uint32_t gen)
 #define WSET_MAX 64u
 /* Fills out[0..n-1] with n distinct pfns from first_pfn..first_pfn+npages-1,
  * ascending, determined by (seed, k). Needs n <= npages and n <= WSET_MAX. */
-void wset_make(uint32_t seed, uint32_t k, uint32_t first_pfn, uint32_t npages,
-	       uint32_t n, uint32_t *out);
+void wset_make(uint32_t seed, uint32_t k, uint32_t first_pfn, uint32_t npages, uint32_t n, uint32_t *out);
 
 #endif

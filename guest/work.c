@@ -14,16 +14,13 @@
 
 static uint32_t *const gen = (uint32_t *)GEN_GPA;
 
-static uint32_t lcg;          /* page-choice state, starts at params.seed */
-static uint64_t writes;       /* page rewrites so far */
-static uint32_t sum;          /* sum_update() over every rewrite, in order */
-static uint32_t verify_next;  /* next page index the verifier looks at */
-static uint64_t passes;       /* completed verify passes */
+static uint32_t lcg;	     /* page-choice state, starts at params.seed */
+static uint64_t writes;	     /* page rewrites so far */
+static uint32_t sum;	     /* sum_update() over every rewrite, in order */
+static uint32_t verify_next; /* next page index the verifier looks at */
+static uint64_t passes;	     /* completed verify passes */
 
-static uint32_t *page_ptr(uint32_t idx)
-{
-	return (uint32_t *)(DATA_GPA + idx * PAGE_SIZE);
-}
+static uint32_t *page_ptr(uint32_t idx) { return (uint32_t *)(DATA_GPA + idx * PAGE_SIZE); }
 
 static void rewrite_one(void)
 {
@@ -104,8 +101,8 @@ void work_run(void)
 
 		if (params.write_pages_per_s) {
 			/* tsc_khz * 1000 ticks per second; split to stay in 64 bits. */
-			uint64_t due = div64_32(div64_32((now - t0) * params.write_pages_per_s,
-							 params.tsc_khz, 0), 1000, 0);
+			uint64_t due =
+				div64_32(div64_32((now - t0) * params.write_pages_per_s, params.tsc_khz, 0), 1000, 0);
 
 			if (due - credited > BACKLOG_MAX)
 				credited = due - BACKLOG_MAX;

@@ -4,10 +4,7 @@
 #define GUEST_X86_H
 #include <stdint.h>
 
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 
 static inline uint8_t inb(uint16_t port)
 {

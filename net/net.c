@@ -55,9 +55,8 @@ int net_init(void)
 	net_echo_listen();
 	char ipb[16];
 	ip_text(hv_cfg.ip, ipb, sizeof(ipb));
-	hv_event("net: e1000 %02x:%02x:%02x:%02x:%02x:%02x at %s/%u, link %s", nic.mac[0], nic.mac[1],
-	       nic.mac[2], nic.mac[3], nic.mac[4], nic.mac[5], ipb, hv_cfg.ip_prefix,
-	       e1000_link_up(&nic) ? "up" : "down");
+	hv_event("net: e1000 %02x:%02x:%02x:%02x:%02x:%02x at %s/%u, link %s", nic.mac[0], nic.mac[1], nic.mac[2],
+		 nic.mac[3], nic.mac[4], nic.mac[5], ipb, hv_cfg.ip_prefix, e1000_link_up(&nic) ? "up" : "down");
 	return HV_OK;
 }
 
@@ -74,8 +73,8 @@ static void status(const struct printer *p)
 {
 	char ipb[16];
 	ip_text(hv_cfg.ip, ipb, sizeof(ipb));
-	pr_printf(p, "net: e1000 mac=%02x:%02x:%02x:%02x:%02x:%02x ip=%s/%u link=%s\r\n", nic.mac[0],
-		  nic.mac[1], nic.mac[2], nic.mac[3], nic.mac[4], nic.mac[5], ipb, hv_cfg.ip_prefix,
+	pr_printf(p, "net: e1000 mac=%02x:%02x:%02x:%02x:%02x:%02x ip=%s/%u link=%s\r\n", nic.mac[0], nic.mac[1],
+		  nic.mac[2], nic.mac[3], nic.mac[4], nic.mac[5], ipb, hv_cfg.ip_prefix,
 		  e1000_link_up(&nic) ? "up" : "down");
 	pr_printf(p, "nic: rx_frames=%lu rx_bytes=%lu rx_errors=%lu tx_frames=%lu tx_bytes=%lu tx_ring_full=%lu\r\n",
 		  (unsigned long)nic.rx_frames, (unsigned long)nic.rx_bytes, (unsigned long)nic.rx_errors,
@@ -117,8 +116,8 @@ static int run(int argc, char **argv, const struct printer *out)
 	if (!hv_strcmp(argv[1], "echo")) {
 		uint32_t ip;
 		uint64_t bytes;
-		if (argc != 4 || config_parse_ipv4(argv[2], &ip, 0, 0) || hv_parse_u64(argv[3], &bytes) ||
-		    bytes == 0 || bytes > (1ull << 30))
+		if (argc != 4 || config_parse_ipv4(argv[2], &ip, 0, 0) || hv_parse_u64(argv[3], &bytes) || bytes == 0 ||
+		    bytes > (1ull << 30))
 			return HV_EINVAL;
 		if (!up)
 			return HV_ESTATE;

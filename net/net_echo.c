@@ -89,10 +89,10 @@ static void client_end(const char *why, int abort)
 	uint64_t ms = hv_now_ms() - cl.t0;
 	if (!why)
 		hv_event("net echo: %lu bytes verified in %lu ms (%lu KiB/s) ok", (unsigned long)cl.checked,
-		       (unsigned long)ms, (unsigned long)(ms ? cl.checked * 1000 / 1024 / ms : 0));
+			 (unsigned long)ms, (unsigned long)(ms ? cl.checked * 1000 / 1024 / ms : 0));
 	else
 		hv_event("net echo: FAILED after %lu of %lu bytes: %s", (unsigned long)cl.checked,
-		       (unsigned long)cl.total, why);
+			 (unsigned long)cl.total, why);
 	cl.pcb = 0;
 	cl.active = 0;
 }
@@ -131,7 +131,9 @@ static err_t cl_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		for (u16_t i = 0; i < q->len; i++, cl.checked++)
 			if (cl.checked >= cl.total || b[i] != stream_byte(cl.checked)) {
 				pbuf_free(p);
-				client_end(cl.checked >= cl.total ? "peer echoed more than was sent" : "echoed byte differs", 1);
+				client_end(cl.checked >= cl.total ? "peer echoed more than was sent"
+								  : "echoed byte differs",
+					   1);
 				return ERR_ABRT;
 			}
 	}

@@ -4,10 +4,7 @@
 #include "arch.h"
 #include "lwip/sys.h"
 
-u32_t sys_now(void)
-{
-	return (u32_t)hv_now_ms();
-}
+u32_t sys_now(void) { return (u32_t)hv_now_ms(); }
 
 void hv_lwip_diag(const char *fmt, ...)
 {

@@ -4,11 +4,11 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 tp="$top/third_party"
-stamp="$tp/.setup-done-v1"
+stamp="$tp/.setup-done-v2"
 
 PKGS="build-essential nasm gnu-efi ovmf qemu-system-x86 qemu-utils bochs bochsbios vgabios \
 bochs-term grub-pc-bin grub-common xorriso mtools libcmocka-dev libssl-dev clang lld \
-llvm python3 dpkg-dev iproute2 nftables gnuplot-nox"
+llvm python3 dpkg-dev iproute2 nftables gnuplot-nox clang-format black flake8"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }

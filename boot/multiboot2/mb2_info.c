@@ -5,9 +5,9 @@
 #include "hvlib.h"
 
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
-#define MB2_TAG_END 0
-#define MB2_TAG_CMDLINE 1
-#define MB2_TAG_MMAP 6
+#define MB2_TAG_END	     0
+#define MB2_TAG_CMDLINE	     1
+#define MB2_TAG_MMAP	     6
 
 extern char __image_start[], __image_end[];
 static struct hv_boot_info bi;
@@ -44,14 +44,18 @@ void hv_main_multiboot2(uint32_t magic, uint32_t info_phys)
 			bi.cmdline[n] = '\0';
 		} else if (type == MB2_TAG_MMAP) {
 			uint32_t esz = *(const uint32_t *)(info + off + 8);
-			for (uint32_t e = 16; esz >= 24 && e + esz <= size && bi.nranges < HV_BOOT_MAX_RANGES; e += esz) {
+			for (uint32_t e = 16; esz >= 24 && e + esz <= size && bi.nranges < HV_BOOT_MAX_RANGES;
+			     e += esz) {
 				const uint8_t *ent = info + off + e;
 				struct hv_mem_range *r = &bi.ranges[bi.nranges++];
 				r->base = *(const uint64_t *)ent;
 				r->len = *(const uint64_t *)(ent + 8);
 				uint32_t t = *(const uint32_t *)(ent + 16);
-				r->type = t == 1 ? HV_MEM_AVAILABLE : t == 3 ? HV_MEM_ACPI : t == 4 ? HV_MEM_NVS :
-					  t == 5 ? HV_MEM_BAD : HV_MEM_RESERVED;
+				r->type = t == 1   ? HV_MEM_AVAILABLE
+					  : t == 3 ? HV_MEM_ACPI
+					  : t == 4 ? HV_MEM_NVS
+					  : t == 5 ? HV_MEM_BAD
+						   : HV_MEM_RESERVED;
 			}
 		}
 		off += (size + 7) & ~7u;

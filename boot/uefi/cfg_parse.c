@@ -2,13 +2,9 @@
  * file shows up as a loader error instead of a silently ignored setting. */
 #include "cfg_parse.h"
 
-static int blank(uint8_t c)
-{
-	return c == ' ' || c == '\t';
-}
+static int blank(uint8_t c) { return c == ' ' || c == '\t'; }
 
-const char *cfg_parse(const uint8_t *buf, uint64_t len, char *out, uint64_t outmax,
-		      uint64_t *bad_value)
+const char *cfg_parse(const uint8_t *buf, uint64_t len, char *out, uint64_t outmax, uint64_t *bad_value)
 {
 	uint64_t start = 0, end, i, n;
 

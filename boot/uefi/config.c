@@ -83,8 +83,8 @@ EFI_STATUS load_cmdline(EFI_FILE_HANDLE root, char *cmdline, UINT64 max)
 		((volatile UINT8 *)data)[i] = 0;
 	FreePool(data);
 	if (err) {
-		fail_msg(L"bad \\hv.cfg: %a %ld (at most %ld characters, printable ASCII, one line)\n",
-			 err, bad, max - 1);
+		fail_msg(L"bad \\hv.cfg: %a %ld (at most %ld characters, printable ASCII, one line)\n", err, bad,
+			 max - 1);
 		return EFI_INVALID_PARAMETER;
 	}
 	/* Never echo a secret to the console (it may be logged or shared). */

@@ -7,25 +7,25 @@
  * memory, so fields are read byte-wise instead of through a struct). */
 #define EH_IDENT_CLASS 4
 #define EH_IDENT_DATA  5
-#define EH_TYPE        16
+#define EH_TYPE	       16
 #define EH_MACHINE     18
 #define EH_PHOFF       32
 #define EH_PHENTSIZE   54
 #define EH_PHNUM       56
-#define EH_SIZE        64
-#define PH_TYPE   0
-#define PH_FLAGS  4
-#define PH_OFFSET 8
-#define PH_PADDR  24
-#define PH_FILESZ 32
-#define PH_MEMSZ  40
-#define PH_SIZE   56
-#define PT_LOAD   1
-#define PF_X      1
-#define ET_EXEC   2
-#define EM_X86_64 62
-#define MAX_PHNUM 64
-#define LIMIT_4G  0x100000000ull
+#define EH_SIZE	       64
+#define PH_TYPE	       0
+#define PH_FLAGS       4
+#define PH_OFFSET      8
+#define PH_PADDR       24
+#define PH_FILESZ      32
+#define PH_MEMSZ       40
+#define PH_SIZE	       56
+#define PT_LOAD	       1
+#define PF_X	       1
+#define ET_EXEC	       2
+#define EM_X86_64      62
+#define MAX_PHNUM      64
+#define LIMIT_4G       0x100000000ull
 
 static uint64_t rd(const uint8_t *p, unsigned n)
 {
@@ -53,16 +53,14 @@ static const char *find_header(const uint8_t *file, uint64_t size, struct elf_im
 		if (rd(file + off, 4) != HV_IMAGE_MAGIC)
 			continue;
 		if (rd(file + off + 4, 4) != 1)
-			return fail(img, -1, rd(file + off + 4, 4),
-				    "hv_image_header has an unknown version");
+			return fail(img, -1, rd(file + off + 4, 4), "hv_image_header has an unknown version");
 		img->hdr_offset = off;
 		img->entry64 = rd(file + off + 8, 8);
 		img->hdr_load_start = rd(file + off + 16, 8);
 		img->hdr_load_end = rd(file + off + 24, 8);
 		return 0;
 	}
-	return fail(img, -1, HV_IMAGE_MAGIC,
-		    "no hv_image_header (magic \"HVIM\") in the first 64 KiB of the file");
+	return fail(img, -1, HV_IMAGE_MAGIC, "no hv_image_header (magic \"HVIM\") in the first 64 KiB of the file");
 }
 
 const char *elf_check(const uint8_t *file, uint64_t size, struct elf_image *img)
@@ -116,7 +114,8 @@ const char *elf_check(const uint8_t *file, uint64_t size, struct elf_image *img)
 		if (s.memsz == 0)
 			continue;
 		if (img->nsegs == ELF_MAX_SEGS)
-			return fail(img, (int)i, ELF_MAX_SEGS, "too many loadable segments (value = the loader's limit)");
+			return fail(img, (int)i, ELF_MAX_SEGS,
+				    "too many loadable segments (value = the loader's limit)");
 		if (s.filesz > s.memsz)
 			return fail(img, (int)i, s.filesz, "segment has p_filesz > p_memsz");
 		if (s.offset > size || s.filesz > size - s.offset)
@@ -144,8 +143,7 @@ const char *elf_check(const uint8_t *file, uint64_t size, struct elf_image *img)
 		return err;
 	for (j = 0; j < img->nsegs; j++) {
 		const struct elf_seg *s = &img->segs[j];
-		if ((s->flags & PF_X) && img->entry64 >= s->paddr &&
-		    img->entry64 < s->paddr + s->memsz)
+		if ((s->flags & PF_X) && img->entry64 >= s->paddr && img->entry64 < s->paddr + s->memsz)
 			return 0;
 	}
 	return fail(img, -1, img->entry64, "entry64 is not inside an executable loadable segment");

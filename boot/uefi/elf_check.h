@@ -6,7 +6,7 @@
 
 /* The hypervisor has text, rodata, data+bss: a handful of segments. A bigger
  * number means a wrong file, not a bigger hypervisor. */
-#define ELF_MAX_SEGS 16
+#define ELF_MAX_SEGS	     16
 #define HV_HEADER_SCAN_BYTES (64u * 1024u)
 
 struct elf_seg {
@@ -17,13 +17,13 @@ struct elf_seg {
 struct elf_image {
 	unsigned nsegs;
 	struct elf_seg segs[ELF_MAX_SEGS];
-	uint64_t lo, hi;           /* exact physical extent of all segments */
-	uint64_t entry64;          /* from struct hv_image_header */
+	uint64_t lo, hi;  /* exact physical extent of all segments */
+	uint64_t entry64; /* from struct hv_image_header */
 	uint64_t hdr_load_start, hdr_load_end;
-	uint64_t hdr_offset;       /* file offset where the header was found */
+	uint64_t hdr_offset; /* file offset where the header was found */
 	/* On error: what was wrong, for the message. */
 	uint64_t bad_value;
-	int bad_seg;               /* -1 if the error is not about one segment */
+	int bad_seg; /* -1 if the error is not about one segment */
 };
 
 /* Checks the whole file and fills *img. Returns NULL if the file can be

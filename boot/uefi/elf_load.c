@@ -39,8 +39,7 @@ static unsigned page_runs(const struct elf_image *img, struct page_run *runs)
 	return j;
 }
 
-EFI_STATUS load_hv_image(EFI_FILE_HANDLE root, struct elf_image *img,
-			 UINT64 *image_start, UINT64 *image_end)
+EFI_STATUS load_hv_image(EFI_FILE_HANDLE root, struct elf_image *img, UINT64 *image_start, UINT64 *image_end)
 {
 	struct page_run runs[ELF_MAX_SEGS];
 	UINT8 *file;
@@ -60,20 +59,19 @@ EFI_STATUS load_hv_image(EFI_FILE_HANDLE root, struct elf_image *img,
 	err = elf_check(file, size, img);
 	if (err) {
 		if (img->bad_seg >= 0)
-			fail_msg(L"bad hv.elf: %a (program header %d, value 0x%lx)\n",
-				 err, img->bad_seg, img->bad_value);
+			fail_msg(L"bad hv.elf: %a (program header %d, value 0x%lx)\n", err, img->bad_seg,
+				 img->bad_value);
 		else
 			fail_msg(L"bad hv.elf: %a (value 0x%lx)\n", err, img->bad_value);
 		FreePool(file);
 		return EFI_LOAD_ERROR;
 	}
-	Print(L"hvloader: hv_image_header at file offset 0x%lx, entry64 0x%lx\n",
-	      img->hdr_offset, img->entry64);
+	Print(L"hvloader: hv_image_header at file offset 0x%lx, entry64 0x%lx\n", img->hdr_offset, img->entry64);
 	/* The header's range is what the hypervisor believes it occupies; a
 	 * mismatch means a broken link script, but loading can still go on. */
 	if (img->hdr_load_start > img->lo || img->hdr_load_end < img->hi)
-		Print(L"hvloader: warning: header says 0x%lx-0x%lx, segments span 0x%lx-0x%lx\n",
-		      img->hdr_load_start, img->hdr_load_end, img->lo, img->hi);
+		Print(L"hvloader: warning: header says 0x%lx-0x%lx, segments span 0x%lx-0x%lx\n", img->hdr_load_start,
+		      img->hdr_load_end, img->lo, img->hi);
 
 	nruns = page_runs(img, runs);
 	for (i = 0; i < nruns; i++) {
@@ -96,9 +94,8 @@ EFI_STATUS load_hv_image(EFI_FILE_HANDLE root, struct elf_image *img,
 	for (i = 0; i < img->nsegs; i++) {
 		const struct elf_seg *s = &img->segs[i];
 		CopyMem((void *)(UINTN)s->paddr, file + s->offset, s->filesz);
-		Print(L"hvloader: segment %d: 0x%lx-0x%lx (file 0x%lx, bss 0x%lx)%s\n", i,
-		      s->paddr, s->paddr + s->memsz, s->filesz, s->memsz - s->filesz,
-		      (s->flags & 1) ? L" exec" : L"");
+		Print(L"hvloader: segment %d: 0x%lx-0x%lx (file 0x%lx, bss 0x%lx)%s\n", i, s->paddr,
+		      s->paddr + s->memsz, s->filesz, s->memsz - s->filesz, (s->flags & 1) ? L" exec" : L"");
 	}
 	FreePool(file);
 	*image_start = runs[0].start;

@@ -13,7 +13,7 @@
 #error "build the UEFI loader with -DGNU_EFI_USE_MS_ABI (see boot/uefi/uefi.mk)"
 #endif
 
-#define PAGE_SIZE 4096ull
+#define PAGE_SIZE    4096ull
 #define PAGES(bytes) (((bytes) + PAGE_SIZE - 1) / PAGE_SIZE)
 
 /* loader.c */
@@ -27,16 +27,14 @@ EFI_STATUS load_cmdline(EFI_FILE_HANDLE root, char *cmdline, UINT64 max);
 UINT64 find_acpi_rsdp(EFI_SYSTEM_TABLE *st);
 
 /* elf_load.c: checks hv.elf and copies its segments to their physical addresses */
-EFI_STATUS load_hv_image(EFI_FILE_HANDLE root, struct elf_image *img,
-			 UINT64 *image_start, UINT64 *image_end);
+EFI_STATUS load_hv_image(EFI_FILE_HANDLE root, struct elf_image *img, UINT64 *image_start, UINT64 *image_end);
 
 /* jump.S: never returns */
 struct gdt_ptr {
 	UINT16 limit;
 	UINT64 base;
 } __attribute__((packed));
-void hv_jump(UINT64 entry, UINT64 boot_info, UINT64 stack_top, UINT64 cr3,
-	     const struct gdt_ptr *gdtr, const struct gdt_ptr *idtr)
-	__attribute__((noreturn));
+void hv_jump(UINT64 entry, UINT64 boot_info, UINT64 stack_top, UINT64 cr3, const struct gdt_ptr *gdtr,
+	     const struct gdt_ptr *idtr) __attribute__((noreturn));
 
 #endif

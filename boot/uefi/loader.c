@@ -3,11 +3,11 @@
 #include "hvloader.h"
 #include "memmap.h"
 
-#define STACK_BYTES     (64 * 1024)
-#define LOW_4G_MAX      0xFFFFFFFFull
-#define MAP_SPARE_DESCS 64          /* room for the map to grow between calls */
-#define EBS_TRIES       8
-#define IDMAP_MAX_GIB   512         /* one PDPT */
+#define STACK_BYTES	(64 * 1024)
+#define LOW_4G_MAX	0xFFFFFFFFull
+#define MAP_SPARE_DESCS 64 /* room for the map to grow between calls */
+#define EBS_TRIES	8
+#define IDMAP_MAX_GIB	512 /* one PDPT */
 
 /* The flat GDT the hypervisor starts with: null, 64-bit code (0x08), data
  * (0x10). It lives in the loader image (EfiLoaderCode = reserved for the
@@ -52,11 +52,11 @@ static EFI_STATUS build_idmap(UINT64 gib, UINT64 *cr3)
 	ZeroMem((void *)(UINTN)base, (2 + gib) * PAGE_SIZE);
 	pml4 = (UINT64 *)(UINTN)base;
 	pdpt = pml4 + 512;
-	pml4[0] = (UINT64)(UINTN)pdpt | 0x3;            /* present, writable */
+	pml4[0] = (UINT64)(UINTN)pdpt | 0x3; /* present, writable */
 	for (i = 0; i < gib; i++) {
 		UINT64 *pd = pml4 + 512 * (2 + i), j;
 		pdpt[i] = (UINT64)(UINTN)pd | 0x3;
-		for (j = 0; j < 512; j++)               /* 2 MiB pages: PS bit */
+		for (j = 0; j < 512; j++) /* 2 MiB pages: PS bit */
 			pd[j] = ((i << 30) + (j << 21)) | 0x83;
 	}
 	*cr3 = base;
@@ -135,8 +135,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 		return st;
 	}
 	bi->acpi_rsdp = find_acpi_rsdp(systab);
-	Print(L"hvloader: image 0x%lx-0x%lx, boot info at 0x%lx, ACPI RSDP 0x%lx\n",
-	      bi->image_start, bi->image_end, bi_addr, bi->acpi_rsdp);
+	Print(L"hvloader: image 0x%lx-0x%lx, boot info at 0x%lx, ACPI RSDP 0x%lx\n", bi->image_start, bi->image_end,
+	      bi_addr, bi->acpi_rsdp);
 
 	st = alloc_low(PAGES(STACK_BYTES), EfiLoaderData, &stack);
 	if (EFI_ERROR(st)) {
@@ -157,8 +157,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	if (gib < 4)
 		gib = 4;
 	if (gib > IDMAP_MAX_GIB) {
-		Print(L"hvloader: warning: memory ends at 0x%lx; identity map covers only %d GiB\n",
-		      top, IDMAP_MAX_GIB);
+		Print(L"hvloader: warning: memory ends at 0x%lx; identity map covers only %d GiB\n", top,
+		      IDMAP_MAX_GIB);
 		gib = IDMAP_MAX_GIB;
 	}
 	st = build_idmap(gib, &cr3);
@@ -170,8 +170,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	/* Trial conversion of the current map (into bi->ranges, which is
 	 * rewritten after ExitBootServices) so a too-long map is reported
 	 * while printing is still possible. */
-	memmap_convert(map, map_size_now, map_dsize, bi->ranges, HV_BOOT_MAX_RANGES,
-		       &nranges, &dropped);
+	memmap_convert(map, map_size_now, map_dsize, bi->ranges, HV_BOOT_MAX_RANGES, &nranges, &dropped);
 	Print(L"hvloader: memory map: %d ranges after merging%s\n", nranges,
 	      dropped ? L" (too many: the smallest reserved/free ones are left out)" : L"");
 	gdtr.limit = sizeof(gdt) - 1;
@@ -182,8 +181,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	idtr.limit = 0;
 	idtr.base = 0;
 
-	Print(L"hvloader: identity map %ld GiB, stack 0x%lx, memory map buffer %ld bytes\n",
-	      gib, stack, (UINT64)map_cap);
+	Print(L"hvloader: identity map %ld GiB, stack 0x%lx, memory map buffer %ld bytes\n", gib, stack,
+	      (UINT64)map_cap);
 	Print(L"hvloader: exiting boot services\n");
 
 	/* No Print or allocation from here on: either would change the map

@@ -10,12 +10,9 @@ uint32_t memmap_hv_type(uint32_t t)
 	case UEFI_BS_DATA:
 		/* Boot services are gone once we jump; their memory is free. */
 		return HV_MEM_AVAILABLE;
-	case UEFI_ACPI_RECLAIM:
-		return HV_MEM_ACPI;
-	case UEFI_ACPI_NVS:
-		return HV_MEM_NVS;
-	case UEFI_UNUSABLE:
-		return HV_MEM_BAD;
+	case UEFI_ACPI_RECLAIM: return HV_MEM_ACPI;
+	case UEFI_ACPI_NVS: return HV_MEM_NVS;
+	case UEFI_UNUSABLE: return HV_MEM_BAD;
 	default:
 		/* Loader code/data (hv image, boot info, stack, page tables),
 		 * runtime services, MMIO, reserved, persistent, unknown types. */
@@ -28,12 +25,9 @@ static int keep_rank(uint32_t type)
 {
 	switch (type) {
 	case HV_MEM_ACPI:
-	case HV_MEM_NVS:
-		return 2;
-	case HV_MEM_AVAILABLE:
-		return 1;
-	default:
-		return 0;
+	case HV_MEM_NVS: return 2;
+	case HV_MEM_AVAILABLE: return 1;
+	default: return 0;
 	}
 }
 
@@ -90,8 +84,7 @@ static int cheaper(const struct hv_mem_range *a, const struct hv_mem_range *b)
 	return ra < rb || (ra == rb && a->len < b->len);
 }
 
-int memmap_convert(const void *map, uint64_t map_size, uint64_t desc_size,
-		   struct hv_mem_range *out, uint32_t max,
+int memmap_convert(const void *map, uint64_t map_size, uint64_t desc_size, struct hv_mem_range *out, uint32_t max,
 		   uint32_t *nout, uint32_t *dropped)
 {
 	const uint8_t *p = map;

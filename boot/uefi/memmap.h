@@ -14,10 +14,14 @@ struct uefi_mdesc {
 
 /* UEFI memory types (EFI_MEMORY_TYPE) that the conversion needs by name. */
 enum {
-	UEFI_LOADER_CODE = 1, UEFI_LOADER_DATA = 2,
-	UEFI_BS_CODE = 3, UEFI_BS_DATA = 4,
-	UEFI_CONVENTIONAL = 7, UEFI_UNUSABLE = 8,
-	UEFI_ACPI_RECLAIM = 9, UEFI_ACPI_NVS = 10,
+	UEFI_LOADER_CODE = 1,
+	UEFI_LOADER_DATA = 2,
+	UEFI_BS_CODE = 3,
+	UEFI_BS_DATA = 4,
+	UEFI_CONVENTIONAL = 7,
+	UEFI_UNUSABLE = 8,
+	UEFI_ACPI_RECLAIM = 9,
+	UEFI_ACPI_NVS = 10,
 };
 
 uint32_t memmap_hv_type(uint32_t uefi_type);
@@ -27,8 +31,7 @@ uint32_t memmap_hv_type(uint32_t uefi_type);
  * ranges; ACPI/NVS last); *dropped counts them. Memory missing from the list
  * is never used by the hypervisor, so dropping is safe. Returns 0, or -1 if
  * desc_size is too small to be a descriptor. */
-int memmap_convert(const void *map, uint64_t map_size, uint64_t desc_size,
-		   struct hv_mem_range *out, uint32_t max,
+int memmap_convert(const void *map, uint64_t map_size, uint64_t desc_size, struct hv_mem_range *out, uint32_t max,
 		   uint32_t *nout, uint32_t *dropped);
 
 /* Highest end address of any descriptor (sizes the identity map). */

@@ -70,8 +70,7 @@ void ks_worker_pump(struct ks_worker *w, struct hvc_channel *ch, size_t tx_len, 
 	return_made(w, ch);
 	for (unsigned k = 0; k < HVC_KS_MAX_ENTRIES; k++) {
 		unsigned i = w->next_seq_slot;
-		if (w->state[i] != KSW_FREE ||
-		    hvc_channel_ks_job_take(ch, tx_len, rx_len, &w->jobs[i]) != HVC_OK)
+		if (w->state[i] != KSW_FREE || hvc_channel_ks_job_take(ch, tx_len, rx_len, &w->jobs[i]) != HVC_OK)
 			break;
 		w->state[i] = KSW_QUEUED;
 		w->next_seq_slot = (i + 1) % HVC_KS_MAX_ENTRIES;

@@ -12,9 +12,9 @@ struct ks_worker {
 	pthread_cond_t cv;
 	struct hvc_ks_job jobs[HVC_KS_MAX_ENTRIES];
 	int state[HVC_KS_MAX_ENTRIES]; /* KSW_FREE, KSW_QUEUED, KSW_RUNNING, KSW_MADE */
-	unsigned next_seq_slot;        /* slots are handed out and run in this order */
+	unsigned next_seq_slot;	       /* slots are handed out and run in this order */
 	int stop, started;
-	double cpu_s;                  /* the worker's CPU time, set when it stops */
+	double cpu_s; /* the worker's CPU time, set when it stops */
 };
 
 int ks_worker_start(struct ks_worker *w);

@@ -118,9 +118,12 @@ int config_parse_ipv4(const char *s, uint32_t *ip, uint8_t *prefix, int allow_pr
 
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -230,10 +233,14 @@ static int apply(struct hv_config *c, const char *key, char *val)
 			return HV_EINVAL;
 		c->autostart = (int)u;
 	} else if (!hv_strcmp(key, "dirty")) {
-		if (!hv_strcmp(val, "auto")) c->dirty = DIRTY_NONE;
-		else if (!hv_strcmp(val, "ad")) c->dirty = DIRTY_AD;
-		else if (!hv_strcmp(val, "pml")) c->dirty = DIRTY_PML;
-		else return HV_EINVAL;
+		if (!hv_strcmp(val, "auto"))
+			c->dirty = DIRTY_NONE;
+		else if (!hv_strcmp(val, "ad"))
+			c->dirty = DIRTY_AD;
+		else if (!hv_strcmp(val, "pml"))
+			c->dirty = DIRTY_PML;
+		else
+			return HV_EINVAL;
 	} else if (!hv_strcmp(key, "ip")) {
 		uint32_t ip;
 		uint8_t len;
@@ -257,10 +264,14 @@ static int apply(struct hv_config *c, const char *key, char *val)
 			return HV_EINVAL;
 		c->key_id = u;
 	} else if (!hv_strcmp(key, "mig_policy")) {
-		if (!hv_strcmp(val, "required")) c->mig_policy = 0;
-		else if (!hv_strcmp(val, "opportunistic")) c->mig_policy = 1;
-		else if (!hv_strcmp(val, "disabled")) c->mig_policy = 2;
-		else return HV_EINVAL;
+		if (!hv_strcmp(val, "required"))
+			c->mig_policy = 0;
+		else if (!hv_strcmp(val, "opportunistic"))
+			c->mig_policy = 1;
+		else if (!hv_strcmp(val, "disabled"))
+			c->mig_policy = 2;
+		else
+			return HV_EINVAL;
 	} else if (!hv_strcmp(key, "mig_port")) {
 		if (num(val, 1, 65535, &u))
 			return HV_EINVAL;
@@ -276,9 +287,12 @@ static int apply(struct hv_config *c, const char *key, char *val)
 			return HV_EINVAL;
 		c->bw_cap_kib = u;
 	} else if (!hv_strcmp(key, "outrun")) {
-		if (!hv_strcmp(val, "throttle")) c->outrun_abort = 0;
-		else if (!hv_strcmp(val, "abort")) c->outrun_abort = 1;
-		else return HV_EINVAL;
+		if (!hv_strcmp(val, "throttle"))
+			c->outrun_abort = 0;
+		else if (!hv_strcmp(val, "abort"))
+			c->outrun_abort = 1;
+		else
+			return HV_EINVAL;
 	} else if (!hv_strcmp(key, "slice_ms")) {
 		if (num(val, 1, 1000, &u))
 			return HV_EINVAL;

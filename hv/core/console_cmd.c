@@ -86,11 +86,18 @@ static int cmd_help(struct cmd_ctx *c)
 
 static int cmd_vm(struct cmd_ctx *c)
 {
-	static const struct { const char *name; enum vm_action a; } actions[] = {
-		{ "start", VM_START }, { "pause", VM_PAUSE }, { "resume", VM_RESUME }, { "stop", VM_STOP },
+	static const struct {
+		const char *name;
+		enum vm_action a;
+	} actions[] = {
+		{ "start", VM_START },
+		{ "pause", VM_PAUSE },
+		{ "resume", VM_RESUME },
+		{ "stop", VM_STOP },
 	};
 	if (c->argc < 2)
-		return fail(c->out, HV_EINVAL, "usage: vm list|create|start|pause|resume|stop|move|dirty|track|stats ...", 0, 0);
+		return fail(c->out, HV_EINVAL,
+			    "usage: vm list|create|start|pause|resume|stop|move|dirty|track|stats ...", 0, 0);
 	const char *sub = c->argv[1];
 	if (!hv_strcmp(sub, "list")) {
 		if (c->argc != 2)
@@ -112,7 +119,8 @@ static int cmd_vm(struct cmd_ctx *c)
 			return fail(c->out, HV_ENOTSUP, "guests cannot run here: %s", why, 0);
 		err = c->ops->vm_create(c->ops->ctx, c->argv[2]);
 		if (err == HV_EINVAL)
-			return fail(c->out, err, "unknown guest mode '%s' (work, wset, eptfault, triplefault)", c->argv[2], 0);
+			return fail(c->out, err, "unknown guest mode '%s' (work, wset, eptfault, triplefault)",
+				    c->argv[2], 0);
 		if (err < 0)
 			return fail(c->out, err, "create failed: %s%s", hv_strerror(err), 0);
 		pr_printf(c->out, "created vm %d\r\n", err);

@@ -11,10 +11,7 @@ static int prompt_shown;
 static int prompt_pending; /* prompt owed, printed with the first typed byte */
 static void (*secret_fn)(const char *line);
 
-void console_read_secret(void (*fn)(const char *line))
-{
-	secret_fn = fn;
-}
+void console_read_secret(void (*fn)(const char *line)) { secret_fn = fn; }
 
 static void raw(const char *s, size_t n)
 {
@@ -123,10 +120,7 @@ void console_guest_output(unsigned vm_id, char *buf, unsigned *len, char c)
 		buf[(*len)++] = (c >= 0x20 && c <= 0x7e) ? c : '.';
 }
 
-void console_io_init(void)
-{
-	le_init(&editor);
-}
+void console_io_init(void) { le_init(&editor); }
 
 void console_ready(void)
 {

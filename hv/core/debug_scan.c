@@ -6,8 +6,8 @@
 #include "vm.h"
 #include "debug_scan.h"
 
-#define MASK 0x5a
-#define MAX_PAT 64
+#define MASK	  0x5a
+#define MAX_PAT	  64
 #define MAX_SHOWN 8
 
 static int live(const struct vm *vm)
@@ -33,8 +33,10 @@ static int owner(uint64_t pfn, int *is_live)
 
 static int hexval(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+				      : -1;
 }
 
 int debug_scan(const char *hex, const struct printer *p)
@@ -93,11 +95,13 @@ int debug_scan(const char *hex, const struct printer *p)
 					continue;
 				}
 				if (found < MAX_SHOWN && v >= 0)
-					pr_printf(p, "scan: found at 0x%lx (memory of vm %u, %s)\r\n", (unsigned long)(pa + i),
-						  hv_vms[v].id, vm_state_name(hv_vms[v].state));
+					pr_printf(p, "scan: found at 0x%lx (memory of vm %u, %s)\r\n",
+						  (unsigned long)(pa + i), hv_vms[v].id,
+						  vm_state_name(hv_vms[v].state));
 				else if (found < MAX_SHOWN)
 					pr_printf(p, "scan: found at 0x%lx (%s)\r\n", (unsigned long)(pa + i),
-						  page_is_allocated(&hv_pages, pa) ? "hypervisor memory" : "free memory");
+						  page_is_allocated(&hv_pages, pa) ? "hypervisor memory"
+										   : "free memory");
 				found++;
 			}
 		}

@@ -2,7 +2,10 @@
  * hypervisor uses (%d %i %u %x %X %p %s %c %%, widths, zero pad, l/ll/z). */
 #include "hvlib.h"
 
-struct fmt_out { char *buf; size_t size, pos; };
+struct fmt_out {
+	char *buf;
+	size_t size, pos;
+};
 
 static void put(struct fmt_out *o, char c)
 {
@@ -42,24 +45,37 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		fmt++;
 		char pad = ' ';
 		int width = 0, lng = 0, left = 0;
-		if (*fmt == '-') { left = 1; fmt++; }
-		if (*fmt == '0') { pad = '0'; fmt++; }
+		if (*fmt == '-') {
+			left = 1;
+			fmt++;
+		}
+		if (*fmt == '0') {
+			pad = '0';
+			fmt++;
+		}
 		while (*fmt >= '0' && *fmt <= '9')
 			width = width * 10 + (*fmt++ - '0');
-		while (*fmt == 'l' || *fmt == 'z') { lng++; fmt++; }
+		while (*fmt == 'l' || *fmt == 'z') {
+			lng++;
+			fmt++;
+		}
 		switch (*fmt) {
-		case 'd': case 'i': {
+		case 'd':
+		case 'i': {
 			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
 			put_num(&o, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, 10, 0, width, pad, v < 0);
 			break;
 		}
-		case 'u': case 'x': case 'X': {
+		case 'u':
+		case 'x':
+		case 'X': {
 			uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
 			put_num(&o, v, *fmt == 'u' ? 10 : 16, *fmt == 'X', width, pad, 0);
 			break;
 		}
 		case 'p':
-			put(&o, '0'); put(&o, 'x');
+			put(&o, '0');
+			put(&o, 'x');
 			put_num(&o, (uintptr_t)va_arg(ap, void *), 16, 0, 16, '0', 0);
 			break;
 		case 's': {
@@ -77,18 +93,10 @@ int hv_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 					put(&o, ' ');
 			break;
 		}
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
-			break;
-		case '%':
-			put(&o, '%');
-			break;
-		case '\0':
-			fmt--;
-			break;
-		default:
-			put(&o, '%');
-			put(&o, *fmt);
+		case 'c': put(&o, (char)va_arg(ap, int)); break;
+		case '%': put(&o, '%'); break;
+		case '\0': fmt--; break;
+		default: put(&o, '%'); put(&o, *fmt);
 		}
 	}
 	if (size)

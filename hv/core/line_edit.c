@@ -2,10 +2,7 @@
  * garbage) into bounded, printable command lines; never blocks, never overflows. */
 #include "console.h"
 
-void le_init(struct line_editor *le)
-{
-	memset(le, 0, sizeof(*le));
-}
+void le_init(struct line_editor *le) { memset(le, 0, sizeof(*le)); }
 
 static void echo_str(const struct printer *echo, const char *s, size_t n)
 {

@@ -20,10 +20,7 @@ static struct layout layout_of(uint64_t npages)
 	return l;
 }
 
-uint64_t mig_bufs_pages(uint64_t npages)
-{
-	return ALIGN_UP(layout_of(npages).total, PAGE_SIZE) / PAGE_SIZE;
-}
+uint64_t mig_bufs_pages(uint64_t npages) { return ALIGN_UP(layout_of(npages).total, PAGE_SIZE) / PAGE_SIZE; }
 
 void mig_bufs_carve(struct mig_bufset *b, void *mem, uint64_t npages)
 {

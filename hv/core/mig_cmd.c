@@ -6,8 +6,8 @@
 #include "mig_service.h"
 #include "net.h"
 
-#define MIGRATE_USAGE                                                                              \
-	"usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | psk | "          \
+#define MIGRATE_USAGE                                                                                                  \
+	"usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | psk | "                              \
 	"set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE | peer NAME ADDR[:PORT]"
 
 static int parse_peer(const char *s, uint32_t *ip, uint16_t *port)
@@ -54,10 +54,7 @@ static void psk_entered(const char *line)
 	memset(psk, 0, sizeof(psk));
 }
 
-static int busy(struct mig_service *s)
-{
-	return s->out.side.active || s->in.side.active;
-}
+static int busy(struct mig_service *s) { return s->out.side.active || s->in.side.active; }
 
 /* `migrate peer NAME ADDR`, `migrate psk`, `migrate set KEY VALUE`: settings that the
  * boot configuration also takes. */
@@ -92,7 +89,8 @@ static int settings(struct mig_service *s, int argc, char **argv, const struct p
 			if (bad)
 				return console_error(p, HV_EINVAL, "bad value for %s: '%s'", argv[2], argv[3]);
 			if (c.mig_port != hv_cfg.mig_port && s->listening)
-				return console_error(p, HV_ESTATE, "the listener is bound: a port change needs a restart");
+				return console_error(p, HV_ESTATE,
+						     "the listener is bound: a port change needs a restart");
 			hv_cfg = c;
 			memset(&c, 0, sizeof(c));
 			return HV_OK;
@@ -103,11 +101,15 @@ static int settings(struct mig_service *s, int argc, char **argv, const struct p
 static int status(struct mig_service *s, const struct printer *p)
 {
 	char buf[512];
-	pr_printf(p, "migrate: psk=%s key_id=%u policy=%s port=%u downtime_target=%u ms outrun=%s "
-		  "bw_cap=%u KiB/s%s\r\n", hv_cfg.psk_len ? "set" : "none", hv_cfg.key_id,
-		  hv_cfg.mig_policy == 0 ? "required" : hv_cfg.mig_policy == 1 ? "opportunistic" : "disabled",
-		  hv_cfg.mig_port, hv_cfg.downtime_ms, hv_cfg.outrun_abort ? "abort" : "throttle",
-		  hv_cfg.bw_cap_kib, hv_cfg.bw_cap_kib ? "" : " (none)");
+	pr_printf(p,
+		  "migrate: psk=%s key_id=%u policy=%s port=%u downtime_target=%u ms outrun=%s "
+		  "bw_cap=%u KiB/s%s\r\n",
+		  hv_cfg.psk_len ? "set" : "none", hv_cfg.key_id,
+		  hv_cfg.mig_policy == 0   ? "required"
+		  : hv_cfg.mig_policy == 1 ? "opportunistic"
+					   : "disabled",
+		  hv_cfg.mig_port, hv_cfg.downtime_ms, hv_cfg.outrun_abort ? "abort" : "throttle", hv_cfg.bw_cap_kib,
+		  hv_cfg.bw_cap_kib ? "" : " (none)");
 	mig_session_print(s, p);
 	for (unsigned i = 0; i < hv_cfg.npeers; i++) {
 		uint32_t ip = hv_cfg.peers[i].ip;
@@ -132,7 +134,8 @@ static int start(struct mig_service *s, int argc, char **argv, const struct prin
 	if (!net_is_up())
 		return console_error(p, HV_ENOTSUP, "migration needs the network up (boot with ip=... or 'net up')");
 	if (s->crypto_broken)
-		return console_error(p, HV_ENOTSUP, "the channel's AES-GCM is unavailable on this CPU (see the [hv] "
+		return console_error(p, HV_ENOTSUP,
+				     "the channel's AES-GCM is unavailable on this CPU (see the [hv] "
 				     "crypto line at boot)");
 	if (!hv_cfg.psk_len && hv_cfg.mig_policy != 2)
 		return console_error(p, HV_ENOTSUP, "migration needs a PSK (boot with psk=... or 'migrate psk')");

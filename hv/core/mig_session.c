@@ -10,10 +10,7 @@
 
 static struct mig_service svc;
 
-struct mig_service *mig_service(void)
-{
-	return &svc;
-}
+struct mig_service *mig_service(void) { return &svc; }
 
 static uint64_t random_id(void)
 {
@@ -25,8 +22,7 @@ static uint64_t random_id(void)
 
 /* ---- outgoing ---- */
 
-int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uint16_t port,
-			  const struct printer *p)
+int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uint16_t port, const struct printer *p)
 {
 	uint64_t wait = 0;
 	int g = mig_guard_may_connect(&s->guard, ip, 0, mig_now_ns(), &wait);
@@ -101,8 +97,8 @@ static int out_connected(struct mig_service *s)
 	cfg.policy.state_bytes = arch_vm_state_size();
 	struct mig_guest_ops g;
 	mig_guest_source_ops(&s->out, &g);
-	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state, MIG_STATE_MAX,
-				  m->bufs.ctl, MIG_CTL_LEN };
+	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state,
+				  MIG_STATE_MAX,  m->bufs.ctl, MIG_CTL_LEN };
 	if (mig_source_init(&s->out.eng, &cfg, &g, &m->link, &mig_hv_clock, &mb) != MIG_OK) {
 		hv_event("migrate: vm %u: engine set-up failed", m->vm->id);
 		mig_guard_end(&s->guard, m->vm->id, MIG_E_INVAL);
@@ -193,8 +189,8 @@ static int on_incoming(void *ctx, struct tcp_stream *ts)
 	cfg.batch_pages = MIG_BATCH;
 	struct mig_guest_ops g2;
 	mig_guest_dest_ops(&s->in, &g2);
-	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state, MIG_STATE_MAX,
-				  m->bufs.ctl, MIG_CTL_LEN };
+	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state,
+				  MIG_STATE_MAX,  m->bufs.ctl, MIG_CTL_LEN };
 	if (mig_dest_init(&s->in.eng, &cfg, &g2, &m->link, &mig_hv_clock, &mb) != MIG_OK) {
 		hvc_channel_destroy(&m->ch);
 		mig_bufs_free(&m->bufs, &hv_pages);
@@ -202,8 +198,7 @@ static int on_incoming(void *ctx, struct tcp_stream *ts)
 		return 1;
 	}
 	m->active = m->connected = 1;
-	hv_event("migrate: incoming migration from %u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255,
-		 ip & 255);
+	hv_event("migrate: incoming migration from %u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
 	return 0;
 }
 

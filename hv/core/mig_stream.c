@@ -18,17 +18,14 @@ static uint64_t clock_now(void *ctx)
 }
 const struct mig_clock mig_hv_clock = { 0, clock_now };
 
-static uint64_t cap_Bps(void)
-{
-	return (uint64_t)hv_cfg.bw_cap_kib * 1024;
-}
+static uint64_t cap_Bps(void) { return (uint64_t)hv_cfg.bw_cap_kib * 1024; }
 
 static size_t bytes_writable(void *ctx)
 {
 	struct mig_side *m = ctx;
 	size_t w = tcp_stream_writable(m->ts);
-	uint64_t room = mig_bucket_room(&m->bucket, mig_now_ns(), cap_Bps(),
-					MIG_MSG_BUF_SIZE(MIG_BATCH) + HVC_FRAME_OVERHEAD);
+	uint64_t room =
+		mig_bucket_room(&m->bucket, mig_now_ns(), cap_Bps(), MIG_MSG_BUF_SIZE(MIG_BATCH) + HVC_FRAME_OVERHEAD);
 	return room < w ? (size_t)room : w;
 }
 

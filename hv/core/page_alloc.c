@@ -13,7 +13,7 @@ static void mark(struct page_alloc *pa, uint64_t base, uint64_t len, int used)
 	if (used) { /* round outward: a partly reserved page is reserved */
 		first = base >> PAGE_SHIFT;
 		last = (base + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
-	} else {    /* round inward: only whole pages are free */
+	} else { /* round inward: only whole pages are free */
 		first = (base + PAGE_SIZE - 1) >> PAGE_SHIFT;
 		last = (base + len) >> PAGE_SHIFT;
 	}
@@ -30,10 +30,7 @@ static void mark(struct page_alloc *pa, uint64_t base, uint64_t len, int used)
 	}
 }
 
-static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
-{
-	return a < b + blen && b < a + alen;
-}
+static int overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen) { return a < b + blen && b < a + alen; }
 
 int page_alloc_init(struct page_alloc *pa, const struct hv_mem_range *ranges, unsigned nranges,
 		    const struct phys_extent *reserved, unsigned nreserved, uint64_t min_phys,
@@ -65,7 +62,9 @@ int page_alloc_init(struct page_alloc *pa, const struct hv_mem_range *ranges, un
 			for (unsigned r = 0; r < nreserved && !clash; r++)
 				if (overlaps(cand, bm_bytes, reserved[r].base, reserved[r].len)) {
 					clash = 1;
-					cand = ALIGN_DOWN(reserved[r].base + reserved[r].len + PAGE_SIZE - 1, PAGE_SIZE) - PAGE_SIZE;
+					cand = ALIGN_DOWN(reserved[r].base + reserved[r].len + PAGE_SIZE - 1,
+							  PAGE_SIZE) -
+					       PAGE_SIZE;
 				}
 			for (unsigned j = 0; j < nranges && !clash; j++)
 				if (ranges[j].type != HV_MEM_AVAILABLE &&
@@ -123,10 +122,7 @@ uint64_t page_alloc_contig(struct page_alloc *pa, uint64_t n, uint64_t align_pag
 	return 0;
 }
 
-uint64_t page_alloc_page(struct page_alloc *pa)
-{
-	return page_alloc_contig(pa, 1, 1);
-}
+uint64_t page_alloc_page(struct page_alloc *pa) { return page_alloc_contig(pa, 1, 1); }
 
 int page_free_contig(struct page_alloc *pa, uint64_t phys, uint64_t n)
 {
@@ -144,10 +140,7 @@ int page_free_contig(struct page_alloc *pa, uint64_t phys, uint64_t n)
 	return HV_OK;
 }
 
-int page_free(struct page_alloc *pa, uint64_t phys)
-{
-	return page_free_contig(pa, phys, 1);
-}
+int page_free(struct page_alloc *pa, uint64_t phys) { return page_free_contig(pa, phys, 1); }
 
 int page_is_allocated(const struct page_alloc *pa, uint64_t phys)
 {

@@ -12,7 +12,10 @@ size_t hv_strlen(const char *s)
 
 int hv_strcmp(const char *a, const char *b)
 {
-	while (*a && *a == *b) { a++; b++; }
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
 	return (unsigned char)*a - (unsigned char)*b;
 }
 
@@ -39,10 +42,14 @@ int hv_parse_u64(const char *s, uint64_t *out)
 	}
 	for (; *s; s++) {
 		unsigned d;
-		if (*s >= '0' && *s <= '9') d = (unsigned)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f') d = (unsigned)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F') d = (unsigned)(*s - 'A' + 10);
-		else return HV_EINVAL;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return HV_EINVAL;
 		if (v > (UINT64_MAX - d) / base)
 			return HV_ERANGE;
 		v = v * base + d;
@@ -85,8 +92,10 @@ long strtol(const char *s, char **end, int base)
 		base = s[0] == '0' ? 8 : 10;
 	}
 	for (;; s++) {
-		int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'z' ? *s - 'a' + 10 :
-			*s >= 'A' && *s <= 'Z' ? *s - 'A' + 10 : 99;
+		int d = *s >= '0' && *s <= '9'	 ? *s - '0'
+			: *s >= 'a' && *s <= 'z' ? *s - 'a' + 10
+			: *s >= 'A' && *s <= 'Z' ? *s - 'A' + 10
+						 : 99;
 		if (d >= base)
 			break;
 		v = v * base + d;

@@ -13,8 +13,16 @@ unsigned hv_nvms;
 
 extern const uint8_t testguest_image_start[], testguest_image_end[];
 
-static uint64_t alloc_cb(void *ctx) { (void)ctx; return page_alloc_page(&hv_pages); }
-static void free_cb(void *ctx, uint64_t p) { (void)ctx; page_free(&hv_pages, p); }
+static uint64_t alloc_cb(void *ctx)
+{
+	(void)ctx;
+	return page_alloc_page(&hv_pages);
+}
+static void free_cb(void *ctx, uint64_t p)
+{
+	(void)ctx;
+	page_free(&hv_pages, p);
+}
 
 static const char *mode_name(uint32_t mode)
 {
@@ -73,15 +81,9 @@ static int scrub(struct vm *vm)
 	return HV_OK;
 }
 
-int vm_scrub(struct vm *vm)
-{
-	return scrub(vm);
-}
+int vm_scrub(struct vm *vm) { return scrub(vm); }
 
-int vm_create(uint32_t mode)
-{
-	return vm_create_sized(mode, (uint64_t)hv_cfg.vm_mem_kib / 4);
-}
+int vm_create(uint32_t mode) { return vm_create_sized(mode, (uint64_t)hv_cfg.vm_mem_kib / 4); }
 
 int vm_create_sized(uint32_t mode, uint64_t mem_pages)
 {
@@ -212,8 +214,7 @@ static int op_action(void *ctx, unsigned id, enum vm_action a)
 	if (vm->migrating)
 		return HV_EBUSY;
 	switch (a) {
-	case VM_START:
-		return vm_start(vm);
+	case VM_START: return vm_start(vm);
 	case VM_PAUSE:
 		if (vm->state != VMS_RUNNING && vm->state != VMS_PARKED)
 			return HV_ESTATE;
@@ -224,8 +225,7 @@ static int op_action(void *ctx, unsigned id, enum vm_action a)
 			return HV_ESTATE;
 		vm->state = VMS_RUNNING;
 		return HV_OK;
-	case VM_STOP:
-		return vm_stop(vm);
+	case VM_STOP: return vm_stop(vm);
 	}
 	return HV_EINVAL;
 }
@@ -330,7 +330,8 @@ static int vm_move_local(struct vm *src)
 	int serr = scrub(src);
 	dst->state = was == VMS_PAUSED ? VMS_PAUSED : was;
 	hv_event("vm %u moved to vm %u in %lu us; vm %u scrubbed%s", src->id, dst->id,
-		 (unsigned long)((arch_cycles() - t0) * 1000 / hv_tsc_khz), src->id, serr ? " FAILED" : " and verified");
+		 (unsigned long)((arch_cycles() - t0) * 1000 / hv_tsc_khz), src->id,
+		 serr ? " FAILED" : " and verified");
 	return (int)dst->id;
 }
 
@@ -346,9 +347,14 @@ static int op_move(void *ctx, unsigned id)
 static int op_create(void *ctx, const char *mode)
 {
 	(void)ctx;
-	static const struct { const char *name; uint32_t mode; } modes[] = {
-		{ "work", GUEST_MODE_WORK }, { "wset", GUEST_MODE_WSET },
-		{ "eptfault", GUEST_MODE_EPT_FAULT }, { "triplefault", GUEST_MODE_TRIPLE_FAULT },
+	static const struct {
+		const char *name;
+		uint32_t mode;
+	} modes[] = {
+		{ "work", GUEST_MODE_WORK },
+		{ "wset", GUEST_MODE_WSET },
+		{ "eptfault", GUEST_MODE_EPT_FAULT },
+		{ "triplefault", GUEST_MODE_TRIPLE_FAULT },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!hv_strcmp(mode, modes[i].name)) {

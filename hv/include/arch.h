@@ -20,8 +20,8 @@ int arch_clock_calibrate(void);
 void arch_clock_assume_khz(uint64_t khz);
 
 /* ---- time, CPU, memory ordering ---- */
-uint64_t arch_cycles(void); /* monotonic, hv_tsc_khz per millisecond */
-void arch_cpu_relax(void);  /* inside a polling loop */
+uint64_t arch_cycles(void);			/* monotonic, hv_tsc_khz per millisecond */
+void arch_cpu_relax(void);			/* inside a polling loop */
 void arch_halt(void) __attribute__((noreturn)); /* stop this CPU for good */
 /* Ordering between normal memory and a device's DMA view of it (NIC rings). */
 void arch_wmb(void);

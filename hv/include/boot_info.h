@@ -9,10 +9,10 @@
 
 enum hv_mem_type {
 	HV_MEM_AVAILABLE = 1, /* free for the page allocator */
-	HV_MEM_RESERVED  = 2, /* firmware, MMIO, the loader's own data: never touch */
-	HV_MEM_ACPI      = 3, /* ACPI tables (reclaimable, but we keep them) */
-	HV_MEM_NVS       = 4,
-	HV_MEM_BAD       = 5,
+	HV_MEM_RESERVED = 2,  /* firmware, MMIO, the loader's own data: never touch */
+	HV_MEM_ACPI = 3,      /* ACPI tables (reclaimable, but we keep them) */
+	HV_MEM_NVS = 4,
+	HV_MEM_BAD = 5,
 };
 
 struct hv_mem_range {
@@ -24,17 +24,17 @@ struct hv_mem_range {
 
 enum hv_boot_source { HV_BOOT_MULTIBOOT2 = 1, HV_BOOT_UEFI = 2 };
 
-#define HV_BOOT_MAX_RANGES 256
+#define HV_BOOT_MAX_RANGES  256
 #define HV_BOOT_CMDLINE_MAX 1024
 
 /* Lives in memory the loader marks HV_MEM_RESERVED (or inside the image). */
 struct hv_boot_info {
-	uint32_t magic;    /* HV_BOOTINFO_MAGIC */
-	uint32_t version;  /* HV_BOOTINFO_VERSION */
-	uint32_t source;   /* enum hv_boot_source */
-	uint32_t nranges;  /* entries in ranges[] that are valid */
-	uint64_t image_start, image_end; /* physical extent of the loaded hv image */
-	uint64_t acpi_rsdp;              /* 0 if unknown */
+	uint32_t magic;			   /* HV_BOOTINFO_MAGIC */
+	uint32_t version;		   /* HV_BOOTINFO_VERSION */
+	uint32_t source;		   /* enum hv_boot_source */
+	uint32_t nranges;		   /* entries in ranges[] that are valid */
+	uint64_t image_start, image_end;   /* physical extent of the loaded hv image */
+	uint64_t acpi_rsdp;		   /* 0 if unknown */
 	char cmdline[HV_BOOT_CMDLINE_MAX]; /* NUL-terminated "key=value key=value" */
 	struct hv_mem_range ranges[HV_BOOT_MAX_RANGES];
 };

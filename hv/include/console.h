@@ -9,12 +9,12 @@
 #define CONSOLE_LINE_MAX 255
 
 enum le_result {
-	LE_NONE = 0,      /* byte consumed, line not finished */
-	LE_LINE,          /* a complete line is in buf */
-	LE_EMPTY,         /* an empty line was entered */
-	LE_ERR_LONG,      /* line exceeded CONSOLE_LINE_MAX; discarded */
-	LE_ERR_BINARY,    /* line held non-printable bytes; discarded */
-	LE_CANCEL,        /* ^C or ^U: line discarded */
+	LE_NONE = 0,   /* byte consumed, line not finished */
+	LE_LINE,       /* a complete line is in buf */
+	LE_EMPTY,      /* an empty line was entered */
+	LE_ERR_LONG,   /* line exceeded CONSOLE_LINE_MAX; discarded */
+	LE_ERR_BINARY, /* line held non-printable bytes; discarded */
+	LE_CANCEL,     /* ^C or ^U: line discarded */
 };
 
 struct line_editor {

@@ -13,10 +13,10 @@ const char *dirty_method_name(enum dirty_method m);
 struct dirty_tracker {
 	enum dirty_method method;
 	struct ept *ept;
-	uint64_t npages;     /* guest pages tracked: GPA 0 .. npages*4K */
-	uint64_t *accum;     /* PML: pages logged so far in this interval */
-	uint64_t *pml_log;   /* PML: the 4 KiB log page the CPU writes */
-	uint64_t stray;      /* PML entries outside guest RAM (counted, ignored) */
+	uint64_t npages;	  /* guest pages tracked: GPA 0 .. npages*4K */
+	uint64_t *accum;	  /* PML: pages logged so far in this interval */
+	uint64_t *pml_log;	  /* PML: the 4 KiB log page the CPU writes */
+	uint64_t stray;		  /* PML entries outside guest RAM (counted, ignored) */
 	void (*flush)(void *ctx); /* INVEPT for this EPT: A/D state may be cached */
 	void *flush_ctx;
 };

@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
-#define PAGE_SIZE 4096ull
-#define PAGE_SHIFT 12
+#define ARRAY_SIZE(a)	 (sizeof(a) / sizeof((a)[0]))
+#define ALIGN_UP(x, a)	 (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a)-1))
+#define PAGE_SIZE	 4096ull
+#define PAGE_SHIFT	 12
 
 enum hv_err {
 	HV_OK = 0,
@@ -29,8 +29,14 @@ enum hv_err {
  * here, without losing which one it was. hv_strerror (hv/core/errors.c) names them all. */
 #define HV_E_MIG_BASE (-1000)
 #define HV_E_HVC_BASE (-2000)
-static inline int hv_err_from_mig(int mig_err) { return mig_err < 0 ? HV_E_MIG_BASE + mig_err : mig_err ? HV_EINVAL : 0; }
-static inline int hv_err_from_hvc(int hvc_err) { return hvc_err < 0 ? HV_E_HVC_BASE + hvc_err : hvc_err ? HV_EINVAL : 0; }
+static inline int hv_err_from_mig(int mig_err)
+{
+	return mig_err < 0 ? HV_E_MIG_BASE + mig_err : mig_err ? HV_EINVAL : 0;
+}
+static inline int hv_err_from_hvc(int hvc_err)
+{
+	return hvc_err < 0 ? HV_E_HVC_BASE + hvc_err : hvc_err ? HV_EINVAL : 0;
+}
 const char *hv_strerror(int err);
 
 /* A sink for formatted text: the serial console, a buffer, a test capture. */

@@ -8,10 +8,10 @@
 #include "page_alloc.h"
 
 /* Pages per message (33 KiB): fits the shallow TCP stream queue several times. */
-#define MIG_BATCH 8u
+#define MIG_BATCH     8u
 /* Keystream computed ahead for this many full-size frames per direction. */
 #define MIG_KS_FRAMES 4u
-#define MIG_CTL_LEN 256u
+#define MIG_CTL_LEN   256u
 
 struct mig_bufset {
 	uint64_t phys;

@@ -18,16 +18,16 @@ struct mig_side {
 	int active, connected;
 	struct vm *vm;
 	struct tcp_stream *ts;
-	struct tcp_stream own_ts;   /* outgoing connections live here */
+	struct tcp_stream own_ts; /* outgoing connections live here */
 	struct hvc_channel ch;
 	struct mig_hvc hvc;
 	struct mig_link link;
 	struct mig_bufset bufs;
-	struct mig_bucket bucket;   /* the bandwidth cap (outgoing) */
+	struct mig_bucket bucket; /* the bandwidth cap (outgoing) */
 	uint64_t t0_ms, last_report_ms;
 	uint32_t last_round;
-	enum vm_state before;       /* the VM's state when the migration started */
-	int handshake_done;         /* the channel got established at some point */
+	enum vm_state before; /* the VM's state when the migration started */
+	int handshake_done;   /* the channel got established at some point */
 };
 
 struct mig_out {
@@ -64,8 +64,7 @@ void mig_guest_source_ops(struct mig_out *o, struct mig_guest_ops *g);
 void mig_guest_dest_ops(struct mig_in *in, struct mig_guest_ops *g);
 
 /* mig_session.c: what the command starts and ends. Errors are HV_E* values. */
-int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uint16_t port,
-			  const struct printer *p);
+int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uint16_t port, const struct printer *p);
 int mig_session_cancel(struct mig_service *s);
 int mig_session_resolve(struct mig_service *s, int resume);
 void mig_session_print(struct mig_service *s, const struct printer *p);

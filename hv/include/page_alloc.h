@@ -6,15 +6,17 @@
 #include "boot_info.h"
 
 struct page_alloc {
-	uint64_t npages;      /* pages covered: 0 .. npages-1 (physical frame numbers) */
-	uint64_t *bitmap;     /* 1 = in use or not RAM */
+	uint64_t npages;  /* pages covered: 0 .. npages-1 (physical frame numbers) */
+	uint64_t *bitmap; /* 1 = in use or not RAM */
 	uint64_t free_pages;
 	uint64_t total_pages; /* available pages at init */
-	uint64_t hint;        /* where the next search starts */
+	uint64_t hint;	      /* where the next search starts */
 	void *(*p2v)(uint64_t phys);
 };
 
-struct phys_extent { uint64_t base, len; };
+struct phys_extent {
+	uint64_t base, len;
+};
 
 /* Builds the allocator over ranges[] (overlaps allowed: anything not
  * HV_MEM_AVAILABLE wins), keeps out every extent in reserved[] and the bitmap

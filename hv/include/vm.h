@@ -9,30 +9,37 @@
 #include "console.h"
 #include <arch/vm_arch.h>
 
-enum vm_state { VMS_CREATED, VMS_RUNNING, VMS_PAUSED, VMS_PARKED, VMS_STOPPED, VMS_FAILED,
-	VMS_INCOMING /* receiving a migration: never runs before the source's commit */ };
+enum vm_state {
+	VMS_CREATED,
+	VMS_RUNNING,
+	VMS_PAUSED,
+	VMS_PARKED,
+	VMS_STOPPED,
+	VMS_FAILED,
+	VMS_INCOMING /* receiving a migration: never runs before the source's commit */
+};
 
-#define VM_MAX 8
+#define VM_MAX	     8
 /* Room for the architecture's vCPU and device state (arch_vm_state_size() is at most this). */
 #define VM_STATE_MAX 4096
 
 struct vm {
 	unsigned id;
 	enum vm_state state;
-	uint32_t mode;             /* enum guest_mode */
+	uint32_t mode; /* enum guest_mode */
 	uint64_t mem_pages;
-	uint64_t *page_hpa;        /* host frame of each guest page */
+	uint64_t *page_hpa; /* host frame of each guest page */
 	uint64_t page_hpa_pages;
 	struct ept ept;
 	struct dirty_tracker dirty;
-	uint64_t *dirty_out;       /* scratch bitmap for dirty_collect */
+	uint64_t *dirty_out; /* scratch bitmap for dirty_collect */
 	uint64_t bitmap_pages;
-	uint64_t exits;            /* all VM exits; by reason in arch */
-	uint64_t wake_tsc;         /* HLT: not scheduled before this TSC value */
-	int migrating;             /* the migration engine owns its dirty log and state */
-	unsigned throttle_pct;     /* share of time slices withheld (a guest outrunning the link) */
+	uint64_t exits;	       /* all VM exits; by reason in arch */
+	uint64_t wake_tsc;     /* HLT: not scheduled before this TSC value */
+	int migrating;	       /* the migration engine owns its dirty log and state */
+	unsigned throttle_pct; /* share of time slices withheld (a guest outrunning the link) */
 	unsigned throttle_acc;
-	char out[640];             /* guest console line being assembled (a 64-page WSET line is ~540) */
+	char out[640]; /* guest console line being assembled (a 64-page WSET line is ~540) */
 	unsigned outlen;
 	struct vm_arch arch;
 };

@@ -4,14 +4,11 @@
 #include "hvlib.h"
 
 static const char *const dst_names[MIG_DST_NSTATES] = {
-	"init", "handshake", "wait-announce", "accept", "receive", "ready", "wait-commit",
-	"resume", "confirm", "done", "failed",
+	"init",	       "handshake", "wait-announce", "accept", "receive", "ready",
+	"wait-commit", "resume",    "confirm",	     "done",   "failed",
 };
 
-const char *mig_dst_state_name(enum mig_dst_state s)
-{
-	return (unsigned)s < MIG_DST_NSTATES ? dst_names[s] : "?";
-}
+const char *mig_dst_state_name(enum mig_dst_state s) { return (unsigned)s < MIG_DST_NSTATES ? dst_names[s] : "?"; }
 
 enum mig_dst_state mig_dest_state(const struct mig_dest *d) { return d->st; }
 
@@ -269,8 +266,7 @@ static int on_message(struct mig_dest *d, uint8_t type, size_t len, uint64_t now
 			return fail(d, MIG_E_BAD_ID, 0);
 		d->st = MIG_DST_RESUME;
 		return MIG_AGAIN;
-	default:
-		break;
+	default: break;
 	}
 	return fail(d, MIG_E_UNEXPECTED, type);
 }
@@ -282,10 +278,8 @@ int mig_dest_step(struct mig_dest *d)
 	size_t len = 0;
 	int r;
 	switch (d->st) {
-	case MIG_DST_DONE:
-		return MIG_DONE;
-	case MIG_DST_FAILED:
-		return d->err;
+	case MIG_DST_DONE: return MIG_DONE;
+	case MIG_DST_FAILED: return d->err;
 	case MIG_DST_INIT:
 	case MIG_DST_HANDSHAKE:
 		if (d->link.handshake) {
@@ -311,8 +305,7 @@ int mig_dest_step(struct mig_dest *d)
 		d->st = MIG_DST_CONFIRM;
 		return queue_reply(d, MIG_MSG_CONFIRM, n);
 	}
-	default:
-		break;
+	default: break;
 	}
 	if (d->pending_len) {
 		r = flush_reply(d, now);

@@ -3,14 +3,11 @@
 #include "hvlib.h"
 
 static const char *const src_names[MIG_SRC_NSTATES] = {
-	"init", "handshake", "announce", "wait-accept", "precopy", "round-end", "stop", "final",
-	"state", "wait-ready", "commit", "wait-confirm", "scrub", "done", "failed", "in-doubt",
+	"init",	 "handshake",  "announce", "wait-accept",  "precopy", "round-end", "stop",   "final",
+	"state", "wait-ready", "commit",   "wait-confirm", "scrub",   "done",	   "failed", "in-doubt",
 };
 
-const char *mig_src_state_name(enum mig_src_state s)
-{
-	return (unsigned)s < MIG_SRC_NSTATES ? src_names[s] : "?";
-}
+const char *mig_src_state_name(enum mig_src_state s) { return (unsigned)s < MIG_SRC_NSTATES ? src_names[s] : "?"; }
 
 enum mig_src_state mig_source_state(const struct mig_source *s) { return s->st; }
 
@@ -19,8 +16,8 @@ int mig_source_init(struct mig_source *s, const struct mig_config *cfg, const st
 {
 	if (!s || !cfg || !g || !l || !c || !b || !c->now_ns || !l->writable || !l->send || !l->recv)
 		return MIG_E_INVAL;
-	if (!g->npages || !g->page_ro || !g->dirty_collect || !g->pause || !g->resume ||
-	    !g->save_state || !g->scrub || (g->npages & ~MIG_PFN_MASK))
+	if (!g->npages || !g->page_ro || !g->dirty_collect || !g->pause || !g->resume || !g->save_state || !g->scrub ||
+	    (g->npages & ~MIG_PFN_MASK))
 		return MIG_E_INVAL;
 	uint32_t batch = cfg->batch_pages ? cfg->batch_pages : MIG_BATCH_DEFAULT;
 	if (batch > MIG_BATCH_MAX)
@@ -313,8 +310,12 @@ static int round_end(struct mig_source *s, uint64_t now)
 	uint64_t drained = s->round_bytes + s->round_pending0;
 	drained = drained > pend ? drained - pend : 0;
 	struct mig_round_sample smp = {
-		.dur_ns = now - s->round_start_ns, .bytes = drained, .pages = s->round_pages,
-		.dirtied = dirtied, .pending = pend, .rtt_ns = s->rtt_ns,
+		.dur_ns = now - s->round_start_ns,
+		.bytes = drained,
+		.pages = s->round_pages,
+		.dirtied = dirtied,
+		.pending = pend,
+		.rtt_ns = s->rtt_ns,
 	};
 	enum mig_decision d = mig_policy_round(&s->pol, &smp);
 	s->stats.predicted_ns = s->pol.predicted_ns;
@@ -322,23 +323,18 @@ static int round_end(struct mig_source *s, uint64_t now)
 	s->round++;
 	start_round(s, now);
 	switch (d) {
-	case MIG_DEC_STOP:
-		s->st = MIG_SRC_STOP;
-		break;
+	case MIG_DEC_STOP: s->st = MIG_SRC_STOP; break;
 	case MIG_DEC_FORCE_STOP:
 		s->forced_stop = 1;
 		s->st = MIG_SRC_STOP;
 		break;
-	case MIG_DEC_ABORT:
-		return fail(s, MIG_E_NOT_CONVERGING, (int)s->pol.rounds);
+	case MIG_DEC_ABORT: return fail(s, MIG_E_NOT_CONVERGING, (int)s->pol.rounds);
 	case MIG_DEC_THROTTLE:
 		if (s->g.throttle && s->g.throttle(s->g.ctx, s->pol.throttle_pct) == MIG_OK)
 			s->throttle_pct = s->pol.throttle_pct;
 		s->st = MIG_SRC_PRECOPY;
 		break;
-	case MIG_DEC_CONTINUE:
-		s->st = MIG_SRC_PRECOPY;
-		break;
+	case MIG_DEC_CONTINUE: s->st = MIG_SRC_PRECOPY; break;
 	}
 	return MIG_AGAIN;
 }
@@ -374,8 +370,7 @@ static int do_stop(struct mig_source *s, uint64_t now)
 			uint64_t pages = s->left + extra;
 			if (pages > s->g.npages)
 				pages = s->g.npages;
-			s->pol.predicted_ns = mig_policy_predict(&s->pol, pages, mig_link_pending(&s->link),
-								 s->rtt_ns);
+			s->pol.predicted_ns = mig_policy_predict(&s->pol, pages, mig_link_pending(&s->link), s->rtt_ns);
 			s->stats.predicted_ns = s->pol.predicted_ns;
 		}
 	}
@@ -452,8 +447,12 @@ static int step(struct mig_source *s)
 			return stall(s, now);
 		struct mig_announce a = {
 			.flags = (s->link.encrypted && s->link.encrypted(s->link.ctx)) ? 0 : MIG_ANN_F_CHECKSUM,
-			.mig_id = s->cfg.mig_id, .guest_id = s->cfg.guest_id, .npages = s->g.npages,
-			.page_size = MIG_PAGE_SIZE, .state_max = MIG_STATE_MAX, .batch_max = s->batch,
+			.mig_id = s->cfg.mig_id,
+			.guest_id = s->cfg.guest_id,
+			.npages = s->g.npages,
+			.page_size = MIG_PAGE_SIZE,
+			.state_max = MIG_STATE_MAX,
+			.batch_max = s->batch,
 		};
 		int n = mig_enc_announce(s->b.ctl, s->b.ctl_len, &a);
 		if ((r = send_msg(s, MIG_MSG_ANNOUNCE, s->b.ctl, (size_t)n, now)) < 0)
@@ -514,12 +513,9 @@ static int step(struct mig_source *s)
 		s->final_pass = 2;
 		return MIG_AGAIN;
 	}
-	case MIG_SRC_ROUND_END:
-		return round_end(s, now);
-	case MIG_SRC_STOP:
-		return do_stop(s, now);
-	case MIG_SRC_STATE:
-		return do_state(s, now);
+	case MIG_SRC_ROUND_END: return round_end(s, now);
+	case MIG_SRC_STOP: return do_stop(s, now);
+	case MIG_SRC_STATE: return do_state(s, now);
 	case MIG_SRC_WAIT_READY: {
 		r = poll_ctl(s, &type, &len, now);
 		if (r == MIG_AGAIN)
@@ -578,20 +574,15 @@ static int step(struct mig_source *s)
 		}
 		return MIG_DONE;
 	}
-	case MIG_SRC_DONE:
-		return s->err ? s->err : MIG_DONE;
+	case MIG_SRC_DONE: return s->err ? s->err : MIG_DONE;
 	case MIG_SRC_FAILED:
 	case MIG_SRC_IN_DOUBT:
-	case MIG_SRC_NSTATES:
-		break;
+	case MIG_SRC_NSTATES: break;
 	}
 	return s->err ? s->err : MIG_E_STATE;
 }
 
-int mig_source_step(struct mig_source *s)
-{
-	return step(s);
-}
+int mig_source_step(struct mig_source *s) { return step(s); }
 
 int mig_source_cancel(struct mig_source *s)
 {

@@ -8,22 +8,22 @@
 #include "mig_policy.h"
 #include "mig_stats.h"
 
-#define MIG_PAGE_SIZE 4096u
-#define MIG_STATE_MAX (16u * 1024u)  /* opaque vCPU + device state blob */
-#define MIG_BATCH_MAX 256u           /* pages per PAGES message, hard limit */
-#define MIG_BATCH_DEFAULT 64u
-#define MIG_BATCH_MIN_SEND 8u        /* a smaller batch is sent only when the round ends */
-#define MIG_PAGES_HDR 16u
-#define MIG_STATE_HDR 32u
+#define MIG_PAGE_SIZE		 4096u
+#define MIG_STATE_MAX		 (16u * 1024u) /* opaque vCPU + device state blob */
+#define MIG_BATCH_MAX		 256u	       /* pages per PAGES message, hard limit */
+#define MIG_BATCH_DEFAULT	 64u
+#define MIG_BATCH_MIN_SEND	 8u /* a smaller batch is sent only when the round ends */
+#define MIG_PAGES_HDR		 16u
+#define MIG_STATE_HDR		 32u
 #define MIG_PAGES_MSG_MAX(batch) (MIG_PAGES_HDR + (size_t)(batch) * (8u + MIG_PAGE_SIZE))
-#define MIG_STATE_MSG_MAX (MIG_STATE_HDR + MIG_STATE_MAX)
+#define MIG_STATE_MSG_MAX	 (MIG_STATE_HDR + MIG_STATE_MAX)
 /* Both engines need one message buffer of this size (tx on the source, rx on the dest). */
-#define MIG_MSG_BUF_SIZE(batch) \
+#define MIG_MSG_BUF_SIZE(batch)                                                                                        \
 	(MIG_PAGES_MSG_MAX(batch) > MIG_STATE_MSG_MAX ? MIG_PAGES_MSG_MAX(batch) : MIG_STATE_MSG_MAX)
 #define MIG_BITMAP_WORDS(npages) (((npages) + 63u) / 64u)
-#define MIG_DEFAULT_STALL_NS (10ull * 1000000000ull)
-#define MIG_PROGRESS_EVERY 8u        /* dest acknowledges every this many PAGES messages */
-#define MIG_DEST_MAX_ROUNDS 1000u    /* dest gives up on a source that never stops */
+#define MIG_DEFAULT_STALL_NS	 (10ull * 1000000000ull)
+#define MIG_PROGRESS_EVERY	 8u    /* dest acknowledges every this many PAGES messages */
+#define MIG_DEST_MAX_ROUNDS	 1000u /* dest gives up on a source that never stops */
 
 /* What the engine needs from the hypervisor (or the simulator) about one guest.
  * Callbacks return MIG_OK or a negative value; the engine maps failures to its own codes. */
@@ -35,8 +35,8 @@ struct mig_guest_ops {
 	/* Overwrites out (MIG_BITMAP_WORDS(npages) words) with the pages written since the
 	 * previous call and restarts tracking (dirty.h: dirty_collect). Returns the count. */
 	uint64_t (*dirty_collect)(void *ctx, uint64_t *out);
-	int (*pause)(void *ctx);   /* returns once the vCPU cannot run (no further writes) */
-	int (*resume)(void *ctx);  /* source: after a failure before COMMIT; dest: on COMMIT */
+	int (*pause)(void *ctx);		  /* returns once the vCPU cannot run (no further writes) */
+	int (*resume)(void *ctx);		  /* source: after a failure before COMMIT; dest: on COMMIT */
 	int (*throttle)(void *ctx, unsigned pct); /* share of the vCPU's time slices withheld */
 	int (*save_state)(void *ctx, void *buf, size_t cap, size_t *len);
 	/* destination */
@@ -63,8 +63,8 @@ struct mig_link {
 	/* MIG_OK with one message, MIG_AGAIN when none is complete, <0 on failure. Called with
 	 * the same buffer until it returns something other than MIG_AGAIN. */
 	int (*recv)(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len);
-	int (*encrypted)(void *ctx);   /* 1 when the channel negotiated encryption */
-	int (*detail)(void *ctx);      /* lower layer's code for the last failure, or 0 */
+	int (*encrypted)(void *ctx); /* 1 when the channel negotiated encryption */
+	int (*detail)(void *ctx);    /* lower layer's code for the last failure, or 0 */
 	/* Called once, just before the guest is paused for the stop-and-copy, with the bytes
 	 * that will follow: work that can be done now instead of in the downtime (the
 	 * channel makes keystream for the frames to come). Returns how many frames are
@@ -75,21 +75,21 @@ struct mig_link {
 enum mig_outrun { MIG_OUTRUN_THROTTLE = 0, MIG_OUTRUN_ABORT = 1 };
 
 struct mig_config {
-	uint64_t mig_id;   /* chosen by the source; echoed in every control message */
+	uint64_t mig_id; /* chosen by the source; echoed in every control message */
 	uint64_t guest_id;
 	uint64_t stall_timeout_ns; /* 0: MIG_DEFAULT_STALL_NS */
-	uint32_t batch_pages;      /* 0: MIG_BATCH_DEFAULT; at most MIG_BATCH_MAX */
+	uint32_t batch_pages;	   /* 0: MIG_BATCH_DEFAULT; at most MIG_BATCH_MAX */
 	struct mig_policy_cfg policy;
 };
 
 /* Caller-provided memory: nothing is allocated by the engine. */
 struct mig_buffers {
-	uint64_t *bitmap;   /* source: MIG_BITMAP_WORDS(npages) words */
-	uint8_t *msg;       /* MIG_MSG_BUF_SIZE(batch) bytes (source tx, dest rx) */
+	uint64_t *bitmap; /* source: MIG_BITMAP_WORDS(npages) words */
+	uint8_t *msg;	  /* MIG_MSG_BUF_SIZE(batch) bytes (source tx, dest rx) */
 	size_t msg_len;
-	uint8_t *state;     /* MIG_STATE_MAX bytes */
+	uint8_t *state; /* MIG_STATE_MAX bytes */
 	size_t state_len;
-	uint8_t *ctl;       /* dest: >= 64 bytes for control replies; source: rx of replies */
+	uint8_t *ctl; /* dest: >= 64 bytes for control replies; source: rx of replies */
 	size_t ctl_len;
 };
 
@@ -108,7 +108,7 @@ enum mig_src_state {
 	MIG_SRC_WAIT_CONFIRM,
 	MIG_SRC_SCRUB,
 	MIG_SRC_DONE,
-	MIG_SRC_FAILED,   /* guest runs on the source again */
+	MIG_SRC_FAILED,	  /* guest runs on the source again */
 	MIG_SRC_IN_DOUBT, /* COMMIT sent, no confirmation: guest paused here, see docs */
 	MIG_SRC_NSTATES
 };
@@ -124,7 +124,7 @@ enum mig_dst_state {
 	MIG_DST_RESUME,
 	MIG_DST_CONFIRM,
 	MIG_DST_DONE,
-	MIG_DST_FAILED,   /* everything received scrubbed */
+	MIG_DST_FAILED, /* everything received scrubbed */
 	MIG_DST_NSTATES
 };
 
@@ -140,14 +140,14 @@ struct mig_source {
 	struct mig_stats stats;
 	uint32_t batch;
 	uint32_t round;
-	uint64_t cursor;          /* next pfn to look at in this round */
-	uint64_t left;            /* pages still set in the bitmap */
+	uint64_t cursor; /* next pfn to look at in this round */
+	uint64_t left;	 /* pages still set in the bitmap */
 	uint64_t round_start_ns, round_pages, round_bytes, round_zero, round_pending0;
-	uint64_t sent_pages;      /* page transfers, all rounds */
+	uint64_t sent_pages; /* page transfers, all rounds */
 	uint64_t last_pending;
 	uint64_t acked_pages;
 	uint64_t t_start, t_pause, t_last_io, t_announce;
-	uint64_t rtt_ns;          /* smallest request/reply time seen on this link */
+	uint64_t rtt_ns; /* smallest request/reply time seen on this link */
 	/* When each recent PAGES message left: a PROGRESS acknowledging exactly
 	 * that many pages gives another round-trip sample. */
 	uint64_t rtt_mark_pages[16], rtt_mark_ns[16];
@@ -173,7 +173,7 @@ struct mig_dest {
 	uint64_t applied_pages;
 	uint64_t t_start, t_stop, t_last_io;
 	int prepared, err, detail, have_stop, csum;
-	uint8_t pending_type;     /* control reply waiting for room */
+	uint8_t pending_type; /* control reply waiting for room */
 	size_t pending_len;
 };
 

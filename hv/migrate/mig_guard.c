@@ -111,8 +111,7 @@ void mig_guard_handshake(struct mig_guard *g, uint64_t peer, int ok, uint64_t no
 	s->backoff_until = now + b;
 }
 
-int mig_guard_may_connect(struct mig_guard *g, uint64_t peer, uint32_t attempt, uint64_t now,
-			  uint64_t *wait_ns)
+int mig_guard_may_connect(struct mig_guard *g, uint64_t peer, uint32_t attempt, uint64_t now, uint64_t *wait_ns)
 {
 	*wait_ns = 0;
 	if (attempt > g->cfg.max_retries) {
@@ -173,17 +172,16 @@ void mig_guard_end(struct mig_guard *g, uint64_t guest_id, int result)
 int mig_guard_format(const struct mig_guard *g, char *buf, size_t len)
 {
 	const struct mig_guard_counters *c = &g->c;
-	return hv_snprintf(buf, len,
+	return hv_snprintf(
+		buf, len,
 		"MIGGUARD requests=%llu admitted=%llu rate_limited=%llu backoff_refused=%llu "
 		"busy_refused=%llu table_full=%llu hs_ok=%llu hs_failed=%llu retries=%llu "
 		"retries_exhausted=%llu started=%llu completed=%llu failed=%llu stalled=%llu "
 		"aborted_outrun=%llu in_doubt=%llu",
-		(unsigned long long)c->requests, (unsigned long long)c->admitted,
-		(unsigned long long)c->rate_limited, (unsigned long long)c->backoff_refused,
-		(unsigned long long)c->busy_refused, (unsigned long long)c->table_full,
-		(unsigned long long)c->hs_ok, (unsigned long long)c->hs_failed,
+		(unsigned long long)c->requests, (unsigned long long)c->admitted, (unsigned long long)c->rate_limited,
+		(unsigned long long)c->backoff_refused, (unsigned long long)c->busy_refused,
+		(unsigned long long)c->table_full, (unsigned long long)c->hs_ok, (unsigned long long)c->hs_failed,
 		(unsigned long long)c->retries, (unsigned long long)c->retries_exhausted,
-		(unsigned long long)c->started, (unsigned long long)c->completed,
-		(unsigned long long)c->failed, (unsigned long long)c->stalled,
-		(unsigned long long)c->aborted_outrun, (unsigned long long)c->in_doubt);
+		(unsigned long long)c->started, (unsigned long long)c->completed, (unsigned long long)c->failed,
+		(unsigned long long)c->stalled, (unsigned long long)c->aborted_outrun, (unsigned long long)c->in_doubt);
 }

@@ -5,15 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MIG_GUARD_PEERS 32
+#define MIG_GUARD_PEERS	 32
 #define MIG_GUARD_GUESTS 16
 
 struct mig_guard_cfg {
-	uint32_t burst;          /* requests a peer may make at once; 0: 3 */
-	uint64_t refill_ns;      /* one more request allowed per this interval; 0: 10 s */
-	uint64_t backoff_base_ns;/* after the first failed handshake; 0: 1 s */
-	uint64_t backoff_max_ns; /* doubling stops here; 0: 5 min */
-	uint32_t max_retries;    /* outgoing attempts after the first (0: none) */
+	uint32_t burst;		  /* requests a peer may make at once; 0: 3 */
+	uint64_t refill_ns;	  /* one more request allowed per this interval; 0: 10 s */
+	uint64_t backoff_base_ns; /* after the first failed handshake; 0: 1 s */
+	uint64_t backoff_max_ns;  /* doubling stops here; 0: 5 min */
+	uint32_t max_retries;	  /* outgoing attempts after the first (0: none) */
 };
 
 struct mig_guard_counters {
@@ -23,7 +23,7 @@ struct mig_guard_counters {
 };
 
 struct mig_peer_slot {
-	uint64_t peer;           /* address (IPv4 in the low 32 bits) or any stable id */
+	uint64_t peer; /* address (IPv4 in the low 32 bits) or any stable id */
 	uint64_t last_refill, backoff_until, last_seen;
 	uint32_t tokens, fails;
 	int used;
@@ -44,8 +44,7 @@ int mig_guard_admit(struct mig_guard *g, uint64_t peer, uint64_t now_ns);
 void mig_guard_handshake(struct mig_guard *g, uint64_t peer, int ok, uint64_t now_ns);
 /* Outgoing: may we (re)try peer now? attempt counts from 0. MIG_OK, MIG_E_BACKOFF with
  * *wait_ns set, or MIG_E_RETRIES. */
-int mig_guard_may_connect(struct mig_guard *g, uint64_t peer, uint32_t attempt, uint64_t now_ns,
-			  uint64_t *wait_ns);
+int mig_guard_may_connect(struct mig_guard *g, uint64_t peer, uint32_t attempt, uint64_t now_ns, uint64_t *wait_ns);
 /* One migration per guest: MIG_OK or MIG_E_BUSY (also MIG_E_PEER_TABLE when full). */
 int mig_guard_begin(struct mig_guard *g, uint64_t guest_id);
 /* Ends it and counts the outcome (MIG_DONE or a MIG_E_* code). */

@@ -49,8 +49,9 @@ static void t_consume(void *ctx, size_t n)
 struct hvc_transport mig_hvc_transport(struct mig_hvc *h)
 {
 	int lend = h->bytes.peek && h->bytes.consume;
-	struct hvc_transport t = { h, t_send, t_recv, lend ? t_peek : NULL, lend ? t_consume : NULL,
-				   h->bytes.send2 ? t_send2 : NULL };
+	struct hvc_transport t = {
+		h, t_send, t_recv, lend ? t_peek : NULL, lend ? t_consume : NULL, h->bytes.send2 ? t_send2 : NULL
+	};
 	return t;
 }
 
@@ -108,10 +109,7 @@ static int l_encrypted(void *ctx)
 	return hvc_channel_mode(h->ch) == HVC_MODE_ENCRYPTED;
 }
 
-static int l_detail(void *ctx)
-{
-	return ((struct mig_hvc *)ctx)->last;
-}
+static int l_detail(void *ctx) { return ((struct mig_hvc *)ctx)->last; }
 
 /* Keystream for the stop-and-copy, made while the guest still runs: in the downtime each
  * frame then costs XOR + GHASH only. As many frames as the bytes need and the ring takes;
@@ -122,8 +120,7 @@ static int l_prepare_stop(void *ctx, uint64_t bytes)
 	if (!h->max_payload || hvc_channel_mode(h->ch) != HVC_MODE_ENCRYPTED)
 		return 0;
 	uint64_t frames = bytes / h->max_payload + 2;
-	hvc_channel_prefill_frames(h->ch, h->max_payload, 0,
-				   frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames);
+	hvc_channel_prefill_frames(h->ch, h->max_payload, 0, frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames);
 	return (int)hvc_channel_tx_ks_ready(h->ch);
 }
 

@@ -11,10 +11,10 @@
  * socket with a user-space queue in the simulator. */
 struct mig_bytes {
 	void *ctx;
-	size_t (*writable)(void *ctx); /* bytes send() takes now, whole */
-	size_t (*pending)(void *ctx);  /* queued, not yet on the wire (NULL: 0) */
-	int (*send)(void *ctx, const void *buf, size_t len);  /* 0, or <0 */
-	long (*recv)(void *ctx, void *buf, size_t len);       /* as hvc_transport.recv */
+	size_t (*writable)(void *ctx);			     /* bytes send() takes now, whole */
+	size_t (*pending)(void *ctx);			     /* queued, not yet on the wire (NULL: 0) */
+	int (*send)(void *ctx, const void *buf, size_t len); /* 0, or <0 */
+	long (*recv)(void *ctx, void *buf, size_t len);	     /* as hvc_transport.recv */
 	/* optional, as hvc_transport.peek/consume: received bytes lent in place */
 	long (*peek)(void *ctx, const void **p, size_t len);
 	void (*consume)(void *ctx, size_t n);
@@ -26,7 +26,7 @@ struct mig_hvc {
 	struct hvc_channel *ch;
 	struct mig_bytes bytes;
 	size_t max_payload; /* tx_buf_len - frame overhead, and the peer's rx_max */
-	int last;           /* last channel error (HVC_E_*) */
+	int last;	    /* last channel error (HVC_E_*) */
 };
 
 /* The hvc_transport to put in hvc_config before hvc_channel_init: it forwards to bytes

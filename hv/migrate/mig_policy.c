@@ -43,8 +43,7 @@ static uint64_t rate(uint64_t amount, uint64_t ns)
 	return amount * 1000000u / us;
 }
 
-uint64_t mig_policy_predict(const struct mig_policy *p, uint64_t pages, uint64_t pending,
-			    uint64_t rtt_ns)
+uint64_t mig_policy_predict(const struct mig_policy *p, uint64_t pages, uint64_t pending, uint64_t rtt_ns)
 {
 	uint64_t bytes = pages * MIG_WIRE_PAGE_BYTES + pending + p->cfg.state_bytes + 64u;
 	uint64_t bw = p->bw_Bps ? p->bw_Bps : 1;

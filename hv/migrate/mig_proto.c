@@ -4,10 +4,7 @@
 #include "mig.h"
 #include "hvlib.h"
 
-uint64_t mig_get_be64(const uint8_t *p)
-{
-	return ((uint64_t)mig_get_be32(p) << 32) | mig_get_be32(p + 4);
-}
+uint64_t mig_get_be64(const uint8_t *p) { return ((uint64_t)mig_get_be32(p) << 32) | mig_get_be32(p + 4); }
 
 uint32_t mig_get_be32(const uint8_t *p)
 {
@@ -56,10 +53,11 @@ static uint64_t sum_word(const uint8_t *p)
 __attribute__((target_clones("avx2", "default")))
 #endif
 #endif
-uint64_t mig_sum64(uint64_t seed, const void *buf, size_t len)
+uint64_t
+mig_sum64(uint64_t seed, const void *buf, size_t len)
 {
-	static const uint64_t salt[4] = { 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full,
-					  0x165667b19e3779f9ull, 0x27d4eb2f165667c5ull };
+	static const uint64_t salt[4] = { 0x9e3779b97f4a7c15ull, 0xc2b2ae3d27d4eb4full, 0x165667b19e3779f9ull,
+					  0x27d4eb2f165667c5ull };
 	const uint8_t *p = buf;
 	uint64_t a[4], b[4];
 	for (unsigned k = 0; k < 4; k++) {
@@ -138,8 +136,7 @@ int mig_dec_announce(const uint8_t *buf, size_t len, struct mig_announce *a)
 		return MIG_E_BAD_FIELD;
 	if (a->page_size != MIG_PAGE_SIZE || a->npages == 0 || a->npages > MIG_PFN_MASK)
 		return MIG_E_BAD_GEOMETRY;
-	if (a->batch_max == 0 || a->batch_max > MIG_BATCH_MAX || a->state_max == 0 ||
-	    a->state_max > MIG_STATE_MAX)
+	if (a->batch_max == 0 || a->batch_max > MIG_BATCH_MAX || a->state_max == 0 || a->state_max > MIG_STATE_MAX)
 		return MIG_E_LIMIT;
 	return MIG_OK;
 }
@@ -272,8 +269,7 @@ void mig_enc_pages_hdr(uint8_t *buf, uint32_t round, uint32_t count, uint64_t su
 	mig_put_be64(buf + 8, sum);
 }
 
-int mig_dec_pages(const uint8_t *buf, size_t len, uint64_t npages, uint32_t batch_max,
-		  struct mig_pages *p)
+int mig_dec_pages(const uint8_t *buf, size_t len, uint64_t npages, uint32_t batch_max, struct mig_pages *p)
 {
 	if (len < MIG_PAGES_HDR)
 		return MIG_E_BAD_LENGTH;

@@ -5,55 +5,73 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MIG_MAGIC 0x48564d47u /* "HVMG" */
+#define MIG_MAGIC   0x48564d47u /* "HVMG" */
 #define MIG_VERSION 1u
 
 enum mig_msg_type {
 	MIG_MSG_ANNOUNCE = 0x40,  /* src -> dst */
-	MIG_MSG_ACCEPT = 0x41,    /* dst -> src */
-	MIG_MSG_PAGES = 0x42,     /* src -> dst */
+	MIG_MSG_ACCEPT = 0x41,	  /* dst -> src */
+	MIG_MSG_PAGES = 0x42,	  /* src -> dst */
 	MIG_MSG_ROUND_END = 0x43, /* src -> dst */
 	MIG_MSG_PROGRESS = 0x44,  /* dst -> src */
-	MIG_MSG_STOP = 0x45,      /* src -> dst: source paused, final round follows */
-	MIG_MSG_STATE = 0x46,     /* src -> dst */
-	MIG_MSG_READY = 0x47,     /* dst -> src */
-	MIG_MSG_COMMIT = 0x48,    /* src -> dst */
-	MIG_MSG_CONFIRM = 0x49,   /* dst -> src */
-	MIG_MSG_ABORT = 0x4a,     /* either */
+	MIG_MSG_STOP = 0x45,	  /* src -> dst: source paused, final round follows */
+	MIG_MSG_STATE = 0x46,	  /* src -> dst */
+	MIG_MSG_READY = 0x47,	  /* dst -> src */
+	MIG_MSG_COMMIT = 0x48,	  /* src -> dst */
+	MIG_MSG_CONFIRM = 0x49,	  /* dst -> src */
+	MIG_MSG_ABORT = 0x4a,	  /* either */
 };
 
-#define MIG_ANNOUNCE_LEN 48u
-#define MIG_ACCEPT_LEN 16u
+#define MIG_ANNOUNCE_LEN  48u
+#define MIG_ACCEPT_LEN	  16u
 #define MIG_ROUND_END_LEN 24u
-#define MIG_PROGRESS_LEN 16u
-#define MIG_ID_MSG_LEN 8u        /* STOP, COMMIT, CONFIRM */
-#define MIG_READY_LEN 16u
-#define MIG_ABORT_LEN 16u
-#define MIG_CTL_MAX 64u
+#define MIG_PROGRESS_LEN  16u
+#define MIG_ID_MSG_LEN	  8u /* STOP, COMMIT, CONFIRM */
+#define MIG_READY_LEN	  16u
+#define MIG_ABORT_LEN	  16u
+#define MIG_CTL_MAX	  64u
 
 #define MIG_ANN_F_CHECKSUM 0x0001u /* PAGES and STATE carry a checksum (plaintext link) */
-#define MIG_ANN_F_KNOWN MIG_ANN_F_CHECKSUM
-#define MIG_PFN_ZERO (1ull << 63)  /* entry flag: page is all zero, no data follows */
-#define MIG_PFN_MASK ((1ull << 52) - 1)
+#define MIG_ANN_F_KNOWN	   MIG_ANN_F_CHECKSUM
+#define MIG_PFN_ZERO	   (1ull << 63) /* entry flag: page is all zero, no data follows */
+#define MIG_PFN_MASK	   ((1ull << 52) - 1)
 
 struct mig_announce {
 	uint32_t flags;
 	uint64_t mig_id, guest_id, npages;
 	uint32_t page_size, state_max, batch_max;
 };
-struct mig_accept { uint64_t mig_id; uint32_t batch_max; };
-struct mig_round_end { uint32_t round; uint64_t pages, dirty; };
-struct mig_progress { uint32_t round; uint64_t applied; };
-struct mig_state_hdr { uint64_t mig_id; uint32_t len; uint64_t pages_total, sum; };
-struct mig_ready { uint64_t mig_id, applied; };
-struct mig_abort { uint64_t mig_id; int32_t reason; };
+struct mig_accept {
+	uint64_t mig_id;
+	uint32_t batch_max;
+};
+struct mig_round_end {
+	uint32_t round;
+	uint64_t pages, dirty;
+};
+struct mig_progress {
+	uint32_t round;
+	uint64_t applied;
+};
+struct mig_state_hdr {
+	uint64_t mig_id;
+	uint32_t len;
+	uint64_t pages_total, sum;
+};
+struct mig_ready {
+	uint64_t mig_id, applied;
+};
+struct mig_abort {
+	uint64_t mig_id;
+	int32_t reason;
+};
 
 /* A decoded PAGES message: entries and data point into the message buffer. */
 struct mig_pages {
 	uint32_t round, count, ndata;
 	uint64_t sum;
 	const uint8_t *entries; /* count big-endian u64 */
-	const uint8_t *data;    /* ndata pages */
+	const uint8_t *data;	/* ndata pages */
 };
 
 uint64_t mig_get_be64(const uint8_t *p);
@@ -88,7 +106,6 @@ int mig_dec_ready(const uint8_t *buf, size_t len, struct mig_ready *r);
 int mig_dec_abort(const uint8_t *buf, size_t len, struct mig_abort *a);
 /* Checks count <= batch_max, every pfn < npages with no unknown flag bits, and that len
  * is exactly header + entries + data pages. */
-int mig_dec_pages(const uint8_t *buf, size_t len, uint64_t npages, uint32_t batch_max,
-		  struct mig_pages *p);
+int mig_dec_pages(const uint8_t *buf, size_t len, uint64_t npages, uint32_t batch_max, struct mig_pages *p);
 int mig_dec_state(const uint8_t *buf, size_t len, struct mig_state_hdr *h, const uint8_t **blob);
 #endif

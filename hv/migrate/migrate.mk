@@ -51,7 +51,7 @@ migrate-freestanding-check:
 	@mkdir -p $(MIG_OUT)/fs
 	@set -e; for f in $(MIG_ALL_SRC); do \
 		$(HOSTCC) $(MIG_FS_CFLAGS) -c -o $(MIG_OUT)/fs/$$(basename $$f .c).o $$f; done
-	@ld -r -o $(MIG_OUT)/fs-all.o $(MIG_OUT)/fs/*.o
+	@ld -r -o $(MIG_OUT)/fs-all.o $(patsubst %.c,$(MIG_OUT)/fs/%.o,$(notdir $(MIG_ALL_SRC)))
 	@undef=$$(nm -u $(MIG_OUT)/fs-all.o | awk '{print $$2}' | grep -vxF -e "$$(echo $(MIG_FS_ALLOWED) | tr ' ' '\n')" || true); \
 	if [ -n "$$undef" ]; then echo "migrate-freestanding-check: unexpected undefined symbols: $$undef"; exit 1; fi; \
 	echo "migrate-freestanding-check: $(words $(MIG_ALL_SRC)) files OK; needs only: $$(nm -u $(MIG_OUT)/fs-all.o | awk '{print $$2}' | tr '\n' ' ')"

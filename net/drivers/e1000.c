@@ -8,38 +8,48 @@
 #define REG_CTRL   0x0000
 #define REG_STATUS 0x0008
 #define REG_EERD   0x0014
-#define REG_ICR    0x00c0
-#define REG_IMC    0x00d8
+#define REG_ICR	   0x00c0
+#define REG_IMC	   0x00d8
 #define REG_RCTL   0x0100
 #define REG_TCTL   0x0400
 #define REG_TIPG   0x0410
 #define REG_RDBAL  0x2800
 #define REG_RDBAH  0x2804
 #define REG_RDLEN  0x2808
-#define REG_RDH    0x2810
-#define REG_RDT    0x2818
+#define REG_RDH	   0x2810
+#define REG_RDT	   0x2818
 #define REG_TDBAL  0x3800
 #define REG_TDBAH  0x3804
 #define REG_TDLEN  0x3808
-#define REG_TDH    0x3810
-#define REG_TDT    0x3818
-#define REG_MTA    0x5200
+#define REG_TDH	   0x3810
+#define REG_TDT	   0x3818
+#define REG_MTA	   0x5200
 #define REG_RAL0   0x5400
 #define REG_RAH0   0x5404
 
 #define CTRL_SLU   (1u << 6)
 #define CTRL_ASDE  (1u << 5)
 #define CTRL_RST   (1u << 26)
-#define RCTL_EN    (1u << 1)
+#define RCTL_EN	   (1u << 1)
 #define RCTL_BAM   (1u << 15)
 #define RCTL_SECRC (1u << 26)
-#define TCTL_EN    (1u << 1)
+#define TCTL_EN	   (1u << 1)
 #define TCTL_PSP   (1u << 3)
 
-struct rx_desc { uint64_t addr; uint16_t len, csum; uint8_t status, errors; uint16_t special; } __attribute__((packed));
-struct tx_desc { uint64_t addr; uint16_t len; uint8_t cso, cmd, status, css; uint16_t special; } __attribute__((packed));
-#define DESC_DD  0x01
-#define DESC_EOP 0x02
+struct rx_desc {
+	uint64_t addr;
+	uint16_t len, csum;
+	uint8_t status, errors;
+	uint16_t special;
+} __attribute__((packed));
+struct tx_desc {
+	uint64_t addr;
+	uint16_t len;
+	uint8_t cso, cmd, status, css;
+	uint16_t special;
+} __attribute__((packed));
+#define DESC_DD	   0x01
+#define DESC_EOP   0x02
 #define TXCMD_EOP  0x01
 #define TXCMD_IFCS 0x02
 #define TXCMD_RS   0x08
@@ -64,7 +74,8 @@ int e1000_init(struct e1000 *n, const uint8_t *mac_override)
 {
 	static const uint16_t ids[][2] = {
 		{ 0x8086, 0x100e }, /* 82540EM: Bochs, QEMU */
-		{ 0x8086, 0x100f }, { 0x8086, 0x10d3 } /* 82545EM, 82574L (register-compatible here) */
+		{ 0x8086, 0x100f },
+		{ 0x8086, 0x10d3 } /* 82545EM, 82574L (register-compatible here) */
 	};
 	struct pci_dev d;
 	memset(n, 0, sizeof(*n));
@@ -97,8 +108,8 @@ int e1000_init(struct e1000 *n, const uint8_t *mac_override)
 			n->mac[2 * w + 1] = (uint8_t)(v >> 8);
 		}
 	}
-	wr(n, REG_RAL0, (uint32_t)n->mac[0] | (uint32_t)n->mac[1] << 8 | (uint32_t)n->mac[2] << 16 |
-			     (uint32_t)n->mac[3] << 24);
+	wr(n, REG_RAL0,
+	   (uint32_t)n->mac[0] | (uint32_t)n->mac[1] << 8 | (uint32_t)n->mac[2] << 16 | (uint32_t)n->mac[3] << 24);
 	wr(n, REG_RAH0, (uint32_t)n->mac[4] | (uint32_t)n->mac[5] << 8 | (1u << 31));
 	for (unsigned i = 0; i < 128; i++)
 		wr(n, REG_MTA + 4 * i, 0);
@@ -135,10 +146,7 @@ int e1000_init(struct e1000 *n, const uint8_t *mac_override)
 	return HV_OK;
 }
 
-int e1000_link_up(const struct e1000 *n)
-{
-	return (*(volatile uint32_t *)(n->mmio + REG_STATUS) >> 1) & 1;
-}
+int e1000_link_up(const struct e1000 *n) { return (*(volatile uint32_t *)(n->mmio + REG_STATUS) >> 1) & 1; }
 
 int e1000_send(struct e1000 *n, const void *frame, size_t len)
 {

@@ -12,10 +12,10 @@ struct e1000 {
 	volatile uint8_t *mmio;
 	uint64_t mmio_phys;
 	uint8_t mac[6];
-	void *rx_ring, *tx_ring;   /* descriptor rings */
+	void *rx_ring, *tx_ring; /* descriptor rings */
 	uint8_t *rx_bufs, *tx_bufs;
-	unsigned rx_next;          /* next RX descriptor the NIC may have filled */
-	unsigned tx_next;          /* next TX descriptor we fill */
+	unsigned rx_next; /* next RX descriptor the NIC may have filled */
+	unsigned tx_next; /* next TX descriptor we fill */
 	uint64_t rx_frames, tx_frames, rx_errors, tx_full, rx_bytes, tx_bytes;
 };
 

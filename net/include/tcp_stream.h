@@ -12,20 +12,20 @@ struct tcp_pcb;
 struct pbuf;
 struct tcp_stream {
 	enum tcp_stream_state state;
-	int lwip_err;                 /* last lwIP error (err_t), 0 if none */
+	int lwip_err; /* last lwIP error (err_t), 0 if none */
 	struct tcp_pcb *pcb;
 	uint8_t *tx, *rx;
 	size_t cap, tx_head, tx_len, rx_head, rx_len;
-	uint32_t peer_ip;             /* host byte order */
+	uint32_t peer_ip; /* host byte order */
 	uint16_t peer_port;
 	uint64_t bytes_in, bytes_out;
-	uint32_t sndbuf_max;          /* lwIP's send buffer when empty (it caps TCP_SND_BUF) */
+	uint32_t sndbuf_max; /* lwIP's send buffer when empty (it caps TCP_SND_BUF) */
 };
 
 /* Shallow on purpose: the migration engine paces itself by what the stream
  * accepts, and every queued byte delays the replies behind it. */
 #define TCP_STREAM_RING (128u * 1024)
-#define TCP_STREAM_EOF (-1L)
+#define TCP_STREAM_EOF	(-1L)
 
 /* Starts a connection to ip:port (host byte order). */
 int tcp_stream_connect(struct tcp_stream *s, uint32_t ip, uint16_t port);

@@ -22,8 +22,8 @@ static double now(void)
 }
 
 #define MIN_TIME 0.1
-#define REPS 1
-#define ROUNDS 6
+#define REPS	 1
+#define ROUNDS	 6
 
 /* Runs fn until MIN_TIME has passed, REPS times; returns the best GB/s. The untimed
  * `between` hook runs outside the measured interval (keystream prefill). */
@@ -109,7 +109,7 @@ static void op_keystream(void *p, size_t n)
 static void op_critical(void *p, size_t n)
 {
 	struct bctx *c = p;
-	uint8_t s[16] = {0};
+	uint8_t s[16] = { 0 };
 	hvc_gcm_ghash(c->key, s, c->hdr, 16);
 	hvc_xor_ghash_enc(c->key, s, c->ks + 16, c->a, c->b, n);
 	hvc_gcm_ghash_lengths(c->key, s, 16, n);
@@ -120,7 +120,7 @@ static void op_critical(void *p, size_t n)
 static void op_ghash(void *p, size_t n)
 {
 	struct bctx *c = p;
-	uint8_t s[16] = {0};
+	uint8_t s[16] = { 0 };
 	hvc_gcm_ghash(c->key, s, c->a, n);
 }
 
@@ -202,20 +202,17 @@ static void op_prefill_rx(void *p, size_t n)
 	hvc_channel_prefill(c->s, 0, n);
 }
 
-static void ks_fill(void *p, size_t n)
-{
-	op_keystream(p, n);
-}
+static void ks_fill(void *p, size_t n) { op_keystream(p, n); }
 
 /* A client/server pair, handshake done over memory, then the client's transport swapped
  * for a sink and the server's for a replayer of pre-recorded frames. */
 static void make_pair(struct bctx *c, size_t n, uint8_t *psk)
 {
 	size_t bufsz = n + HVC_FRAME_OVERHEAD;
-	struct hvc_config cc = {0}, sc;
+	struct hvc_config cc = { 0 }, sc;
 	mem_link_init(&c->link, 1 << 16);
-	c->ce = (struct mem_end){&c->link, 0};
-	c->se = (struct mem_end){&c->link, 1};
+	c->ce = (struct mem_end){ &c->link, 0 };
+	c->se = (struct mem_end){ &c->link, 1 };
 	cc.key_id = 1;
 	cc.psk = psk;
 	cc.psk_len = 32;
@@ -254,7 +251,7 @@ static void make_pair(struct bctx *c, size_t n, uint8_t *psk)
 
 static void free_pair(struct bctx *c)
 {
-	void *m[4] = {c->c->cfg.tx_buf, c->c->cfg.ks_tx_mem, c->s->cfg.tx_buf, c->s->cfg.ks_rx_mem};
+	void *m[4] = { c->c->cfg.tx_buf, c->c->cfg.ks_tx_mem, c->s->cfg.tx_buf, c->s->cfg.ks_rx_mem };
 	hvc_channel_destroy(c->c); /* wipes the buffers, so free them after */
 	hvc_channel_destroy(c->s);
 	for (int i = 0; i < 4; i++)
@@ -267,14 +264,15 @@ static void free_pair(struct bctx *c)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	static const size_t sizes[] = {4096, 65536, 1 << 20, 4 << 20};
+	static const size_t sizes[] = { 4096, 65536, 1 << 20, 4 << 20 };
 	enum hvc_gcm_path path = hvc_gcm_best_path();
 	uint8_t psk[32] = "benchmark pre-shared key 32 byt";
-	struct bctx c = {0};
+	struct bctx c = { 0 };
 	size_t max = 4 << 20;
 
 	printf("bench-crypto: one core, GB/s = 1e9 bytes/s, best of %d round-robin runs of >= %.2f s"
-	       " each\n", ROUNDS, MIN_TIME);
+	       " each\n",
+	       ROUNDS, MIN_TIME);
 	printf("GCM implementation: %s (best on this CPU); OpenSSL %s\n", hvc_gcm_path_name(path),
 	       OpenSSL_version(OPENSSL_VERSION));
 	for (int p = HVC_GCM_SSE; p < HVC_GCM_NPATHS; p++)
@@ -299,21 +297,20 @@ int main(void)
 	EVP_DecryptInit_ex(c.ossl_dec, EVP_aes_256_gcm(), NULL, c.okey, c.iv);
 	c.enc = aligned_alloc(64, max + 64);
 
-	printf("\n%-9s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "size", "memcpy",
-	       "imb-gcm", "openssl", "ks-gen", "ghash", "critical", "ch-send", "ch-sendP", "ossl-dec",
-	       "ch-recv", "ch-recvP", "ch-recvC");
+	printf("\n%-9s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n", "size", "memcpy", "imb-gcm", "openssl",
+	       "ks-gen", "ghash", "critical", "ch-send", "ch-sendP", "ossl-dec", "ch-recv", "ch-recvP", "ch-recvC");
 	double res[4][10], rr[4][4];
 	for (size_t si = 0; si < 4; si++) {
 		size_t n = sizes[si];
 		double *r = res[si];
 		make_pair(&c, n, psk);
 		/* send: no keystream ready (full GCM inline), then with the ring prefilled */
-		c.c->cfg.transport = (struct hvc_transport){.ctx = &c, .send = sink_send, .recv = mem_recv};
+		c.c->cfg.transport = (struct hvc_transport){ .ctx = &c, .send = sink_send, .recv = mem_recv };
 		/* Round-robin over the operations, best of each: other load on the machine then
 		 * hits all columns alike instead of whichever ran during a burst. */
-		static const op_fn ops[8] = {op_memcpy, op_imb, op_ossl, op_keystream, op_ghash,
-					     op_critical, op_send, op_send};
-		static const op_fn betw[8] = {NULL, NULL, NULL, NULL, NULL, ks_fill, NULL, op_prefill_tx};
+		static const op_fn ops[8] = { op_memcpy, op_imb,      op_ossl, op_keystream,
+					      op_ghash,	 op_critical, op_send, op_send };
+		static const op_fn betw[8] = { NULL, NULL, NULL, NULL, NULL, ks_fill, NULL, op_prefill_tx };
 		for (int k = 0; k < 8; k++)
 			r[k] = 0;
 		for (int round = 0; round < ROUNDS; round++)
@@ -347,9 +344,11 @@ int main(void)
 					}
 					mem_pipe_pull(&c.link.p[0], c.frames + f * c.frame_len, c.frame_len);
 				}
-				c.s->cfg.transport = (struct hvc_transport){
-					.ctx = &c, .send = sink_send, .recv = replay_recv,
-					.peek = lend ? replay_peek : NULL, .consume = lend ? replay_consume : NULL};
+				c.s->cfg.transport = (struct hvc_transport){ .ctx = &c,
+									     .send = sink_send,
+									     .recv = replay_recv,
+									     .peek = lend ? replay_peek : NULL,
+									     .consume = lend ? replay_consume : NULL };
 				c.frame_i = c.nframes - 1;
 				c.frame_off = c.frame_len;
 				memset(c.b, 0, n);
@@ -380,9 +379,11 @@ int main(void)
 		free(c.frames);
 		free_pair(&c);
 		printf("%-9s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f\n",
-		       n == 4096 ? "4 KiB" : n == 65536 ? "64 KiB" : n == (1 << 20) ? "1 MiB" : "4 MiB",
-		       r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], rr[si][3], rr[si][0], rr[si][1],
-		       rr[si][2]);
+		       n == 4096	? "4 KiB"
+		       : n == 65536	? "64 KiB"
+		       : n == (1 << 20) ? "1 MiB"
+					: "4 MiB",
+		       r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], rr[si][3], rr[si][0], rr[si][1], rr[si][2]);
 	}
 	printf("\ncolumns: imb-gcm = raw ipsec-mb AES-256-GCM encrypt (16-byte AAD); openssl and\n"
 	       "ossl-dec = OpenSSL AES-256-GCM encrypt, decrypt with the tag check; ks-gen = CTR\n"
@@ -398,14 +399,13 @@ int main(void)
 		double *r = res[si], *q = rr[si];
 		const char *name = sizes[si] == 65536 ? "64 KiB" : sizes[si] == (1 << 20) ? "1 MiB" : "4 MiB";
 		printf("  %-7s send/imb-gcm %.2f / %.2f (>=0.90 %s)  send/openssl %.2f / %.2f (>=2.5 %s)"
-		       "  critical/full-gcm %.2f (>=1.2 %s)\n", name,
-		       r[6] / r[1], r[7] / r[1], r[7] / r[1] >= 0.9 ? "ok" : "MISS", r[6] / r[2],
-		       r[7] / r[2], r[7] / r[2] >= 2.5 ? "ok" : "MISS", r[5] / r[1],
-		       r[5] / r[1] >= 1.2 ? "ok" : "MISS");
+		       "  critical/full-gcm %.2f (>=1.2 %s)\n",
+		       name, r[6] / r[1], r[7] / r[1], r[7] / r[1] >= 0.9 ? "ok" : "MISS", r[6] / r[2], r[7] / r[2],
+		       r[7] / r[2] >= 2.5 ? "ok" : "MISS", r[5] / r[1], r[5] / r[1] >= 1.2 ? "ok" : "MISS");
 		printf("  %-7s recv/imb-gcm %.2f / %.2f (>=0.90 %s)  recv/ossl-dec %.2f / %.2f (>=2.5 %s)"
-		       "  copying transport: recvC/ossl-dec %.2f\n", name,
-		       q[0] / r[1], q[1] / r[1], q[1] / r[1] >= 0.9 ? "ok" : "MISS", q[0] / q[3],
-		       q[1] / q[3], q[1] / q[3] >= 2.5 ? "ok" : "MISS", q[2] / q[3]);
+		       "  copying transport: recvC/ossl-dec %.2f\n",
+		       name, q[0] / r[1], q[1] / r[1], q[1] / r[1] >= 0.9 ? "ok" : "MISS", q[0] / q[3], q[1] / q[3],
+		       q[1] / q[3] >= 2.5 ? "ok" : "MISS", q[2] / q[3]);
 	}
 	printf("(timings on a shared machine vary; run twice before concluding)\n");
 	EVP_CIPHER_CTX_free(c.ossl);

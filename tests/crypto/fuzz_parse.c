@@ -36,16 +36,16 @@ static const uint8_t PSK[32] = "fuzzing pre-shared key 32 bytes";
 
 static void setup(enum hvc_policy pc, enum hvc_policy ps)
 {
-	struct hvc_config c = {0}, s;
+	struct hvc_config c = { 0 }, s;
 	mem_link_free(&F->link);
 	mem_link_init(&F->link, 4096);
-	F->ce = (struct mem_end){&F->link, 0};
-	F->se = (struct mem_end){&F->link, 1};
-	F->clk = (struct fake_clock){0, 1000000000ull};
+	F->ce = (struct mem_end){ &F->link, 0 };
+	F->se = (struct mem_end){ &F->link, 1 };
+	F->clk = (struct fake_clock){ 0, 1000000000ull };
 	c.key_id = 1;
 	c.psk = PSK;
 	c.psk_len = 32;
-	c.clock = (struct hvc_clock){&F->clk, fake_clock_now};
+	c.clock = (struct hvc_clock){ &F->clk, fake_clock_now };
 	c.stall_timeout_ns = 3000000000ull;
 	c.entropy = det_entropy;
 	c.rx_max = BUFSZ - HVC_FRAME_OVERHEAD;
@@ -138,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		(void)genuine;
 		break;
-	case 2:   /* established, encrypted: arg = number/size of genuine frames, then mangled */
+	case 2:	  /* established, encrypted: arg = number/size of genuine frames, then mangled */
 	case 3: { /* same in plaintext mode */
 		enum hvc_policy pol = mode == 2 ? HVC_POLICY_REQUIRED : HVC_POLICY_DISABLED;
 		setup(pol, mode == 2 ? HVC_POLICY_REQUIRED : HVC_POLICY_OPPORTUNISTIC);
@@ -176,8 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i == 200)
 			abort();
 		/* encrypted: genuine frames with any modified byte are never all accepted */
-		if (mode == 2 && ok_frames >= nframes && touched(data, size, genuine) &&
-		    (nframes || (arg & 0x80)) && rc == HVC_E_PEER_CLOSED)
+		if (mode == 2 && ok_frames >= nframes && touched(data, size, genuine) && (nframes || (arg & 0x80)) &&
+		    rc == HVC_E_PEER_CLOSED)
 			abort();
 		break;
 	}

@@ -16,10 +16,7 @@ void mem_pipe_free(struct mem_pipe *p)
 	memset(p, 0, sizeof(*p));
 }
 
-size_t mem_pipe_len(const struct mem_pipe *p)
-{
-	return p->tail - p->head;
-}
+size_t mem_pipe_len(const struct mem_pipe *p) { return p->tail - p->head; }
 
 int mem_pipe_push(struct mem_pipe *p, const void *buf, size_t len)
 {
@@ -139,13 +136,13 @@ void mem_consume(void *ctx, size_t n)
 
 struct hvc_transport mem_transport(struct mem_end *e)
 {
-	struct hvc_transport t = {e, mem_send, mem_recv, NULL, NULL, NULL};
+	struct hvc_transport t = { e, mem_send, mem_recv, NULL, NULL, NULL };
 	return t;
 }
 
 struct hvc_transport mem_transport_peek(struct mem_end *e)
 {
-	struct hvc_transport t = {e, mem_send, mem_recv, mem_peek, mem_consume, mem_send2};
+	struct hvc_transport t = { e, mem_send, mem_recv, mem_peek, mem_consume, mem_send2 };
 	return t;
 }
 

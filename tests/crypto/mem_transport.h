@@ -9,18 +9,18 @@
 struct mem_pipe {
 	uint8_t *buf;
 	size_t cap, head, tail; /* bytes [head, tail) are queued */
-	int eof;                /* after the queue drains, recv reports HVC_RECV_EOF */
-	size_t max_chunk;       /* >0: recv returns at most this many bytes (partial reads) */
-	size_t wrap;            /* >0: peek lends no bytes across a multiple of wrap bytes of the
+	int eof;		/* after the queue drains, recv reports HVC_RECV_EOF */
+	size_t max_chunk;	/* >0: recv returns at most this many bytes (partial reads) */
+	size_t wrap;		/* >0: peek lends no bytes across a multiple of wrap bytes of the
 				 * stream, as a ring buffer of that size would (recv still may) */
-	size_t taken;           /* bytes of the stream removed so far */
+	size_t taken;		/* bytes of the stream removed so far */
 };
 
 struct mem_link;
 /* dir 0: client->server, 1: server->client. Push (possibly modified) bytes with
  * mem_pipe_push(out, ...); pushing nothing drops them. */
-typedef void (*mem_mitm_fn)(void *ctx, struct mem_link *l, int dir, const uint8_t *buf,
-			    size_t len, struct mem_pipe *out);
+typedef void (*mem_mitm_fn)(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, size_t len,
+			    struct mem_pipe *out);
 
 struct mem_link {
 	struct mem_pipe p[2];

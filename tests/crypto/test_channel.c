@@ -17,12 +17,12 @@
 #include "mem_transport.h"
 #include "test_util.h"
 
-#define BUFSZ (256 * 1024)
+#define BUFSZ	 (256 * 1024)
 #define STALL_NS 5000000000ull
 
 struct mitm {
-	int dir, nth;  /* act on the nth send call (0-based) in direction dir */
-	int action;    /* see enum below */
+	int dir, nth; /* act on the nth send call (0-based) in direction dir */
+	int action;   /* see enum below */
 	size_t off;
 	uint8_t val;
 	const uint8_t *rep;
@@ -50,8 +50,7 @@ struct pair {
 	int rc_c, rc_s;
 };
 
-static void mitm_fn(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, size_t len,
-		    struct mem_pipe *out)
+static void mitm_fn(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, size_t len, struct mem_pipe *out)
 {
 	struct pair *p = ctx;
 	struct mitm *m = &p->m;
@@ -67,9 +66,7 @@ static void mitm_fn(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, 
 	}
 	memcpy(tmp, buf, len);
 	switch (m->action) {
-	case M_XOR:
-		tmp[m->off] ^= m->val;
-		break;
+	case M_XOR: tmp[m->off] ^= m->val; break;
 	case M_SET:
 		tmp[m->off] = m->val;
 		if (m->also_off2)
@@ -77,9 +74,7 @@ static void mitm_fn(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, 
 		if (m->also_off2 > 1)
 			tmp[m->off3] = m->val3;
 		break;
-	case M_REPLACE:
-		mem_pipe_push(out, m->rep, m->rep_len);
-		return;
+	case M_REPLACE: mem_pipe_push(out, m->rep, m->rep_len); return;
 	case M_REFLECT: /* send the other side's first frame back to it, rewritten by off/val */
 		memcpy(tmp, m->rec[!dir][0], m->rec_len[!dir][0]);
 		len = m->rec_len[!dir][0];
@@ -101,8 +96,8 @@ static void pair_init(struct pair *p, enum hvc_gcm_path path, enum hvc_policy pc
 {
 	memset(p, 0, sizeof(*p));
 	mem_link_init(&p->link, 1 << 20);
-	p->ce = (struct mem_end){&p->link, 0};
-	p->se = (struct mem_end){&p->link, 1};
+	p->ce = (struct mem_end){ &p->link, 0 };
+	p->se = (struct mem_end){ &p->link, 1 };
 	p->link.mitm = mitm_fn;
 	p->link.mitm_ctx = p;
 	p->c = aligned_alloc(64, sizeof(struct hvc_channel));
@@ -112,11 +107,11 @@ static void pair_init(struct pair *p, enum hvc_gcm_path path, enum hvc_policy pc
 	for (int i = 0; i < 32; i++)
 		p->psk[i] = (uint8_t)(i * 7 + 1);
 	p->clk.step = 1000000000ull; /* every clock read advances one second */
-	struct hvc_config base = {0};
+	struct hvc_config base = { 0 };
 	base.key_id = 7;
 	base.psk = p->psk;
 	base.psk_len = 32;
-	base.clock = (struct hvc_clock){&p->clk, fake_clock_now};
+	base.clock = (struct hvc_clock){ &p->clk, fake_clock_now };
 	base.stall_timeout_ns = STALL_NS;
 	base.entropy = hvc_entropy_hosted;
 	base.gcm_path = path;
@@ -198,8 +193,7 @@ static void assert_wiped(struct hvc_channel *ch)
 	}
 }
 
-static void roundtrip(struct pair *p, struct hvc_channel *tx, struct hvc_channel *rx, size_t n,
-		      uint64_t *seed)
+static void roundtrip(struct pair *p, struct hvc_channel *tx, struct hvc_channel *rx, size_t n, uint64_t *seed)
 {
 	uint8_t *a = malloc(n + 1), *b = malloc(n + 1), type = 0;
 	size_t len = 0;
@@ -232,13 +226,13 @@ static void test_handshake_and_roundtrip(void **state)
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(p.c->psk[i] | p.c->prk[i] | p.s->psk[i] | p.s->prk[i], 0);
 	p.link.p[0].max_chunk = p.link.p[1].max_chunk = 0;
-	size_t sizes[] = {0, 1, 15, 16, 17, 255, 4096, 65536 + 3, BUFSZ - HVC_FRAME_OVERHEAD};
+	size_t sizes[] = { 0, 1, 15, 16, 17, 255, 4096, 65536 + 3, BUFSZ - HVC_FRAME_OVERHEAD };
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		roundtrip(&p, p.c, p.s, sizes[i], &seed);
 		roundtrip(&p, p.s, p.c, sizes[i], &seed);
 	}
 	/* payload arriving in odd-sized pieces: GHASH advances as it arrives */
-	size_t chunks[] = {1, 15, 17, 37, 1000, 4099};
+	size_t chunks[] = { 1, 15, 17, 37, 1000, 4099 };
 	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
 		p.link.p[0].max_chunk = p.link.p[1].max_chunk = chunks[i];
 		roundtrip(&p, p.c, p.s, 5000 + i, &seed);
@@ -354,7 +348,7 @@ static void test_ks_job_outlives_ring(void **state)
 	assert_int_equal(hvc_channel_ks_job_take(p.c, 4000, 0, job), HVC_OK);
 	assert_int_equal(p.c->tx.jobs_out, 1);
 	assert_int_equal(hvc_channel_tx_ks_ready(p.c), 0); /* pending is not ready */
-	roundtrip(&p, p.c, p.s, 4000, &seed); /* pending: made inline */
+	roundtrip(&p, p.c, p.s, 4000, &seed);		   /* pending: made inline */
 	roundtrip(&p, p.c, p.s, 4000, &seed);
 	assert_int_equal(hvc_channel_tx_epoch(p.c), 0);
 	roundtrip(&p, p.c, p.s, 4000, &seed); /* rekeys first: the ring is wiped */
@@ -483,9 +477,9 @@ static void test_psk_lookup(void **state)
 
 /* Hello payload offsets within a frame (header is 16 bytes). */
 #define OFF_POLICY 17
-#define OFF_ECHO 18
-#define OFF_MODE 19
-#define OFF_NONCE 28
+#define OFF_ECHO   18
+#define OFF_MODE   19
+#define OFF_NONCE  28
 
 static void run_mitm(struct mitm m, enum hvc_policy pc, enum hvc_policy ps, int want_c, int want_s)
 {
@@ -503,33 +497,40 @@ static void test_mitm_tampered_nonce(void **state)
 {
 	(void)state;
 	/* a flipped bit in either nonce: transcripts differ, server refuses FINISH_C */
-	run_mitm((struct mitm){.dir = 0, .nth = 0, .action = M_XOR, .off = OFF_NONCE + 3, .val = 4},
+	run_mitm((struct mitm){ .dir = 0, .nth = 0, .action = M_XOR, .off = OFF_NONCE + 3, .val = 4 },
 		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_XOR, .off = OFF_NONCE + 31, .val = 1},
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_XOR, .off = OFF_NONCE + 31, .val = 1 },
 		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
 	/* header of a hello is in the transcript too */
-	run_mitm((struct mitm){.dir = 0, .nth = 0, .action = M_XOR, .off = 24, .val = 1},
-		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+	run_mitm((struct mitm){ .dir = 0, .nth = 0, .action = M_XOR, .off = 24, .val = 1 }, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
 	/* tampered finished MACs */
-	run_mitm((struct mitm){.dir = 0, .nth = 1, .action = M_XOR, .off = 20, .val = 1},
-		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
-	run_mitm((struct mitm){.dir = 1, .nth = 1, .action = M_XOR, .off = 47, .val = 0x80},
-		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_HANDSHAKE_AUTH, HVC_OK);
+	run_mitm((struct mitm){ .dir = 0, .nth = 1, .action = M_XOR, .off = 20, .val = 1 }, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
+	run_mitm((struct mitm){ .dir = 1, .nth = 1, .action = M_XOR, .off = 47, .val = 0x80 }, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_HANDSHAKE_AUTH, HVC_OK);
 }
 
 static void test_mitm_swapped_nonce_reflected(void **state)
 {
 	(void)state;
 	/* server hello made to carry the client's own nonce */
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_COPY_NONCE}, HVC_POLICY_REQUIRED,
-		 HVC_POLICY_REQUIRED, HVC_E_NONCE_REFLECTED, HVC_E_TIMEOUT);
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_COPY_NONCE }, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED,
+		 HVC_E_NONCE_REFLECTED, HVC_E_TIMEOUT);
 	/* client's hello reflected back to it as is */
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_REFLECT, .off = 1, .val = HVC_FT_HELLO_C},
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_REFLECT, .off = 1, .val = HVC_FT_HELLO_C },
 		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_UNEXPECTED_FRAME, HVC_E_TIMEOUT);
 	/* ... and rewritten into a well-formed server hello */
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_REFLECT, .off = 1, .val = HVC_FT_HELLO_S,
-			       .also_off2 = 2, .off2 = OFF_MODE, .val2 = HVC_MODE_ENCRYPTED, .off3 = OFF_ECHO,
-			       .val3 = HVC_POLICY_REQUIRED},
+	run_mitm((struct mitm){ .dir = 1,
+				.nth = 0,
+				.action = M_REFLECT,
+				.off = 1,
+				.val = HVC_FT_HELLO_S,
+				.also_off2 = 2,
+				.off2 = OFF_MODE,
+				.val2 = HVC_MODE_ENCRYPTED,
+				.off3 = OFF_ECHO,
+				.val3 = HVC_POLICY_REQUIRED },
 		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_NONCE_REFLECTED, HVC_E_TIMEOUT);
 }
 
@@ -549,7 +550,7 @@ static void test_mitm_replayed_handshake(void **state)
 	memcpy(old_hs, p.m.rec[1][0], l_hs = p.m.rec_len[1][0]);
 	pair_free(&p);
 	/* session 2: old server hello (old nonce) replayed to a fresh client */
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_REPLACE, .rep = old_hs, .rep_len = l_hs},
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_REPLACE, .rep = old_hs, .rep_len = l_hs },
 		 HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
 	/* session 3: a recorded client flight replayed to a fresh server */
 	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
@@ -576,20 +577,23 @@ static void test_downgrade(void **state)
 {
 	(void)state;
 	/* client REQUIRED rewritten to DISABLED: the server's echo betrays it */
-	run_mitm((struct mitm){.dir = 0, .nth = 0, .action = M_SET, .off = OFF_POLICY,
-			       .val = HVC_POLICY_DISABLED},
+	run_mitm((struct mitm){ .dir = 0, .nth = 0, .action = M_SET, .off = OFF_POLICY, .val = HVC_POLICY_DISABLED },
 		 HVC_POLICY_REQUIRED, HVC_POLICY_OPPORTUNISTIC, HVC_E_DOWNGRADE, HVC_E_TIMEOUT);
 	/* server OPPORTUNISTIC's policy rewritten to DISABLED toward an opportunistic client */
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_SET, .off = OFF_POLICY,
-			       .val = HVC_POLICY_DISABLED},
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_SET, .off = OFF_POLICY, .val = HVC_POLICY_DISABLED },
 		 HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_E_DOWNGRADE, HVC_E_TIMEOUT);
 	/* server's chosen mode rewritten to PLAIN */
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_SET, .off = OFF_MODE, .val = HVC_MODE_PLAIN},
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_SET, .off = OFF_MODE, .val = HVC_MODE_PLAIN },
 		 HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_E_DOWNGRADE, HVC_E_TIMEOUT);
 	/* consistent rewrite of policy+mode in the server hello: the transcript MAC catches it */
-	run_mitm((struct mitm){.dir = 1, .nth = 0, .action = M_SET, .off = OFF_POLICY,
-			       .val = HVC_POLICY_DISABLED, .also_off2 = 1, .off2 = OFF_MODE,
-			       .val2 = HVC_MODE_PLAIN},
+	run_mitm((struct mitm){ .dir = 1,
+				.nth = 0,
+				.action = M_SET,
+				.off = OFF_POLICY,
+				.val = HVC_POLICY_DISABLED,
+				.also_off2 = 1,
+				.off2 = OFF_MODE,
+				.val2 = HVC_MODE_PLAIN },
 		 HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_E_TIMEOUT, HVC_E_HANDSHAKE_AUTH);
 }
 
@@ -601,15 +605,15 @@ static void test_policy_negotiation(void **state)
 		int want_c, want_s;
 		enum hvc_mode mode;
 	} t[] = {
-		{HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
-		{HVC_POLICY_REQUIRED, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
-		{HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_REQUIRED, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
-		{HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED},
-		{HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_DISABLED, HVC_OK, HVC_OK, HVC_MODE_PLAIN},
-		{HVC_POLICY_DISABLED, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_PLAIN},
-		{HVC_POLICY_DISABLED, HVC_POLICY_DISABLED, HVC_OK, HVC_OK, HVC_MODE_PLAIN},
-		{HVC_POLICY_REQUIRED, HVC_POLICY_DISABLED, HVC_E_TIMEOUT, HVC_E_POLICY_MISMATCH, 0},
-		{HVC_POLICY_DISABLED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_POLICY_MISMATCH, 0},
+		{ HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED },
+		{ HVC_POLICY_REQUIRED, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED },
+		{ HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_REQUIRED, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED },
+		{ HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_ENCRYPTED },
+		{ HVC_POLICY_OPPORTUNISTIC, HVC_POLICY_DISABLED, HVC_OK, HVC_OK, HVC_MODE_PLAIN },
+		{ HVC_POLICY_DISABLED, HVC_POLICY_OPPORTUNISTIC, HVC_OK, HVC_OK, HVC_MODE_PLAIN },
+		{ HVC_POLICY_DISABLED, HVC_POLICY_DISABLED, HVC_OK, HVC_OK, HVC_MODE_PLAIN },
+		{ HVC_POLICY_REQUIRED, HVC_POLICY_DISABLED, HVC_E_TIMEOUT, HVC_E_POLICY_MISMATCH, 0 },
+		{ HVC_POLICY_DISABLED, HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_POLICY_MISMATCH, 0 },
 	};
 	/* twice: plain transports, then lending ones that also take two pieces in one write
 	 * (send2), which plaintext frames use for header + payload */
@@ -757,7 +761,7 @@ static void every_bit_flip(enum hvc_gcm_path path, int peek)
 	uint8_t f[1][512], g[FL], buf[PL + 64];
 	struct pair *p = established_t(path, peek);
 	struct hvc_channel *saved = aligned_alloc(64, sizeof(*saved));
-	int counts[64] = {0}, other = 0;
+	int counts[64] = { 0 }, other = 0;
 	uint8_t *big = malloc(BUFSZ), plain[PL];
 	memset(plain, 'a', PL);
 	capture_frames(p, 1, PL, f);
@@ -788,7 +792,7 @@ static void every_bit_flip(enum hvc_gcm_path path, int peek)
 		p->link.p[0].eof = 0;
 		assert_true(rc < 0);
 		assert_memory_not_equal(buf, plain, PL); /* no plaintext released */
-		if (rc == HVC_E_AUTH_TAG) /* not even the plaintext of a flipped frame */
+		if (rc == HVC_E_AUTH_TAG)		 /* not even the plaintext of a flipped frame */
 			for (int i = 0; i < PL; i++)
 				assert_int_equal(buf[i], 0);
 		assert_int_equal(hvc_channel_last_error(p->s), rc);
@@ -804,8 +808,8 @@ static void every_bit_flip(enum hvc_gcm_path path, int peek)
 		else if (bit / 8 >= 8)
 			assert_true(rc == HVC_E_REPLAY || rc == HVC_E_REORDER);
 	}
-	printf("[ INFO     ] %s, %s: %d single-bit flips of a %d-byte frame, all rejected:",
-	       hvc_gcm_path_name(path), peek ? "from the transport's buffer" : "copied", FL * 8, FL);
+	printf("[ INFO     ] %s, %s: %d single-bit flips of a %d-byte frame, all rejected:", hvc_gcm_path_name(path),
+	       peek ? "from the transport's buffer" : "copied", FL * 8, FL);
 	for (int e = 0; e < 64; e++)
 		if (counts[e])
 			printf(" %s=%d", hvc_strerror(-e), counts[e]);
@@ -844,8 +848,8 @@ static void test_receive_from_transport_buffer(void **state)
 		handshake(&p);
 		assert_int_equal(p.rc_c, HVC_OK);
 		assert_int_equal(p.rc_s, HVC_OK);
-		size_t chunks[] = {0, 1, 7, 15, 16, 17, 1000, 4099, 65536};
-		size_t sizes[] = {0, 1, 15, 16, 17, 255, 4096, 65536 + 3};
+		size_t chunks[] = { 0, 1, 7, 15, 16, 17, 1000, 4099, 65536 };
+		size_t sizes[] = { 0, 1, 15, 16, 17, 255, 4096, 65536 + 3 };
 		int cheap_seen = 0;
 		for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 			p.link.p[0].max_chunk = p.link.p[1].max_chunk = chunks[c];
@@ -856,16 +860,14 @@ static void test_receive_from_transport_buffer(void **state)
 				}
 				size_t taken = p.link.consumed[0];
 				int cheap = hvc_gcm_fast_keystream(&p.s->rx.key) ||
-					    hvc_ks_ring_peek(&p.s->rx.ring, p.s->rx.epoch, p.s->rx.seq,
-							     sizes[i]);
+					    hvc_ks_ring_peek(&p.s->rx.ring, p.s->rx.epoch, p.s->rx.seq, sizes[i]);
 				roundtrip(&p, p.c, p.s, sizes[i], &seed);
 				roundtrip(&p, p.s, p.c, sizes[i] + c, &seed);
 				/* whole blocks came straight from the pipe's buffer wherever the keystream
 				 * is cheap (fast CTR) or ready (ring); else ciphertext is copied, hashed
 				 * on arrival and decrypted after the tag */
 				cheap_seen += cheap;
-				if (cheap && sizes[i] >= 16 &&
-				    chunks[c] != 1 && chunks[c] != 7 && chunks[c] != 15)
+				if (cheap && sizes[i] >= 16 && chunks[c] != 1 && chunks[c] != 7 && chunks[c] != 15)
 					assert_true(p.link.consumed[0] > taken);
 			}
 		}
@@ -874,7 +876,7 @@ static void test_receive_from_transport_buffer(void **state)
 		/* a lending transport whose buffer wraps at odd offsets: views end mid-block
 		 * (the rest of the block is copied, then lending resumes) */
 		p.link.p[0].max_chunk = p.link.p[1].max_chunk = 0;
-		size_t wraps[] = {1000, 4099, 65536 + 5};
+		size_t wraps[] = { 1000, 4099, 65536 + 5 };
 		for (size_t w = 0; w < sizeof(wraps) / sizeof(wraps[0]); w++) {
 			p.link.p[0].wrap = p.link.p[1].wrap = wraps[w];
 			for (int i = 0; i < 6; i++) {
@@ -993,8 +995,7 @@ static void test_partial_frame_scrubbed(void **state)
 					rc = hvc_channel_recv(p->s, &type, buf, PL, &len);
 				assert_int_equal(rc, HVC_E_TIMEOUT);
 			} else if (how == 1) { /* the caller switches buffers mid-frame */
-				assert_int_equal(hvc_channel_recv(p->s, &type, other, PL, &len),
-						 HVC_E_INVAL);
+				assert_int_equal(hvc_channel_recv(p->s, &type, other, PL, &len), HVC_E_INVAL);
 				assert_int_equal(hvc_channel_last_error(p->s), HVC_E_INVAL);
 			} else {
 				hvc_channel_destroy(p->s);
@@ -1085,7 +1086,7 @@ static void test_api_misuse(void **state)
 	pair_start(&p);
 	assert_int_equal(hvc_channel_send(p.c, 0x41, buf, 1), HVC_E_STATE);
 	handshake(&p);
-	assert_int_equal(hvc_channel_send(p.c, 0x10, buf, 1), HVC_E_INVAL); /* protocol type */
+	assert_int_equal(hvc_channel_send(p.c, 0x10, buf, 1), HVC_E_INVAL);	/* protocol type */
 	assert_int_equal(hvc_channel_send(p.c, 0x41, buf, BUFSZ), HVC_E_INVAL); /* too long */
 	/* a too-small receive buffer is not fatal and consumes nothing */
 	assert_int_equal(hvc_channel_send(p.c, 0x41, buf, 5000), HVC_OK);
@@ -1098,7 +1099,7 @@ static void test_api_misuse(void **state)
 	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
 	pair_start(&p);
 	handshake(&p);
-	uint8_t h[16] = {1, 0x41, 0, 1, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+	uint8_t h[16] = { 1, 0x41, 0, 1, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
 	mem_pipe_push(&p.link.p[0], h, 16);
 	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_E_TOO_LONG);
 	pair_free(&p);
@@ -1178,8 +1179,8 @@ static void test_error_strings(void **state)
 
 /* OpenSSL opens one captured data frame (16-byte header as AAD, len bytes, tag) with the
  * nonce built as docs/protocol.md says: salt XOR the sequence number in bytes 4..11. */
-static int ossl_open_frame(const uint8_t key[32], const uint8_t salt[12], uint64_t seq,
-			   const uint8_t *f, size_t len, uint8_t *pt)
+static int ossl_open_frame(const uint8_t key[32], const uint8_t salt[12], uint64_t seq, const uint8_t *f, size_t len,
+			   uint8_t *pt)
 {
 	uint8_t nonce[12];
 	for (int i = 0; i < 12; i++)
@@ -1232,8 +1233,9 @@ static void test_wire_chunked_is_standard_gcm(void **state)
 	enum hvc_gcm_path path = (enum hvc_gcm_path)(uintptr_t)*state;
 	if (hvc_gcm_path_available(path) != HVC_OK)
 		skip();
-	const size_t sizes[] = {1, HVC_SEND_CHUNK - 1, HVC_SEND_CHUNK, HVC_SEND_CHUNK + 1,
-				3 * HVC_SEND_CHUNK + 17, 65536 + 5, 200000};
+	const size_t sizes[] = {
+		1, HVC_SEND_CHUNK - 1, HVC_SEND_CHUNK, HVC_SEND_CHUNK + 1, 3 * HVC_SEND_CHUNK + 17, 65536 + 5, 200000
+	};
 	size_t maxf = 200000 + HVC_FRAME_OVERHEAD;
 	uint8_t *msg = malloc(maxf), *f = malloc(maxf), *pt = malloc(maxf), key[32], salt[12];
 	uint64_t seed = 99;
@@ -1286,9 +1288,12 @@ static void test_zero_stream(void **state)
 	free(b);
 }
 
-#define PT(fn, p, name) {#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)}
-#define ALL_PATHS(fn) PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), \
-	PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
+#define PT(fn, p, name)                                                                                                \
+	{                                                                                                              \
+#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)                                                   \
+	}
+#define ALL_PATHS(fn)                                                                                                  \
+	PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
 
 int main(void)
 {

@@ -26,23 +26,25 @@ struct vec {
 	const char *key, *iv, *pt, *aad, *ct, *tag;
 };
 static const struct vec vecs[] = {
-	{"0000000000000000000000000000000000000000000000000000000000000000",
-	 "000000000000000000000000", "", "", "", "530f8afbc74536b9a963b4f1c4cb738b"},
-	{"0000000000000000000000000000000000000000000000000000000000000000",
-	 "000000000000000000000000", "00000000000000000000000000000000", "",
-	 "cea7403d4d606b6e074ec5d3baf39d18", "d0d1c8a799996bf0265b98b5d48ab919"},
-	{"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
-	 "cafebabefacedbaddecaf888",
-	 "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
-	 "",
-	 "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
-	 "b094dac5d93471bdec1a502270e3cc6c"},
-	{"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
-	 "cafebabefacedbaddecaf888",
-	 "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
-	 "feedfacedeadbeeffeedfacedeadbeefabaddad2",
-	 "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
-	 "76fc6ece0f4e1768cddf8853bb2d551b"},
+	{ "0000000000000000000000000000000000000000000000000000000000000000", "000000000000000000000000", "", "", "",
+	  "530f8afbc74536b9a963b4f1c4cb738b" },
+	{ "0000000000000000000000000000000000000000000000000000000000000000", "000000000000000000000000",
+	  "00000000000000000000000000000000", "", "cea7403d4d606b6e074ec5d3baf39d18",
+	  "d0d1c8a799996bf0265b98b5d48ab919" },
+	{ "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+	  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0d"
+	  "e657ba637b391aafd255",
+	  "",
+	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba"
+	  "7a0abcc9f662898015ad",
+	  "b094dac5d93471bdec1a502270e3cc6c" },
+	{ "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+	  "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0d"
+	  "e657ba637b39",
+	  "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba"
+	  "7a0abcc9f662",
+	  "76fc6ece0f4e1768cddf8853bb2d551b" },
 };
 
 static void test_abi_layout(void **state)
@@ -93,8 +95,8 @@ static void test_nist_vectors(void **state)
 	free(k);
 }
 
-static int ossl_gcm(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *aad, size_t an,
-		    const uint8_t *in, uint8_t *out, size_t n, uint8_t *tag)
+static int ossl_gcm(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *aad, size_t an, const uint8_t *in,
+		    uint8_t *out, size_t n, uint8_t *tag)
 {
 	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
 	int l, ok = 1;
@@ -155,8 +157,8 @@ static void test_openssl_crosscheck(void **state)
 		tag2[rnd64(&s) % 16] ^= (uint8_t)(1u << (rnd64(&s) % 8));
 		assert_int_equal(hvc_gcm_decrypt(k, iv, aad, an, ct + a1, out, n, tag2), HVC_E_AUTH_TAG);
 	}
-	printf("[ INFO     ] %s: %d random lengths/alignments both directions vs OpenSSL\n",
-	       hvc_gcm_path_name(path), XCHECK_ITERS);
+	printf("[ INFO     ] %s: %d random lengths/alignments both directions vs OpenSSL\n", hvc_gcm_path_name(path),
+	       XCHECK_ITERS);
 	hvc_gcm_key_wipe(k);
 	free(k);
 	free(pt);
@@ -174,7 +176,7 @@ static void test_keystream_equivalence(void **state)
 	uint8_t *pt = malloc(max), *ct = malloc(max), *ks = malloc(max + 16), *ct2 = malloc(max);
 	uint64_t s = 99 + path;
 	for (int it = 0; it < 300; it++) {
-		uint8_t key[32], iv[12], hdr[16], tag[16], st[16] = {0};
+		uint8_t key[32], iv[12], hdr[16], tag[16], st[16] = { 0 };
 		size_t n = rnd64(&s) % max;
 		rnd_fill(&s, key, 32);
 		rnd_fill(&s, iv, 12);
@@ -216,7 +218,7 @@ static void test_ghash_clmul_vs_imb(void **state)
 	}
 	struct hvc_gcm_key *k = aligned_alloc(64, sizeof(*k));
 	struct hvc_ghash_key g;
-	uint8_t key[32], h[16], zero_iv[12] = {0};
+	uint8_t key[32], h[16], zero_iv[12] = { 0 };
 	uint8_t *in = malloc(6000), *ks = malloc(6000), *out = malloc(6000), *out2 = malloc(6000);
 	uint64_t s = 77 + kind;
 	for (int it = 0; it < 3000; it++) {
@@ -282,7 +284,7 @@ static void test_ctr_vaes_vs_imb(void **state)
 		assert_memory_equal(a + al, b, n);
 	}
 	/* inc32 wrap: block i must be AES(iv || (0xfffffff9 + i) mod 2^32) */
-	uint8_t iv[12] = {1, 2, 3}, zero[16 * 16] = {0}, one[16];
+	uint8_t iv[12] = { 1, 2, 3 }, zero[16 * 16] = { 0 }, one[16];
 	hvc_ctr_vaes(k->kd, iv, 0xfffffff9u, zero, a, sizeof(zero));
 	for (uint32_t i = 0; i < 16; i++) {
 		hvc_gcm_ctr_xor_imb(k, iv, 0xfffffff9u + i, zero, one, 16);
@@ -302,7 +304,7 @@ static void test_key_reuse_across_paths(void **state)
 {
 	(void)state;
 	struct hvc_gcm_key *k = aligned_alloc(64, sizeof(*k)), *f = aligned_alloc(64, sizeof(*f));
-	uint8_t key1[32] = {1}, key2[32] = {2}, iv[12] = {3}, pt[300], c1[300], c2[300], t1[16], t2[16];
+	uint8_t key1[32] = { 1 }, key2[32] = { 2 }, iv[12] = { 3 }, pt[300], c1[300], c2[300], t1[16], t2[16];
 	memset(pt, 0x5a, sizeof(pt));
 	for (size_t a = 0; a < 3; a++)
 		for (size_t b = 0; b < 3; b++) {
@@ -340,7 +342,7 @@ static void test_ring(void **state)
 {
 	(void)state;
 	struct hvc_gcm_key *k = aligned_alloc(64, sizeof(*k));
-	uint8_t key[32] = {1}, salt[12] = {2}, nonce[12], ref[4096 + 16];
+	uint8_t key[32] = { 1 }, salt[12] = { 2 }, nonce[12], ref[4096 + 16];
 	size_t cap = 3 * 4096 + 100;
 	uint8_t *mem = malloc(cap);
 	struct hvc_ks_ring r;
@@ -383,8 +385,7 @@ static void test_ring(void **state)
 				if (at >= noff && at < noff + 4016) {
 					assert_int_equal(r.mem[at], ref[at - noff]);
 					overlapped++;
-				}
-				else
+				} else
 					assert_int_equal(r.mem[at], 0);
 			}
 		}
@@ -417,7 +418,7 @@ static void test_path_unavailable_is_reported(void **state)
 	int any_missing = 0;
 	for (size_t i = 0; i < 3; i++) {
 		struct hvc_gcm_key *k = aligned_alloc(64, sizeof(*k));
-		uint8_t key[32] = {0};
+		uint8_t key[32] = { 0 };
 		int rc = hvc_gcm_key_init(k, test_paths[i], key);
 		assert_int_equal(rc, hvc_gcm_path_available(test_paths[i]));
 		if (rc != HVC_OK) {
@@ -430,9 +431,12 @@ static void test_path_unavailable_is_reported(void **state)
 	assert_int_equal(hvc_gcm_path_available((enum hvc_gcm_path)42), HVC_E_INVAL);
 }
 
-#define PT(fn, p, name) {#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)}
-#define ALL_PATHS(fn) PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), \
-	PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
+#define PT(fn, p, name)                                                                                                \
+	{                                                                                                              \
+#fn "/" name, fn, NULL, NULL, (void *)(uintptr_t)(p)                                                   \
+	}
+#define ALL_PATHS(fn)                                                                                                  \
+	PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
 
 int main(void)
 {
@@ -443,9 +447,12 @@ int main(void)
 		ALL_PATHS(test_nist_vectors),
 		ALL_PATHS(test_openssl_crosscheck),
 		ALL_PATHS(test_keystream_equivalence),
-		{"test_ghash_clmul_vs_imb/xmm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_XMM},
-		{"test_ghash_clmul_vs_imb/ymm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_YMM},
-		{"test_ghash_clmul_vs_imb/zmm", test_ghash_clmul_vs_imb, NULL, NULL, (void *)(uintptr_t)HVC_CLMUL_ZMM},
+		{ "test_ghash_clmul_vs_imb/xmm", test_ghash_clmul_vs_imb, NULL, NULL,
+		  (void *)(uintptr_t)HVC_CLMUL_XMM },
+		{ "test_ghash_clmul_vs_imb/ymm", test_ghash_clmul_vs_imb, NULL, NULL,
+		  (void *)(uintptr_t)HVC_CLMUL_YMM },
+		{ "test_ghash_clmul_vs_imb/zmm", test_ghash_clmul_vs_imb, NULL, NULL,
+		  (void *)(uintptr_t)HVC_CLMUL_ZMM },
 		cmocka_unit_test(test_ctr_vaes_vs_imb),
 		cmocka_unit_test(test_key_reuse_across_paths),
 		cmocka_unit_test(test_selftest),

@@ -103,7 +103,9 @@ static void test_hkdf_rfc5869(void **state)
 	hex2bin("06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244", exp);
 	assert_memory_equal(prk, exp, 32);
 	hvc_hkdf_expand(prk, info, 80, okm, 82);
-	hex2bin("b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87", exp);
+	hex2bin("b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275"
+		"600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87",
+		exp);
 	assert_memory_equal(okm, exp, 82);
 	/* Test case 3: no salt, no info */
 	memset(ikm, 0x0b, 22);
@@ -131,8 +133,7 @@ static void test_entropy_x86(void **state)
 	struct hvc_cpu c;
 	uint8_t a[37], b[37];
 	hvc_cpu_detect(&c);
-	printf("[ INFO     ] RDSEED %s, RDRAND %s\n", c.rdseed ? "present" : "absent",
-	       c.rdrand ? "present" : "absent");
+	printf("[ INFO     ] RDSEED %s, RDRAND %s\n", c.rdseed ? "present" : "absent", c.rdrand ? "present" : "absent");
 	if (!c.rdseed && !c.rdrand) {
 		assert_int_equal(hvc_entropy_x86(NULL, a, sizeof(a)), HVC_E_NO_ENTROPY);
 		return;
@@ -145,11 +146,11 @@ static void test_entropy_x86(void **state)
 static void test_rng_health(void **state)
 {
 	(void)state;
-	struct hvc_rng_health h = {0};
+	struct hvc_rng_health h = { 0 };
 	assert_int_equal(hvc_rng_health_check(&h, 0x1234), HVC_OK);
 	assert_int_equal(hvc_rng_health_check(&h, 0x5678), HVC_OK);
 	assert_int_equal(hvc_rng_health_check(&h, 0x5678), HVC_E_ENTROPY_HEALTH); /* stuck */
-	struct hvc_rng_health h2 = {0};
+	struct hvc_rng_health h2 = { 0 };
 	assert_int_equal(hvc_rng_health_check(&h2, 0), HVC_E_ENTROPY_HEALTH);
 	assert_int_equal(hvc_rng_health_check(&h2, ~0ULL), HVC_E_ENTROPY_HEALTH);
 }
@@ -157,12 +158,9 @@ static void test_rng_health(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sha256_vectors),
-		cmocka_unit_test(test_sha256_hmac_vs_openssl),
-		cmocka_unit_test(test_hmac_rfc4231),
-		cmocka_unit_test(test_hkdf_rfc5869),
-		cmocka_unit_test(test_entropy_hosted),
-		cmocka_unit_test(test_entropy_x86),
+		cmocka_unit_test(test_sha256_vectors), cmocka_unit_test(test_sha256_hmac_vs_openssl),
+		cmocka_unit_test(test_hmac_rfc4231),   cmocka_unit_test(test_hkdf_rfc5869),
+		cmocka_unit_test(test_entropy_hosted), cmocka_unit_test(test_entropy_x86),
 		cmocka_unit_test(test_rng_health),
 	};
 	return cmocka_run_group_tests_name("crypto_kdf", tests, NULL, NULL);

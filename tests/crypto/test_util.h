@@ -34,7 +34,7 @@ static inline void rnd_fill(uint64_t *s, uint8_t *p, size_t n)
 		p[i] = (uint8_t)(rnd64(s) >> 56);
 }
 
-static const enum hvc_gcm_path test_paths[] = {HVC_GCM_SSE, HVC_GCM_AVX2, HVC_GCM_VAES_AVX512};
+static const enum hvc_gcm_path test_paths[] = { HVC_GCM_SSE, HVC_GCM_AVX2, HVC_GCM_VAES_AVX512 };
 
 /* Prints once which implementation paths this CPU can run and which tests will skip. */
 static inline void print_paths(void)
@@ -46,19 +46,18 @@ static inline void print_paths(void)
 			       ? "available: runs natively"
 			       : "UNAVAILABLE on this CPU: its tests are SKIPPED (not passed)");
 	enum hvc_clmul_kind ck = hvc_clmul_best();
-	printf("[ PATHS    ] own GHASH: %s\n", ck == HVC_CLMUL_YMM ? "clmul-ymm (VPCLMULQDQ) and clmul-xmm run"
-					 : ck == HVC_CLMUL_XMM ? "clmul-xmm runs; clmul-ymm UNAVAILABLE (skipped)"
-							       : "no PCLMULQDQ: ipsec-mb GHASH only");
+	printf("[ PATHS    ] own GHASH: %s\n", ck == HVC_CLMUL_YMM   ? "clmul-ymm (VPCLMULQDQ) and clmul-xmm run"
+					       : ck == HVC_CLMUL_XMM ? "clmul-xmm runs; clmul-ymm UNAVAILABLE (skipped)"
+								     : "no PCLMULQDQ: ipsec-mb GHASH only");
 }
 
 /* cmocka prestate carries the path; skip (never pass) when the CPU lacks it. */
-#define PATH_OR_SKIP(state, path)                                                               \
-	enum hvc_gcm_path path = (enum hvc_gcm_path)(uintptr_t)*(state);                        \
-	do {                                                                                    \
-		if (hvc_gcm_path_available(path) != HVC_OK) {                                   \
-			printf("[ SKIPPED  ] path %s not available on this CPU\n",                \
-			       hvc_gcm_path_name(path));                                         \
-			skip();                                                                 \
-		}                                                                               \
+#define PATH_OR_SKIP(state, path)                                                                                      \
+	enum hvc_gcm_path path = (enum hvc_gcm_path)(uintptr_t) * (state);                                             \
+	do {                                                                                                           \
+		if (hvc_gcm_path_available(path) != HVC_OK) {                                                          \
+			printf("[ SKIPPED  ] path %s not available on this CPU\n", hvc_gcm_path_name(path));           \
+			skip();                                                                                        \
+		}                                                                                                      \
 	} while (0)
 #endif

@@ -162,9 +162,18 @@ static int f_scrub(void *ctx)
 struct mig_guest_ops fg_ops(struct fake_guest *g)
 {
 	struct mig_guest_ops o = {
-		.ctx = g, .npages = g->npages, .page_ro = f_ro, .dirty_collect = f_collect,
-		.pause = f_pause, .resume = f_resume, .throttle = f_throttle, .save_state = f_save,
-		.prepare = f_prepare, .page_rw = f_rw, .load_state = f_load, .scrub = f_scrub,
+		.ctx = g,
+		.npages = g->npages,
+		.page_ro = f_ro,
+		.dirty_collect = f_collect,
+		.pause = f_pause,
+		.resume = f_resume,
+		.throttle = f_throttle,
+		.save_state = f_save,
+		.prepare = f_prepare,
+		.page_rw = f_rw,
+		.load_state = f_load,
+		.scrub = f_scrub,
 	};
 	return o;
 }
@@ -273,12 +282,22 @@ static int l_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
 	return MIG_OK;
 }
 
-static int l_enc(void *ctx) { (void)ctx; return 0; }
+static int l_enc(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
 
 struct mig_link ml_link(struct ml_end *e)
 {
-	struct mig_link k = { .ctx = e, .handshake = NULL, .writable = l_writable, .pending = l_pending,
-			      .send = l_send, .recv = l_recv, .encrypted = l_enc, .detail = NULL };
+	struct mig_link k = { .ctx = e,
+			      .handshake = NULL,
+			      .writable = l_writable,
+			      .pending = l_pending,
+			      .send = l_send,
+			      .recv = l_recv,
+			      .encrypted = l_enc,
+			      .detail = NULL };
 	return k;
 }
 

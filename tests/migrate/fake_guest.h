@@ -15,7 +15,7 @@ struct fake_guest {
 	int paused, running, prepared, scrubbed, resumed, loaded;
 	unsigned throttle;
 	uint64_t writes_per_tick, seq, rng;
-	uint8_t *snap;           /* memory at the moment of pause (source) */
+	uint8_t *snap; /* memory at the moment of pause (source) */
 	int fail_pause, fail_save, fail_resume, fail_load, fail_prepare, scrub_leaves_junk;
 	int resume_calls;
 };
@@ -35,19 +35,24 @@ struct ml_queue {
 enum ml_fault { ML_NONE = 0, ML_CUT, ML_STALL, ML_KILL, ML_CORRUPT };
 
 struct mem_link {
-	struct ml_queue q[2];      /* q[0]: source -> dest, q[1]: dest -> source */
+	struct ml_queue q[2]; /* q[0]: source -> dest, q[1]: dest -> source */
 	long bw_per_tick;
 	int cut, closed[2], stalled[2];
-	int corrupt_next[2];       /* flip a byte in the next message sent by side i */
+	int corrupt_next[2]; /* flip a byte in the next message sent by side i */
 	uint64_t sent_msgs[2];
 };
-struct ml_end { struct mem_link *l; int side; }; /* side 0 source, 1 dest */
+struct ml_end {
+	struct mem_link *l;
+	int side;
+}; /* side 0 source, 1 dest */
 
 void ml_init(struct mem_link *l, size_t cap, long bw_per_tick);
 void ml_free(struct mem_link *l);
 void ml_tick(struct mem_link *l);
 struct mig_link ml_link(struct ml_end *e);
 
-struct fake_clock { uint64_t now; };
+struct fake_clock {
+	uint64_t now;
+};
 struct mig_clock fc_clock(struct fake_clock *c);
 #endif

@@ -23,7 +23,10 @@ struct rig {
 	uint8_t state_at_pause[512];
 };
 
-struct trigger { int side, state; enum ml_fault fault; };
+struct trigger {
+	int side, state;
+	enum ml_fault fault;
+};
 
 static void rig_init(struct rig *r, uint64_t npages, uint64_t wpt, long bw, const struct mig_policy_cfg *pc)
 {
@@ -38,7 +41,8 @@ static void rig_init(struct rig *r, uint64_t npages, uint64_t wpt, long bw, cons
 	r->bitmap = calloc(MIG_BITMAP_WORDS(npages), 8);
 	r->smsg = malloc(MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT));
 	r->dmsg = malloc(MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT));
-	struct mig_config cfg = { .mig_id = 0x1122334455667788ull, .guest_id = 3,
+	struct mig_config cfg = { .mig_id = 0x1122334455667788ull,
+				  .guest_id = 3,
 				  .stall_timeout_ns = 50ull * 1000000ull };
 	if (pc)
 		cfg.policy = *pc;
@@ -47,10 +51,12 @@ static void rig_init(struct rig *r, uint64_t npages, uint64_t wpt, long bw, cons
 	struct mig_guest_ops so = fg_ops(&r->sg), dops = fg_ops(&r->dg);
 	struct mig_link sl = ml_link(&r->es), dl = ml_link(&r->ed);
 	struct mig_clock c = fc_clock(&r->clk);
-	struct mig_buffers sb = { r->bitmap, r->smsg, MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT), r->sstate,
-				  sizeof(r->sstate), r->sctl, sizeof(r->sctl) };
-	struct mig_buffers db = { NULL, r->dmsg, MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT), NULL, 0, r->dctl,
-				  sizeof(r->dctl) };
+	struct mig_buffers sb = { r->bitmap,	  r->smsg,	     MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT),
+				  r->sstate,	  sizeof(r->sstate), r->sctl,
+				  sizeof(r->sctl) };
+	struct mig_buffers db = {
+		NULL, r->dmsg, MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT), NULL, 0, r->dctl, sizeof(r->dctl)
+	};
 	assert_int_equal(mig_source_init(&r->src, &cfg, &so, &sl, &c, &sb), MIG_OK);
 	struct mig_config dcfg = cfg;
 	dcfg.mig_id = 0;
@@ -76,11 +82,17 @@ static void apply(struct rig *r, const struct trigger *t)
 	case ML_CUT: r->l.cut = 1; break;
 	case ML_KILL:
 		r->l.closed[t->side] = 1;
-		if (t->side) r->dst_dead = 1; else r->src_dead = 1;
+		if (t->side)
+			r->dst_dead = 1;
+		else
+			r->src_dead = 1;
 		break;
 	case ML_STALL:
 		r->l.stalled[t->side] = 1;
-		if (t->side) r->dst_dead = 1; else r->src_dead = 1;
+		if (t->side)
+			r->dst_dead = 1;
+		else
+			r->src_dead = 1;
 		break;
 	case ML_CORRUPT: r->l.corrupt_next[t->side] = 1; break;
 	case ML_NONE: break;
@@ -192,8 +204,7 @@ static void test_prepare_stop_before_pause(void **st)
  * the migration then completes and is byte-exact. */
 static uint64_t predicted_at_round_end;
 
-static void run_with_frozen_dest(struct rig *r, long freeze_ticks, uint64_t *acked_at_pause,
-				 uint64_t *sent_at_pause)
+static void run_with_frozen_dest(struct rig *r, long freeze_ticks, uint64_t *acked_at_pause, uint64_t *sent_at_pause)
 {
 	long frozen = -1;
 	int was_paused = 0;
@@ -276,9 +287,9 @@ static int in(int v, const int *set, size_t n)
 }
 
 static const int link_errs[] = { MIG_E_TRANSPORT, MIG_E_PEER_CLOSED };
-static const int corrupt_errs[] = { MIG_E_CHECKSUM, MIG_E_BAD_ID, MIG_E_BAD_FIELD, MIG_E_BAD_MAGIC,
-				    MIG_E_PEER_ABORT, MIG_E_LIMIT, MIG_E_BAD_LENGTH, MIG_E_COUNT,
-				    MIG_E_BAD_PFN, MIG_E_BAD_GEOMETRY, MIG_E_UNEXPECTED, MIG_E_BAD_TYPE };
+static const int corrupt_errs[] = { MIG_E_CHECKSUM,   MIG_E_BAD_ID,	  MIG_E_BAD_FIELD,  MIG_E_BAD_MAGIC,
+				    MIG_E_PEER_ABORT, MIG_E_LIMIT,	  MIG_E_BAD_LENGTH, MIG_E_COUNT,
+				    MIG_E_BAD_PFN,    MIG_E_BAD_GEOMETRY, MIG_E_UNEXPECTED, MIG_E_BAD_TYPE };
 
 /* The outcome rules of docs/migration.md, checked after every injected fault. */
 static void check_outcome(struct rig *r, const struct trigger *t, int *fails_seen)
@@ -339,8 +350,7 @@ static void check_outcome(struct rig *r, const struct trigger *t, int *fails_see
 			assert_true(in(se, corrupt_errs, sizeof(corrupt_errs) / sizeof(int)) ||
 				    in(de, corrupt_errs, sizeof(corrupt_errs) / sizeof(int)));
 		break;
-	case ML_NONE:
-		break;
+	case ML_NONE: break;
 	}
 }
 
@@ -357,8 +367,7 @@ static void fault_matrix(enum ml_fault f)
 			check_outcome(r, &t, &fired);
 			runs++;
 			if (r->fired && getenv("MIG_TEST_VERBOSE"))
-				print_message("  %s %-13s -> src %-12s %-20s dst %-8s %s\n",
-					      side ? "dst" : "src",
+				print_message("  %s %-13s -> src %-12s %-20s dst %-8s %s\n", side ? "dst" : "src",
 					      side ? mig_dst_state_name(s) : mig_src_state_name(s),
 					      mig_src_state_name(r->src.st),
 					      mig_strerror(r->src.st == MIG_SRC_IN_DOUBT ? r->src.detail : r->src.err),
@@ -370,13 +379,33 @@ static void fault_matrix(enum ml_fault f)
 	/* Every state an engine rests in between two steps was hit. */
 	assert_true(fired >= 15);
 	print_message("  %s: %d of %d injection points reached, outcome rules hold (MIG_TEST_VERBOSE=1 lists them)\n",
-		      f == ML_CUT ? "cut" : f == ML_KILL ? "kill" : f == ML_STALL ? "stall" : "corrupt", fired, runs);
+		      f == ML_CUT     ? "cut"
+		      : f == ML_KILL  ? "kill"
+		      : f == ML_STALL ? "stall"
+				      : "corrupt",
+		      fired, runs);
 }
 
-static void test_fault_cut(void **st) { (void)st; fault_matrix(ML_CUT); }
-static void test_fault_kill(void **st) { (void)st; fault_matrix(ML_KILL); }
-static void test_fault_stall(void **st) { (void)st; fault_matrix(ML_STALL); }
-static void test_fault_corrupt(void **st) { (void)st; fault_matrix(ML_CORRUPT); }
+static void test_fault_cut(void **st)
+{
+	(void)st;
+	fault_matrix(ML_CUT);
+}
+static void test_fault_kill(void **st)
+{
+	(void)st;
+	fault_matrix(ML_KILL);
+}
+static void test_fault_stall(void **st)
+{
+	(void)st;
+	fault_matrix(ML_STALL);
+}
+static void test_fault_corrupt(void **st)
+{
+	(void)st;
+	fault_matrix(ML_CORRUPT);
+}
 
 static void guest_fault(int which, int want_src, int want_dst)
 {

@@ -9,7 +9,7 @@
 #include "mig.h"
 #include "mig_guard.h"
 
-#define MS 1000000ull
+#define MS  1000000ull
 #define SEC 1000000000ull
 
 static void test_defaults_and_predict(void **st)
@@ -81,8 +81,9 @@ static void test_refine_bounded(void **st)
 		cont++;
 		/* each round takes the predicted time and the guest dirties at 20000 pages/s */
 		uint64_t dur = p.predicted_ns;
-		s = (struct mig_round_sample){ dur, s.dirtied * 4104ull, s.dirtied,
-					       20000ull * dur / SEC ? 20000ull * dur / SEC : 1, 0, 0 };
+		s = (struct mig_round_sample){ dur,	  s.dirtied * 4104ull,
+					       s.dirtied, 20000ull * dur / SEC ? 20000ull * dur / SEC : 1,
+					       0,	  0 };
 	}
 	assert_int_equal(d, MIG_DEC_STOP);
 	assert_int_equal(cont, MIG_REFINE_ROUNDS_MAX);
@@ -113,8 +114,9 @@ static void test_outrun_throttle_steps(void **st)
 {
 	(void)st;
 	struct mig_policy p;
-	struct mig_policy_cfg c = { .downtime_target_ns = 10 * MS, .throttle_step_pct = 30,
-				    .throttle_max_pct = 80, .max_rounds = 10 };
+	struct mig_policy_cfg c = {
+		.downtime_target_ns = 10 * MS, .throttle_step_pct = 30, .throttle_max_pct = 80, .max_rounds = 10
+	};
 	mig_policy_init(&p, &c);
 	/* Dirty rate equals bandwidth: outrun. */
 	struct mig_round_sample s = { 1 * SEC, 41040000, 10000, 10000, 0, 0 };
@@ -301,14 +303,19 @@ static void test_peer_table_eviction(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_and_predict), cmocka_unit_test(test_converges),
-		cmocka_unit_test(test_continue_then_stop), cmocka_unit_test(test_refine_bounded),
+		cmocka_unit_test(test_defaults_and_predict),
+		cmocka_unit_test(test_converges),
+		cmocka_unit_test(test_continue_then_stop),
+		cmocka_unit_test(test_refine_bounded),
 		cmocka_unit_test(test_refine_needs_real_gain),
 		cmocka_unit_test(test_outrun_throttle_steps),
-		cmocka_unit_test(test_outrun_abort), cmocka_unit_test(test_slow_convergence),
+		cmocka_unit_test(test_outrun_abort),
+		cmocka_unit_test(test_slow_convergence),
 		cmocka_unit_test(test_zero_duration),
-		cmocka_unit_test(test_token_bucket), cmocka_unit_test(test_backoff),
-		cmocka_unit_test(test_retries), cmocka_unit_test(test_one_per_guest),
+		cmocka_unit_test(test_token_bucket),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_retries),
+		cmocka_unit_test(test_one_per_guest),
 		cmocka_unit_test(test_peer_table_eviction),
 	};
 	return cmocka_run_group_tests_name("migrate policy and throttle", tests, NULL, NULL);

@@ -10,7 +10,7 @@
 #include "mig_proto.h"
 
 /* mig_sum64 of "abc" (seed 0) and of bytes i*7+3, i < 4096 (seed 1): see docs/migration.md */
-#define MIG_SUM64_KAT_ABC 0x844290ca9f9a7165ull
+#define MIG_SUM64_KAT_ABC  0x844290ca9f9a7165ull
 #define MIG_SUM64_KAT_PAGE 0x93ec16846201c778ull
 
 static void test_announce_roundtrip(void **st)
@@ -20,8 +20,8 @@ static void test_announce_roundtrip(void **st)
 	struct mig_announce a = { MIG_ANN_F_CHECKSUM, 0xdeadbeefcafef00dull, 9, 65536, 4096, 16384, 64 }, o;
 	assert_int_equal(mig_enc_announce(b, sizeof(b), &a), MIG_ANNOUNCE_LEN);
 	/* Byte-exact layout of docs/migration.md. */
-	static const uint8_t head[16] = { 0x48, 0x56, 0x4d, 0x47, 0, 1, 0, 1, 0xde, 0xad, 0xbe, 0xef,
-					  0xca, 0xfe, 0xf0, 0x0d };
+	static const uint8_t head[16] = { 0x48, 0x56, 0x4d, 0x47, 0,	1,    0,    1,
+					  0xde, 0xad, 0xbe, 0xef, 0xca, 0xfe, 0xf0, 0x0d };
 	assert_memory_equal(b, head, 16);
 	assert_int_equal(mig_dec_announce(b, MIG_ANNOUNCE_LEN, &o), MIG_OK);
 	assert_int_equal(o.mig_id, a.mig_id);
@@ -40,28 +40,36 @@ static void test_announce_hostile(void **st)
 		assert_int_equal(mig_dec_announce(b, n, &o), MIG_E_BAD_LENGTH);
 	assert_int_equal(mig_dec_announce(b, MIG_ANNOUNCE_LEN + 1, &o), MIG_E_BAD_LENGTH);
 	uint8_t c[64];
-	memcpy(c, b, 64); c[0] ^= 1;
+	memcpy(c, b, 64);
+	c[0] ^= 1;
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_MAGIC);
-	memcpy(c, b, 64); c[5] = 2; /* version 2 */
+	memcpy(c, b, 64);
+	c[5] = 2; /* version 2 */
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_MAGIC);
-	memcpy(c, b, 64); c[7] = 0x80; /* unknown flag */
+	memcpy(c, b, 64);
+	c[7] = 0x80; /* unknown flag */
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_FIELD);
-	memcpy(c, b, 64); c[47] = 1; /* reserved */
+	memcpy(c, b, 64);
+	c[47] = 1; /* reserved */
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_FIELD);
 	struct mig_announce h = a;
 	h.page_size = 8192;
 	mig_enc_announce(c, 64, &h);
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_GEOMETRY);
-	h = a; h.npages = 0;
+	h = a;
+	h.npages = 0;
 	mig_enc_announce(c, 64, &h);
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_GEOMETRY);
-	h = a; h.npages = 1ull << 60;
+	h = a;
+	h.npages = 1ull << 60;
 	mig_enc_announce(c, 64, &h);
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_GEOMETRY);
-	h = a; h.batch_max = MIG_BATCH_MAX + 1;
+	h = a;
+	h.batch_max = MIG_BATCH_MAX + 1;
 	mig_enc_announce(c, 64, &h);
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_LIMIT);
-	h = a; h.state_max = 0xffffffffu;
+	h = a;
+	h.state_max = 0xffffffffu;
 	mig_enc_announce(c, 64, &h);
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_LIMIT);
 }
@@ -267,9 +275,12 @@ static void test_strerror_distinct(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_announce_roundtrip), cmocka_unit_test(test_announce_hostile),
-		cmocka_unit_test(test_pages), cmocka_unit_test(test_state),
-		cmocka_unit_test(test_small_messages), cmocka_unit_test(test_checksum_and_zero),
+		cmocka_unit_test(test_announce_roundtrip),
+		cmocka_unit_test(test_announce_hostile),
+		cmocka_unit_test(test_pages),
+		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_small_messages),
+		cmocka_unit_test(test_checksum_and_zero),
 		cmocka_unit_test(test_checksum_properties),
 		cmocka_unit_test(test_strerror_distinct),
 	};

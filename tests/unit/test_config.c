@@ -11,7 +11,13 @@
 
 static char out[4096];
 static size_t outlen;
-static void cap(void *ctx, const char *s, size_t n) { (void)ctx; memcpy(out + outlen, s, n); outlen += n; out[outlen] = 0; }
+static void cap(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	memcpy(out + outlen, s, n);
+	outlen += n;
+	out[outlen] = 0;
+}
 static const struct printer P = { cap, 0 };
 
 static void parses_values(void **state)
@@ -20,8 +26,10 @@ static void parses_values(void **state)
 	struct hv_config c;
 	config_defaults(&c);
 	outlen = 0;
-	int bad = config_parse(&c, "/boot/hv.elf console=38400 exit_on_panic=1 vms=work,wset,work "
-				  "vm_mem_kib=8192 hb_ms=250 write_rate=0 wset_pages=64 autostart=0 dirty=ad slice_ms=5", &P);
+	int bad = config_parse(&c,
+			       "/boot/hv.elf console=38400 exit_on_panic=1 vms=work,wset,work "
+			       "vm_mem_kib=8192 hb_ms=250 write_rate=0 wset_pages=64 autostart=0 dirty=ad slice_ms=5",
+			       &P);
 	assert_int_equal(bad, 0);
 	assert_int_equal(outlen, 0);
 	assert_int_equal(c.console_baud, 38400);
@@ -44,8 +52,13 @@ static void parses_values(void **state)
 	assert_true(c.has_mac);
 	const uint8_t mac[6] = { 0x52, 0x54, 0, 0xab, 0xcd, 9 };
 	assert_memory_equal(c.mac, mac, 6);
-	assert_int_equal(config_parse(&c, "psk=00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF "
-				  "key_id=7 mig_policy=opportunistic mig_port=9000 downtime_ms=150 outrun=abort bw_cap_kib=512", &P), 0);
+	assert_int_equal(
+		config_parse(
+			&c,
+			"psk=00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF "
+			"key_id=7 mig_policy=opportunistic mig_port=9000 downtime_ms=150 outrun=abort bw_cap_kib=512",
+			&P),
+		0);
 	assert_int_equal(c.bw_cap_kib, 512);
 	assert_int_equal(c.psk_len, 32);
 	assert_int_equal(c.psk[31], 0xff);
@@ -54,7 +67,8 @@ static void parses_values(void **state)
 	assert_int_equal(c.mig_port, 9000);
 	assert_int_equal(c.downtime_ms, 150);
 	assert_int_equal(c.outrun_abort, 1);
-	assert_int_equal(config_parse(&c, "peer=lab-b@192.0.2.2 peer=far_c@198.51.100.7:9100 peer=lab-b@192.0.2.9:7002", &P), 0);
+	assert_int_equal(
+		config_parse(&c, "peer=lab-b@192.0.2.2 peer=far_c@198.51.100.7:9100 peer=lab-b@192.0.2.9:7002", &P), 0);
 	assert_int_equal(c.npeers, 2);
 	const struct hv_peer *pb = config_find_peer(&c, "lab-b");
 	assert_non_null(pb);
@@ -73,8 +87,10 @@ static void bad_input_keeps_defaults(void **state)
 	config_defaults(&c);
 	config_defaults(&d);
 	outlen = 0;
-	int bad = config_parse(&c, "console=12345 console=abc vms=work,bogus vms= vm_mem_kib=1 hb_ms=99999999999 "
-				  "dirty=maybe wset_pages=65 novalue colour=blue =5", &P);
+	int bad = config_parse(&c,
+			       "console=12345 console=abc vms=work,bogus vms= vm_mem_kib=1 hb_ms=99999999999 "
+			       "dirty=maybe wset_pages=65 novalue colour=blue =5",
+			       &P);
 	assert_int_equal(bad, 11);
 	assert_memory_equal(&c, &d, sizeof(c));
 	assert_non_null(strstr(out, "bad value '12345' for 'console'"));
@@ -91,12 +107,30 @@ static void bad_input_keeps_defaults(void **state)
 	assert_int_equal(config_parse(&c, 0, &P), 0);
 	assert_int_equal(config_parse(&c, "vms=work,work,work,work,work,work,work,work,work", &P), 1);
 	assert_int_equal(c.nvms, d.nvms);
-	const char *bad_net[] = { "ip=1.2.3", "ip=1.2.3.4.5", "ip=256.1.1.1", "ip=1.2.3.4/33", "ip=1.2.3.4/0",
-				  "ip=0.0.0.0", "ip=1..2.3", "ip=1.2.3.4x", "ip=0001.2.3.4", "gw=1.2.3.4/8",
-				  "mac=52:54:00:12:34", "mac=52:54:00:12:34:5g", "mac=01:00:5e:00:00:01",
-				  "mac=52:54:00:12:34:56:78", "mac=525400123456", "peer=@1.2.3.4", "peer=x",
-				  "peer=a.b@1.2.3.4", "peer=9lives@1.2.3.4", "peer=b@1.2.3.4:0", "peer=b@1.2.3.4:70000",
-				  "peer=b@nowhere", "peer=averyveryverylongname@1.2.3.4", "peer=b@0.0.0.0" };
+	const char *bad_net[] = { "ip=1.2.3",
+				  "ip=1.2.3.4.5",
+				  "ip=256.1.1.1",
+				  "ip=1.2.3.4/33",
+				  "ip=1.2.3.4/0",
+				  "ip=0.0.0.0",
+				  "ip=1..2.3",
+				  "ip=1.2.3.4x",
+				  "ip=0001.2.3.4",
+				  "gw=1.2.3.4/8",
+				  "mac=52:54:00:12:34",
+				  "mac=52:54:00:12:34:5g",
+				  "mac=01:00:5e:00:00:01",
+				  "mac=52:54:00:12:34:56:78",
+				  "mac=525400123456",
+				  "peer=@1.2.3.4",
+				  "peer=x",
+				  "peer=a.b@1.2.3.4",
+				  "peer=9lives@1.2.3.4",
+				  "peer=b@1.2.3.4:0",
+				  "peer=b@1.2.3.4:70000",
+				  "peer=b@nowhere",
+				  "peer=averyveryverylongname@1.2.3.4",
+				  "peer=b@0.0.0.0" };
 	for (unsigned i = 0; i < sizeof(bad_net) / sizeof(bad_net[0]); i++) {
 		outlen = 0;
 		assert_int_equal(config_parse(&c, bad_net[i], &P), 1);

@@ -92,8 +92,25 @@ static int m_net(void *ctx, int argc, char **argv, const struct printer *p)
 	(void)ctx;
 	return net_cmd_report(p, m_net_run(argc, argv, p), argc, argv);
 }
-static void m_status(void *ctx, const struct printer *p) { (void)ctx; statuses++; pr_printf(p, "vmx: available\r\n"); }
-static void m_poweroff(void *ctx) { (void)ctx; poweroffs++; }
+static void m_status(void *ctx, const struct printer *p)
+{
+	(void)ctx;
+	statuses++;
+	pr_printf(p, "vmx: available\r\n");
+}
+static void m_poweroff(void *ctx)
+{
+	(void)ctx;
+	poweroffs++;
+}
+static int stats;
+static int m_stats(void *ctx, unsigned id, const struct printer *p)
+{
+	(void)ctx;
+	stats++;
+	pr_printf(p, "vm %u exits=7\r\nexit 30 io 5\r\n", id);
+	return HV_OK;
+}
 static int moves;
 static int m_move(void *ctx, unsigned id)
 {
@@ -102,10 +119,15 @@ static int m_move(void *ctx, unsigned id)
 		return moves++, 3;
 	return HV_ESTATE;
 }
-#define MOCK_OPS .vm_info = m_info, .vm_action = m_action, .vm_dirty = m_dirty, .vm_track = m_track, \
-	.vm_create = m_create, .vm_move = m_move, .status = m_status, .poweroff = m_poweroff, .net_command = m_net
+#define MOCK_OPS                                                                                                       \
+	.vm_info = m_info, .vm_action = m_action, .vm_dirty = m_dirty, .vm_track = m_track, .vm_create = m_create,     \
+	.vm_move = m_move, .status = m_status, .poweroff = m_poweroff, .net_command = m_net, .vm_stats = m_stats
 static const struct console_ops ops = { MOCK_OPS };
-static const char *no_vtx(void *ctx) { (void)ctx; return "CPUID.1:ECX.VMX=0"; }
+static const char *no_vtx(void *ctx)
+{
+	(void)ctx;
+	return "CPUID.1:ECX.VMX=0";
+}
 static const struct console_ops ops_novtx = { MOCK_OPS, .guests_unavailable = no_vtx };
 
 static int reset(void **state)
@@ -113,7 +135,7 @@ static int reset(void **state)
 	(void)state;
 	outlen = 0;
 	out[0] = 0;
-	actions = dirties = tracks = statuses = poweroffs = creates = 0;
+	actions = dirties = tracks = statuses = poweroffs = creates = stats = 0;
 	return 0;
 }
 
@@ -178,6 +200,9 @@ static void commands(void **state)
 	exec_ok("vm create wset");
 	assert_non_null(strstr(out, "created vm 3\r\nok\r\n"));
 	assert_int_equal(creates, 1);
+	exec_ok("vm stats 2");
+	assert_non_null(strstr(out, "vm 2 exits=7\r\nexit 30 io 5\r\nok\r\n"));
+	assert_int_equal(stats, 1);
 	exec_ok("net");
 	assert_non_null(strstr(out, "net: down\r\nok\r\n"));
 	exec_ok("net status");
@@ -198,6 +223,11 @@ static void bad_commands(void **state)
 	exec_err("vm pause x", "bad vm id 'x'");
 	exec_err("vm pause -1", "bad vm id");
 	exec_err("vm pause 1 2", "usage");
+	exec_err("vm stats", "usage: vm stats ID");
+	exec_err("vm stats 99", "no vm with id 99");
+	exec_err("debug scan", "usage: debug scan HEX");
+	exec_err("poweroff now", "usage: poweroff");
+	assert_int_equal(stats, 0);
 	exec_err("vm pause 99999999999999999999999", "bad vm id");
 	exec_err("vm explode 1", "unknown vm subcommand");
 	exec_err("vm track 1 magic", "unknown tracking method 'magic'");
@@ -230,8 +260,8 @@ static void bad_commands(void **state)
 static void no_vtx_refuses_vm_commands(void **state)
 {
 	(void)state;
-	const char *cmds[] = { "vm start 1", "vm pause 1", "vm resume 1", "vm stop 1", "vm dirty 1", "vm track 1 ad",
-			       "vm create work" };
+	const char *cmds[] = { "vm start 1", "vm pause 1",    "vm resume 1",   "vm stop 1",
+			       "vm dirty 1", "vm track 1 ad", "vm create work" };
 	for (unsigned i = 0; i < 7; i++) {
 		outlen = 0;
 		assert_int_equal(console_execute(&ops_novtx, cmds[i], &P), HV_ENOTSUP);

@@ -18,7 +18,11 @@ static uint64_t alloc_page(void *ctx)
 	memset(p, 0, 4096);
 	return (uint64_t)(uintptr_t)p;
 }
-static void free_page(void *ctx, uint64_t p) { (void)ctx; free((void *)(uintptr_t)p); }
+static void free_page(void *ctx, uint64_t p)
+{
+	(void)ctx;
+	free((void *)(uintptr_t)p);
+}
 static void *p2v(uint64_t p) { return (void *)(uintptr_t)p; }
 
 struct fixture {
@@ -68,10 +72,7 @@ static void guest_write(struct fixture *f, uint64_t gpa, int pml, uint16_t *inde
 		*index = (uint16_t)(*index - 1);
 	}
 }
-static void guest_read(struct fixture *f, uint64_t gpa)
-{
-	*ept_leaf(&f->ept, gpa & ~0xfffull) |= EPT_A;
-}
+static void guest_read(struct fixture *f, uint64_t gpa) { *ept_leaf(&f->ept, gpa & ~0xfffull) |= EPT_A; }
 
 static int bit(const uint64_t *bm, uint64_t pfn) { return (bm[pfn >> 6] >> (pfn & 63)) & 1; }
 

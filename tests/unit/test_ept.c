@@ -21,7 +21,12 @@ static uint64_t alloc_page(void *ctx)
 	allocs++;
 	return (uint64_t)(uintptr_t)p;
 }
-static void free_page(void *ctx, uint64_t p) { (void)ctx; free((void *)(uintptr_t)p); frees++; }
+static void free_page(void *ctx, uint64_t p)
+{
+	(void)ctx;
+	free((void *)(uintptr_t)p);
+	frees++;
+}
 static void *p2v(uint64_t p) { return (void *)(uintptr_t)p; }
 
 static int setup(void **state)
@@ -56,8 +61,8 @@ static void map_and_translate(void **state)
 		assert_int_equal(*leaf & (7 << 3), EPT_MT_WB);
 	}
 	uint64_t hpa;
-	assert_int_equal(ept_translate(e, 0x2000, &hpa), HV_ENOENT);      /* same table, absent */
-	assert_int_equal(ept_translate(e, 0x80000000, &hpa), HV_ENOENT);  /* no table at all */
+	assert_int_equal(ept_translate(e, 0x2000, &hpa), HV_ENOENT);	 /* same table, absent */
+	assert_int_equal(ept_translate(e, 0x80000000, &hpa), HV_ENOENT); /* no table at all */
 	assert_null(ept_leaf(e, 0x8000000000ull));
 	/* PML4, then: 0 and 0x1000 share PDPT+PD+PT (3); 0x200000 a PT (1);
 	 * 1 GiB a PD+PT (2); 0x7fffff000 a PD+PT (2); the top page PDPT+PD+PT (3). */
@@ -67,20 +72,23 @@ static void map_and_translate(void **state)
 static void rejects_bad_mappings(void **state)
 {
 	struct ept *e = *state;
-	assert_int_equal(ept_map_page(e, 0x1001, 0x2000, EPT_RWX), HV_EINVAL);    /* unaligned gpa */
-	assert_int_equal(ept_map_page(e, 0x1000, 0x2001, EPT_RWX), HV_EINVAL);    /* unaligned hpa */
-	assert_int_equal(ept_map_page(e, 0x1000, 0x2000, 0), HV_EINVAL);          /* no access */
-	assert_int_equal(ept_map_page(e, 0x1000, 0x2000, EPT_W), HV_EINVAL);      /* write-only: misconfig */
-	assert_int_equal(ept_map_page(e, 1ull << 48, 0x2000, EPT_RWX), HV_EINVAL);/* beyond 4 levels */
-	assert_int_equal(ept_map_page(e, 0x1000, 1ull << 52, EPT_RWX), HV_EINVAL);/* beyond address width */
+	assert_int_equal(ept_map_page(e, 0x1001, 0x2000, EPT_RWX), HV_EINVAL);	   /* unaligned gpa */
+	assert_int_equal(ept_map_page(e, 0x1000, 0x2001, EPT_RWX), HV_EINVAL);	   /* unaligned hpa */
+	assert_int_equal(ept_map_page(e, 0x1000, 0x2000, 0), HV_EINVAL);	   /* no access */
+	assert_int_equal(ept_map_page(e, 0x1000, 0x2000, EPT_W), HV_EINVAL);	   /* write-only: misconfig */
+	assert_int_equal(ept_map_page(e, 1ull << 48, 0x2000, EPT_RWX), HV_EINVAL); /* beyond 4 levels */
+	assert_int_equal(ept_map_page(e, 0x1000, 1ull << 52, EPT_RWX), HV_EINVAL); /* beyond address width */
 	assert_int_equal(ept_map_page(e, 0x1000, 0x2000, EPT_R), HV_OK);
-	assert_int_equal(ept_map_page(e, 0x1000, 0x3000, EPT_RWX), HV_EEXIST);    /* no silent remap */
+	assert_int_equal(ept_map_page(e, 0x1000, 0x3000, EPT_RWX), HV_EEXIST); /* no silent remap */
 	uint64_t hpa;
 	assert_int_equal(ept_translate(e, 0x1000, &hpa), HV_OK);
 	assert_int_equal(hpa, 0x2000);
 }
 
-struct walk { uint64_t gpas[16]; unsigned n; };
+struct walk {
+	uint64_t gpas[16];
+	unsigned n;
+};
 static void collect(void *ctx, uint64_t gpa, uint64_t *entry)
 {
 	struct walk *w = ctx;
@@ -116,9 +124,9 @@ static void eptp_has_ad_wb_4level(void **state)
 	struct ept *e = *state;
 	uint64_t p = ept_pointer(e);
 	assert_int_equal(p & ~0xfffull, e->pml4);
-	assert_int_equal(p & 7, 6);          /* write-back */
-	assert_int_equal((p >> 3) & 7, 3);   /* walk length 4 */
-	assert_int_equal((p >> 6) & 1, 1);   /* accessed/dirty flags on */
+	assert_int_equal(p & 7, 6);	   /* write-back */
+	assert_int_equal((p >> 3) & 7, 3); /* walk length 4 */
+	assert_int_equal((p >> 6) & 1, 1); /* accessed/dirty flags on */
 }
 
 int main(void)

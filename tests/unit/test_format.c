@@ -13,8 +13,12 @@ static void matches_libc(void **state)
 {
 	(void)state;
 	char a[128], b[128];
-#define SAME(...) do { hv_snprintf(a, sizeof(a), __VA_ARGS__); snprintf(b, sizeof(b), __VA_ARGS__); \
-		assert_string_equal(a, b); } while (0)
+#define SAME(...)                                                                                                      \
+	do {                                                                                                           \
+		hv_snprintf(a, sizeof(a), __VA_ARGS__);                                                                \
+		snprintf(b, sizeof(b), __VA_ARGS__);                                                                   \
+		assert_string_equal(a, b);                                                                             \
+	} while (0)
 	SAME("%d %i %u", -42, 7, 4000000000u);
 	SAME("%x %X %08x %lx", 0xbeefu, 0xbeefu, 0x12u, 0xfedcba9876543210ul);
 	SAME("%5d|%-6s|%05d|%c|%%", 42, "ab", -3, 'z');

@@ -9,18 +9,22 @@
 #include "page_alloc.h"
 #include "hvlib.h"
 
-#define MiB (1ull << 20)
+#define MiB   (1ull << 20)
 #define ARENA (48 * MiB)
 static uint8_t *arena;
-static void *p2v(uint64_t phys) { assert_true(phys < ARENA); return arena + phys; }
+static void *p2v(uint64_t phys)
+{
+	assert_true(phys < ARENA);
+	return arena + phys;
+}
 
 static const struct hv_mem_range map[] = {
 	{ 0, 640 * 1024, HV_MEM_AVAILABLE, 0 },
 	{ 0xf0000, 0x10000, HV_MEM_RESERVED, 0 },
 	{ 1 * MiB, 15 * MiB, HV_MEM_AVAILABLE, 0 },
-	{ 4 * MiB + 100, 10, HV_MEM_ACPI, 0 },       /* inside RAM, unaligned: page 0x400 is lost */
+	{ 4 * MiB + 100, 10, HV_MEM_ACPI, 0 }, /* inside RAM, unaligned: page 0x400 is lost */
 	{ 32 * MiB, 16 * MiB, HV_MEM_AVAILABLE, 0 },
-	{ 40 * MiB, 1 * MiB, HV_MEM_RESERVED, 0 },    /* overlaps available: reserved wins */
+	{ 40 * MiB, 1 * MiB, HV_MEM_RESERVED, 0 }, /* overlaps available: reserved wins */
 };
 static const struct phys_extent image[] = { { 2 * MiB, 300 * 1024 } };
 
@@ -33,7 +37,12 @@ static int setup(void **state)
 	*state = &pa;
 	return 0;
 }
-static int teardown(void **state) { (void)state; free(arena); return 0; }
+static int teardown(void **state)
+{
+	(void)state;
+	free(arena);
+	return 0;
+}
 
 static int forbidden(uint64_t p)
 {
@@ -84,7 +93,7 @@ static void frees_are_checked(void **state)
 	uint64_t p = page_alloc_page(pa);
 	uint64_t before = pa->free_pages;
 	assert_int_equal(page_free(pa, p), HV_OK);
-	assert_int_equal(page_free(pa, p), HV_ESTATE);     /* double free refused */
+	assert_int_equal(page_free(pa, p), HV_ESTATE);	   /* double free refused */
 	assert_int_equal(page_free(pa, p + 1), HV_EINVAL); /* not a page address */
 	assert_int_equal(page_free(pa, 1ull << 40), HV_EINVAL);
 	assert_int_equal(pa->free_pages, before + 1);

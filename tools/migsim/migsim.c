@@ -66,46 +66,52 @@ static void sleep_ms(uint64_t ms)
 		;
 }
 
-static uint64_t clk_now(void *ctx) { (void)ctx; return mono_ns(); }
+static uint64_t clk_now(void *ctx)
+{
+	(void)ctx;
+	return mono_ns();
+}
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: migsim --role src|dst --addr A --port P [options]\n"
-		"  --mem-mib N         guest RAM (default 256)\n"
-		"  --dirty-mibps R     vCPU write rate, MiB/s of distinct pages (default 64)\n"
-		"  --downtime-ms T     downtime target (default 300)\n"
-		"  --bw-mbps B         cap the link at B MB/s (default: none)\n"
-		"  --psk-file F        PSK as hex (else env MIGSIM_PSK); never printed\n"
-		"  --policy P          required|opportunistic|disabled (default required)\n"
-		"  --outrun O          throttle|abort: guest dirtying faster than the link\n"
-		"  --max-rounds N      pre-copy round limit (default 30)\n"
-		"  --stall-ms S        peer stall timeout (default 10000)\n"
-		"  --verify            hash memory at stop (src) / at arrival (dst), pattern check\n"
-		"  --run-after-ms M    dst: run the guest this long after arrival, check it lives\n"
-		"  --warmup-ms W       src: run the guest before migrating (default 200)\n"
-		"  --fault MODE@STATE  cut|kill|corrupt|stall when the engine reaches STATE\n"
-		"  --serve N           dst: accept up to N connections (hostile-peer tests)\n"
-		"  --bind A            src: local address to connect from\n"
-		"  --retries N         src: attempts after the first (default 3)\n"
-		"  --backoff-ms B      first backoff after a failed handshake (default 1000)\n"
-		"  --rate-burst N --rate-refill-ms M   dst: per-peer request token bucket\n"
-		"  --batch N           pages per message (default 64)\n"
-		"  --ks-frames N       keystream ring: frames of keystream made ahead while waiting\n"
-		"                      on the socket (default 8, 0 = inline only)\n"
-		"  --fixed-us N        src: the downtime prediction's fixed part (pause, state,\n"
-		"                      resume); default: measured on the simulated guest at start\n"
-		"  --ks-thread 0|1     make that keystream on a second thread instead (default 0: on\n"
-		"                      the 2-core test machine it saved the sender ~9 %% CPU and no\n"
-		"                      time); its CPU counts as the engine's\n");
+	fprintf(stderr, "usage: migsim --role src|dst --addr A --port P [options]\n"
+			"  --mem-mib N         guest RAM (default 256)\n"
+			"  --dirty-mibps R     vCPU write rate, MiB/s of distinct pages (default 64)\n"
+			"  --downtime-ms T     downtime target (default 300)\n"
+			"  --bw-mbps B         cap the link at B MB/s (default: none)\n"
+			"  --psk-file F        PSK as hex (else env MIGSIM_PSK); never printed\n"
+			"  --policy P          required|opportunistic|disabled (default required)\n"
+			"  --outrun O          throttle|abort: guest dirtying faster than the link\n"
+			"  --max-rounds N      pre-copy round limit (default 30)\n"
+			"  --stall-ms S        peer stall timeout (default 10000)\n"
+			"  --verify            hash memory at stop (src) / at arrival (dst), pattern check\n"
+			"  --run-after-ms M    dst: run the guest this long after arrival, check it lives\n"
+			"  --warmup-ms W       src: run the guest before migrating (default 200)\n"
+			"  --fault MODE@STATE  cut|kill|corrupt|stall when the engine reaches STATE\n"
+			"  --serve N           dst: accept up to N connections (hostile-peer tests)\n"
+			"  --bind A            src: local address to connect from\n"
+			"  --retries N         src: attempts after the first (default 3)\n"
+			"  --backoff-ms B      first backoff after a failed handshake (default 1000)\n"
+			"  --rate-burst N --rate-refill-ms M   dst: per-peer request token bucket\n"
+			"  --batch N           pages per message (default 64)\n"
+			"  --ks-frames N       keystream ring: frames of keystream made ahead while waiting\n"
+			"                      on the socket (default 8, 0 = inline only)\n"
+			"  --fixed-us N        src: the downtime prediction's fixed part (pause, state,\n"
+			"                      resume); default: measured on the simulated guest at start\n"
+			"  --ks-thread 0|1     make that keystream on a second thread instead (default 0: on\n"
+			"                      the 2-core test machine it saved the sender ~9 %% CPU and no\n"
+			"                      time); its CPU counts as the engine's\n");
 	exit(2);
 }
 
 static int hexval(int c)
 {
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
 }
 
@@ -141,14 +147,35 @@ static void parse(int argc, char **argv, struct opts *o)
 	const char *psk_file = NULL;
 	int role = -1;
 	static const struct option lo[] = {
-		{ "role", 1, 0, 'r' }, { "addr", 1, 0, 'a' }, { "port", 1, 0, 'p' }, { "mem-mib", 1, 0, 'm' },
-		{ "dirty-mibps", 1, 0, 'd' }, { "downtime-ms", 1, 0, 't' }, { "bw-mbps", 1, 0, 'b' },
-		{ "psk-file", 1, 0, 'k' }, { "policy", 1, 0, 'P' }, { "outrun", 1, 0, 'o' },
-		{ "max-rounds", 1, 0, 'R' }, { "stall-ms", 1, 0, 's' }, { "verify", 0, 0, 'v' },
-		{ "run-after-ms", 1, 0, 'A' }, { "warmup-ms", 1, 0, 'w' }, { "fault", 1, 0, 'f' },
-		{ "serve", 1, 0, 'S' }, { "bind", 1, 0, 'B' }, { "retries", 1, 0, 'T' },
-		{ "backoff-ms", 1, 0, 'O' }, { "rate-burst", 1, 0, 'u' }, { "rate-refill-ms", 1, 0, 'F' },
-		{ "batch", 1, 0, 'n' }, { "ks-frames", 1, 0, 'K' }, { "ks-thread", 1, 0, 'W' }, { "fixed-us", 1, 0, 'X' }, { "guest-id", 1, 0, 'g' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
+		{ "role", 1, 0, 'r' },
+		{ "addr", 1, 0, 'a' },
+		{ "port", 1, 0, 'p' },
+		{ "mem-mib", 1, 0, 'm' },
+		{ "dirty-mibps", 1, 0, 'd' },
+		{ "downtime-ms", 1, 0, 't' },
+		{ "bw-mbps", 1, 0, 'b' },
+		{ "psk-file", 1, 0, 'k' },
+		{ "policy", 1, 0, 'P' },
+		{ "outrun", 1, 0, 'o' },
+		{ "max-rounds", 1, 0, 'R' },
+		{ "stall-ms", 1, 0, 's' },
+		{ "verify", 0, 0, 'v' },
+		{ "run-after-ms", 1, 0, 'A' },
+		{ "warmup-ms", 1, 0, 'w' },
+		{ "fault", 1, 0, 'f' },
+		{ "serve", 1, 0, 'S' },
+		{ "bind", 1, 0, 'B' },
+		{ "retries", 1, 0, 'T' },
+		{ "backoff-ms", 1, 0, 'O' },
+		{ "rate-burst", 1, 0, 'u' },
+		{ "rate-refill-ms", 1, 0, 'F' },
+		{ "batch", 1, 0, 'n' },
+		{ "ks-frames", 1, 0, 'K' },
+		{ "ks-thread", 1, 0, 'W' },
+		{ "fixed-us", 1, 0, 'X' },
+		{ "guest-id", 1, 0, 'g' },
+		{ "help", 0, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -162,10 +189,14 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'b': o->bw_mbps = strtoull(optarg, NULL, 0); break;
 		case 'k': psk_file = optarg; break;
 		case 'P':
-			if (!strcmp(optarg, "required")) o->policy = HVC_POLICY_REQUIRED;
-			else if (!strcmp(optarg, "opportunistic")) o->policy = HVC_POLICY_OPPORTUNISTIC;
-			else if (!strcmp(optarg, "disabled")) o->policy = HVC_POLICY_DISABLED;
-			else usage();
+			if (!strcmp(optarg, "required"))
+				o->policy = HVC_POLICY_REQUIRED;
+			else if (!strcmp(optarg, "opportunistic"))
+				o->policy = HVC_POLICY_OPPORTUNISTIC;
+			else if (!strcmp(optarg, "disabled"))
+				o->policy = HVC_POLICY_DISABLED;
+			else
+				usage();
 			break;
 		case 'o': o->outrun_abort = !strcmp(optarg, "abort"); break;
 		case 'R': o->max_rounds = (uint32_t)atoi(optarg); break;
@@ -175,7 +206,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'w': o->warmup_ms = strtoull(optarg, NULL, 0); break;
 		case 'f': {
 			char *at = strchr(optarg, '@');
-			if (!at) usage();
+			if (!at)
+				usage();
 			*at = 0;
 			o->fault_mode = optarg;
 			o->fault_state = at + 1;
@@ -245,13 +277,21 @@ static int conn_open(struct conn *c, const struct opts *o, int fd, int client, u
 	c->hvc.bytes = simnet_bytes(&c->net);
 	struct hvc_config hc = {
 		.role = client ? HVC_ROLE_CLIENT : HVC_ROLE_SERVER,
-		.policy = o->policy, .key_id = 1, .psk = o->psk, .psk_len = o->psk_len,
+		.policy = o->policy,
+		.key_id = 1,
+		.psk = o->psk,
+		.psk_len = o->psk_len,
 		.transport = mig_hvc_transport(&c->hvc),
-		.clock = { NULL, clk_now }, .stall_timeout_ns = o->stall_ms * 1000000ull,
-		.entropy = hvc_entropy_hosted, .gcm_path = HVC_GCM_AUTO,
-		.tx_buf = c->txbuf, .tx_buf_len = c->txlen,
-		.ks_tx_mem = c->ks_tx, .ks_tx_len = c->ks_tx ? c->kslen : 0,
-		.ks_rx_mem = c->ks_rx, .ks_rx_len = c->ks_rx ? c->kslen : 0,
+		.clock = { NULL, clk_now },
+		.stall_timeout_ns = o->stall_ms * 1000000ull,
+		.entropy = hvc_entropy_hosted,
+		.gcm_path = HVC_GCM_AUTO,
+		.tx_buf = c->txbuf,
+		.tx_buf_len = c->txlen,
+		.ks_tx_mem = c->ks_tx,
+		.ks_tx_len = c->ks_tx ? c->kslen : 0,
+		.ks_rx_mem = c->ks_rx,
+		.ks_rx_len = c->ks_rx ? c->kslen : 0,
 	};
 	int r = hvc_channel_init(&c->ch, &hc);
 	if (r != HVC_OK) {
@@ -477,9 +517,12 @@ static int run_source(void)
 		uint64_t id;
 		hvc_entropy_hosted(NULL, &id, sizeof(id));
 		struct mig_config cfg = {
-			.mig_id = id, .guest_id = O.guest_id, .stall_timeout_ns = O.stall_ms * 1000000ull,
+			.mig_id = id,
+			.guest_id = O.guest_id,
+			.stall_timeout_ns = O.stall_ms * 1000000ull,
 			.batch_pages = batch,
-			.policy = { .downtime_target_ns = O.downtime_ms * 1000000ull, .max_rounds = O.max_rounds,
+			.policy = { .downtime_target_ns = O.downtime_ms * 1000000ull,
+				    .max_rounds = O.max_rounds,
 				    .fixed_ns = fixed_ns,
 				    .outrun_abort = (uint32_t)O.outrun_abort },
 		};
@@ -501,8 +544,8 @@ static int run_source(void)
 			}
 		}
 		/* Only a failed handshake is retried: later failures are reported, not repeated. */
-		if (r == MIG_E_HANDSHAKE || (r == MIG_E_TRANSPORT && S.stats.fail_state &&
-					     !strcmp(S.stats.fail_state, "handshake"))) {
+		if (r == MIG_E_HANDSHAKE ||
+		    (r == MIG_E_TRANSPORT && S.stats.fail_state && !strcmp(S.stats.fail_state, "handshake"))) {
 			mig_guard_handshake(&guard, peer, 0, mono_ns());
 			continue;
 		}
@@ -532,9 +575,12 @@ static int run_source(void)
 	       mig_strerror(r < 0 ? r : MIG_DONE), mig_src_state_name(S.st),
 	       S.stats.fail_state ? S.stats.fail_state : "-", S.detail,
 	       S.detail < 0 && (S.err == MIG_E_PEER_ABORT || S.err == MIG_E_IN_DOUBT) ? mig_strerror(S.detail)
-	       : S.detail < 0 ? hvc_strerror(S.detail) : "-",
-	       S.stats.encrypted, guest,
-	       (unsigned long long)src_hash, !O.verify ? "skipped" : src_pattern_ok ? "ok" : "BAD",
+	       : S.detail < 0							      ? hvc_strerror(S.detail)
+										      : "-",
+	       S.stats.encrypted, guest, (unsigned long long)src_hash,
+	       !O.verify	? "skipped"
+	       : src_pattern_ok ? "ok"
+				: "BAD",
 	       (unsigned long long)src_edge, (unsigned long long)src_cursor, cpu, kscpu, pcpu, wall,
 	       have_conn ? (unsigned long long)c.net.bytes_out : 0ull, (unsigned long long)ks_ready,
 	       (unsigned long long)ks_frames);
@@ -567,7 +613,8 @@ static uint32_t peer_of(int fd)
 static int run_dest(void)
 {
 	struct mig_guard guard;
-	struct mig_guard_cfg gc = { .burst = O.burst, .refill_ns = O.refill_ms * 1000000ull,
+	struct mig_guard_cfg gc = { .burst = O.burst,
+				    .refill_ns = O.refill_ms * 1000000ull,
 				    .backoff_base_ns = O.backoff_ms * 1000000ull };
 	mig_guard_init(&guard, &gc);
 	int lfd = tcp_listen(O.addr, O.port);
@@ -608,7 +655,8 @@ static int run_dest(void)
 		struct conn c;
 		if (conn_open(&c, &O, fd, 0, batch) < 0)
 			return 2;
-		struct mig_config cfg = { .guest_id = O.guest_id, .stall_timeout_ns = O.stall_ms * 1000000ull,
+		struct mig_config cfg = { .guest_id = O.guest_id,
+					  .stall_timeout_ns = O.stall_ms * 1000000ull,
 					  .batch_pages = batch };
 		if ((r = mig_dest_init(&D, &cfg, &ops, &c.link, &clk, &b)) != MIG_OK)
 			return 2;
@@ -654,10 +702,12 @@ static int run_dest(void)
 		if (r == MIG_DONE)
 			done = 1;
 		else
-			printf("MIGSIM role=dst attempt_failed=%s fail_state=%s detail=%d detail_name=%s mem=%s scrub=%s\n",
+			printf("MIGSIM role=dst attempt_failed=%s fail_state=%s detail=%d detail_name=%s mem=%s "
+			       "scrub=%s\n",
 			       mig_strerror(r), D.stats.fail_state ? D.stats.fail_state : "-", D.detail,
 			       D.detail < 0 && D.err == MIG_E_PEER_ABORT ? mig_strerror(D.detail)
-			       : D.detail < 0 ? hvc_strerror(D.detail) : "-",
+			       : D.detail < 0				 ? hvc_strerror(D.detail)
+									 : "-",
 			       mem_all_zero() ? "zero" : "NONZERO", G.scrub_verified ? "verified" : "not-needed");
 		fflush(stdout);
 	}
@@ -691,9 +741,14 @@ static int run_dest(void)
 	       "pattern_after=%d frozen_when_paused=%d mem=%s cpu_engine_s=%.3f cpu_ks_thread_s=%.3f "
 	       "wall_s=%.3f connections=%u ks_ready=%llu/%llu\n",
 	       done ? "done" : mig_strerror(r), D.stats.encrypted, (unsigned long long)hash,
-	       pat < 0 ? "skipped" : pat ? "ok" : "BAD", cursor_ok, alive, pat2, frozen,
-	       done ? "guest" : mem_all_zero() ? "zero" : "NONZERO", cpu, kscpu,
-	       t0 ? (double)(mono_ns() - t0) / 1e9 : 0.0, conns, (unsigned long long)ks_ready,
+	       pat < 0 ? "skipped"
+	       : pat   ? "ok"
+		       : "BAD",
+	       cursor_ok, alive, pat2, frozen,
+	       done		? "guest"
+	       : mem_all_zero() ? "zero"
+				: "NONZERO",
+	       cpu, kscpu, t0 ? (double)(mono_ns() - t0) / 1e9 : 0.0, conns, (unsigned long long)ks_ready,
 	       (unsigned long long)ks_frames);
 	fflush(stdout);
 	close(lfd);

@@ -33,8 +33,7 @@ int sg_init(struct simguest *g, uint64_t mem_bytes, uint64_t rate_pps, int sourc
 {
 	memset(g, 0, sizeof(*g));
 	g->npages = mem_bytes / MIG_PAGE_SIZE;
-	g->mem = mmap(NULL, g->npages * MIG_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	g->mem = mmap(NULL, g->npages * MIG_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (g->mem == MAP_FAILED)
 		return -1;
 	/* Guest RAM on huge pages where the host allows, as hypervisors back it; then map it
@@ -155,10 +154,7 @@ int sg_resume(struct simguest *g)
 	return 0;
 }
 
-uint64_t sg_hash(const struct simguest *g)
-{
-	return mig_sum64(0, g->mem, g->npages * MIG_PAGE_SIZE);
-}
+uint64_t sg_hash(const struct simguest *g) { return mig_sum64(0, g->mem, g->npages * MIG_PAGE_SIZE); }
 
 int sg_pattern_check(const struct simguest *g, uint64_t *edge, uint64_t *bad_pfn)
 {
@@ -292,9 +288,18 @@ static int o_scrub(void *ctx)
 struct mig_guest_ops sg_ops(struct simguest *g)
 {
 	struct mig_guest_ops o = {
-		.ctx = g, .npages = g->npages, .page_ro = o_ro, .dirty_collect = o_collect,
-		.pause = o_pause, .resume = o_resume, .throttle = o_throttle, .save_state = o_save,
-		.prepare = o_prepare, .page_rw = o_rw, .load_state = o_load, .scrub = o_scrub,
+		.ctx = g,
+		.npages = g->npages,
+		.page_ro = o_ro,
+		.dirty_collect = o_collect,
+		.pause = o_pause,
+		.resume = o_resume,
+		.throttle = o_throttle,
+		.save_state = o_save,
+		.prepare = o_prepare,
+		.page_rw = o_rw,
+		.load_state = o_load,
+		.scrub = o_scrub,
 	};
 	return o;
 }

@@ -14,18 +14,18 @@ struct simguest {
 	uint64_t npages, data_pages, hot_pages;
 	uint8_t *mem;
 	_Atomic uint64_t *dirty;
-	uint64_t rate_pps;           /* pages written per second at 0 % throttle */
+	uint64_t rate_pps; /* pages written per second at 0 % throttle */
 	_Atomic unsigned throttle;
 	_Atomic int pause_req, parked, quit, started;
-	_Atomic uint64_t writes;     /* progress counter: "the guest is alive" */
-	uint64_t cursor, sweep;      /* vCPU state: next page, current sweep number */
+	_Atomic uint64_t writes; /* progress counter: "the guest is alive" */
+	uint64_t cursor, sweep;	 /* vCPU state: next page, current sweep number */
 	pthread_t thr;
 	int have_thread, loaded, defer_start, scrub_verified;
-	uint8_t state_fill[4096];    /* stands in for registers, FPU, MSRs, devices */
+	uint8_t state_fill[4096]; /* stands in for registers, FPU, MSRs, devices */
 };
 
 int sg_init(struct simguest *g, uint64_t mem_bytes, uint64_t rate_pps, int source);
-void sg_start(struct simguest *g);   /* the vCPU runs */
+void sg_start(struct simguest *g); /* the vCPU runs */
 void sg_stop_thread(struct simguest *g);
 void sg_free(struct simguest *g);
 struct mig_guest_ops sg_ops(struct simguest *g);

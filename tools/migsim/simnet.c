@@ -90,10 +90,7 @@ void simnet_flush(struct simnet *n)
 	n->ohead = n->otail = 0;
 }
 
-int simnet_want_write(const struct simnet *n)
-{
-	return n->otail > n->ohead;
-}
+int simnet_want_write(const struct simnet *n) { return n->otail > n->ohead; }
 
 static size_t b_writable(void *ctx)
 {
@@ -243,8 +240,7 @@ int tcp_connect(const char *addr, int port, const char *bind_addr)
 		return -1;
 	if (bind_addr) {
 		struct sockaddr_in b = { .sin_family = AF_INET };
-		if (inet_pton(AF_INET, bind_addr, &b.sin_addr) != 1 ||
-		    bind(fd, (struct sockaddr *)&b, sizeof(b)) < 0) {
+		if (inet_pton(AF_INET, bind_addr, &b.sin_addr) != 1 || bind(fd, (struct sockaddr *)&b, sizeof(b)) < 0) {
 			close(fd);
 			return -1;
 		}

@@ -9,9 +9,16 @@
 
 static int passed, failed;
 
-#define CHECK(cond, ...) do { \
-	if (cond) { passed++; } else { failed++; \
-		printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } \
+#define CHECK(cond, ...)                                                                                               \
+	do {                                                                                                           \
+		if (cond) {                                                                                            \
+			passed++;                                                                                      \
+		} else {                                                                                               \
+			failed++;                                                                                      \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__);                                                    \
+			printf(__VA_ARGS__);                                                                           \
+			printf("\n");                                                                                  \
+		}                                                                                                      \
 	} while (0)
 
 static void put(uint8_t *p, uint64_t v, int n)
@@ -26,25 +33,41 @@ static void put(uint8_t *p, uint64_t v, int n)
 static void make_elf(uint8_t *f)
 {
 	memset(f, 0, IMG_SIZE);
-	memcpy(f, "\x7f" "ELF", 4);
-	f[4] = 2; f[5] = 1; f[6] = 1;
-	put(f + 16, 2, 2);       /* ET_EXEC */
-	put(f + 18, 62, 2);      /* x86-64 */
+	memcpy(f,
+	       "\x7f"
+	       "ELF",
+	       4);
+	f[4] = 2;
+	f[5] = 1;
+	f[6] = 1;
+	put(f + 16, 2, 2);  /* ET_EXEC */
+	put(f + 18, 62, 2); /* x86-64 */
 	put(f + 24, 0x200000, 8);
-	put(f + 32, 64, 8);      /* phoff */
+	put(f + 32, 64, 8); /* phoff */
 	put(f + 54, 56, 2);
-	put(f + 56, 2, 2);       /* phnum */
+	put(f + 56, 2, 2); /* phnum */
 	uint8_t *ph = f + 64;
-	put(ph + 0, 1, 4); put(ph + 4, 5, 4); put(ph + 8, 0x1000, 8);
-	put(ph + 16, 0x200000, 8); put(ph + 24, 0x200000, 8);
-	put(ph + 32, 0x1000, 8); put(ph + 40, 0x1000, 8);
+	put(ph + 0, 1, 4);
+	put(ph + 4, 5, 4);
+	put(ph + 8, 0x1000, 8);
+	put(ph + 16, 0x200000, 8);
+	put(ph + 24, 0x200000, 8);
+	put(ph + 32, 0x1000, 8);
+	put(ph + 40, 0x1000, 8);
 	ph += 56;
-	put(ph + 0, 1, 4); put(ph + 4, 6, 4); put(ph + 8, 0x2000, 8);
-	put(ph + 16, 0x201000, 8); put(ph + 24, 0x201000, 8);
-	put(ph + 32, 0x800, 8); put(ph + 40, 0x5000, 8);
+	put(ph + 0, 1, 4);
+	put(ph + 4, 6, 4);
+	put(ph + 8, 0x2000, 8);
+	put(ph + 16, 0x201000, 8);
+	put(ph + 24, 0x201000, 8);
+	put(ph + 32, 0x800, 8);
+	put(ph + 40, 0x5000, 8);
 	uint8_t *h = f + 0x1000;
-	put(h, HV_IMAGE_MAGIC, 4); put(h + 4, 1, 4); put(h + 8, 0x200040, 8);
-	put(h + 16, 0x200000, 8); put(h + 24, 0x206000, 8);
+	put(h, HV_IMAGE_MAGIC, 4);
+	put(h + 4, 1, 4);
+	put(h + 8, 0x200040, 8);
+	put(h + 16, 0x200000, 8);
+	put(h + 24, 0x206000, 8);
 }
 
 static const char *check_mut(void (*mut)(uint8_t *), struct elf_image *img)
@@ -70,7 +93,11 @@ static void m_overlap(uint8_t *f) { put(f + 64 + 56 + 24, 0x200800, 8); }
 static void m_nohdr(uint8_t *f) { put(f + 0x1000, 0, 4); }
 static void m_hdrver(uint8_t *f) { put(f + 0x1004, 7, 4); }
 static void m_entry(uint8_t *f) { put(f + 0x1008, 0x201000, 8); } /* in data, not exec */
-static void m_noload(uint8_t *f) { put(f + 64, 6, 4); put(f + 64 + 56, 6, 4); }
+static void m_noload(uint8_t *f)
+{
+	put(f + 64, 6, 4);
+	put(f + 64 + 56, 6, 4);
+}
 static void m_many(uint8_t *f)
 {
 	/* 17 loadable segments: phdrs moved to 0x2000 (data is not checked there) */
@@ -79,8 +106,10 @@ static void m_many(uint8_t *f)
 	for (int i = 0; i < 17; i++) {
 		uint8_t *ph = f + 0x100 + i * 56;
 		memset(ph, 0, 56);
-		put(ph, 1, 4); put(ph + 4, 5, 4);
-		put(ph + 24, 0x200000 + i * 0x1000, 8); put(ph + 40, 0x1000, 8);
+		put(ph, 1, 4);
+		put(ph + 4, 5, 4);
+		put(ph + 24, 0x200000 + i * 0x1000, 8);
+		put(ph + 40, 0x1000, 8);
 	}
 }
 
@@ -89,23 +118,35 @@ static void test_elf(void)
 	struct elf_image img;
 	const char *e = check_mut(NULL, &img);
 	CHECK(e == NULL, "valid image rejected: %s", e);
-	CHECK(img.nsegs == 2 && img.lo == 0x200000 && img.hi == 0x206000 &&
-	      img.entry64 == 0x200040 && img.hdr_offset == 0x1000, "valid image parsed wrong");
+	CHECK(img.nsegs == 2 && img.lo == 0x200000 && img.hi == 0x206000 && img.entry64 == 0x200040 &&
+		      img.hdr_offset == 0x1000,
+	      "valid image parsed wrong");
 
-	struct { void (*m)(uint8_t *); const char *want; } cases[] = {
-		{ m_magic, "bad magic" }, { m_class, "64-bit" }, { m_machine, "x86-64" },
-		{ m_type, "ET_EXEC" }, { m_phoff, "outside the file" },
-		{ m_phnum_big, "too many program headers" }, { m_high, "low 4 GiB" },
-		{ m_wrap, "low 4 GiB" }, { m_filesz, "p_filesz > p_memsz" },
-		{ m_offset, "outside the file" }, { m_overlap, "overlaps" },
-		{ m_nohdr, "no hv_image_header" }, { m_hdrver, "unknown version" },
-		{ m_entry, "entry64" }, { m_noload, "no loadable" },
+	struct {
+		void (*m)(uint8_t *);
+		const char *want;
+	} cases[] = {
+		{ m_magic, "bad magic" },
+		{ m_class, "64-bit" },
+		{ m_machine, "x86-64" },
+		{ m_type, "ET_EXEC" },
+		{ m_phoff, "outside the file" },
+		{ m_phnum_big, "too many program headers" },
+		{ m_high, "low 4 GiB" },
+		{ m_wrap, "low 4 GiB" },
+		{ m_filesz, "p_filesz > p_memsz" },
+		{ m_offset, "outside the file" },
+		{ m_overlap, "overlaps" },
+		{ m_nohdr, "no hv_image_header" },
+		{ m_hdrver, "unknown version" },
+		{ m_entry, "entry64" },
+		{ m_noload, "no loadable" },
 		{ m_many, "too many loadable segments" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		e = check_mut(cases[i].m, &img);
-		CHECK(e && strstr(e, cases[i].want), "case %zu: want '%s', got '%s'", i,
-		      cases[i].want, e ? e : "(accepted)");
+		CHECK(e && strstr(e, cases[i].want), "case %zu: want '%s', got '%s'", i, cases[i].want,
+		      e ? e : "(accepted)");
 	}
 	/* Truncated files of every length must be rejected, never read past. */
 	uint8_t f[IMG_SIZE];
@@ -121,32 +162,31 @@ static void test_elf(void)
 	CHECK(bad == 0, "%d truncated files accepted", bad);
 }
 
-static struct uefi_mdesc D(uint32_t t, uint64_t base, uint64_t pages)
-{
+static struct uefi_mdesc D(uint32_t t, uint64_t base, uint64_t pages) {
 	struct uefi_mdesc d = { t, 0, base, 0, pages, 0 };
 	return d;
 }
 
-static void test_memmap(void)
+static void
+test_memmap(void)
 {
 	struct hv_mem_range out[8];
 	uint32_t n, dropped;
 	/* Unsorted, with mergeable neighbours (conventional + BS data are both
 	 * available), loader data reserved, ACPI and NVS kept apart. */
 	struct uefi_mdesc m[] = {
-		D(UEFI_BS_DATA, 0x100000, 16), D(UEFI_CONVENTIONAL, 0, 160),
-		D(UEFI_CONVENTIONAL, 0x110000, 240), D(UEFI_LOADER_DATA, 0x200000, 3),
-		D(UEFI_ACPI_RECLAIM, 0x300000, 1), D(UEFI_ACPI_NVS, 0x301000, 1),
+		D(UEFI_BS_DATA, 0x100000, 16),	      D(UEFI_CONVENTIONAL, 0, 160),
+		D(UEFI_CONVENTIONAL, 0x110000, 240),  D(UEFI_LOADER_DATA, 0x200000, 3),
+		D(UEFI_ACPI_RECLAIM, 0x300000, 1),    D(UEFI_ACPI_NVS, 0x301000, 1),
 		D(UEFI_CONVENTIONAL, 0x203000, 0xfd), D(UEFI_UNUSABLE, 0x400000, 1),
-		D(UEFI_CONVENTIONAL, 0x500000, 0),
-		D(11 /* MMIO */, 0xfec00000, 1),
+		D(UEFI_CONVENTIONAL, 0x500000, 0),    D(11 /* MMIO */, 0xfec00000, 1),
 	};
 	CHECK(memmap_convert(m, sizeof(m), sizeof(m[0]), out, 8, &n, &dropped) == 0, "convert");
 	struct hv_mem_range want[] = {
-		{ 0, 0xa0000, HV_MEM_AVAILABLE, 0 }, { 0x100000, 0x100000, HV_MEM_AVAILABLE, 0 },
+		{ 0, 0xa0000, HV_MEM_AVAILABLE, 0 },	  { 0x100000, 0x100000, HV_MEM_AVAILABLE, 0 },
 		{ 0x200000, 0x3000, HV_MEM_RESERVED, 0 }, { 0x203000, 0xfd000, HV_MEM_AVAILABLE, 0 },
-		{ 0x300000, 0x1000, HV_MEM_ACPI, 0 }, { 0x301000, 0x1000, HV_MEM_NVS, 0 },
-		{ 0x400000, 0x1000, HV_MEM_BAD, 0 }, { 0xfec00000, 0x1000, HV_MEM_RESERVED, 0 },
+		{ 0x300000, 0x1000, HV_MEM_ACPI, 0 },	  { 0x301000, 0x1000, HV_MEM_NVS, 0 },
+		{ 0x400000, 0x1000, HV_MEM_BAD, 0 },	  { 0xfec00000, 0x1000, HV_MEM_RESERVED, 0 },
 	};
 	CHECK(n == 8 && dropped == 0, "n=%u dropped=%u", n, dropped);
 	CHECK(memcmp(out, want, sizeof(want)) == 0, "ranges differ");
@@ -165,8 +205,7 @@ static void test_memmap(void)
 	}
 	memmap_convert(wide, sizeof(wide), 48, out, 8, &n, &dropped);
 	CHECK(n == 3 && out[2].base == 0x4000, "desc_size 48: n=%u", n);
-	CHECK(memmap_convert(wide, sizeof(wide), 16, out, 8, &n, &dropped) == -1,
-	      "tiny desc_size accepted");
+	CHECK(memmap_convert(wide, sizeof(wide), 16, out, 8, &n, &dropped) == -1, "tiny desc_size accepted");
 
 	/* Overflow: 12 separate ranges into 4 slots. Reserved ones go first,
 	 * then the smallest available; ACPI stays. */
@@ -182,8 +221,8 @@ static void test_memmap(void)
 		if (i && out[i - 1].base >= out[i].base)
 			sorted = 0;
 	}
-	CHECK(n == 4 && dropped == 8 && acpi == 4 && sorted,
-	      "overflow: n=%u dropped=%u acpi=%d sorted=%d", n, dropped, acpi, sorted);
+	CHECK(n == 4 && dropped == 8 && acpi == 4 && sorted, "overflow: n=%u dropped=%u acpi=%d sorted=%d", n, dropped,
+	      acpi, sorted);
 }
 
 static void test_redact(void)

@@ -3,7 +3,9 @@
 #include "dirty.h"
 #include "hvlib.h"
 
-struct scan { uint64_t *out, npages, count; };
+struct scan {
+	uint64_t *out, npages, count;
+};
 
 static void scan_leaf(void *ctx, uint64_t gpa, uint64_t *entry)
 {

@@ -3,11 +3,11 @@
 #include "ept.h"
 #include "hvlib.h"
 
-#define ENTRIES 512
+#define ENTRIES	    512
 #define TABLE_PERMS EPT_RWX /* non-leaf entries grant all; leaves restrict */
 
-int ept_init(struct ept *e, uint64_t (*alloc_page)(void *), void (*free_page)(void *, uint64_t),
-	     void *ctx, void *(*p2v)(uint64_t))
+int ept_init(struct ept *e, uint64_t (*alloc_page)(void *), void (*free_page)(void *, uint64_t), void *ctx,
+	     void *(*p2v)(uint64_t))
 {
 	memset(e, 0, sizeof(*e));
 	e->alloc_page = alloc_page;
@@ -21,10 +21,7 @@ int ept_init(struct ept *e, uint64_t (*alloc_page)(void *), void (*free_page)(vo
 	return HV_OK;
 }
 
-static unsigned idx(uint64_t gpa, int level) /* level 3 = PML4 ... 0 = PT */
-{
-	return (gpa >> (12 + 9 * level)) & 511;
-}
+static unsigned idx(uint64_t gpa, int level) /* level 3 = PML4 ... 0 = PT */ { return (gpa >> (12 + 9 * level)) & 511; }
 
 static uint64_t *walk(const struct ept *e, uint64_t gpa, int create, int *err)
 {
@@ -53,8 +50,8 @@ static uint64_t *walk(const struct ept *e, uint64_t gpa, int create, int *err)
 int ept_map_page(struct ept *e, uint64_t gpa, uint64_t hpa, uint64_t perms)
 {
 	int err = HV_OK;
-	if ((gpa | hpa) & (PAGE_SIZE - 1) || gpa >= EPT_MAX_GPA || (hpa & ~EPT_ADDR_MASK) ||
-	    !(perms & EPT_RWX) || (perms & ~EPT_RWX) || ((perms & EPT_W) && !(perms & EPT_R)))
+	if ((gpa | hpa) & (PAGE_SIZE - 1) || gpa >= EPT_MAX_GPA || (hpa & ~EPT_ADDR_MASK) || !(perms & EPT_RWX) ||
+	    (perms & ~EPT_RWX) || ((perms & EPT_W) && !(perms & EPT_R)))
 		return HV_EINVAL;
 	uint64_t *leaf = walk(e, gpa, 1, &err);
 	if (!leaf)
@@ -120,7 +117,4 @@ void ept_destroy(struct ept *e)
 	e->table_pages = 0;
 }
 
-uint64_t ept_pointer(const struct ept *e)
-{
-	return e->pml4 | (3ull << 3) | 6ull | (1ull << 6);
-}
+uint64_t ept_pointer(const struct ept *e) { return e->pml4 | (3ull << 3) | 6ull | (1ull << 6); }

@@ -8,8 +8,8 @@
 
 static struct vm *owner;
 
-static void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory"); }
-static void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory"); }
+static void fxsave(void *area) { __asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory"); }
+static void fxrstor(const void *area) { __asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory"); }
 
 uint64_t hv_xcr0;
 
@@ -30,7 +30,7 @@ void fpu_init(void)
 	hv_xcr0 = r[0] & 0xe7;
 	if ((hv_xcr0 & 0xe0) != 0xe0)
 		hv_xcr0 &= 0x7; /* AVX-512 only with all three of its components */
-	__asm__ volatile("xsetbv" :: "c"(0), "a"((uint32_t)hv_xcr0), "d"((uint32_t)(hv_xcr0 >> 32)));
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)hv_xcr0), "d"((uint32_t)(hv_xcr0 >> 32)));
 }
 
 void fpu_vm_reset(struct vm *vm)

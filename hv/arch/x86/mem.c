@@ -5,7 +5,7 @@
 void *memcpy(void *d, const void *s, size_t n)
 {
 	void *ret = d;
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) :: "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n)::"memory");
 	return ret;
 }
 

@@ -4,12 +4,12 @@
 #include "hv.h"
 #include "arch.h"
 
-#define PTE_P   (1ull << 0)
-#define PTE_W   (1ull << 1)
+#define PTE_P	(1ull << 0)
+#define PTE_W	(1ull << 1)
 #define PTE_PWT (1ull << 3)
 #define PTE_PCD (1ull << 4)
-#define PTE_PS  (1ull << 7)
-#define TWO_MB  (2ull << 20)
+#define PTE_PS	(1ull << 7)
+#define TWO_MB	(2ull << 20)
 
 static int is_ram(const struct hv_boot_info *bi, uint64_t base, uint64_t len)
 {
@@ -50,7 +50,7 @@ int paging_map_mmio(uint64_t phys, uint64_t len)
 		}
 		uint64_t *pd = phys_to_virt(*e & 0x000ffffffffff000ull);
 		pd[(pa >> 21) & 511] = pa | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
-		__asm__ volatile("invlpg (%0)" :: "r"(pa) : "memory");
+		__asm__ volatile("invlpg (%0)" ::"r"(pa) : "memory");
 	}
 	return HV_OK;
 }

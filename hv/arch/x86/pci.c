@@ -5,8 +5,8 @@
 
 static uint32_t addr(const struct pci_dev *d, uint8_t reg)
 {
-	return 0x80000000u | ((uint32_t)d->bus << 16) | ((uint32_t)d->dev << 11) |
-	       ((uint32_t)d->fn << 8) | (reg & 0xfc);
+	return 0x80000000u | ((uint32_t)d->bus << 16) | ((uint32_t)d->dev << 11) | ((uint32_t)d->fn << 8) |
+	       (reg & 0xfc);
 }
 
 uint32_t pci_read32(const struct pci_dev *d, uint8_t reg)

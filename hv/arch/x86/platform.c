@@ -21,15 +21,9 @@ void arch_platform_init(void)
 	fpu_init();
 }
 
-uint64_t arch_cycles(void)
-{
-	return rdtsc();
-}
+uint64_t arch_cycles(void) { return rdtsc(); }
 
-void arch_cpu_relax(void)
-{
-	cpu_relax();
-}
+void arch_cpu_relax(void) { cpu_relax(); }
 
 void arch_halt(void)
 {
@@ -40,37 +34,16 @@ void arch_halt(void)
 
 /* x86 keeps stores in order and loads in order for write-back memory; the fences order
  * them against the NIC's view through the uncached register window. */
-void arch_wmb(void)
-{
-	__asm__ volatile("sfence" ::: "memory");
-}
+void arch_wmb(void) { __asm__ volatile("sfence" ::: "memory"); }
 
-void arch_rmb(void)
-{
-	__asm__ volatile("lfence" ::: "memory");
-}
+void arch_rmb(void) { __asm__ volatile("lfence" ::: "memory"); }
 
-int arch_entropy(void *ctx, void *buf, size_t len)
-{
-	return hvc_entropy_x86(ctx, buf, len);
-}
+int arch_entropy(void *ctx, void *buf, size_t len) { return hvc_entropy_x86(ctx, buf, len); }
 
-void arch_console_init(uint32_t baud)
-{
-	serial_init(baud);
-}
+void arch_console_init(uint32_t baud) { serial_init(baud); }
 
-void arch_console_write(const char *s, size_t n)
-{
-	serial_write(s, n);
-}
+void arch_console_write(const char *s, size_t n) { serial_write(s, n); }
 
-int arch_console_getc(void)
-{
-	return serial_getc();
-}
+int arch_console_getc(void) { return serial_getc(); }
 
-void arch_host_vector_begin(void)
-{
-	fpu_host_begin();
-}
+void arch_host_vector_begin(void) { fpu_host_begin(); }

@@ -3,17 +3,17 @@
 #include <arch/serial.h>
 #include <arch/cpu.h>
 
-#define COM1 0x3f8
-#define THR 0
-#define RBR 0
-#define DLL 0
-#define IER 1
-#define DLM 1
-#define FCR 2
-#define LCR 3
-#define MCR 4
-#define LSR 5
-#define LSR_DR 0x01
+#define COM1	 0x3f8
+#define THR	 0
+#define RBR	 0
+#define DLL	 0
+#define IER	 1
+#define DLM	 1
+#define FCR	 2
+#define LCR	 3
+#define MCR	 4
+#define LSR	 5
+#define LSR_DR	 0x01
 #define LSR_THRE 0x20
 
 void serial_init(uint32_t baud)
@@ -23,9 +23,9 @@ void serial_init(uint32_t baud)
 	outb(COM1 + LCR, 0x80);
 	outb(COM1 + DLL, (uint8_t)div);
 	outb(COM1 + DLM, (uint8_t)(div >> 8));
-	outb(COM1 + LCR, 0x03);  /* 8N1 */
-	outb(COM1 + FCR, 0xc7);  /* FIFO on, cleared, 14-byte threshold */
-	outb(COM1 + MCR, 0x03);  /* DTR, RTS */
+	outb(COM1 + LCR, 0x03); /* 8N1 */
+	outb(COM1 + FCR, 0xc7); /* FIFO on, cleared, 14-byte threshold */
+	outb(COM1 + MCR, 0x03); /* DTR, RTS */
 }
 
 void serial_putc(char c)

@@ -37,7 +37,4 @@ void arch_clock_assume_khz(uint64_t khz)
 	tsc_boot = rdtsc();
 }
 
-uint64_t hv_now_ms(void)
-{
-	return (rdtsc() - tsc_boot) / hv_tsc_khz;
-}
+uint64_t hv_now_ms(void) { return (rdtsc() - tsc_boot) / hv_tsc_khz; }

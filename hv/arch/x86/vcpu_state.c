@@ -11,7 +11,9 @@
 #include "arch.h"
 #include "guest_abi.h"
 
-static const struct { uint32_t sel, base, limit, ar; } segf[SEG_COUNT] = {
+static const struct {
+	uint32_t sel, base, limit, ar;
+} segf[SEG_COUNT] = {
 	[SEG_ES] = { GUEST_ES_SEL, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR },
 	[SEG_CS] = { GUEST_CS_SEL, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR },
 	[SEG_SS] = { GUEST_SS_SEL, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR },
@@ -152,10 +154,7 @@ static int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t e
 	return HV_OK;
 }
 
-size_t arch_vm_state_size(void)
-{
-	return sizeof(struct vcpu_state);
-}
+size_t arch_vm_state_size(void) { return sizeof(struct vcpu_state); }
 
 int arch_vm_state_save(struct vm *vm, void *buf, size_t cap, size_t *len)
 {

@@ -11,29 +11,26 @@
 #include "vm.h"
 
 /* CPUID bits the guest must not see (leaf 1 ECX, leaf 7 EBX/ECX). */
-#define CPUID1_ECX_VMX        (1u << 5)
-#define CPUID1_ECX_XSAVE      (1u << 26)
-#define CPUID1_ECX_OSXSAVE    (1u << 27)
-#define CPUID1_ECX_AVX        (1u << 28)
-#define CPUID1_ECX_HYPERVISOR (1u << 31)
-#define CPUID7_EBX_AVX2_512   ((1u << 5) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31))
+#define CPUID1_ECX_VMX		(1u << 5)
+#define CPUID1_ECX_XSAVE	(1u << 26)
+#define CPUID1_ECX_OSXSAVE	(1u << 27)
+#define CPUID1_ECX_AVX		(1u << 28)
+#define CPUID1_ECX_HYPERVISOR	(1u << 31)
+#define CPUID7_EBX_AVX2_512	((1u << 5) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31))
 #define CPUID7_ECX_VAES_VPCLMUL ((1u << 9) | (1u << 10))
 
-static void skip_instruction(void)
-{
-	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
-}
+static void skip_instruction(void) { vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN)); }
 
 static enum exit_result stop_with_dump(struct vm *vm, const char *what, uint32_t reason)
 {
 	struct vcpu_regs *r = &vm->arch.regs;
 	hv_event("vm %u failed: %s (exit reason %u, qualification 0x%lx)", vm->id, what, reason,
 		 (unsigned long)vmread(EXIT_QUALIFICATION));
-	hv_event("  rip=%08lx rsp=%08lx rflags=%08lx cr0=%08lx cr3=%08lx cr4=%08lx gpa=%lx",
-		 vmread(GUEST_RIP), vmread(GUEST_RSP), vmread(GUEST_RFLAGS), vmread(GUEST_CR0),
-		 vmread(GUEST_CR3), vmread(GUEST_CR4), vmread(GUEST_PHYSICAL_ADDRESS));
-	hv_event("  eax=%08lx ebx=%08lx ecx=%08lx edx=%08lx esi=%08lx edi=%08lx ebp=%08lx", r->rax,
-		 r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp);
+	hv_event("  rip=%08lx rsp=%08lx rflags=%08lx cr0=%08lx cr3=%08lx cr4=%08lx gpa=%lx", vmread(GUEST_RIP),
+		 vmread(GUEST_RSP), vmread(GUEST_RFLAGS), vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4),
+		 vmread(GUEST_PHYSICAL_ADDRESS));
+	hv_event("  eax=%08lx ebx=%08lx ecx=%08lx edx=%08lx esi=%08lx edi=%08lx ebp=%08lx", r->rax, r->rbx, r->rcx,
+		 r->rdx, r->rsi, r->rdi, r->rbp);
 	vm_fail(vm, what);
 	return EXIT_STOP;
 }

@@ -57,10 +57,7 @@ static int load(struct vm *vm)
 	return HV_OK;
 }
 
-int vmx_load_vmcs(struct vm *vm)
-{
-	return load(vm);
-}
+int vmx_load_vmcs(struct vm *vm) { return load(vm); }
 
 void arch_dirty_flush(void *ctx)
 {
@@ -84,8 +81,8 @@ static int write_controls(struct vm *vm)
 		      PIN_EXT_INTR_EXIT | PIN_NMI_EXIT | PIN_PREEMPT_TIMER, &pin);
 	err |= adjust(ctl_msr(MSR_IA32_VMX_PROCBASED, MSR_IA32_VMX_TRUE_PROCBASED),
 		      PROC_TSC_OFFSETTING | PROC_HLT_EXIT | PROC_UNCOND_IO_EXIT | PROC_SECONDARY, &proc);
-	err |= adjust(MSR_IA32_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED |
-		      (vm->dirty.method == DIRTY_PML ? PROC2_PML : 0), &proc2);
+	err |= adjust(MSR_IA32_VMX_PROCBASED2,
+		      PROC2_EPT | PROC2_UNRESTRICTED | (vm->dirty.method == DIRTY_PML ? PROC2_PML : 0), &proc2);
 	err |= adjust(ctl_msr(MSR_IA32_VMX_EXIT, MSR_IA32_VMX_TRUE_EXIT),
 		      EXIT_HOST_64 | EXIT_ACK_INTR | EXIT_LOAD_EFER | EXIT_SAVE_PREEMPT, &exitc);
 	err |= adjust(ctl_msr(MSR_IA32_VMX_ENTRY, MSR_IA32_VMX_TRUE_ENTRY), ENTRY_LOAD_EFER, &entry);
@@ -151,7 +148,8 @@ static int reset_guest(struct vm *vm)
 		return HV_EHW;
 	memset(&vm->arch.regs, 0, sizeof(vm->arch.regs));
 	static const uint32_t sel[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL, GUEST_FS_SEL, GUEST_GS_SEL };
-	static const uint32_t lim[] = { GUEST_ES_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT, GUEST_GS_LIMIT };
+	static const uint32_t lim[] = { GUEST_ES_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
+					GUEST_GS_LIMIT };
 	static const uint32_t ar[] = { GUEST_ES_AR, GUEST_SS_AR, GUEST_DS_AR, GUEST_FS_AR, GUEST_GS_AR };
 	static const uint32_t base[] = { GUEST_ES_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE };
 	for (unsigned i = 0; i < ARRAY_SIZE(sel); i++) {
@@ -281,10 +279,7 @@ void arch_vm_run_slice(struct vm *vm)
 	}
 }
 
-int arch_vm_set_pml(struct vm *vm, int on)
-{
-	return vmx_set_pml(vm, on);
-}
+int arch_vm_set_pml(struct vm *vm, int on) { return vmx_set_pml(vm, on); }
 
 void arch_vm_dirty_sync(struct vm *vm)
 {

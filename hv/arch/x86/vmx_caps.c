@@ -9,10 +9,7 @@
 
 struct vmx_caps hv_vmx;
 
-static int allowed1(uint32_t msr, uint32_t bit)
-{
-	return (uint32_t)(rdmsr(msr) >> 32) & bit ? 1 : 0;
-}
+static int allowed1(uint32_t msr, uint32_t bit) { return (uint32_t)(rdmsr(msr) >> 32) & bit ? 1 : 0; }
 
 static void probe(struct vmx_caps *c)
 {
@@ -49,12 +46,18 @@ static void probe(struct vmx_caps *c)
 	}
 	if (!c->ept_ad)
 		c->pml = 0; /* PML logs D-flag transitions: useless without A/D */
-	if (!c->ept) c->why_not = "EPT is not supported";
-	else if (!c->unrestricted) c->why_not = "unrestricted guest is not supported";
-	else if (!c->ept_4level || !c->ept_wb) c->why_not = "EPT lacks 4-level walks or write-back tables";
-	else if (!c->preempt_timer) c->why_not = "the VMX preemption timer is not supported";
-	else if (!c->invept) c->why_not = "INVEPT (single-context) is not supported";
-	else if (!c->ept_ad) c->why_not = "EPT accessed/dirty flags are not supported (no dirty tracking)";
+	if (!c->ept)
+		c->why_not = "EPT is not supported";
+	else if (!c->unrestricted)
+		c->why_not = "unrestricted guest is not supported";
+	else if (!c->ept_4level || !c->ept_wb)
+		c->why_not = "EPT lacks 4-level walks or write-back tables";
+	else if (!c->preempt_timer)
+		c->why_not = "the VMX preemption timer is not supported";
+	else if (!c->invept)
+		c->why_not = "INVEPT (single-context) is not supported";
+	else if (!c->ept_ad)
+		c->why_not = "EPT accessed/dirty flags are not supported (no dirty tracking)";
 }
 
 void arch_virt_print_status(const struct printer *p)
@@ -69,13 +72,15 @@ void arch_virt_print_status(const struct printer *p)
 	vendor[12] = 0;
 	cpuid(1, 0, r);
 	pr_printf(p, "cpu: vendor=%s family=%u model=%u stepping=%u\r\n", vendor,
-		  ((r[0] >> 8) & 0xf) + ((r[0] >> 20) & 0xff), ((r[0] >> 4) & 0xf) | ((r[0] >> 12) & 0xf0),
-		  r[0] & 0xf);
+		  ((r[0] >> 8) & 0xf) + ((r[0] >> 20) & 0xff), ((r[0] >> 4) & 0xf) | ((r[0] >> 12) & 0xf0), r[0] & 0xf);
 	if (c->why_not)
 		pr_printf(p, "vmx: unavailable: %s\r\n", c->why_not);
 	else
 		pr_printf(p, "vmx: available\r\n");
-	static const struct { const char *name; size_t off; } req[] = {
+	static const struct {
+		const char *name;
+		size_t off;
+	} req[] = {
 		{ "vmx", __builtin_offsetof(struct vmx_caps, vmx) },
 		{ "ept", __builtin_offsetof(struct vmx_caps, ept) },
 		{ "unrestricted-guest", __builtin_offsetof(struct vmx_caps, unrestricted) },
@@ -89,22 +94,10 @@ void arch_virt_print_status(const struct printer *p)
 	pr_printf(p, "dirty-tracking: %s\r\n", c->why_not ? "none" : c->pml ? "pml" : "ad");
 }
 
-void arch_virt_probe(void)
-{
-	probe(&hv_vmx);
-}
+void arch_virt_probe(void) { probe(&hv_vmx); }
 
-const char *arch_virt_unavailable(void)
-{
-	return hv_vmx.why_not;
-}
+const char *arch_virt_unavailable(void) { return hv_vmx.why_not; }
 
-void arch_virt_set_unavailable(const char *why)
-{
-	hv_vmx.why_not = why;
-}
+void arch_virt_set_unavailable(const char *why) { hv_vmx.why_not = why; }
 
-int arch_virt_has_pml(void)
-{
-	return hv_vmx.pml;
-}
+int arch_virt_has_pml(void) { return hv_vmx.pml; }

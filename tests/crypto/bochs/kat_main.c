@@ -27,10 +27,7 @@ void *memset(void *d, int c, size_t n)
 	return d;
 }
 
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ __volatile__("outb %0, %1" : : "a"(v), "Nd"(port));
-}
+static inline void outb(uint16_t port, uint8_t v) { __asm__ __volatile__("outb %0, %1" : : "a"(v), "Nd"(port)); }
 
 static inline uint8_t inb(uint16_t port)
 {
@@ -88,7 +85,7 @@ static struct pipe pipes[2];
 struct end {
 	int dir;
 };
-static struct end ends[2] = {{0}, {1}};
+static struct end ends[2] = { { 0 }, { 1 } };
 
 static int p_send(void *ctx, const void *buf, size_t len)
 {
@@ -163,7 +160,7 @@ static const uint8_t psk[32] = "bochs kat pre-shared key 32 byte";
 
 static int session(enum hvc_gcm_path path, hvc_entropy_fn ent)
 {
-	struct hvc_config c = {0}, s;
+	struct hvc_config c = { 0 }, s;
 	int rc_c = HVC_AGAIN, rc_s = HVC_AGAIN, rc;
 	memset(pipes, 0, sizeof(pipes));
 	lent = 0;
@@ -175,7 +172,7 @@ static int session(enum hvc_gcm_path path, hvc_entropy_fn ent)
 	c.rx_max = 65536;
 	s = c;
 	c.role = HVC_ROLE_CLIENT;
-	c.transport = (struct hvc_transport){&ends[0], p_send, p_recv, NULL, NULL, NULL};
+	c.transport = (struct hvc_transport){ &ends[0], p_send, p_recv, NULL, NULL, NULL };
 	c.tx_buf = txc;
 	c.tx_buf_len = sizeof(txc);
 	c.ks_tx_mem = ks[0];
@@ -184,7 +181,7 @@ static int session(enum hvc_gcm_path path, hvc_entropy_fn ent)
 	c.ks_rx_len = sizeof(ks[1]);
 	c.rekey_msgs = 3;
 	s.role = HVC_ROLE_SERVER;
-	s.transport = (struct hvc_transport){&ends[1], p_send, p_recv, p_peek, p_consume, NULL};
+	s.transport = (struct hvc_transport){ &ends[1], p_send, p_recv, p_peek, p_consume, NULL };
 	s.tx_buf = txs;
 	s.tx_buf_len = sizeof(txs);
 	s.ks_tx_mem = ks[2];
@@ -304,7 +301,7 @@ static int report(int step, int it, size_t n, size_t an, size_t al)
 
 static int ghash_same(const uint8_t *d, size_t n)
 {
-	uint8_t a[16] = {0}, b[16] = {0};
+	uint8_t a[16] = { 0 }, b[16] = { 0 };
 	hvc_gcm_ghash(&kref, a, d, n);
 	hvc_gcm_ghash_imb(&kx, b, d, n); /* ipsec-mb's own standalone GHASH of this path */
 	for (int i = 0; i < 16; i++)
@@ -315,7 +312,7 @@ static int ghash_same(const uint8_t *d, size_t n)
 
 static void probe(enum hvc_gcm_path p)
 {
-	uint8_t key[32] = {1, 2, 3}, iv[12] = {4}, d[64] = {5, 6, 7}, o[64], t[16];
+	uint8_t key[32] = { 1, 2, 3 }, iv[12] = { 4 }, d[64] = { 5, 6, 7 }, o[64], t[16];
 	hvc_gcm_key_init(&kref, HVC_GCM_SSE, key);
 	hvc_gcm_key_init(&kx, p, key);
 	puts_(" [ipsec-mb standalone ghash vs our GHASH: fresh key ");
@@ -348,8 +345,7 @@ static int crosscheck(enum hvc_gcm_path p, int iters)
 		det_entropy(NULL, iv, 12);
 		det_entropy(NULL, aad, 40);
 		st = st * 6364136223846793005ull + 1;
-		size_t n = (st >> 33) % ((it & 3) == 0 ? 4096 : 300), an = (st >> 20) % 41,
-		       al = (st >> 10) % 64;
+		size_t n = (st >> 33) % ((it & 3) == 0 ? 4096 : 300), an = (st >> 20) % 41, al = (st >> 10) % 64;
 		det_entropy(NULL, pt + al, n);
 		if (hvc_gcm_key_init(&kref, HVC_GCM_SSE, key) || hvc_gcm_key_init(&kx, p, key))
 			return HVC_E_STATE;
@@ -363,7 +359,7 @@ static int crosscheck(enum hvc_gcm_path p, int iters)
 				return report(2, it, n, an, al);
 		if (hvc_gcm_decrypt(&kx, iv, aad, an, ct1, dec + al, n, t1) != HVC_OK) {
 			/* which GHASH input differs between the paths? */
-			uint8_t a[16] = {0}, b[16] = {0};
+			uint8_t a[16] = { 0 }, b[16] = { 0 };
 			int d = 0;
 			hvc_gcm_ghash(&kref, a, aad, an);
 			hvc_gcm_ghash(&kx, b, aad, an);
@@ -371,7 +367,7 @@ static int crosscheck(enum hvc_gcm_path p, int iters)
 				d |= (a[i] != b[i]);
 			puts_(d ? " aad-ghash-differs" : " aad-ghash-same");
 			for (size_t cut = 16; cut <= n; cut += (cut < 1024 ? 16 : 256)) {
-				uint8_t e[16] = {0}, f[16] = {0};
+				uint8_t e[16] = { 0 }, f[16] = { 0 };
 				hvc_gcm_ghash(&kref, e, ct1, cut);
 				hvc_gcm_ghash(&kx, f, ct1, cut);
 				int dd = 0;
@@ -384,7 +380,7 @@ static int crosscheck(enum hvc_gcm_path p, int iters)
 				}
 			}
 			for (size_t ln = 1; ln < 64; ln++) {
-				uint8_t e[16] = {0}, f[16] = {0};
+				uint8_t e[16] = { 0 }, f[16] = { 0 };
 				hvc_gcm_ghash(&kref, e, ct1, ln);
 				hvc_gcm_ghash(&kx, f, ct1, ln);
 				int dd = 0;
@@ -431,9 +427,8 @@ void kat_main(void)
 	hvc_cpu_detect(&c);
 	puts_("CPU: aesni pclmul avx2 avx512f/bw/vl/dq vaes vpclmul rdseed rdrand os_zmm = ");
 	puthex(((uint64_t)c.aesni << 40) | ((uint64_t)c.pclmul << 36) | ((uint64_t)c.avx2 << 32) |
-	       ((uint64_t)(c.avx512f & c.avx512bw & c.avx512vl & c.avx512dq) << 28) |
-	       ((uint64_t)c.vaes << 24) | ((uint64_t)c.vpclmul << 20) | ((uint64_t)c.rdseed << 16) |
-	       ((uint64_t)c.rdrand << 12) | c.os_zmm);
+	       ((uint64_t)(c.avx512f & c.avx512bw & c.avx512vl & c.avx512dq) << 28) | ((uint64_t)c.vaes << 24) |
+	       ((uint64_t)c.vpclmul << 20) | ((uint64_t)c.rdseed << 16) | ((uint64_t)c.rdrand << 12) | c.os_zmm);
 	puts_("\n");
 	rc = hvc_crypto_selftest(&ran, &skipped);
 	puts_("selftest: ");

@@ -6,8 +6,8 @@
 #include "vm.h"
 
 enum { UART_THR = 0, UART_LSR = 5, UART_MSR = 6 };
-#define LSR_THR_EMPTY 0x20
-#define LSR_TX_IDLE   0x40
+#define LSR_THR_EMPTY	0x20
+#define LSR_TX_IDLE	0x40
 #define MSR_CTS_DSR_DCD 0xb0
 
 void uart16550_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val)

@@ -16,8 +16,8 @@ struct vm_arch {
 	uint64_t vmcs_phys;
 	int launched;
 	struct vcpu_regs regs;
-	uint64_t pml_phys;         /* the CPU's dirty log page, 0 without PML */
-	uint64_t tsc_offset;       /* guest TSC = host TSC + this (continuity across a move) */
+	uint64_t pml_phys;   /* the CPU's dirty log page, 0 without PML */
+	uint64_t tsc_offset; /* guest TSC = host TSC + this (continuity across a move) */
 	uint64_t exit_count[VM_EXIT_REASONS];
 	uint8_t fxsave[512] __attribute__((aligned(16))); /* x87/SSE state while not loaded */
 };
