@@ -133,11 +133,12 @@ crypto-clean:
 # CPU has. "tigerlake" has VAES + AVX-512 (the path this AMD host cannot run);
 # "corei7_skylake_x" has AVX-512 without VAES. ~10 s per model; part of crypto-test.
 
-$(CRYPTO_KAT)/kat.elf: tests/crypto/bochs/kat_entry.S tests/crypto/bochs/kat_main.c tests/crypto/bochs/kat.ld $(CRYPTO_FS_LIB)
+$(CRYPTO_KAT)/kat.elf: tests/crypto/bochs/kat_entry.S tests/crypto/bochs/kat_main.c tests/crypto/bochs/kat.ld $(CRYPTO_FS_LIB) \
+		lib/baremetal/longmode.h lib/baremetal/portio.h
 	@mkdir -p $(CRYPTO_KAT)
 	@echo "  KAT   $@"
-	@$(HOSTCC) $(CRYPTO_FS_CFLAGS) -c -o $(CRYPTO_KAT)/kat_entry.o tests/crypto/bochs/kat_entry.S
-	@$(HOSTCC) $(CRYPTO_FS_CFLAGS) -c -o $(CRYPTO_KAT)/kat_main.o tests/crypto/bochs/kat_main.c
+	@$(HOSTCC) $(CRYPTO_FS_CFLAGS) $(BAREMETAL_INC) -c -o $(CRYPTO_KAT)/kat_entry.o tests/crypto/bochs/kat_entry.S
+	@$(HOSTCC) $(CRYPTO_FS_CFLAGS) $(BAREMETAL_INC) -c -o $(CRYPTO_KAT)/kat_main.o tests/crypto/bochs/kat_main.c
 	@ld -n -nostdlib -z noexecstack --no-warn-rwx-segments -T tests/crypto/bochs/kat.ld -o $@ $(CRYPTO_KAT)/kat_entry.o \
 		$(CRYPTO_KAT)/kat_main.o $(CRYPTO_FS_LIB)
 

@@ -10,7 +10,7 @@ GUEST_OUT    := $(BUILD)/guest
 GUEST_CFLAGS := -m32 -ffreestanding -fno-pic -fno-pie -fno-stack-protector \
 	-nostdlib -O2 -mno-sse -mgeneral-regs-only -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns -fcf-protection=none -std=gnu11 \
-	-Wall -Wextra -Iguest -MMD -MP
+	-Wall -Wextra -Iguest -Ilib -MMD -MP
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
 	-Wl,--no-warn-rwx-segments -T guest/guest.ld
 GUEST_OBJS := $(addprefix $(GUEST_OUT)/,start.o wset_window.o main.o uart.o \

@@ -12,7 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "guest_guest_abi.h"
+#include "guest_abi.h"
 #include "pattern.h"
 
 #define MEM_SIZE   (8u << 20)

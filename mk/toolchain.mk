@@ -33,11 +33,14 @@ HOSTED_TEST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 HOSTED_TEST_LIBS := -lcmocka -fsanitize=address,undefined
 
+# lib/baremetal/: port I/O and the long-mode entry, shared by the hypervisor, the test guest
+# and the crypto known-answer kernel.
+BAREMETAL_INC := -Ilib
 # Include paths of the hypervisor's code. Arch headers are reached as <arch/...>
 # (hv/arch/x86/include/arch/); the portable core includes only <arch/vm_arch.h>
 # and <arch/vcpu_state.h> through hv/include/vm.h, which hold data, no code.
 HV_ARCH := x86
-HV_INC := -Ihv/include -Ihv/arch/$(HV_ARCH)/include -Ihv/migrate -Icrypto -Inet/include -Iguest
+HV_INC := -Ihv/include -Ihv/arch/$(HV_ARCH)/include -Ihv/migrate -Icrypto -Inet/include -Iguest -Ilib
 
 # Portable sources, one list each, used by every build that needs them.
 # hvlib: string functions and formatting (everything links these).

@@ -1,5 +1,6 @@
 /* Multiboot2 entry for GRUB/BIOS boots: header, then 32-bit protected mode to
  * long mode on temporary identity page tables (0-4 GiB), then hv_main_multiboot2. */
+#include "baremetal/longmode.h"
 #define MB2_MAGIC 0xE85250D6
 #define MB2_ARCH_I386 0
 
@@ -25,15 +26,7 @@ hv_image_header:
 	.quad __image_start
 	.quad __image_end
 
-	.align 8
-boot_gdt:
-	.quad 0
-	.quad 0x00AF9A000000FFFF   /* 0x08: 64-bit code */
-	.quad 0x00CF92000000FFFF   /* 0x10: data */
-boot_gdt_end:
-boot_gdt_ptr:
-	.short boot_gdt_end - boot_gdt - 1
-	.long boot_gdt
+	LM_GDT boot_gdt
 
 	.section .boot.text, "ax"
 	.code32
@@ -51,47 +44,13 @@ mb2_entry32:
 	rep stosl
 	mov $boot_stack_top, %esp
 
-	/* PML4[0] -> PDPT; PDPT[0..3] -> PD0..3; each PD maps 1 GiB in 2 MiB pages */
-	mov $boot_pdpt, %eax
-	or $3, %eax
-	mov %eax, boot_pml4
-	mov $boot_pd, %eax
-	or $3, %eax
-	mov $boot_pdpt, %edi
-	mov $4, %ecx
-1:	mov %eax, (%edi)
-	add $4096, %eax
-	add $8, %edi
-	loop 1b
-	mov $boot_pd, %edi
-	mov $0x83, %eax              /* present, writable, 2 MiB page */
-	xor %edx, %edx
-	mov $2048, %ecx
-2:	mov %eax, (%edi)
-	mov %edx, 4(%edi)
-	add $0x200000, %eax
-	adc $0, %edx
-	add $8, %edi
-	loop 2b
-
-	mov $boot_pml4, %eax
-	mov %eax, %cr3
-	mov %cr4, %eax
-	or $0x20, %eax               /* PAE */
-	mov %eax, %cr4
-	mov $0xC0000080, %ecx        /* EFER.LME */
-	rdmsr
-	or $0x100, %eax
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000001, %eax         /* PG | PE */
-	mov %eax, %cr0
-	lgdt boot_gdt_ptr
-	ljmp $0x08, $mb2_long
+	/* temporary identity map of 0-4 GiB (hv/arch/x86/paging.c builds the real one) */
+	LM_IDENTITY_MAP boot_pml4, boot_pdpt, boot_pd, 4
+	LM_ENTER boot_pml4, boot_gdt_ptr, mb2_long
 
 	.code64
 mb2_long:
-	mov $0x10, %ax
+	mov $LM_SEL_DATA, %ax
 	mov %ax, %ds
 	mov %ax, %es
 	mov %ax, %ss

@@ -1,5 +1,6 @@
 /* Multiboot2 entry of the crypto known-answer kernel: 32-bit protected mode to long mode
  * on identity-mapped 2 MiB pages (first 1 GiB), FPU/SSE/XSAVE enabled, then kat_main. */
+#include "baremetal/longmode.h"
 #define MB2_MAGIC 0xE85250D6
 
 	.section .mb2, "a"
@@ -14,16 +15,7 @@ mb2_header:
 mb2_header_end:
 
 	.section .data
-	.align 8
-gdt:
-	.quad 0
-	.quad 0x00AF9A000000FFFF   /* 0x08: 64-bit code */
-	.quad 0x00CF92000000FFFF   /* 0x10: data */
-gdt_end:
-gdt_ptr:
-	.short gdt_end - gdt - 1
-	.long gdt
-	.long 0
+	LM_GDT gdt
 
 	.section .text
 	.code32
@@ -37,35 +29,8 @@ kat_entry32:
 	xor %eax, %eax
 	rep stosb
 	mov $stack_top, %esp
-	/* PML4[0] -> PDPT[0] -> PD: 512 x 2 MiB */
-	mov $pdpt, %eax
-	or $3, %eax
-	mov %eax, pml4
-	mov $pd, %eax
-	or $3, %eax
-	mov %eax, pdpt
-	mov $pd, %edi
-	mov $0x83, %eax
-	mov $512, %ecx
-1:	mov %eax, (%edi)
-	movl $0, 4(%edi)
-	add $0x200000, %eax
-	add $8, %edi
-	loop 1b
-	mov $pml4, %eax
-	mov %eax, %cr3
-	mov %cr4, %eax
-	or $0x20, %eax                 /* PAE */
-	mov %eax, %cr4
-	mov $0xC0000080, %ecx          /* EFER.LME */
-	rdmsr
-	or $0x100, %eax
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000001, %eax           /* PG | PE */
-	mov %eax, %cr0
-	lgdt gdt_ptr
-	ljmp $0x08, $entry64
+	LM_IDENTITY_MAP pml4, pdpt, pd, 1
+	LM_ENTER pml4, gdt_ptr, entry64
 
 	.code64
 entry64:

@@ -8,6 +8,7 @@
 #include "hvc_channel.h"
 #include "hkdf_sha256.h"
 #include "selftest.h"
+#include "baremetal/portio.h"
 
 /* The hypervisor provides these; so does this kernel. */
 void *memcpy(void *d, const void *s, size_t n)
@@ -25,15 +26,6 @@ void *memset(void *d, int c, size_t n)
 	while (n--)
 		*a++ = (uint8_t)c;
 	return d;
-}
-
-static inline void outb(uint16_t port, uint8_t v) { __asm__ __volatile__("outb %0, %1" : : "a"(v), "Nd"(port)); }
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-	__asm__ __volatile__("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
 }
 
 static void tx(uint8_t c)
