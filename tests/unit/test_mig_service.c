@@ -59,9 +59,16 @@ static void buffers_are_disjoint_aligned_and_inside(void **state)
 		assert_int_equal(b.pages, pages);
 		assert_int_equal(b.msg_len, MIG_MSG_BUF_SIZE(MIG_BATCH));
 		assert_int_equal(b.txbuf_len, b.msg_len + HVC_FRAME_OVERHEAD);
-		struct { uint8_t *p; size_t len; } r[] = {
-			{ b.msg, b.msg_len }, { b.txbuf, b.txbuf_len }, { b.state, MIG_STATE_MAX }, { b.ctl, MIG_CTL_LEN },
-			{ b.ks_tx, b.ks_len }, { b.ks_rx, b.ks_len },
+		struct {
+			uint8_t *p;
+			size_t len;
+		} r[] = {
+			{ b.msg, b.msg_len },
+			{ b.txbuf, b.txbuf_len },
+			{ b.state, MIG_STATE_MAX },
+			{ b.ctl, MIG_CTL_LEN },
+			{ b.ks_tx, b.ks_len },
+			{ b.ks_rx, b.ks_len },
 			{ (uint8_t *)b.bitmap, MIG_BITMAP_WORDS(guests[g]) * 8 },
 		};
 		for (unsigned i = 0; i < 7; i++) {
@@ -115,8 +122,8 @@ static void buffers_are_wiped_and_returned(void **state)
 static void every_engine_and_channel_code_keeps_its_name(void **state)
 {
 	(void)state;
-	static const int hv_codes[] = { HV_OK, HV_ENOMEM, HV_EINVAL, HV_ENOENT, HV_ESTATE, HV_ENOTSUP,
-					HV_EEXIST, HV_ERANGE, HV_EHW, HV_EBUSY };
+	static const int hv_codes[] = { HV_OK,	    HV_ENOMEM, HV_EINVAL, HV_ENOENT, HV_ESTATE,
+					HV_ENOTSUP, HV_EEXIST, HV_ERANGE, HV_EHW,    HV_EBUSY };
 	for (int e = MIG_E_LAST; e < 0; e++) {
 		int hv = hv_err_from_mig(e);
 		assert_string_equal(hv_strerror(hv), mig_strerror(e));
