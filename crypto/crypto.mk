@@ -134,7 +134,7 @@ crypto-clean:
 # "corei7_skylake_x" has AVX-512 without VAES. ~10 s per model; part of crypto-test.
 
 $(CRYPTO_KAT)/kat.elf: tests/crypto/bochs/kat_entry.S tests/crypto/bochs/kat_main.c tests/crypto/bochs/kat.ld $(CRYPTO_FS_LIB) \
-		lib/baremetal/longmode.h lib/baremetal/portio.h
+		lib/baremetal/longmode.inc lib/baremetal/portio.h
 	@mkdir -p $(CRYPTO_KAT)
 	@echo "  KAT   $@"
 	@$(HOSTCC) $(CRYPTO_FS_CFLAGS) $(BAREMETAL_INC) -c -o $(CRYPTO_KAT)/kat_entry.o tests/crypto/bochs/kat_entry.S

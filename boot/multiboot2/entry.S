@@ -1,6 +1,6 @@
 /* Multiboot2 entry for GRUB/BIOS boots: header, then 32-bit protected mode to
  * long mode on temporary identity page tables (0-4 GiB), then hv_main_multiboot2. */
-#include "baremetal/longmode.h"
+#include "baremetal/longmode.inc"
 #define MB2_MAGIC 0xE85250D6
 #define MB2_ARCH_I386 0
 

@@ -1,6 +1,6 @@
 /* Multiboot2 entry of the crypto known-answer kernel: 32-bit protected mode to long mode
  * on identity-mapped 2 MiB pages (first 1 GiB), FPU/SSE/XSAVE enabled, then kat_main. */
-#include "baremetal/longmode.h"
+#include "baremetal/longmode.inc"
 #define MB2_MAGIC 0xE85250D6
 
 	.section .mb2, "a"
