@@ -24,7 +24,7 @@ static int adjust(uint32_t msr, uint32_t want, uint32_t *out)
 
 static uint32_t ctl_msr(uint32_t plain, uint32_t true_msr)
 {
-	return (rdmsr(MSR_IA32_VMX_BASIC) >> 55) & 1 ? true_msr : plain;
+	return rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS ? true_msr : plain;
 }
 
 int arch_virt_enable(void)
@@ -32,7 +32,7 @@ int arch_virt_enable(void)
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
 	if (!(fc & 1))
 		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | 1 | 4); /* enable VMX outside SMX, lock */
-	vmcs_revision = (uint32_t)rdmsr(MSR_IA32_VMX_BASIC) & 0x7fffffff;
+	vmcs_revision = (uint32_t)(rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_REVISION_MASK);
 	uint64_t cr0 = read_cr0(), cr4 = read_cr4() | CR4_VMXE;
 	cr0 = (cr0 | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1);
 	cr4 = (cr4 | rdmsr(MSR_IA32_VMX_CR4_FIXED0)) & rdmsr(MSR_IA32_VMX_CR4_FIXED1);
@@ -155,20 +155,20 @@ static int reset_guest(struct vm *vm)
 	for (unsigned i = 0; i < ARRAY_SIZE(sel); i++) {
 		err |= vmwrite(sel[i], 0x10);
 		err |= vmwrite(lim[i], 0xffffffff);
-		err |= vmwrite(ar[i], 0xc093); /* 32-bit, 4 KiB granular, read/write, accessed */
+		err |= vmwrite(ar[i], SEG_AR_DATA32);
 		err |= vmwrite(base[i], 0);
 	}
 	err |= vmwrite(GUEST_CS_SEL, 0x08);
 	err |= vmwrite(GUEST_CS_LIMIT, 0xffffffff);
-	err |= vmwrite(GUEST_CS_AR, 0xc09b);
+	err |= vmwrite(GUEST_CS_AR, SEG_AR_CODE32);
 	err |= vmwrite(GUEST_CS_BASE, 0);
 	err |= vmwrite(GUEST_TR_SEL, 0);
 	err |= vmwrite(GUEST_TR_LIMIT, 0x67);
-	err |= vmwrite(GUEST_TR_AR, 0x8b);
+	err |= vmwrite(GUEST_TR_AR, SEG_AR_TSS32);
 	err |= vmwrite(GUEST_TR_BASE, 0);
 	err |= vmwrite(GUEST_LDTR_SEL, 0);
 	err |= vmwrite(GUEST_LDTR_LIMIT, 0);
-	err |= vmwrite(GUEST_LDTR_AR, 0x10000); /* unusable */
+	err |= vmwrite(GUEST_LDTR_AR, SEG_AR_UNUSABLE);
 	err |= vmwrite(GUEST_LDTR_BASE, 0);
 	err |= vmwrite(GUEST_GDTR_BASE, 0);
 	err |= vmwrite(GUEST_GDTR_LIMIT, 0);
@@ -177,7 +177,7 @@ static int reset_guest(struct vm *vm)
 	err |= vmwrite(GUEST_CR0, CR0_PE | CR0_ET | CR0_NE);
 	err |= vmwrite(GUEST_CR3, 0);
 	err |= vmwrite(GUEST_CR4, CR4_VMXE);
-	err |= vmwrite(GUEST_DR7, 0x400);
+	err |= vmwrite(GUEST_DR7, DR7_RESET);
 	err |= vmwrite(GUEST_RSP, 0);
 	err |= vmwrite(GUEST_RIP, GUEST_LOAD_GPA);
 	err |= vmwrite(GUEST_RFLAGS, 0x2);

@@ -27,11 +27,11 @@ static void probe(struct vmx_caps *c)
 	}
 	c->vmx = 1;
 	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC);
-	int true_ctls = (basic >> 55) & 1;
+	int true_ctls = (basic & VMX_BASIC_TRUE_CTLS) != 0;
 	uint32_t pin = true_ctls ? MSR_IA32_VMX_TRUE_PINBASED : MSR_IA32_VMX_PINBASED;
 	uint32_t proc = true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED : MSR_IA32_VMX_PROCBASED;
 	c->preempt_timer = allowed1(pin, PIN_PREEMPT_TIMER);
-	c->preempt_rate = (unsigned)(rdmsr(MSR_IA32_VMX_MISC) & 0x1f);
+	c->preempt_rate = (unsigned)(rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_PREEMPT_RATE);
 	if (allowed1(proc, PROC_SECONDARY)) {
 		c->ept = allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_EPT);
 		c->unrestricted = allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_UNRESTRICTED);
@@ -39,10 +39,10 @@ static void probe(struct vmx_caps *c)
 	}
 	if (c->ept) {
 		uint64_t cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
-		c->ept_4level = (cap >> 6) & 1;
-		c->ept_wb = (cap >> 14) & 1;
-		c->ept_ad = (cap >> 21) & 1;
-		c->invept = ((cap >> 20) & 1) && ((cap >> 25) & 1);
+		c->ept_4level = (cap & EPT_CAP_WALK_4) != 0;
+		c->ept_wb = (cap & EPT_CAP_WB) != 0;
+		c->ept_ad = (cap & EPT_CAP_AD) != 0;
+		c->invept = (cap & EPT_CAP_INVEPT) && (cap & EPT_CAP_INVEPT_SINGLE);
 	}
 	if (!c->ept_ad)
 		c->pml = 0; /* PML logs D-flag transitions: useless without A/D */

@@ -151,6 +151,23 @@ enum vmcs_field {
 #define ENTRY_LOAD_PAT	     (1u << 14)
 #define ENTRY_LOAD_EFER	     (1u << 15)
 
+/* IA32_VMX_BASIC and IA32_VMX_EPT_VPID_CAP (SDM vol. 3, appendix A). */
+#define VMX_BASIC_REVISION_MASK 0x7fffffffull
+#define VMX_BASIC_TRUE_CTLS	(1ull << 55)
+#define VMX_MISC_PREEMPT_RATE	0x1full
+#define EPT_CAP_WALK_4		(1ull << 6)
+#define EPT_CAP_WB		(1ull << 14)
+#define EPT_CAP_INVEPT		(1ull << 20)
+#define EPT_CAP_AD		(1ull << 21)
+#define EPT_CAP_INVEPT_SINGLE	(1ull << 25)
+
+/* Guest segment access rights (the VMCS format of a descriptor's type byte and flags). */
+#define SEG_AR_DATA32	0xc093u /* 32-bit, 4 KiB granular, present, read/write, accessed */
+#define SEG_AR_CODE32	0xc09bu /* 32-bit, 4 KiB granular, present, execute/read, accessed */
+#define SEG_AR_TSS32	0x8bu	/* present, 32-bit busy TSS */
+#define SEG_AR_UNUSABLE 0x10000u
+#define DR7_RESET	0x400u
+
 /* EXIT_REASON: the basic reason in bits 15:0; bit 31 set when VM entry itself failed. */
 #define EXIT_REASON_BASIC(r)   ((r)&0xffffu)
 #define EXIT_REASON_ENTRY_FAIL (1u << 31)
