@@ -145,10 +145,6 @@ static int start(struct mig_service *s, int argc, char **argv, const struct prin
 		return console_error(p, HV_ESTATE, "vm %s cannot be migrated in state %s", argv[1],
 				     vm_state_name(vm->state));
 	int err = mig_session_start_out(s, vm, ip, port, p);
-	if (err == HV_ESTATE)
-		return console_error(p, err, "the peer is in backoff: retry later");
-	if (err == HV_EEXIST)
-		return console_error(p, err, "vm %s is already being migrated", argv[1]);
 	if (err)
 		return console_error(p, err, "migrate: %s", hv_strerror(err));
 	return HV_OK;

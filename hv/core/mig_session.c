@@ -29,10 +29,10 @@ int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uin
 	if (g == MIG_E_BACKOFF) {
 		pr_printf(p, "peer is in backoff after failed handshakes: retry in %lu ms\r\n",
 			  (unsigned long)(wait / 1000000));
-		return HV_ESTATE;
+		return hv_err_from_mig(g);
 	}
-	if (mig_guard_begin(&s->guard, vm->id) != MIG_OK)
-		return HV_EEXIST;
+	if ((g = mig_guard_begin(&s->guard, vm->id)) != MIG_OK)
+		return hv_err_from_mig(g);
 	struct mig_side *m = &s->out.side;
 	memset(m, 0, sizeof(*m));
 	m->vm = vm;
