@@ -40,73 +40,24 @@ import argparse
 import hashlib
 import json
 import os
-import random
 import re
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
+from hvtools import bochs, qemu
+from hvtools.console import Console, ConsoleError, ConsoleTimeout, strip_prompts
+from hvtools.lines import HB_RE
+from hvtools.ports import PortError, free_tcp_port, free_udp_pair
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, ".."))
-sys.path.insert(0, HERE)
-import bochs  # noqa: E402
-import importlib.machinery  # noqa: E402
-import importlib.util  # noqa: E402
-import shutil  # noqa: E402
-from hvconsole import Console, ConsoleTimeout, ConsoleError, strip_prompts  # noqa: E402
-
-HB_RE = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+)")
 IP_A, IP_B = "192.0.2.1", "192.0.2.2"
 # What the migration ISO's GRUB line says (boot/multiboot2/multiboot2.mk), for the
 # UEFI path's hv.cfg: one work guest the link can keep up with.
 MIG_CFG = "exit_on_panic=1 vms=work hb_ms=250 write_rate=40"
-
-
-def load_qemu_launcher():
-    path = os.path.join(HERE, "launch-qemu-ovmf")
-    loader = importlib.machinery.SourceFileLoader("launch_qemu_ovmf", path)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-class QemuInstance:
-    """One nested QEMU/KVM machine, with the part of BochsInstance's interface
-    the demo uses (pid, serial_port, alive, wait, stop, describe_exit)."""
-
-    def __init__(self, launcher, proc, serial_port):
-        self.launcher, self.proc, self.serial_port = launcher, proc, serial_port
-        self.pid = proc.pid
-        self.log_path = proc.hv_log
-
-    def log_tail(self, n=10):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError as e:
-            return str(e)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def wait(self, timeout=None):
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        # poweroff writes 0 to isa-debug-exit: QEMU exits (0 << 1) | 1
-        return 0 if rc == 1 else rc
-
-    def stop(self, grace=1):
-        self.launcher.stop_qemu(self.proc, grace=grace)
-
-    def describe_exit(self):
-        rc = self.proc.poll()
-        return "still running" if rc is None else \
-            "status %d%s" % (rc, " (poweroff through isa-debug-exit)" if rc == 1 else "")
 
 
 class Stop(Exception):
@@ -120,27 +71,6 @@ class DemoFailed(Exception):
 def rel(path):
     r = os.path.relpath(path)
     return path if r.startswith("..") else r
-
-
-def free_udp_pair():
-    """Two UDP base ports P, Q with P, P+1, Q, Q+1 free (Bochs' ethmod=socket
-    listens on P and sends to P+1; the relay binds P+1 and Q+1)."""
-    for _ in range(200):
-        p = random.randrange(24000, 30000, 2)
-        q = p + 10
-        socks = []
-        try:
-            for port in (p, p + 1, q, q + 1):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return p, q
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise DemoFailed("no free UDP ports for the link relay")
 
 
 def kvm_check():
@@ -269,7 +199,10 @@ class Demo:
         return "bochs"
 
     def start_relay(self):
-        pa, pb = free_udp_pair()
+        try:
+            pa, pb = free_udp_pair()
+        except PortError as e:
+            raise DemoFailed(str(e))
         relay_log = open(os.path.join(self.wd, "relay.log"), "w")
         self.spawn("netrelay", [sys.executable, os.path.join(HERE, "netrelay.py"), "--port-a", str(pa),
                                 "--port-b", str(pb), "--pcap", os.path.join(self.wd, "link.pcap")],
@@ -295,7 +228,6 @@ class Demo:
         """Two QEMU/KVM machines with nested VT-x booting the UEFI path (build/esp
         with the migration configuration in hv.cfg), their e1000s on the relay:
         the same Bochs-style UDP ports, so the same capture and the same flow."""
-        launcher = load_qemu_launcher()
         accel = os.environ.get("HV_DEMO_QEMU_ACCEL", "kvm")  # "tcg": test the plumbing without VT-x
         esp = os.path.join(self.wd, "esp")
         shutil.copytree(self.args.esp, esp, dirs_exist_ok=True)
@@ -303,17 +235,14 @@ class Demo:
             f.write(MIG_CFG + "\n")
         pa, pb = self.start_relay()
         for side, port, mac in (("A", pa, "52:54:00:00:00:0a"), ("B", pb, "52:54:00:00:00:0b")):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            serial = s.getsockname()[1]
-            s.close()
+            serial = free_tcp_port()
             net = ["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,"
                    "remote.type=inet,remote.host=127.0.0.1,remote.port=%d" % (port, port + 1),
                    "-device", "e1000,netdev=n0,mac=%s" % mac]
-            proc = launcher.start_qemu(esp, os.path.join(self.wd, side.lower()), memory=1024,
+            proc = qemu.start_qemu(esp, os.path.join(self.wd, side.lower()), memory=1024,
                                        serial_port=serial, timeout=self.args.timeout + 60, extra_args=net,
                                        accel=accel, cpu="host,+vmx" if accel == "kvm" else None)
-            inst = QemuInstance(launcher, proc, serial)
+            inst = qemu.QemuInstance(proc, serial)
             self.insts.append(inst)
             self.record_pid("qemu", inst.pid)
             self.attach_console(side, inst, "QEMU/%s (UEFI boot, e1000 %s)" % (accel, mac))
