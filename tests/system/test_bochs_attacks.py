@@ -24,15 +24,11 @@ Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 import os
 import re
 import struct
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
-import model  # noqa: E402
-from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import HB, Pair, Result, parse_args, seed_of, set_psk  # noqa: E402
+import systest
+from systest import HB, ConsoleTimeout, model, seed_of, set_psk
+
 
 MIG_PORT = 7001
 
@@ -134,109 +130,101 @@ def new_guest(con):
     return vm
 
 
-def main():
-    a = parse_args(__doc__, 900)
-    r = Result()
-    pair = Pair(a.iso, a.workdir, a.timeout)
+def checks(t):
+    pair = t.pair()
     cons, pcap, relay = pair.cons, pair.pcap, pair.relay
     psk = os.urandom(32).hex()
+    ca, cb = pair.start()
+    cb.command("vm stop 1", timeout=30)  # B starts empty: every guest there came by migration
+    for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
+        c.command("net up " + ip, timeout=30)
+        set_psk(c, psk)
+    ca.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
+
+    # 1a. Snooping, encryption required (the default).
+    c1 = model.canary(seed_of(1))
+    off = os.path.getsize(pcap)
+    src, dst = migrate(ca, cb, 1)
+    t.check("encrypted migration of vm 1 succeeds", "source done" in src and dst and "done" in dst, src)
+    wire = pcap_slice(pcap, off)
+    t.check("snooping: the capture of the encrypted migration holds no canary",
+            len(wire) > 3_000_000 and c1 not in wire, "%d bytes captured, canary %s" %
+            (len(wire), "FOUND" if c1 in wire else "absent"))
+
+    # 5. Readable remains after success.
+    ok, reply = ca.command("debug scan " + masked_hex(c1), timeout=120)
+    line = next((l for l in reply if l.startswith("scan: ") and "pages scanned" in l), "")
+    t.check("A's memory holds the canary nowhere outside live guests after the migration",
+            ok and " 0 matches outside live guests" in line and " 0 inside live guests" in line,
+            " | ".join(reply))
+    ok, reply = cb.command("debug scan " + masked_hex(c1), timeout=120)
+    line = next((l for l in reply if "pages scanned" in l), "")
+    m = re.search(r"(\d+) matches outside live guests, (\d+) inside", line)
+    t.check("B holds the canary only inside the guest that runs there",
+            ok and m and m.group(1) == "0" and int(m.group(2)) > 0, " | ".join(reply))
+
+    # 1b. Snooping with the policy disabled on both: the canary is on the wire.
+    for c in cons:
+        c.command("migrate set mig_policy disabled", timeout=30)
+    vm2 = new_guest(ca)
+    c2 = model.canary(seed_of(vm2))
+    off = os.path.getsize(pcap)
+    src, dst = migrate(ca, cb, vm2)
+    wire = pcap_slice(pcap, off)
+    t.check("plaintext migration (policy disabled on both) succeeds", "source done" in src, src)
+    t.check("with encryption disabled the capture does hold the canary (the check can fail)",
+            c2 in wire, "%d bytes captured" % len(wire))
+
+    # 2. Downgrade: A requires encryption, B only accepts plaintext.
+    ca.command("migrate set mig_policy required", timeout=30)
+    vm3 = new_guest(ca)
+    src, dst = migrate(ca, cb, vm3)
+    t.check("downgrade refused: a source requiring encryption will not talk to a plaintext-only peer",
+            "FAILED" in src, src)
+    ok, why = keeps_running(ca, str(vm3))
+    t.check("after the refused downgrade vm %d keeps running on A" % vm3, ok, why)
+    cb.command("migrate set mig_policy required", timeout=30)
+    time.sleep(3)  # failed handshakes put the peer in backoff for a while
+
+    # 3. Tampering: one rewritten data segment.
+    tamper = Tamper(nth=200)
+    relay.set_filter(tamper)
+    src, dst = migrate(ca, cb, vm3)
+    relay.set_filter(None)
+    t.check("tampering: one rewritten segment aborts the migration", tamper.done and "FAILED" in src,
+            "tampered=%s; %s" % (tamper.done, src))
+    t.check("tampering: the destination fails and scrubs what it received",
+            bool(dst) and "FAILED" in dst and any(re.search(r"incoming vm \d+ scrubbed and verified", l)
+                                                  for l in cb.lines_since(0)), str(dst))
+    ok, why = keeps_running(ca, str(vm3))
+    t.check("after the tampering vm %d keeps running on A, heartbeats unbroken" % vm3, ok, why)
+
+    # 4. Smash-and-grab: B dies in the middle.
+    time.sleep(3)
+    ma = ca.mark()
+    killer = {"n": 0}
+
+    def count_then_cut(direction, frame):
+        killer["n"] += direction == "a2b"
+        return frame
+    relay.set_filter(count_then_cut)
+    ok, _ = ca.command("migrate %d 192.0.2.2" % vm3, timeout=30)
+    deadline = time.time() + 120
+    while killer["n"] < 400 and time.time() < deadline:
+        time.sleep(0.05)
+    pair.insts[1].stop()  # B is gone, mid-migration
+    relay.set_filter(None)
     try:
-        ca, cb = pair.start()
-        cb.command("vm stop 1", timeout=30)  # B starts empty: every guest there came by migration
-        for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
-            c.command("net up " + ip, timeout=30)
-            set_psk(c, psk)
-        ca.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
-
-        # 1a. Snooping, encryption required (the default).
-        c1 = model.canary(seed_of(1))
-        off = os.path.getsize(pcap)
-        src, dst = migrate(ca, cb, 1)
-        r.check("encrypted migration of vm 1 succeeds", "source done" in src and dst and "done" in dst, src)
-        wire = pcap_slice(pcap, off)
-        r.check("snooping: the capture of the encrypted migration holds no canary",
-                len(wire) > 3_000_000 and c1 not in wire, "%d bytes captured, canary %s" %
-                (len(wire), "FOUND" if c1 in wire else "absent"))
-
-        # 5. Readable remains after success.
-        ok, reply = ca.command("debug scan " + masked_hex(c1), timeout=120)
-        line = next((l for l in reply if l.startswith("scan: ") and "pages scanned" in l), "")
-        r.check("A's memory holds the canary nowhere outside live guests after the migration",
-                ok and " 0 matches outside live guests" in line and " 0 inside live guests" in line,
-                " | ".join(reply))
-        ok, reply = cb.command("debug scan " + masked_hex(c1), timeout=120)
-        line = next((l for l in reply if "pages scanned" in l), "")
-        m = re.search(r"(\d+) matches outside live guests, (\d+) inside", line)
-        r.check("B holds the canary only inside the guest that runs there",
-                ok and m and m.group(1) == "0" and int(m.group(2)) > 0, " | ".join(reply))
-
-        # 1b. Snooping with the policy disabled on both: the canary is on the wire.
-        for c in cons:
-            c.command("migrate set mig_policy disabled", timeout=30)
-        vm2 = new_guest(ca)
-        c2 = model.canary(seed_of(vm2))
-        off = os.path.getsize(pcap)
-        src, dst = migrate(ca, cb, vm2)
-        wire = pcap_slice(pcap, off)
-        r.check("plaintext migration (policy disabled on both) succeeds", "source done" in src, src)
-        r.check("with encryption disabled the capture does hold the canary (the check can fail)",
-                c2 in wire, "%d bytes captured" % len(wire))
-
-        # 2. Downgrade: A requires encryption, B only accepts plaintext.
-        ca.command("migrate set mig_policy required", timeout=30)
-        vm3 = new_guest(ca)
-        src, dst = migrate(ca, cb, vm3)
-        r.check("downgrade refused: a source requiring encryption will not talk to a plaintext-only peer",
-                "FAILED" in src, src)
-        ok, why = keeps_running(ca, str(vm3))
-        r.check("after the refused downgrade vm %d keeps running on A" % vm3, ok, why)
-        cb.command("migrate set mig_policy required", timeout=30)
-        time.sleep(3)  # failed handshakes put the peer in backoff for a while
-
-        # 3. Tampering: one rewritten data segment.
-        tamper = Tamper(nth=200)
-        relay.set_filter(tamper)
-        src, dst = migrate(ca, cb, vm3)
-        relay.set_filter(None)
-        r.check("tampering: one rewritten segment aborts the migration", tamper.done and "FAILED" in src,
-                "tampered=%s; %s" % (tamper.done, src))
-        r.check("tampering: the destination fails and scrubs what it received",
-                bool(dst) and "FAILED" in dst and any(re.search(r"incoming vm \d+ scrubbed and verified", l)
-                                                      for l in cb.lines_since(0)), str(dst))
-        ok, why = keeps_running(ca, str(vm3))
-        r.check("after the tampering vm %d keeps running on A, heartbeats unbroken" % vm3, ok, why)
-
-        # 4. Smash-and-grab: B dies in the middle.
-        time.sleep(3)
-        ma = ca.mark()
-        killer = {"n": 0}
-
-        def count_then_cut(direction, frame):
-            killer["n"] += direction == "a2b"
-            return frame
-        relay.set_filter(count_then_cut)
-        ok, _ = ca.command("migrate %d 192.0.2.2" % vm3, timeout=30)
-        deadline = time.time() + 120
-        while killer["n"] < 400 and time.time() < deadline:
-            time.sleep(0.05)
-        pair.insts[1].stop()  # B is gone, mid-migration
-        relay.set_filter(None)
-        try:
-            fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=240, since=ma)
-            r.check("B killed mid-migration: A's migration fails", True, fl.group(1))
-        except ConsoleTimeout as e:
-            r.check("B killed mid-migration: A's migration fails", False, str(e)[:300])
-        ok, why = keeps_running(ca, str(vm3))
-        r.check("B killed mid-migration: vm %d keeps running on A" % vm3, ok, why)
-        bad = [l for l in ca.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
-        r.check("no MEMCHECK FAIL or PANIC on A", not bad, "; ".join(bad[:2]))
-        pair.power_off(r, sides="A")
-    except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
-        pair.harness_failure(r, e, 15)
-    finally:
-        pair.close()
-    return r.finish()
+        fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=240, since=ma)
+        t.check("B killed mid-migration: A's migration fails", True, fl.group(1))
+    except ConsoleTimeout as e:
+        t.check("B killed mid-migration: A's migration fails", False, str(e)[:300])
+    ok, why = keeps_running(ca, str(vm3))
+    t.check("B killed mid-migration: vm %d keeps running on A" % vm3, ok, why)
+    bad = [l for l in ca.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
+    t.check("no MEMCHECK FAIL or PANIC on A", not bad, "; ".join(bad[:2]))
+    pair.power_off(sides="A")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    systest.main(checks, __doc__, timeout=900)
