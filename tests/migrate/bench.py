@@ -10,8 +10,7 @@ import os
 import statistics
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from simlib import Sim  # noqa: E402
+from simlib import Sim  # the script's directory is on sys.path
 
 
 def one(sim, mem, dirty, target, policy):

@@ -11,8 +11,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from simlib import Sim  # noqa: E402
+from simlib import Sim  # the script's directory is on sys.path
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
