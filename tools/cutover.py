@@ -37,22 +37,41 @@ from hvtools.cutover import CutoverError, Log, analyse, plot, report_text, write
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="cutover.py", description=__doc__.split("\n\n")[0],
-                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="cutover.py",
+        description=__doc__.split("\n\n")[0],
+        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("source_log", help="the source's (A's) serial log or its .times file")
     ap.add_argument("dest_log", help="the destination's (B's) serial log or its .times file")
-    ap.add_argument("--out", metavar="PREFIX", default=None,
-                    help="write PREFIX.txt, PREFIX.csv, PREFIX.png (default: cutover next to the source log)")
-    ap.add_argument("--hb-ms", type=float, default=None,
-                    help="the guest's nominal heartbeat interval (default: inferred from t_us)")
-    ap.add_argument("--window", type=int, default=20,
-                    help="heartbeats each side of the cutover for the steady-state figures and the plot")
-    ap.add_argument("--same-clock", choices=["auto", "yes", "no"], default="auto",
-                    help="are both logs on one host clock? auto: when their headers name the "
-                         "same clock and boot_id")
-    ap.add_argument("--untimed", action="store_true",
-                    help="accept logs without .times (no host-time measurement)")
+    ap.add_argument(
+        "--out",
+        metavar="PREFIX",
+        default=None,
+        help="write PREFIX.txt, PREFIX.csv, PREFIX.png (default: cutover next to the source log)",
+    )
+    ap.add_argument(
+        "--hb-ms",
+        type=float,
+        default=None,
+        help="the guest's nominal heartbeat interval (default: inferred from t_us)",
+    )
+    ap.add_argument(
+        "--window",
+        type=int,
+        default=20,
+        help="heartbeats each side of the cutover for the steady-state figures and the plot",
+    )
+    ap.add_argument(
+        "--same-clock",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="are both logs on one host clock? auto: when their headers name the " "same clock and boot_id",
+    )
+    ap.add_argument(
+        "--untimed", action="store_true", help="accept logs without .times (no host-time measurement)"
+    )
     ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
     args = ap.parse_args(argv)
     prefix = args.out or os.path.join(os.path.dirname(os.path.abspath(args.source_log)), "cutover")

@@ -48,8 +48,23 @@ from hvtools.lines import heartbeats as _heartbeats  # noqa: E402
 from hvtools.ports import free_tcp_port, free_udp_pair  # noqa: E402
 from hvtools.relay import Relay  # noqa: E402
 
-__all__ = ["main", "SysTest", "Stop", "Pair", "HB", "START", "model", "seed_of", "heartbeats", "data_pages",
-           "set_psk", "free_tcp_port", "free_udp_pair", "ConsoleError", "ConsoleTimeout"]
+__all__ = [
+    "main",
+    "SysTest",
+    "Stop",
+    "Pair",
+    "HB",
+    "START",
+    "model",
+    "seed_of",
+    "heartbeats",
+    "data_pages",
+    "set_psk",
+    "free_tcp_port",
+    "free_udp_pair",
+    "ConsoleError",
+    "ConsoleTimeout",
+]
 
 HB = HB_RE
 START = GUEST_START_RE
@@ -74,8 +89,18 @@ class SysTest:
     (default --timeout + 60: the emulators' own `timeout` and the checks'
     limits fire first). stamp=True prefixes each line with the elapsed time."""
 
-    def __init__(self, doc, timeout, image="iso", default_image=None, default_workdir=None, options=None,
-                 limit=None, stamp=False, argv=None):
+    def __init__(
+        self,
+        doc,
+        timeout,
+        image="iso",
+        default_image=None,
+        default_workdir=None,
+        options=None,
+        limit=None,
+        stamp=False,
+        argv=None,
+    ):
         ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
         ap.add_argument("--" + image, default=default_image, required=default_image is None)
         ap.add_argument("--workdir", default=default_workdir, required=default_workdir is None)
@@ -138,7 +163,9 @@ class SysTest:
         inst = _bochs.launch(a.iso, wd, name="bochs", **launch)
         self.machines.append(inst)
         self.defer(inst.stop)
-        self.note("bochs pid %d, serial 127.0.0.1:%d, workdir %s" % (inst.pid, inst.serial_port, inst.workdir))
+        self.note(
+            "bochs pid %d, serial 127.0.0.1:%d, workdir %s" % (inst.pid, inst.serial_port, inst.workdir)
+        )
         log_path = log if os.path.dirname(log) else os.path.join(wd, log)
         con = inst.open_console(log_path=log_path, log_mode=log_mode, deadline=60)
         self.consoles.append(con)
@@ -235,8 +262,12 @@ class Pair:
         """Boots both, returns their consoles (A, B) once both are ready."""
         wd = self.t.args.workdir
         for name, port, mac in zip(("a", "b"), self.ports, self.MACS):
-            inst, con = self.t.bochs(os.path.join(wd, name), log=os.path.join(wd, name + ".serial"), ready=False,
-                                     nic={"mac": mac, "ethdev": str(port)})
+            inst, con = self.t.bochs(
+                os.path.join(wd, name),
+                log=os.path.join(wd, name + ".serial"),
+                ready=False,
+                nic={"mac": mac, "ethdev": str(port)},
+            )
             self.insts.append(inst)
             self.cons.append(con)
         for c in self.cons:

@@ -121,8 +121,9 @@ def garbage_bytes(rng, n, cr_every=0):
         res, partial = line_editor_results(data)
         if partial:
             continue
-        if any(r.startswith("line:") and r[5:].split()[:1] and
-               r[5:].split()[0] in VALID_FIRST_WORDS for r in res):
+        if any(
+            r.startswith("line:") and r[5:].split()[:1] and r[5:].split()[0] in VALID_FIRST_WORDS for r in res
+        ):
             continue
         # the echoed text of a line must not look like a reply or an async line
         if any(re.match(r"\s*(ok|error|\[vm|\[hv|hv>)", e) for e in echoed_texts(data)):
@@ -145,9 +146,14 @@ class HvTest:
     # helpers -------------------------------------------------------------
     def cmd(self, line, timeout=20, **kw):
         ok, reply = self.con.command(line, timeout=timeout, **kw)
-        self.t.note("hv> %s -> %s%s" % (line if len(line) < 60 else line[:57] + "...",
-                                       self.con.last_final,
-                                       "".join("\n             | " + x for x in reply)))
+        self.t.note(
+            "hv> %s -> %s%s"
+            % (
+                line if len(line) < 60 else line[:57] + "...",
+                self.con.last_final,
+                "".join("\n             | " + x for x in reply),
+            )
+        )
         return ok, reply
 
     def heartbeats(self, since=0, end=None):
@@ -155,7 +161,7 @@ class HvTest:
         out = []
         tl = self.con.timed_lines_since(since)
         if end is not None:
-            tl = tl[:max(0, end - since)]
+            tl = tl[: max(0, end - since)]
         for k, (t, text) in enumerate(tl):
             m = HB_RE.match(strip_prompts(text))
             if m and m.group(1) == m.group(2):
@@ -170,8 +176,10 @@ class HvTest:
             if len(hbs) >= count:
                 return hbs
             if time.monotonic() > end or self.con.closed:
-                raise ConsoleTimeout("only %d of %d heartbeats of vm%d in %.0fs\n%s"
-                                     % (len(hbs), count, vm, timeout, self.con.log_tail(20)))
+                raise ConsoleTimeout(
+                    "only %d of %d heartbeats of vm%d in %.0fs\n%s"
+                    % (len(hbs), count, vm, timeout, self.con.log_tail(20))
+                )
             time.sleep(0.1)
 
     def vm_states(self, reply):
@@ -192,11 +200,17 @@ class HvTest:
         a = self.args
         if a.connect:
             host, _, port = a.connect.rpartition(":")
-            self.con = self.t.console(host or "127.0.0.1", int(port), log_path=os.path.join(a.workdir, "serial.log"),
-                                      log_mode="wb", deadline=30)
+            self.con = self.t.console(
+                host or "127.0.0.1",
+                int(port),
+                log_path=os.path.join(a.workdir, "serial.log"),
+                log_mode="wb",
+                deadline=30,
+            )
             return
-        self.inst, self.con = self.t.bochs(ready=False, log_mode="wb", ips=a.ips, megs=a.megs, cpu_model=a.cpu,
-                                           timeout=a.timeout + 60)
+        self.inst, self.con = self.t.bochs(
+            ready=False, log_mode="wb", ips=a.ips, megs=a.megs, cpu_model=a.cpu, timeout=a.timeout + 60
+        )
 
     # a ----------------------------------------------------------------------
     def part_a(self):
@@ -205,23 +219,23 @@ class HvTest:
             self.con.wait_for(r"\[hv\] console ready", timeout=self.args.boot_timeout, since=0)
         except ConsoleTimeout as e:
             self.t.require("a1 boot reaches [hv] console ready", False, str(e))
-        self.t.require("a1 boot reaches [hv] console ready", True,
-                     "%.1f s after the serial connection" % (time.monotonic() - t))
+        self.t.require(
+            "a1 boot reaches [hv] console ready",
+            True,
+            "%.1f s after the serial connection" % (time.monotonic() - t),
+        )
         time.sleep(0.3)
         ok, reply = self.cmd("status")
         self.status = reply
         self.t.check("a2 status answers ok", ok, "" if ok else str(self.con.last_final))
-        self.t.check("a3 status has vmx: available", "vmx: available" in reply,
-                      "; ".join(reply))
+        self.t.check("a3 status has vmx: available", "vmx: available" in reply, "; ".join(reply))
         dt = [x for x in reply if x.startswith("dirty-tracking:")]
         self.t.check("a4 status has a dirty-tracking: line", bool(dt), dt[0] if dt else "")
         self.dirty_line = dt[0] if dt else ""
         ok, reply = self.cmd("vm list")
         st = self.vm_states(reply)
-        good = ok and st.get(1) == "running" and st.get(2) == "running" and \
-            st.get(3) in ("running", "parked")
-        self.t.check("a5 vm list shows vm 1, 2 running and vm 3 running/parked", good,
-                      "; ".join(reply))
+        good = ok and st.get(1) == "running" and st.get(2) == "running" and st.get(3) in ("running", "parked")
+        self.t.check("a5 vm list shows vm 1, 2 running and vm 3 running/parked", good, "; ".join(reply))
 
     # b ----------------------------------------------------------------------
     def part_b(self):
@@ -239,8 +253,12 @@ class HvTest:
         order = [vv for (_, _, vv, _) in hbs if vv in (1, 2)]
         switches = sum(1 for a, b in zip(order, order[1:]) if a != b)
         ok = consecutive and incr[1] >= 3 and incr[2] >= 3 and switches >= 3
-        self.t.check(name, ok, "vm1 seq %s, vm2 seq %s, %d alternations%s"
-                      % (seqs[1], seqs[2], switches, "" if consecutive else " (NOT consecutive)"))
+        self.t.check(
+            name,
+            ok,
+            "vm1 seq %s, vm2 seq %s, %d alternations%s"
+            % (seqs[1], seqs[2], switches, "" if consecutive else " (NOT consecutive)"),
+        )
         times = [t for (_, t, vv, _) in hbs if vv == 2]
         if len(times) >= 2:
             self.hb_interval = statistics.median(b - a for a, b in zip(times, times[1:]))
@@ -282,9 +300,10 @@ class HvTest:
         if count != len(got):
             problems.append("count=%d but %d pages listed" % (count, len(got)))
         if set(got) != set(announced):
-            problems.append("dirty set differs: announced %s got %s (missing %s, extra %s)"
-                            % (announced, got, sorted(set(announced) - set(got)),
-                               sorted(set(got) - set(announced))))
+            problems.append(
+                "dirty set differs: announced %s got %s (missing %s, extra %s)"
+                % (announced, got, sorted(set(announced) - set(got)), sorted(set(got) - set(announced)))
+            )
         if not okr:
             problems.append("vm resume 3 after the round failed: %s" % c.last_final)
         if problems:
@@ -309,17 +328,21 @@ class HvTest:
 
     def part_c(self):
         self.wset_cursor = 0
-        pml_missing = [x for x in self.status
-                       if re.search(r"pml|page.modification", x, re.I) and
-                       re.search(r"missing|unavailable|not available|absent", x, re.I)]
+        pml_missing = [
+            x
+            for x in self.status
+            if re.search(r"pml|page.modification", x, re.I)
+            and re.search(r"missing|unavailable|not available|absent", x, re.I)
+        ]
         if "pml" not in self.dirty_line:
             self.t.note("status chose %r (not pml) as the default method" % self.dirty_line)
         for method in ("pml", "ad"):
-            name = "c-%s dirty tracking exact through %s" % (method, method.upper()
-                                                             if method == "pml" else "A/D scan")
+            name = "c-%s dirty tracking exact through %s" % (
+                method,
+                method.upper() if method == "pml" else "A/D scan",
+            )
             if method == "pml" and pml_missing:
-                self.t.check(name, False, "status says PML is not available: %s"
-                              % "; ".join(self.status))
+                self.t.check(name, False, "status says PML is not available: %s" % "; ".join(self.status))
                 continue
             ok, _ = self.cmd("vm track 3 %s" % method)
             if not ok:
@@ -352,10 +375,11 @@ class HvTest:
         during = self.heartbeats(end_idx)
         v1 = [h for h in during if h[2] == 1]
         v2 = [h for h in during if h[2] == 2]
-        self.t.check("d1 paused vm1 prints no heartbeat while vm2 goes on",
-                      not v1 and len(v2) >= 3,
-                      "vm1 seqs during pause %s, vm2 seqs %s"
-                      % ([h[3] for h in v1], [h[3] for h in v2]))
+        self.t.check(
+            "d1 paused vm1 prints no heartbeat while vm2 goes on",
+            not v1 and len(v2) >= 3,
+            "vm1 seqs during pause %s, vm2 seqs %s" % ([h[3] for h in v1], [h[3] for h in v2]),
+        )
         ok, reply = self.cmd("vm list")
         st = self.vm_states(reply)
         self.t.check("d2 vm list shows vm 1 paused", st.get(1) == "paused", "; ".join(reply))
@@ -365,8 +389,11 @@ class HvTest:
             self.t.require("d3 vm resume 1", False, str(c.last_final))
         try:
             hb = self.wait_hb(1, 1, mark, max(10, 10 * self.hb_interval))[0]
-            self.t.check("d3 after resume vm1's next heartbeat has seq S+1", hb[3] == s + 1,
-                          "S=%d, next seq=%d" % (s, hb[3]))
+            self.t.check(
+                "d3 after resume vm1's next heartbeat has seq S+1",
+                hb[3] == s + 1,
+                "S=%d, next seq=%d" % (s, hb[3]),
+            )
         except ConsoleTimeout as e:
             self.t.check("d3 after resume vm1's next heartbeat has seq S+1", False, str(e))
 
@@ -394,9 +421,12 @@ class HvTest:
         c.wait_quiet(quiet=max(1.0, 2 * self.hb_interval), timeout=10)
         errs, oks = self.count_finals(mark)
         ok = len(errs) == expected_errors and not oks
-        self.t.check(name, ok, "%d error replies (expected %d), %d ok%s"
-                      % (len(errs), expected_errors, len(oks),
-                         (": " + " | ".join(errs[:4])) if errs else ""))
+        self.t.check(
+            name,
+            ok,
+            "%d error replies (expected %d), %d ok%s"
+            % (len(errs), expected_errors, len(oks), (": " + " | ".join(errs[:4])) if errs else ""),
+        )
         return ok
 
     def part_e(self):
@@ -405,44 +435,66 @@ class HvTest:
         before = self.vm_list_key(reply)
         hb_mark = c.mark()
         rng = random.Random(self.args.seed)
-        chunks = [garbage_bytes(rng, 200, cr_every=0), garbage_bytes(rng, 200, cr_every=40),
-                  garbage_bytes(rng, 120, cr_every=8)]
+        chunks = [
+            garbage_bytes(rng, 200, cr_every=0),
+            garbage_bytes(rng, 200, cr_every=40),
+            garbage_bytes(rng, 120, cr_every=8),
+        ]
         data = b"".join(ch[0] for ch in chunks)
         res = [r for ch in chunks for r in ch[1]]
         nerr = sum(ch[2] for ch in chunks)
-        self.t.note("garbage: %d random bytes (seed %d) -> line editor model: %s"
-                    % (len(data), self.args.seed, ", ".join(r if not r.startswith("line:")
-                                                           else "line" for r in res)))
+        self.t.note(
+            "garbage: %d random bytes (seed %d) -> line editor model: %s"
+            % (len(data), self.args.seed, ", ".join(r if not r.startswith("line:") else "line" for r in res))
+        )
         self.garbage_step("e1 random binary bytes answered only with error:", data, nerr)
         ok, _ = self.cmd("x" * 300)
-        self.t.check("e2 overlong line (300 chars) -> error:", not ok and
-                      str(c.last_final).startswith("error:"), str(c.last_final))
-        for i, (line, label) in enumerate((("frobnicate the widgets", "unknown command"),
-                                           ("vm pause 99", "unknown vm id"),
-                                           ("vm start x", "bad vm id"),
-                                           ("vm", "incomplete command"),
-                                           ("status now", "extra argument"))):
+        self.t.check(
+            "e2 overlong line (300 chars) -> error:",
+            not ok and str(c.last_final).startswith("error:"),
+            str(c.last_final),
+        )
+        for i, (line, label) in enumerate(
+            (
+                ("frobnicate the widgets", "unknown command"),
+                ("vm pause 99", "unknown vm id"),
+                ("vm start x", "bad vm id"),
+                ("vm", "incomplete command"),
+                ("status now", "extra argument"),
+            )
+        ):
             ok, _ = self.cmd(line)
-            self.t.check("e%d %s (%s) -> error:" % (3 + i, label, line), not ok and
-                          str(c.last_final).startswith("error:"), str(c.last_final))
-        ctrl = (b"\x01\x02\x1b[2Jstatus\r"       # ESC, ^A, ^B: non-printable line
-                b"vm li\x00st\r"                   # NUL inside a command
-                b"\x1b[A\x1b[B\x1b[C\r"            # cursor keys
-                b"\x7f\x7f\x7f\x08\x08status\x80\xff\r")  # DEL, BS, 8-bit bytes
+            self.t.check(
+                "e%d %s (%s) -> error:" % (3 + i, label, line),
+                not ok and str(c.last_final).startswith("error:"),
+                str(c.last_final),
+            )
+        ctrl = (
+            b"\x01\x02\x1b[2Jstatus\r"  # ESC, ^A, ^B: non-printable line
+            b"vm li\x00st\r"  # NUL inside a command
+            b"\x1b[A\x1b[B\x1b[C\r"  # cursor keys
+            b"\x7f\x7f\x7f\x08\x08status\x80\xff\r"
+        )  # DEL, BS, 8-bit bytes
         self.garbage_step("e8 control characters answered with error:", ctrl, 4)
         mark = c.mark()
-        c.send_raw(b"vm pause 1\x03")               # ^C cancels the typed line
-        c.send_raw(b"vm pause 2\x15")               # ^U too
+        c.send_raw(b"vm pause 1\x03")  # ^C cancels the typed line
+        c.send_raw(b"vm pause 2\x15")  # ^U too
         c.wait_quiet(quiet=1.0, timeout=5)
         errs, oks = self.count_finals(mark)
-        self.t.check("e9 ^C / ^U cancel a typed line (no reply)", not errs and not oks,
-                      "%d errors, %d ok" % (len(errs), len(oks)))
+        self.t.check(
+            "e9 ^C / ^U cancel a typed line (no reply)",
+            not errs and not oks,
+            "%d errors, %d ok" % (len(errs), len(oks)),
+        )
         ok, reply = self.cmd("status")
         self.t.check("e10 status answers ok after the garbage", ok, str(c.last_final))
         ok, reply = self.cmd("vm list")
         after = self.vm_list_key(reply)
-        self.t.check("e11 vm list unchanged (exit counters aside)", ok and after == before,
-                      "before %s after %s" % (before, after) if after != before else "")
+        self.t.check(
+            "e11 vm list unchanged (exit counters aside)",
+            ok and after == before,
+            "before %s after %s" % (before, after) if after != before else "",
+        )
         try:
             mark = c.mark()
             self.wait_hb(1, 3, mark, 60)
@@ -454,8 +506,7 @@ class HvTest:
                 cons = all(b == a + 1 for a, b in zip(sq, sq[1:]))
                 good &= cons
                 detail.append("vm%d %d..%d%s" % (v, sq[0], sq[-1], "" if cons else " GAP: %s" % sq))
-            self.t.check("e12 vm1/vm2 heartbeats continue with consecutive seq", good,
-                          ", ".join(detail))
+            self.t.check("e12 vm1/vm2 heartbeats continue with consecutive seq", good, ", ".join(detail))
         except ConsoleTimeout as e:
             self.t.check("e12 vm1/vm2 heartbeats continue with consecutive seq", False, str(e))
 
@@ -478,8 +529,11 @@ class HvTest:
 
     def part_f(self):
         bad, memok = self.scan_log()
-        self.t.check("f1 no MEMCHECK FAIL / failed / panic lines in the console log", not bad,
-                      ("; ".join(bad[:6])) if bad else "MEMCHECK ok last passes: %s" % memok)
+        self.t.check(
+            "f1 no MEMCHECK FAIL / failed / panic lines in the console log",
+            not bad,
+            ("; ".join(bad[:6])) if bad else "MEMCHECK ok last passes: %s" % memok,
+        )
         self.poweroff()
 
     def poweroff(self):
@@ -518,15 +572,17 @@ class HvTest:
 
 
 def options(ap):
-    ap.add_argument("--boot-timeout", type=int, default=240,
-                    help="limit for reaching [hv] console ready, s (240)")
+    ap.add_argument(
+        "--boot-timeout", type=int, default=240, help="limit for reaching [hv] console ready, s (240)"
+    )
     ap.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
     ap.add_argument("--megs", type=int, default=bochs.DEFAULT_MEGS)
     ap.add_argument("--cpu", default=bochs.DEFAULT_CPU)
     ap.add_argument("--rounds", type=int, default=3, help="write-set rounds per method (3)")
     ap.add_argument("--seed", type=int, default=1234, help="seed of the garbage bytes")
-    ap.add_argument("--connect", metavar="HOST:PORT",
-                    help="test an already running console instead of starting Bochs")
+    ap.add_argument(
+        "--connect", metavar="HOST:PORT", help="test an already running console instead of starting Bochs"
+    )
 
 
 def checks(t):
@@ -538,6 +594,13 @@ def checks(t):
 
 
 if __name__ == "__main__":
-    systest.main(checks, __doc__, timeout=600, default_image=os.path.join(systest.TOP, "build", "hv.iso"),
-                 default_workdir=os.path.join(systest.TOP, "build", "systest-bochs"), options=options,
-                 limit=lambda a: a.timeout, stamp=True)
+    systest.main(
+        checks,
+        __doc__,
+        timeout=600,
+        default_image=os.path.join(systest.TOP, "build", "hv.iso"),
+        default_workdir=os.path.join(systest.TOP, "build", "systest-bochs"),
+        options=options,
+        limit=lambda a: a.timeout,
+        stamp=True,
+    )

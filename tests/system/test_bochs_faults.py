@@ -18,7 +18,12 @@ from systest import HB, ConsoleTimeout
 
 
 def last_seq(con, vm, since=0):
-    seqs = [int(m.group(3)) for l in con.lines_since(since) for m in [HB.match(l)] if m and int(m.group(1)) == vm]
+    seqs = [
+        int(m.group(3))
+        for ln in con.lines_since(since)
+        for m in [HB.match(ln)]
+        if m and int(m.group(1)) == vm
+    ]
     return seqs[-1] if seqs else None
 
 
@@ -33,15 +38,21 @@ def fault_case(con, t, mode, expect):
     t.check("vm start %d (%s)" % (vm, mode), ok, str(con.last_final))
     try:
         con.wait_for(r"^\[hv\] vm %d stopped: %s" % (vm, expect), timeout=60, since=mark)
-        lines = [l for l in con.lines_since(mark) if l.startswith("[hv] vm %d failed" % vm) or l.startswith("[hv]   ")]
+        lines = [
+            ln
+            for ln in con.lines_since(mark)
+            if ln.startswith("[hv] vm %d failed" % vm) or ln.startswith("[hv]   ")
+        ]
         diag = " ".join(lines)
-        good = ("exit reason" in diag and "qualification" in diag and "rip=" in diag and "eax=" in diag)
+        good = "exit reason" in diag and "qualification" in diag and "rip=" in diag and "eax=" in diag
         t.check("vm %d stopped with a diagnostic (%s)" % (vm, expect), good, " / ".join(lines[:3]))
     except ConsoleTimeout as e:
         t.check("vm %d stopped with a diagnostic (%s)" % (vm, expect), False, str(e)[:300])
     ok, reply = con.command("vm list", timeout=30)
-    st = [l for l in reply if l.startswith("vm %d " % vm)]
-    t.check("vm list shows vm %d failed" % vm, bool(st) and "state=failed" in st[0], st[0] if st else "absent")
+    st = [ln for ln in reply if ln.startswith("vm %d " % vm)]
+    t.check(
+        "vm list shows vm %d failed" % vm, bool(st) and "state=failed" in st[0], st[0] if st else "absent"
+    )
     return vm
 
 
@@ -71,8 +82,11 @@ def checks(t):
     except ConsoleTimeout as e:
         t.check("vm stop 1 scrubs and verifies its memory", False, str(e)[:300])
     ok, _ = con.command("vm pause 1", timeout=30)
-    t.check("vm pause on a stopped vm is refused", (not ok) and "state stopped" in str(con.last_final),
-            str(con.last_final))
+    t.check(
+        "vm pause on a stopped vm is refused",
+        (not ok) and "state stopped" in str(con.last_final),
+        str(con.last_final),
+    )
     mark = con.mark()
     ok, _ = con.command("vm start 1", timeout=30)
     try:
@@ -83,7 +97,7 @@ def checks(t):
     except ConsoleTimeout as e:
         t.check("vm start 1 boots it afresh (seq 1, memory check passes)", False, str(e)[:300])
 
-    bad = [l for l in con.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
+    bad = [ln for ln in con.lines_since(0) if "MEMCHECK FAIL" in ln or "PANIC" in ln]
     t.check("no MEMCHECK FAIL or PANIC anywhere", not bad, "; ".join(bad[:3]))
     con.send_line("poweroff")
     rc = inst.wait(timeout=60)

@@ -40,33 +40,51 @@ def checks(t):
     ca, cb = pair.start()
 
     ok, reply = ca.command("net status", timeout=30)
-    t.check("net status before configuration says down", ok and any("net: down" in l for l in reply), " | ".join(reply))
+    t.check(
+        "net status before configuration says down",
+        ok and any("net: down" in ln for ln in reply),
+        " | ".join(reply),
+    )
     for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
         mark = c.mark()
         ok, _ = c.command("net up " + ip, timeout=30)
         good = ok
         try:
-            c.wait_for(r"^\[hv\] net: e1000 52:54:00:00:00:0. at %s, link up" % re.escape(ip), timeout=30, since=mark)
+            c.wait_for(
+                r"^\[hv\] net: e1000 52:54:00:00:00:0. at %s, link up" % re.escape(ip), timeout=30, since=mark
+            )
         except ConsoleTimeout:
             good = False
         t.check("net up %s" % ip, good, str(c.last_final))
     ok, _ = ca.command("net up 192.0.2.9/24", timeout=30)
     t.check("a second net up is refused", not ok and "already up" in str(ca.last_final), str(ca.last_final))
-    for bad in ("net up 300.1.1.1/24", "net up 192.0.2.1/40", "net echo 192.0.2.2", "net echo nowhere 10",
-                "net echo 192.0.2.2 0", "net frob"):
+    for bad in (
+        "net up 300.1.1.1/24",
+        "net up 192.0.2.1/40",
+        "net echo 192.0.2.2",
+        "net echo nowhere 10",
+        "net echo 192.0.2.2 0",
+        "net frob",
+    ):
         ok, _ = ca.command(bad, timeout=30)
-        t.check("bad command '%s' answered with error:" % bad, not ok and str(ca.last_final).startswith("error: "),
-                str(ca.last_final))
+        t.check(
+            "bad command '%s' answered with error:" % bad,
+            not ok and str(ca.last_final).startswith("error: "),
+            str(ca.last_final),
+        )
 
     echo(ca, t, "echo A->B 1 MiB verified", "192.0.2.2", 1 << 20)
     echo(cb, t, "echo B->A 256 KiB verified", "192.0.2.1", 256 << 10)
     cap = os.path.getsize(pair.pcap)
-    t.check("the link capture holds the traffic", cap > (1 << 20) and pair.relay.frames["a2b"] > 700,
-            "%d bytes, frames %s" % (cap, pair.relay.frames))
+    t.check(
+        "the link capture holds the traffic",
+        cap > (1 << 20) and pair.relay.frames["a2b"] > 700,
+        "%d bytes, frames %s" % (cap, pair.relay.frames),
+    )
 
     def rx_count():
         ok, reply = cb.command("net status", timeout=30)
-        m = [re.search(r"rx_frames=(\d+) .*rx_errors=(\d+)", l) for l in reply]
+        m = [re.search(r"rx_frames=(\d+) .*rx_errors=(\d+)", ln) for ln in reply]
         m = [x for x in m if x]
         return int(m[0].group(1)) + int(m[0].group(2)) if ok and m else -1
 
@@ -78,14 +96,22 @@ def checks(t):
         n = rnd.choice([1, 6, 13, 14, 15, 42, 60, 61, 200, 1500, 1514])
         frame = bytes(rnd.getrandbits(8) for _ in range(n))
         if i % 3 == 0:  # aimed at B: its MAC, IPv4 ethertype, garbage after
-            frame = bytes.fromhex("5254000000 0b".replace(" ", "")) + frame[6:12].ljust(6, b"\0") + b"\x08\x00" + frame[14:]
+            frame = (
+                bytes.fromhex("5254000000 0b".replace(" ", ""))
+                + frame[6:12].ljust(6, b"\0")
+                + b"\x08\x00"
+                + frame[14:]
+            )
         s.sendto(frame, ("127.0.0.1", pair.ports[1]))
     s.close()
     time.sleep(3)  # Bochs takes in about one frame per emulated millisecond
     after = rx_count()
     # About 100 are addressed to B; the NIC's own address filter drops the rest.
-    t.check("B took in the hostile frames and still answers", before >= 0 and after - before >= 40,
-            "NIC frames before %d, after %d" % (before, after))
+    t.check(
+        "B took in the hostile frames and still answers",
+        before >= 0 and after - before >= 40,
+        "NIC frames before %d, after %d" % (before, after),
+    )
     echo(ca, t, "echo A->B after the hostile frames", "192.0.2.2", 128 << 10)
     try:
         mark = cb.mark()
@@ -94,7 +120,7 @@ def checks(t):
     except ConsoleTimeout as e:
         t.check("B's guests still run", False, str(e)[:200])
 
-    bad = [l for c in cons for l in c.lines_since(0) if "PANIC" in l or "MEMCHECK FAIL" in l]
+    bad = [ln for c in cons for ln in c.lines_since(0) if "PANIC" in ln or "MEMCHECK FAIL" in ln]
     t.check("no PANIC or MEMCHECK FAIL on either console", not bad, "; ".join(bad[:3]))
     pair.power_off()
 

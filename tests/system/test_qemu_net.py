@@ -32,16 +32,25 @@ def checks(t):
     shutil.copytree(a.esp, esp_b)
     with open(os.path.join(esp_b, "hv.cfg"), "w") as f:
         f.write("console=115200 ip=192.0.2.2/24 psk=%s\n" % psk_hex)
-    for name, mine, peer, mac, esp in (("a", ua, ub, "52:54:00:00:01:0a", a.esp),
-                                       ("b", ub, ua, "52:54:00:00:01:0b", esp_b)):
+    for name, mine, peer, mac, esp in (
+        ("a", ua, ub, "52:54:00:00:01:0a", a.esp),
+        ("b", ub, ua, "52:54:00:00:01:0b", esp_b),
+    ):
         wd = os.path.join(a.workdir, name)
         os.makedirs(wd, exist_ok=True)
-        extra = ["-netdev", "socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (peer, mine),
-                 "-device", "e1000,netdev=n0,mac=%s" % mac]
+        extra = [
+            "-netdev",
+            "socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d" % (peer, mine),
+            "-device",
+            "e1000,netdev=n0,mac=%s" % mac,
+        ]
         insts.append(t.qemu(esp, wd, timeout=240, extra_args=extra))
     for name, inst in zip(("a", "b"), insts):
-        cons.append(t.console("127.0.0.1", inst.serial_port, log_path=os.path.join(a.workdir, name + ".serial"),
-                              deadline=60))
+        cons.append(
+            t.console(
+                "127.0.0.1", inst.serial_port, log_path=os.path.join(a.workdir, name + ".serial"), deadline=60
+            )
+        )
     for c in cons:
         c.wait_for(r"^\[hv\] console ready", timeout=120, since=0)
     mark = cons[0].mark()
@@ -57,8 +66,11 @@ def checks(t):
         line = "no net line at boot"
     ok, out = cons[1].command("net status", timeout=30, eol="\n")
     out = " | ".join(out)
-    t.check("B's network up from \\hv.cfg ip=192.0.2.2/24 at boot, no console command", ok and "192.0.2.2" in out,
-          (line + " | " + out)[:240])
+    t.check(
+        "B's network up from \\hv.cfg ip=192.0.2.2/24 at boot, no console command",
+        ok and "192.0.2.2" in out,
+        (line + " | " + out)[:240],
+    )
     ok, out = cons[1].command("migrate status", timeout=30, eol="\n")
     out = " | ".join(out)
     t.check("B's migration PSK set from \\hv.cfg psk=", ok and "psk=set" in out, out[:160])
@@ -69,14 +81,20 @@ def checks(t):
             res = c.wait_for(r"^\[hv\] net echo: (.*)$", timeout=120, since=mark).group(1)
         except ConsoleTimeout as e:
             res = str(e)[:200]
-        t.check("verified TCP echo to %s (%d bytes) over e1000 in QEMU" % (dst, n),
-              ok and res.endswith(" ok") and res.startswith("%d bytes verified" % n), res)
+        t.check(
+            "verified TCP echo to %s (%d bytes) over e1000 in QEMU" % (dst, n),
+            ok and res.endswith(" ok") and res.startswith("%d bytes verified" % n),
+            res,
+        )
     logs = ""
     for name in ("a", "b"):
         with open(os.path.join(a.workdir, name + ".serial"), "rb") as f:
             logs += f.read().decode("latin-1")
-    t.check("the boot-configured PSK never appears on either console", psk_hex.lower() not in logs.lower()
-          and psk_hex[:16].lower() not in logs.lower(), "%d bytes of console checked" % len(logs))
+    t.check(
+        "the boot-configured PSK never appears on either console",
+        psk_hex.lower() not in logs.lower() and psk_hex[:16].lower() not in logs.lower(),
+        "%d bytes of console checked" % len(logs),
+    )
     for c in cons:
         c.send_line("poweroff", eol="\n")
     for inst in insts:

@@ -38,8 +38,7 @@ def checks(t):
     try:
         # QEMU discards COM1 output while nobody is connected, so connect
         # early: OVMF under TCG needs several seconds before the loader runs.
-        con = t.console("127.0.0.1", inst.serial_port, log_path=serial_log, log_mode="wb",
-                          deadline=20)
+        con = t.console("127.0.0.1", inst.serial_port, log_path=serial_log, log_mode="wb", deadline=20)
     except ConsoleError as e:
         t.check("connect to COM1", False, str(e))
         return
@@ -48,12 +47,12 @@ def checks(t):
     try:
         # The first loader line shows the loader started at all.
         con.wait_for(r"^hvloader: ", timeout=args.boot_timeout, since=0)
-        _, m = con.wait_for_line(r"hvloader: (exiting boot services|error: .*)",
-                                 timeout=60, since=0)
+        _, m = con.wait_for_line(r"hvloader: (exiting boot services|error: .*)", timeout=60, since=0)
         loading = con.find_all(r"^hvloader: loading hv\.elf")
         good = m.group(1) == "exiting boot services" and bool(loading)
-        t.check("loader progress lines", good,
-                  m.group(0) if loading else "no 'hvloader: loading hv.elf' line")
+        t.check(
+            "loader progress lines", good, m.group(0) if loading else "no 'hvloader: loading hv.elf' line"
+        )
         if not good:
             return
         ebs_index = con.cursor
@@ -66,9 +65,10 @@ def checks(t):
         con.wait_for(r"^\[hv\] ", timeout=30, since=ebs_index)
         con.wait_for(r"^\[hv\] console ready$", timeout=60)
         con.wait_for(r"hv> $", timeout=10, partial=True)
-        hv_lines = [l for l in con.lines_since(ebs_index) if l.startswith("[hv] ")]
-        t.check("hypervisor up after boot services", True,
-                  f"{len(hv_lines)} [hv] lines, last: {hv_lines[-1]}")
+        hv_lines = [ln for ln in con.lines_since(ebs_index) if ln.startswith("[hv] ")]
+        t.check(
+            "hypervisor up after boot services", True, f"{len(hv_lines)} [hv] lines, last: {hv_lines[-1]}"
+        )
     except ConsoleTimeout as e:
         t.check("hypervisor up after boot services", False, str(e))
         return
@@ -76,10 +76,13 @@ def checks(t):
     # 3. `status` says VT-x is unavailable (TCG has no VMX) and why.
     try:
         ok, reply = con.command("status", timeout=15, eol="\n")
-        vmx = [l for l in reply if l.startswith("vmx:")]
+        vmx = [ln for ln in reply if ln.startswith("vmx:")]
         good = ok and len(vmx) == 1 and re.match(r"^vmx: unavailable: \S", vmx[0])
-        t.check("status reports vmx unavailable with a reason", bool(good),
-                  f"{vmx[0] if vmx else 'no vmx: line'}; final {con.last_final!r}")
+        t.check(
+            "status reports vmx unavailable with a reason",
+            bool(good),
+            f"{vmx[0] if vmx else 'no vmx: line'}; final {con.last_final!r}",
+        )
     except ConsoleTimeout as e:
         t.check("status reports vmx unavailable with a reason", False, str(e))
 
@@ -108,21 +111,31 @@ def checks(t):
     if rc is None:
         t.check("poweroff exits QEMU", False, "QEMU still running 30 s after poweroff")
     elif rc in (124, 137):
-        t.check("poweroff exits QEMU", False,
-                  f"QEMU was killed by the {args.timeout} s timeout (status {rc})")
+        t.check(
+            "poweroff exits QEMU", False, f"QEMU was killed by the {args.timeout} s timeout (status {rc})"
+        )
     else:
         t.check("poweroff exits QEMU", True, f"status {rc} after {took:.1f} s")
 
 
 def options(ap):
     ap.add_argument("--memory", type=int, default=256, help="guest RAM in MiB")
-    ap.add_argument("--boot-timeout", type=int, default=90,
-                    help="seconds allowed from start to the loader's first line")
-    ap.add_argument("--cfg", default="console=115200 exit_on_panic=1",
-                    help="the \\hv.cfg line the test boots with")
+    ap.add_argument(
+        "--boot-timeout", type=int, default=90, help="seconds allowed from start to the loader's first line"
+    )
+    ap.add_argument(
+        "--cfg", default="console=115200 exit_on_panic=1", help="the \\hv.cfg line the test boots with"
+    )
 
 
 if __name__ == "__main__":
     # --timeout: hard limit for the whole QEMU run in seconds
-    systest.main(checks, __doc__, timeout=240, image="esp", default_image="build/esp",
-                 default_workdir="build/systest-qemu", options=options)
+    systest.main(
+        checks,
+        __doc__,
+        timeout=240,
+        image="esp",
+        default_image="build/esp",
+        default_workdir="build/systest-qemu",
+        options=options,
+    )

@@ -46,9 +46,19 @@ import time
 from .lines import TIMES_HEADER, times_header
 from .proc import tail_file
 
-__all__ = ["Console", "ConsoleTimeout", "ConsoleError", "GUEST_RE", "EVENT_RE",
-           "FINAL_RE", "clean_text", "strip_prompts", "is_async_line", "times_header",
-           "TIMES_HEADER"]
+__all__ = [
+    "Console",
+    "ConsoleTimeout",
+    "ConsoleError",
+    "GUEST_RE",
+    "EVENT_RE",
+    "FINAL_RE",
+    "clean_text",
+    "strip_prompts",
+    "is_async_line",
+    "times_header",
+    "TIMES_HEADER",
+]
 
 PROMPT = "hv> "
 GUEST_RE = re.compile(r"^\[vm(\d+)\] ?(.*)$")
@@ -88,7 +98,7 @@ def clean_text(raw):
 def strip_prompts(text):
     """Remove any leading `hv> ` prompts (also a bare trailing `hv>`)."""
     while text.startswith(PROMPT):
-        text = text[len(PROMPT):]
+        text = text[len(PROMPT) :]
     if text.rstrip() == PROMPT.rstrip():
         return ""
     return text
@@ -101,9 +111,21 @@ def is_async_line(text):
 
 
 class Console:
-    def __init__(self, host=None, port=None, *, mux=None, log_path=None,
-                 deadline=30.0, retry_interval=0.2, echo=None, log_mode="ab",
-                 pace=(8, 0.01), times_path=None, times_mode="w"):
+    def __init__(
+        self,
+        host=None,
+        port=None,
+        *,
+        mux=None,
+        log_path=None,
+        deadline=30.0,
+        retry_interval=0.2,
+        echo=None,
+        log_mode="ab",
+        pace=(8, 0.01),
+        times_path=None,
+        times_mode="w",
+    ):
         """Connect to (host, port) over TCP, or to the unix socket `mux`.
 
         deadline: seconds to keep retrying the connection.
@@ -124,13 +146,13 @@ class Console:
         self.host, self.port, self.mux = host, port, mux
         self.target = mux if mux else "%s:%s" % (host, port)
         self._cond = threading.Condition()
-        self.lines = []          # cleaned text of complete lines
-        self.times = []          # monotonic arrival time of each line
-        self.partial = ""        # cleaned text of the current unfinished line
+        self.lines = []  # cleaned text of complete lines
+        self.times = []  # monotonic arrival time of each line
+        self.partial = ""  # cleaned text of the current unfinished line
         self._raw_partial = b""
         self._tail = bytearray()  # last bytes received, for error messages
         self.cursor = 0
-        self.closed = False      # connection ended (EOF or close())
+        self.closed = False  # connection ended (EOF or close())
         self.eof_reason = None
         self.last_final = None
         self.last_final_index = None  # line index of the last command's final line
@@ -146,8 +168,7 @@ class Console:
             self._tlog.flush()
         self._send_lock = threading.Lock()
         self.sock = self._connect(deadline, retry_interval)
-        self._reader = threading.Thread(target=self._read_loop, daemon=True,
-                                        name="hvconsole-reader")
+        self._reader = threading.Thread(target=self._read_loop, daemon=True, name="hvconsole-reader")
         self._reader.start()
 
     # ---- connection -------------------------------------------------------
@@ -161,8 +182,7 @@ class Console:
                     s.settimeout(2.0)
                     s.connect(self.mux)
                 else:
-                    s = socket.create_connection((self.host, int(self.port)),
-                                                 timeout=2.0)
+                    s = socket.create_connection((self.host, int(self.port)), timeout=2.0)
                     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 s.settimeout(None)
                 return s
@@ -173,8 +193,7 @@ class Console:
                 except Exception:
                     pass
             if time.monotonic() >= end:
-                raise ConsoleError("cannot connect to serial console %s: %s"
-                                   % (self.target, last_err))
+                raise ConsoleError("cannot connect to serial console %s: %s" % (self.target, last_err))
             time.sleep(retry_interval)
 
     def _read_loop(self):
@@ -286,7 +305,7 @@ class Console:
                     for i in range(0, len(data), n):
                         if i:
                             time.sleep(self.pace[1])
-                        self.sock.sendall(data[i:i + n])
+                        self.sock.sendall(data[i : i + n])
             except OSError as e:
                 raise ConsoleError("send to %s failed: %s" % (self.target, e))
 
@@ -323,7 +342,10 @@ class Console:
     def _timeout(self, what, timeout):
         if self.closed:
             msg = "console connection ended (%s) while waiting for %s on %s" % (
-                self.eof_reason, what, self.target)
+                self.eof_reason,
+                what,
+                self.target,
+            )
         else:
             msg = "timed out after %.1fs waiting for %s on %s" % (timeout, what, self.target)
         msg += "\n---- serial tail ----\n%s\n---------------------" % self.log_tail()
@@ -390,7 +412,8 @@ class Console:
                     new = self.lines[seen:n]
                     seen = n
                     if not ignore_async or any(
-                            not is_async_line(x) and strip_prompts(x).strip() for x in new):
+                        not is_async_line(x) and strip_prompts(x).strip() for x in new
+                    ):
                         last_change = time.monotonic()
                 if time.monotonic() - last_change >= quiet:
                     return True
@@ -434,8 +457,11 @@ class Console:
                     if GUEST_RE.match(t) or EVENT_RE.match(t):
                         continue
                     if not echo_seen:
-                        if t == cmd_clean or t.strip() == cmd_clean.strip() or (
-                                len(t) >= 64 and cmd_clean.startswith(t)):
+                        if (
+                            t == cmd_clean
+                            or t.strip() == cmd_clean.strip()
+                            or (len(t) >= 64 and cmd_clean.startswith(t))
+                        ):
                             echo_seen = True
                         # anything else before the echo: stale output or a
                         # re-printed partial echo; skip it
@@ -460,24 +486,34 @@ class Console:
 
 def main(argv=None):
     import argparse
+
     ap = argparse.ArgumentParser(
         description="Interactive-ish client for the hypervisor console: "
-                    "prints the console's output and sends stdin lines.")
+        "prints the console's output and sends stdin lines."
+    )
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--connect", metavar="HOST:PORT")
     g.add_argument("--mux", metavar="SOCKPATH")
     ap.add_argument("--log", help="append received bytes to this file")
-    ap.add_argument("--times", metavar="FILE",
-                    help="write a timestamped line log (for tools/cutover.py; "
-                         "convention: LOG.times)")
+    ap.add_argument(
+        "--times",
+        metavar="FILE",
+        help="write a timestamped line log (for tools/cutover.py; " "convention: LOG.times)",
+    )
     args = ap.parse_args(argv)
     if args.connect:
         host, _, port = args.connect.rpartition(":")
-        con = Console(host or "127.0.0.1", int(port), log_path=args.log,
-                      echo=lambda t: print(t, flush=True), times_path=args.times)
+        con = Console(
+            host or "127.0.0.1",
+            int(port),
+            log_path=args.log,
+            echo=lambda t: print(t, flush=True),
+            times_path=args.times,
+        )
     else:
-        con = Console(mux=args.mux, log_path=args.log,
-                      echo=lambda t: print(t, flush=True), times_path=args.times)
+        con = Console(
+            mux=args.mux, log_path=args.log, echo=lambda t: print(t, flush=True), times_path=args.times
+        )
     try:
         for line in sys.stdin:
             con.send_line(line.rstrip("\r\n"))

@@ -25,12 +25,22 @@ def summarize_migstat(line):
             return float(kv[k]) / scale
         except (KeyError, ValueError):
             return float("nan")
-    return ("result %s: downtime %.1f ms (predicted %.1f ms), total %d ms, %s rounds, "
-            "%s pages (%s zero), %.2f MiB sent, encryption %s"
-            % (kv.get("result", "?"), num("downtime_us", 1000), num("predicted_us", 1000),
-               num("total_ms"), kv.get("rounds", "?"), kv.get("pages", "?"),
-               kv.get("zero", "?"), num("bytes", 1 << 20),
-               {"1": "on", "0": "OFF"}.get(kv.get("enc"), "?")))
+
+    return (
+        "result %s: downtime %.1f ms (predicted %.1f ms), total %d ms, %s rounds, "
+        "%s pages (%s zero), %.2f MiB sent, encryption %s"
+        % (
+            kv.get("result", "?"),
+            num("downtime_us", 1000),
+            num("predicted_us", 1000),
+            num("total_ms"),
+            kv.get("rounds", "?"),
+            kv.get("pages", "?"),
+            kv.get("zero", "?"),
+            num("bytes", 1 << 20),
+            {"1": "on", "0": "OFF"}.get(kv.get("enc"), "?"),
+        )
+    )
 
 
 def follow_migration(con, line, args):
@@ -78,20 +88,28 @@ def follow_migration(con, line, args):
             if con.closed and result is not None:
                 break
             if con.closed:
-                print("hvctl: console connection ended (%s) while following the migration"
-                      % con.eof_reason, file=sys.stderr)
+                print(
+                    "hvctl: console connection ended (%s) while following the migration" % con.eof_reason,
+                    file=sys.stderr,
+                )
                 return 2
             try:
                 con.wait_for(r".", timeout=0.3, since=i)
             except ConsoleTimeout:
                 pass
     except KeyboardInterrupt:
-        print("\nhvctl: stopped following; the migration goes on in the hypervisor "
-              "(hvctl migrate-status / migrate-cancel)", file=sys.stderr)
+        print(
+            "\nhvctl: stopped following; the migration goes on in the hypervisor "
+            "(hvctl migrate-status / migrate-cancel)",
+            file=sys.stderr,
+        )
         return 130
     if result is None:
-        print("hvctl: no end of the migration after %.0f s (hvctl migrate-status shows "
-              "where it is)" % args.migrate_timeout, file=sys.stderr)
+        print(
+            "hvctl: no end of the migration after %.0f s (hvctl migrate-status shows "
+            "where it is)" % args.migrate_timeout,
+            file=sys.stderr,
+        )
         return 2
     stat = [strip_prompts(t) for t in con.lines_since(mark) if MIGSTAT_SRC.match(strip_prompts(t))]
     print("---- summary (%.1f s on this host's clock) ----" % (time.monotonic() - t0), file=out)
@@ -109,6 +127,7 @@ def follow_migration(con, line, args):
 def read_psk():
     """The PSK as hex: from the terminal without echo, else one stdin line."""
     import getpass
+
     try:
         if sys.stdin.isatty():
             psk = getpass.getpass("PSK (hex, 32-128 digits, not echoed): ")

@@ -34,7 +34,9 @@ from .console import FINAL_RE, clean_text, strip_prompts
 
 
 # what `tools/serial_mux.py --help` says (the script's docstring of old)
-CLI_DESCRIPTION = __doc__.split("\n\n")[0].replace(" (tools/serial_mux.py)", "") + " " + __doc__.split("\n\n")[1]
+CLI_DESCRIPTION = (
+    __doc__.split("\n\n")[0].replace(" (tools/serial_mux.py)", "") + " " + __doc__.split("\n\n")[1]
+)
 
 
 class _Client:
@@ -70,8 +72,9 @@ class _StdoutClient(_Client):
 
 
 class SerialMux:
-    def __init__(self, host, port, sock_path, log_path=None, connect_deadline=60.0,
-                 reply_timeout=20.0, verbose=False):
+    def __init__(
+        self, host, port, sock_path, log_path=None, connect_deadline=60.0, reply_timeout=20.0, verbose=False
+    ):
         self.host, self.port = host, int(port)
         self.sock_path = sock_path
         self.log_path = log_path
@@ -128,8 +131,11 @@ class SerialMux:
         ls.bind(self.sock_path)
         ls.listen(16)
         self.listener = ls
-        for fn, nm in ((self._serial_reader, "mux-serial"), (self._acceptor, "mux-accept"),
-                       (self._writer, "mux-writer")):
+        for fn, nm in (
+            (self._serial_reader, "mux-serial"),
+            (self._acceptor, "mux-accept"),
+            (self._writer, "mux-writer"),
+        ):
             threading.Thread(target=fn, name=nm, daemon=True).start()
         self._say("serving %s for %s:%d" % (self.sock_path, self.host, self.port))
         return self
@@ -199,7 +205,7 @@ class SerialMux:
                     m = re.search(rb"\r\n|\r|\n", c.buf)
                     if not m:
                         break
-                    unit, c.buf = c.buf[:m.end()], c.buf[m.end():]
+                    unit, c.buf = c.buf[: m.end()], c.buf[m.end() :]
                     self.units.put(unit)
         except OSError:
             pass
@@ -228,7 +234,7 @@ class SerialMux:
                 for i in range(0, len(unit), 8):  # pace: 16550 FIFO, see hvconsole
                     if i:
                         time.sleep(0.01)
-                    self.serial.sendall(unit[i:i + 8])
+                    self.serial.sendall(unit[i : i + 8])
             except OSError:
                 break
             ends_line = unit.endswith(b"\r") or unit.endswith(b"\n")
@@ -292,29 +298,44 @@ class SerialMux:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=CLI_DESCRIPTION,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--connect", required=True, metavar="HOST:PORT",
-                    help="the instance's TCP serial port")
-    ap.add_argument("--socket", required=True, metavar="PATH",
-                    help="unix socket to serve (for hvctl --mux PATH)")
+    ap = argparse.ArgumentParser(
+        description=CLI_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--connect", required=True, metavar="HOST:PORT", help="the instance's TCP serial port")
+    ap.add_argument(
+        "--socket", required=True, metavar="PATH", help="unix socket to serve (for hvctl --mux PATH)"
+    )
     ap.add_argument("--log", metavar="FILE", help="append all serial output to FILE")
-    ap.add_argument("--deadline", type=float, default=60.0,
-                    help="seconds to keep retrying the serial connection (default 60)")
-    ap.add_argument("--reply-timeout", type=float, default=20.0,
-                    help="longest wait for a reply before the next client's line is sent")
-    ap.add_argument("--stdout", action="store_true",
-                    help="also copy the console output to stdout")
+    ap.add_argument(
+        "--deadline",
+        type=float,
+        default=60.0,
+        help="seconds to keep retrying the serial connection (default 60)",
+    )
+    ap.add_argument(
+        "--reply-timeout",
+        type=float,
+        default=20.0,
+        help="longest wait for a reply before the next client's line is sent",
+    )
+    ap.add_argument("--stdout", action="store_true", help="also copy the console output to stdout")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     host, _, port = args.connect.rpartition(":")
-    mux = SerialMux(host or "127.0.0.1", int(port), args.socket, args.log,
-                    connect_deadline=args.deadline, reply_timeout=args.reply_timeout,
-                    verbose=args.verbose)
+    mux = SerialMux(
+        host or "127.0.0.1",
+        int(port),
+        args.socket,
+        args.log,
+        connect_deadline=args.deadline,
+        reply_timeout=args.reply_timeout,
+        verbose=args.verbose,
+    )
 
     def on_signal(signum, frame):
         mux.reason = "signal %d" % signum
         mux.stop()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:

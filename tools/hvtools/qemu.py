@@ -37,8 +37,18 @@ def prepare_vars(workdir):
     return path
 
 
-def build_command(esp, vars_path, memory=256, serial_port=None, serial_file=None,
-                  timeout=None, no_reboot=True, extra_args=(), accel="tcg", cpu=None):
+def build_command(
+    esp,
+    vars_path,
+    memory=256,
+    serial_port=None,
+    serial_file=None,
+    timeout=None,
+    no_reboot=True,
+    extra_args=(),
+    accel="tcg",
+    cpu=None,
+):
     """The argument list: `timeout` + QEMU, with COM1 on TCP or in a file.
     accel/cpu are for tools/launch-nested-kvm (kvm, host,+vmx)."""
     esp = os.path.abspath(esp)
@@ -52,27 +62,43 @@ def build_command(esp, vars_path, memory=256, serial_port=None, serial_file=None
         cmd += ["timeout", "--kill-after=5", str(int(timeout))]
     cmd += [
         QEMU,
-        "-machine", "q35", "-accel", accel,
+        "-machine",
+        "q35",
+        "-accel",
+        accel,
     ]
     if cpu:
         cmd += ["-cpu", cpu]
     cmd += [
-        "-m", str(int(memory)),
-        "-display", "none", "-monitor", "none", "-net", "none",
-        "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
-        "-drive", f"if=pflash,format=raw,unit=1,file={vars_path}",
+        "-m",
+        str(int(memory)),
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-net",
+        "none",
+        "-drive",
+        f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+        "-drive",
+        f"if=pflash,format=raw,unit=1,file={vars_path}",
         # The ESP is a plain directory that QEMU presents as a FAT disk.
-        "-drive", f"format=raw,file=fat:rw:{esp}",
-        "-device", f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04",
+        "-drive",
+        f"format=raw,file=fat:rw:{esp}",
+        "-device",
+        f"isa-debug-exit,iobase={DEBUG_EXIT_PORT:#x},iosize=0x04",
     ]
     if no_reboot:
         # A triple fault (e.g. an exception before the hypervisor has an
         # IDT) ends QEMU instead of rebooting into the loader again.
         cmd += ["-no-reboot"]
     if serial_port is not None:
-        cmd += ["-chardev",
-                f"socket,id=s0,host=127.0.0.1,port={int(serial_port)},server=on,wait=off",
-                "-serial", "chardev:s0"]
+        cmd += [
+            "-chardev",
+            f"socket,id=s0,host=127.0.0.1,port={int(serial_port)},server=on,wait=off",
+            "-serial",
+            "chardev:s0",
+        ]
     elif serial_file is not None:
         cmd += ["-serial", f"file:{os.path.abspath(serial_file)}"]
     else:
@@ -81,23 +107,35 @@ def build_command(esp, vars_path, memory=256, serial_port=None, serial_file=None
     return cmd
 
 
-def start_qemu(esp, workdir=None, memory=256, serial_port=None, serial_file=None,
-               timeout=None, no_reboot=True, extra_args=(), log_path=None,
-               accel="tcg", cpu=None):
+def start_qemu(
+    esp,
+    workdir=None,
+    memory=256,
+    serial_port=None,
+    serial_file=None,
+    timeout=None,
+    no_reboot=True,
+    extra_args=(),
+    log_path=None,
+    accel="tcg",
+    cpu=None,
+):
     """Starts QEMU in its own process group and returns the Popen. QEMU's own
     stdout/stderr go to log_path (default WORKDIR/qemu.log)."""
     if workdir is None:
         workdir = tempfile.mkdtemp(prefix="hv-qemu-")
     vars_path = prepare_vars(workdir)
-    cmd = build_command(esp, vars_path, memory, serial_port, serial_file,
-                        timeout, no_reboot, extra_args, accel, cpu)
+    cmd = build_command(
+        esp, vars_path, memory, serial_port, serial_file, timeout, no_reboot, extra_args, accel, cpu
+    )
     if log_path is None:
         log_path = os.path.join(workdir, "qemu.log")
     with open(log_path, "wb") as log:
         log.write((" ".join(cmd) + "\n").encode())
         log.flush()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     proc.hv_cmd = cmd
     proc.hv_log = log_path
     return proc
@@ -139,8 +177,11 @@ class QemuInstance:
 
     def describe_exit(self):
         rc = self.proc.poll()
-        return "still running" if rc is None else \
-            "status %d%s" % (rc, " (poweroff through isa-debug-exit)" if rc == 1 else "")
+        return (
+            "still running"
+            if rc is None
+            else "status %d%s" % (rc, " (poweroff through isa-debug-exit)" if rc == 1 else "")
+        )
 
 
 # ---- nested VT-x under KVM (tools/launch-nested-kvm) -------------------------
@@ -173,12 +214,16 @@ def host_problems(root="/"):
 
     kvm = p("dev", "kvm")
     if not os.path.exists(kvm):
-        problems.append("/dev/kvm is missing: KVM is not available on this host "
-                        "(no kvm module loaded, or running in a VM without nested "
-                        "virtualization)")
+        problems.append(
+            "/dev/kvm is missing: KVM is not available on this host "
+            "(no kvm module loaded, or running in a VM without nested "
+            "virtualization)"
+        )
     elif not os.access(kvm, os.R_OK | os.W_OK):
-        problems.append("/dev/kvm is not accessible to this user: add yourself to the "
-                        "'kvm' group (then log in again) or run as root")
+        problems.append(
+            "/dev/kvm is not accessible to this user: add yourself to the "
+            "'kvm' group (then log in again) or run as root"
+        )
 
     cpuinfo = read(p("proc", "cpuinfo"))
     vendor, flags = cpu_info(cpuinfo)
@@ -186,13 +231,17 @@ def host_problems(root="/"):
         problems.append("cannot read /proc/cpuinfo to check for the vmx CPU flag")
     elif "vmx" not in flags:
         if vendor == "AuthenticAMD" or "svm" in flags:
-            problems.append(f"this host CPU is AMD ({vendor}{', has svm' if 'svm' in flags else ''}"
-                            "): the hypervisor needs Intel VT-x (vmx), which KVM on AMD "
-                            "cannot offer to a guest")
+            problems.append(
+                f"this host CPU is AMD ({vendor}{', has svm' if 'svm' in flags else ''}"
+                "): the hypervisor needs Intel VT-x (vmx), which KVM on AMD "
+                "cannot offer to a guest"
+            )
         else:
-            problems.append(f"the host CPU ({vendor}) has no 'vmx' flag in /proc/cpuinfo: "
-                            "VT-x is absent or disabled in the firmware setup "
-                            "(enable 'Intel Virtualization Technology')")
+            problems.append(
+                f"the host CPU ({vendor}) has no 'vmx' flag in /proc/cpuinfo: "
+                "VT-x is absent or disabled in the firmware setup "
+                "(enable 'Intel Virtualization Technology')"
+            )
 
     modules = set()
     try:
@@ -201,23 +250,26 @@ def host_problems(root="/"):
         pass
     others = sorted(m for m in modules if m.startswith("kvm_") and m != "kvm_intel")
     for m in others:
-        why = {"kvm_amd": "KVM for AMD SVM, which cannot run VT-x guests",
-               "kvm_pvm": "a paravirtual KVM (PVM) that runs no VMX guests and no "
-                          "normal firmware such as OVMF"}.get(m, "not kvm_intel")
+        why = {
+            "kvm_amd": "KVM for AMD SVM, which cannot run VT-x guests",
+            "kvm_pvm": "a paravirtual KVM (PVM) that runs no VMX guests and no "
+            "normal firmware such as OVMF",
+        }.get(m, "not kvm_intel")
         problems.append(f"the loaded KVM module is {m}: {why}; nested VT-x needs kvm_intel")
     if "kvm_intel" not in modules:
         if not others:
-            problems.append("the kvm_intel module is not loaded: run "
-                            "`sudo modprobe kvm_intel nested=1`")
+            problems.append("the kvm_intel module is not loaded: run " "`sudo modprobe kvm_intel nested=1`")
     else:
         nested = read(p("sys", "module", "kvm_intel", "parameters", "nested"))
         if nested is None:
             problems.append("cannot read /sys/module/kvm_intel/parameters/nested")
         elif nested.strip() not in ("Y", "y", "1"):
-            problems.append(f"kvm_intel's nested parameter is {nested.strip()!r}, not Y: run "
-                            "`sudo modprobe -r kvm_intel && sudo modprobe kvm_intel nested=1` "
-                            "(with no VMs running); make it permanent with "
-                            "`options kvm_intel nested=1` in /etc/modprobe.d/kvm.conf")
+            problems.append(
+                f"kvm_intel's nested parameter is {nested.strip()!r}, not Y: run "
+                "`sudo modprobe -r kvm_intel && sudo modprobe kvm_intel nested=1` "
+                "(with no VMs running); make it permanent with "
+                "`options kvm_intel nested=1` in /etc/modprobe.d/kvm.conf"
+            )
     return problems
 
 
@@ -238,7 +290,10 @@ def pair_net_args(index, base_port, mac_prefix="52:54:00:48:56"):
     """Instance 0 and 1 on one Ethernet link: -netdev dgram over loopback UDP
     (no start-order dependency), an e1000 NIC each, distinct MACs."""
     local, remote = (base_port, base_port + 1) if index == 0 else (base_port + 1, base_port)
-    return ["-netdev",
-            f"dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port={local},"
-            f"remote.type=inet,remote.host=127.0.0.1,remote.port={remote}",
-            "-device", f"e1000,netdev=n0,mac={mac_prefix}:{index + 1:02x}"]
+    return [
+        "-netdev",
+        f"dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port={local},"
+        f"remote.type=inet,remote.host=127.0.0.1,remote.port={remote}",
+        "-device",
+        f"e1000,netdev=n0,mac={mac_prefix}:{index + 1:02x}",
+    ]
