@@ -29,20 +29,15 @@ sequence check fails, 2 when the logs hold no complete migration, the
 timestamps are missing, or gnuplot is missing (--no-plot skips the PNG).
 """
 
-import argparse
 import os
 import sys
 
+from hvtools.cli import doc_parser
 from hvtools.cutover import CutoverError, Log, analyse, plot, report_text, write_csv
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(
-        prog="cutover.py",
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = doc_parser("cutover.py", __doc__)
     ap.add_argument("source_log", help="the source's (A's) serial log or its .times file")
     ap.add_argument("dest_log", help="the destination's (B's) serial log or its .times file")
     ap.add_argument(

@@ -36,7 +36,6 @@ Ctrl-C. Exit status 0 when everything held, 1 when a check failed, 2 when
 it could not run (missing ISO, backend unavailable), 130 when interrupted.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -47,6 +46,7 @@ import subprocess
 import sys
 import time
 
+from hvtools.cli import doc_parser
 from hvtools import bochs, qemu
 from hvtools.console import Console, ConsoleError, ConsoleTimeout, strip_prompts
 from hvtools.lines import HB_RE
@@ -528,12 +528,7 @@ class Demo:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(
-        prog="demo.py",
-        description=__doc__.split("\n\n")[0],
-        epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = doc_parser("demo.py", __doc__)
     ap.add_argument(
         "--iso",
         default=os.path.join(TOP, "build", "hv-mig.iso"),

@@ -44,7 +44,7 @@ import threading
 import time
 
 from .lines import TIMES_HEADER, times_header
-from .proc import tail_file
+from .proc import append_log, tail_file
 
 __all__ = [
     "Console",
@@ -221,12 +221,7 @@ class Console:
                 pass
 
     def _feed(self, data):
-        if self._log:
-            try:
-                self._log.write(data)
-                self._log.flush()
-            except (OSError, ValueError):
-                pass
+        append_log(self._log, data)
         with self._cond:
             self._tail += data
             if len(self._tail) > 8192:
@@ -244,12 +239,7 @@ class Console:
         now = time.monotonic()
         self.lines.append(text)
         self.times.append(now)
-        if self._tlog:
-            try:
-                self._tlog.write("%.6f\t%s\n" % (now, text))
-                self._tlog.flush()
-            except (OSError, ValueError):
-                pass
+        append_log(self._tlog, "%.6f\t%s\n" % (now, text))
         if self.echo:
             try:
                 self.echo(text)

@@ -6,12 +6,8 @@ import sys
 import time
 
 from .console import EVENT_RE, GUEST_RE, ConsoleError, ConsoleTimeout, strip_prompts
-from .lines import parse_kv
+from .lines import MIG_LINE_RE, MIG_SRC_EARLY_END_RE, MIG_SRC_END_RE, parse_kv
 
-MIG_LINE = re.compile(r"^\[hv\] migrate: ")
-MIG_END = re.compile(r"^\[hv\] migrate: source (done|FAILED)\b(.*)$")
-# ends before the engine runs (no MIGSTAT, no `source FAILED` line)
-MIG_EARLY_END = re.compile(r"^\[hv\] migrate: vm (\d+): (connection to the peer failed|engine set-up failed)")
 MIGSTAT_SRC = re.compile(r"^\[hv\] MIGSTAT .*\brole=src\b")
 PSK_DONE = re.compile(r"^(PSK set \(\d+ bytes\)|error:.*)$")
 
@@ -71,10 +67,10 @@ def follow_migration(con, line, args):
             for t in con.lines_since(i):
                 i += 1
                 t = strip_prompts(t)
-                if MIG_LINE.match(t):
+                if MIG_LINE_RE.match(t):
                     print(t, file=out, flush=True)
-                    m = MIG_END.match(t)
-                    e = MIG_EARLY_END.match(t)
+                    m = MIG_SRC_END_RE.match(t)
+                    e = MIG_SRC_EARLY_END_RE.match(t)
                     if e and e.group(1) == vm and result is None:
                         result = "FAILED"
                         end = min(end, time.monotonic() + 0.5)

@@ -12,12 +12,8 @@ import statistics
 import subprocess
 
 from .console import clean_text, strip_prompts
-from .lines import HB_RE, MIGSTAT_RE, parse_kv, read_times
+from .lines import HB_RE, MIG_DST_NEW_RE, MIG_SRC_END_RE, MIG_SRC_START_RE, MIGSTAT_RE, parse_kv, read_times
 
-SRC_START_RE = re.compile(r"^\[hv\] migrate: vm (\d+) to (\S+): connecting")
-SRC_END_RE = re.compile(r"^\[hv\] migrate: source (done|FAILED)\b")
-DST_NEW_RE = re.compile(r"^\[hv\] migrate: incoming guest of .* becomes vm (\d+)")
-DST_END_RE = re.compile(r"^\[hv\] migrate: destination (done|FAILED)\b")
 BOOT_RE = re.compile(r"^\[hv\] research hypervisor starting")
 
 
@@ -69,7 +65,7 @@ def find_migration(a, b):
     """Indexes and facts of the last migration that ended on A (source)."""
     end_i = None
     for i in range(len(a.entries) - 1, -1, -1):
-        if SRC_END_RE.match(a.entries[i][1]):
+        if MIG_SRC_END_RE.match(a.entries[i][1]):
             end_i = i
             break
     if end_i is None:
@@ -77,10 +73,10 @@ def find_migration(a, b):
             "%s: no `[hv] migrate: source done|FAILED` line: no migration "
             "ended on this console (is it the source's log?)" % a.arg
         )
-    result = SRC_END_RE.match(a.entries[end_i][1]).group(1)
+    result = MIG_SRC_END_RE.match(a.entries[end_i][1]).group(1)
     start_i, vm = None, None
     for i in range(end_i, -1, -1):
-        m = SRC_START_RE.match(a.entries[i][1])
+        m = MIG_SRC_START_RE.match(a.entries[i][1])
         if m:
             start_i, vm = i, m.group(1)
             break
@@ -119,7 +115,7 @@ def find_migration(a, b):
             ):
                 mig["dst"] = st
                 for j in range(i, -1, -1):
-                    n = DST_NEW_RE.match(b.entries[j][1])
+                    n = MIG_DST_NEW_RE.match(b.entries[j][1])
                     if n:
                         mig["vm_b"], mig["b_new"] = n.group(1), j
                         break

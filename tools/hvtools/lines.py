@@ -6,7 +6,8 @@
   writes=W sum=XXXXXXXX` (guest/work.c); groups: 1 console label N, 2 guest id
   G, 3 seq, 4 t_us, 5 writes, 6 sum. heartbeats() picks them out of lines.
 - GUEST_START_RE: the guest's `GUEST start ... pages=P` line (data pages).
-- MIGSTAT_RE / migstat(): the hypervisor's `[hv] MIGSTAT key=value ...` line.
+- MIGSTAT_RE / migstat(): the hypervisor's `[hv] MIGSTAT key=value ...` line;
+  MIG_*_RE: its `[hv] migrate: ...` progress lines (docs/migration.md).
 - Timestamped line logs (.times, written by console.Console(times_path=...)):
   TIMES_HEADER, times_header(), read_times().
 """
@@ -20,6 +21,12 @@ __all__ = [
     "HB_RE",
     "GUEST_START_RE",
     "MIGSTAT_RE",
+    "MIG_LINE_RE",
+    "MIG_SRC_START_RE",
+    "MIG_SRC_END_RE",
+    "MIG_SRC_EARLY_END_RE",
+    "MIG_DST_NEW_RE",
+    "MIG_DST_END_RE",
     "migstat",
     "heartbeats",
     "TIMES_HEADER",
@@ -30,6 +37,15 @@ __all__ = [
 HB_RE = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+) writes=(\d+) sum=([0-9a-f]{8})")
 GUEST_START_RE = re.compile(r"^\[vm(\d+)\] GUEST start vm=(\d+) mode=work mem=\d+KiB pages=(\d+)")
 MIGSTAT_RE = re.compile(r"^\[hv\] (MIGSTAT .*)$")
+MIG_LINE_RE = re.compile(r"^\[hv\] migrate: ")
+MIG_SRC_START_RE = re.compile(r"^\[hv\] migrate: vm (\d+) to (\S+): connecting")
+MIG_SRC_END_RE = re.compile(r"^\[hv\] migrate: source (done|FAILED)\b(.*)$")
+# a migration that ends before the engine runs (no MIGSTAT, no `source FAILED` line)
+MIG_SRC_EARLY_END_RE = re.compile(
+    r"^\[hv\] migrate: vm (\d+): (connection to the peer failed|engine set-up failed)"
+)
+MIG_DST_NEW_RE = re.compile(r"^\[hv\] migrate: incoming guest of .* becomes vm (\d+)")
+MIG_DST_END_RE = re.compile(r"^\[hv\] migrate: destination (done|FAILED)\b(.*)$")
 
 
 def parse_kv(text):

@@ -31,6 +31,7 @@ import threading
 import time
 
 from .console import FINAL_RE, clean_text, strip_prompts
+from .proc import append_log
 
 
 # what `tools/serial_mux.py --help` says (the script's docstring of old)
@@ -148,12 +149,7 @@ class SerialMux:
                 data = self.serial.recv(65536)
                 if not data:
                     break
-                if self.log:
-                    try:
-                        self.log.write(data)
-                        self.log.flush()
-                    except (OSError, ValueError):
-                        pass
+                append_log(self.log, data)
                 with self.clients_lock:
                     cl = list(self.clients)
                 for c in cl:

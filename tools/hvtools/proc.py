@@ -3,14 +3,14 @@
 Every emulator or helper runs in its own process group (start_new_session),
 so stop_group() can end it together with whatever it started (the
 `timeout` wrapper's child). tail_file() reads the end of a log for error
-messages.
+messages; append_log() writes to one.
 """
 
 import os
 import signal
 import subprocess
 
-__all__ = ["stop_group", "kill_group", "tail_file"]
+__all__ = ["stop_group", "kill_group", "tail_file", "append_log"]
 
 
 def kill_group(pid, sig):
@@ -50,3 +50,15 @@ def tail_file(path, nlines=30, maxbytes=65536):
         return "\n".join(data.splitlines()[-nlines:])
     except OSError as e:
         return "(cannot read %s: %s)" % (path, e)
+
+
+def append_log(f, data):
+    """Write data to an open log file (None: no log) and flush it; a log that
+    was closed meanwhile or cannot be written is not an error."""
+    if f is None:
+        return
+    try:
+        f.write(data)
+        f.flush()
+    except (OSError, ValueError):
+        pass

@@ -107,27 +107,14 @@ def build_command(
     return cmd
 
 
-def start_qemu(
-    esp,
-    workdir=None,
-    memory=256,
-    serial_port=None,
-    serial_file=None,
-    timeout=None,
-    no_reboot=True,
-    extra_args=(),
-    log_path=None,
-    accel="tcg",
-    cpu=None,
-):
-    """Starts QEMU in its own process group and returns the Popen. QEMU's own
-    stdout/stderr go to log_path (default WORKDIR/qemu.log)."""
+def start_qemu(esp, workdir=None, log_path=None, **options):
+    """Starts QEMU in its own process group and returns the Popen. options are
+    build_command()'s (memory, serial_port, serial_file, timeout, no_reboot,
+    extra_args, accel, cpu). QEMU's own stdout/stderr go to log_path (default
+    WORKDIR/qemu.log)."""
     if workdir is None:
         workdir = tempfile.mkdtemp(prefix="hv-qemu-")
-    vars_path = prepare_vars(workdir)
-    cmd = build_command(
-        esp, vars_path, memory, serial_port, serial_file, timeout, no_reboot, extra_args, accel, cpu
-    )
+    cmd = build_command(esp, prepare_vars(workdir), **options)
     if log_path is None:
         log_path = os.path.join(workdir, "qemu.log")
     with open(log_path, "wb") as log:
