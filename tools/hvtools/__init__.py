@@ -11,6 +11,7 @@ Modules:
   proc     process groups and log tails
   ctl      what tools/hvctl does (follow a migration, PSK entry)
   cutover  the cutover analysis behind tools/cutover.py
+  cli      the commands' argument parser from their docstring
 
 The commands in tools/ (hvctl, launch-*, demo.py, cutover.py, ...) are thin
 scripts over these modules; tools/ is on their sys.path as the scripts'
