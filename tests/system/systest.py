@@ -199,7 +199,7 @@ class SysTest:
             signal.signal(sig, signal.SIG_IGN)
         for m in self.machines:
             if not m.alive():
-                self.note("pid %d exited by itself: %s" % (m.pid, m.describe_exit()))
+                self.note("pid %d had ended before the teardown: %s" % (m.pid, m.describe_exit()))
         while self._cleanups:
             fn = self._cleanups.pop()
             try:
