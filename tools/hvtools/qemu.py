@@ -145,7 +145,8 @@ class QemuInstance:
         self.log_path = proc.hv_log
 
     def log_tail(self, n=10):
-        return tail_file(self.log_path, n)
+        """The last n lines of QEMU's log, each with its line end."""
+        return tail_file(self.log_path, n) + "\n"
 
     def alive(self):
         return self.proc.poll() is None
