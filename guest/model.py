@@ -57,6 +57,11 @@ class Work:
         return self.sum
 
 
+def seed_of(vm_id):
+    """The seed hv/core/vm.c gives the test guest of VM vm_id."""
+    return (0x9E3779B9 * vm_id) & M32
+
+
 def canary(seed):
     """The secret the guest makes from its seed and keeps at 0x1e000 (guest/main.c)."""
     h0 = pat_hash(seed, 0xC0FFEE11)

@@ -36,77 +36,28 @@ Ctrl-C. Exit status 0 when everything held, 1 when a check failed, 2 when
 it could not run (missing ISO, backend unavailable), 130 when interrupted.
 """
 
-import argparse
 import hashlib
 import json
 import os
-import random
 import re
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
+from hvtools.cli import doc_parser
+from hvtools import bochs, qemu
+from hvtools.console import Console, ConsoleError, ConsoleTimeout, strip_prompts
+from hvtools.lines import HB_RE
+from hvtools.ports import PortError, free_tcp_port, free_udp_pair
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, ".."))
-sys.path.insert(0, HERE)
-import bochs  # noqa: E402
-import importlib.machinery  # noqa: E402
-import importlib.util  # noqa: E402
-import shutil  # noqa: E402
-from hvconsole import Console, ConsoleTimeout, ConsoleError, strip_prompts  # noqa: E402
-
-HB_RE = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+) t_us=(\d+)")
 IP_A, IP_B = "192.0.2.1", "192.0.2.2"
 # What the migration ISO's GRUB line says (boot/multiboot2/multiboot2.mk), for the
 # UEFI path's hv.cfg: one work guest the link can keep up with.
 MIG_CFG = "exit_on_panic=1 vms=work hb_ms=250 write_rate=40"
-
-
-def load_qemu_launcher():
-    path = os.path.join(HERE, "launch-qemu-ovmf")
-    loader = importlib.machinery.SourceFileLoader("launch_qemu_ovmf", path)
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
-class QemuInstance:
-    """One nested QEMU/KVM machine, with the part of BochsInstance's interface
-    the demo uses (pid, serial_port, alive, wait, stop, describe_exit)."""
-
-    def __init__(self, launcher, proc, serial_port):
-        self.launcher, self.proc, self.serial_port = launcher, proc, serial_port
-        self.pid = proc.pid
-        self.log_path = proc.hv_log
-
-    def log_tail(self, n=10):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-n:])
-        except OSError as e:
-            return str(e)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def wait(self, timeout=None):
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        # poweroff writes 0 to isa-debug-exit: QEMU exits (0 << 1) | 1
-        return 0 if rc == 1 else rc
-
-    def stop(self, grace=1):
-        self.launcher.stop_qemu(self.proc, grace=grace)
-
-    def describe_exit(self):
-        rc = self.proc.poll()
-        return "still running" if rc is None else \
-            "status %d%s" % (rc, " (poweroff through isa-debug-exit)" if rc == 1 else "")
 
 
 class Stop(Exception):
@@ -122,35 +73,18 @@ def rel(path):
     return path if r.startswith("..") else r
 
 
-def free_udp_pair():
-    """Two UDP base ports P, Q with P, P+1, Q, Q+1 free (Bochs' ethmod=socket
-    listens on P and sends to P+1; the relay binds P+1 and Q+1)."""
-    for _ in range(200):
-        p = random.randrange(24000, 30000, 2)
-        q = p + 10
-        socks = []
-        try:
-            for port in (p, p + 1, q, q + 1):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return p, q
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise DemoFailed("no free UDP ports for the link relay")
-
-
 def kvm_check():
     """(usable, lines): what tools/launch-nested-kvm --check says."""
     try:
-        p = subprocess.run([sys.executable, os.path.join(HERE, "launch-nested-kvm"), "--check"],
-                           capture_output=True, text=True, timeout=30)
+        p = subprocess.run(
+            [sys.executable, os.path.join(HERE, "launch-nested-kvm"), "--check"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, ["tools/launch-nested-kvm --check could not run: %s" % e]
-    lines = [l for l in (p.stdout + p.stderr).splitlines() if l.strip()]
+    lines = [ln for ln in (p.stdout + p.stderr).splitlines() if ln.strip()]
     return p.returncode == 0, lines
 
 
@@ -158,9 +92,9 @@ class Demo:
     def __init__(self, args):
         self.args = args
         self.wd = os.path.abspath(args.workdir)
-        self.procs = []        # (name, Popen) of helper processes (own process groups)
-        self.insts = []        # BochsInstance
-        self.cons = {}         # side -> Console (the demo's own watcher on the mux)
+        self.procs = []  # (name, Popen) of helper processes (own process groups)
+        self.insts = []  # BochsInstance
+        self.cons = {}  # side -> Console (the demo's own watcher on the mux)
         self.show = {"A": set(), "B": set()}  # labels of guest lines to print live
         self.show_events = False
         self.pidfile = os.path.join(self.wd, "pids.txt")
@@ -191,6 +125,7 @@ class Demo:
                 print("  %s | %s" % (side, t), flush=True)
             elif self.show_events and t.startswith("[hv] ") and "MIGSTAT" not in t:
                 print("  %s | %s" % (side, t), flush=True)
+
         return f
 
     # ---- processes -----------------------------------------------------
@@ -206,11 +141,18 @@ class Demo:
 
     def hvctl(self, side, *words, timeout=30, stdin_text=None, stream=False, show_cmd=None):
         sock = os.path.join(self.wd, side.lower() + ".sock")
-        argv = [sys.executable, os.path.join(HERE, "hvctl"), "--mux", sock,
-                "--timeout", str(timeout)] + list(words)
+        argv = [sys.executable, os.path.join(HERE, "hvctl"), "--mux", sock, "--timeout", str(timeout)] + list(
+            words
+        )
         self.say("%s$ tools/hvctl --mux %s %s" % (side, rel(sock), show_cmd or " ".join(words)))
-        p = self.spawn("hvctl", argv, stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        p = self.spawn(
+            "hvctl",
+            argv,
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         out_lines = []
         if stdin_text is not None and stream:
             try:
@@ -256,37 +198,70 @@ class Demo:
         if ok:
             self.say("backend %s: nested QEMU/KVM (tools/launch-nested-kvm --check passed)" % want)
             return "kvm"
-        why = ["nested QEMU/KVM is not available here (tools/launch-nested-kvm --check):"] + \
-              ["  " + l for l in lines]
+        why = ["nested QEMU/KVM is not available here (tools/launch-nested-kvm --check):"] + [
+            "  " + ln for ln in lines
+        ]
         if want == "kvm":
             print("demo: --backend kvm cannot run:", file=sys.stderr)
-            for l in why:
-                print("  " + l, file=sys.stderr)
+            for ln in why:
+                print("  " + ln, file=sys.stderr)
             raise DemoFailed("backend kvm unavailable")
         self.say("backend auto: using the Bochs pair; why not nested KVM:")
-        for l in why:
-            self.say("  " + l)
+        for ln in why:
+            self.say("  " + ln)
         return "bochs"
 
     def start_relay(self):
-        pa, pb = free_udp_pair()
+        try:
+            pa, pb = free_udp_pair()
+        except PortError as e:
+            raise DemoFailed(str(e))
         relay_log = open(os.path.join(self.wd, "relay.log"), "w")
-        self.spawn("netrelay", [sys.executable, os.path.join(HERE, "netrelay.py"), "--port-a", str(pa),
-                                "--port-b", str(pb), "--pcap", os.path.join(self.wd, "link.pcap")],
-                   stdin=subprocess.DEVNULL, stdout=relay_log, stderr=subprocess.STDOUT)
+        self.spawn(
+            "netrelay",
+            [
+                sys.executable,
+                os.path.join(HERE, "netrelay.py"),
+                "--port-a",
+                str(pa),
+                "--port-b",
+                str(pb),
+                "--pcap",
+                os.path.join(self.wd, "link.pcap"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=relay_log,
+            stderr=subprocess.STDOUT,
+        )
         relay_log.close()
-        self.say("link: tools/netrelay.py between UDP %d and %d (capture: %s)"
-                 % (pa, pb, rel(os.path.join(self.wd, "link.pcap"))))
+        self.say(
+            "link: tools/netrelay.py between UDP %d and %d (capture: %s)"
+            % (pa, pb, rel(os.path.join(self.wd, "link.pcap")))
+        )
         return pa, pb
 
     def attach_console(self, side, inst, what):
         sock = os.path.join(self.wd, side.lower() + ".sock")
         log = os.path.join(self.wd, side.lower() + ".serial")
         mux_log = open(os.path.join(self.wd, side.lower() + ".mux.log"), "w")
-        self.spawn("serial_mux", [sys.executable, os.path.join(HERE, "serial_mux.py"),
-                                  "--connect", "127.0.0.1:%d" % inst.serial_port, "--socket", sock,
-                                  "--log", log, "--reply-timeout", "3"],
-                   stdin=subprocess.DEVNULL, stdout=mux_log, stderr=subprocess.STDOUT)
+        self.spawn(
+            "serial_mux",
+            [
+                sys.executable,
+                os.path.join(HERE, "serial_mux.py"),
+                "--connect",
+                "127.0.0.1:%d" % inst.serial_port,
+                "--socket",
+                sock,
+                "--log",
+                log,
+                "--reply-timeout",
+                "3",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=mux_log,
+            stderr=subprocess.STDOUT,
+        )
         mux_log.close()
         self.cons[side] = Console(mux=sock, deadline=60, echo=self._echo(side), times_path=log + ".times")
         self.say("%s: %s pid %d, console %s, log %s" % (side, what, inst.pid, rel(sock), rel(log)))
@@ -295,7 +270,6 @@ class Demo:
         """Two QEMU/KVM machines with nested VT-x booting the UEFI path (build/esp
         with the migration configuration in hv.cfg), their e1000s on the relay:
         the same Bochs-style UDP ports, so the same capture and the same flow."""
-        launcher = load_qemu_launcher()
         accel = os.environ.get("HV_DEMO_QEMU_ACCEL", "kvm")  # "tcg": test the plumbing without VT-x
         esp = os.path.join(self.wd, "esp")
         shutil.copytree(self.args.esp, esp, dirs_exist_ok=True)
@@ -303,17 +277,25 @@ class Demo:
             f.write(MIG_CFG + "\n")
         pa, pb = self.start_relay()
         for side, port, mac in (("A", pa, "52:54:00:00:00:0a"), ("B", pb, "52:54:00:00:00:0b")):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            serial = s.getsockname()[1]
-            s.close()
-            net = ["-netdev", "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,"
-                   "remote.type=inet,remote.host=127.0.0.1,remote.port=%d" % (port, port + 1),
-                   "-device", "e1000,netdev=n0,mac=%s" % mac]
-            proc = launcher.start_qemu(esp, os.path.join(self.wd, side.lower()), memory=1024,
-                                       serial_port=serial, timeout=self.args.timeout + 60, extra_args=net,
-                                       accel=accel, cpu="host,+vmx" if accel == "kvm" else None)
-            inst = QemuInstance(launcher, proc, serial)
+            serial = free_tcp_port()
+            net = [
+                "-netdev",
+                "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=%d,"
+                "remote.type=inet,remote.host=127.0.0.1,remote.port=%d" % (port, port + 1),
+                "-device",
+                "e1000,netdev=n0,mac=%s" % mac,
+            ]
+            proc = qemu.start_qemu(
+                esp,
+                os.path.join(self.wd, side.lower()),
+                memory=1024,
+                serial_port=serial,
+                timeout=self.args.timeout + 60,
+                extra_args=net,
+                accel=accel,
+                cpu="host,+vmx" if accel == "kvm" else None,
+            )
+            inst = qemu.QemuInstance(proc, serial)
             self.insts.append(inst)
             self.record_pid("qemu", inst.pid)
             self.attach_console(side, inst, "QEMU/%s (UEFI boot, e1000 %s)" % (accel, mac))
@@ -321,9 +303,14 @@ class Demo:
     def start_bochs_pair(self):
         pa, pb = self.start_relay()
         for side, port, mac in (("A", pa, "52:54:00:00:00:0a"), ("B", pb, "52:54:00:00:00:0b")):
-            inst = bochs.launch(self.args.iso, os.path.join(self.wd, side.lower()), name="bochs",
-                                ips=self.args.ips, timeout=self.args.timeout + 60,
-                                nic={"mac": mac, "ethdev": str(port)})
+            inst = bochs.launch(
+                self.args.iso,
+                os.path.join(self.wd, side.lower()),
+                name="bochs",
+                ips=self.args.ips,
+                timeout=self.args.timeout + 60,
+                nic={"mac": mac, "ethdev": str(port)},
+            )
             self.insts.append(inst)
             self.record_pid("bochs", inst.pid)
             self.attach_console(side, inst, "Bochs (VT-x emulated, e1000 %s)" % mac)
@@ -356,17 +343,19 @@ class Demo:
         psk = os.urandom(32).hex()
         fp = hashlib.sha256(bytes.fromhex(psk)).hexdigest()[:16]
         for side in ("A", "B"):
-            rc, _ = self.hvctl(side, "migrate-psk", stdin_text=psk + "\n",
-                               show_cmd="migrate-psk   (key on stdin)")
+            rc, _ = self.hvctl(
+                side, "migrate-psk", stdin_text=psk + "\n", show_cmd="migrate-psk   (key on stdin)"
+            )
             if rc != 0:
                 raise DemoFailed("setting the PSK on %s failed" % side)
         self.say("(key: 32 bytes from os.urandom, sha256 fingerprint %s; not shown, not stored)" % fp)
 
         self.banner("the guest runs on A (vm 1): its heartbeats")
         mark_a = ca.mark()
-        for l in [strip_prompts(x) for x in ca.lines_since(0)
-                  if strip_prompts(x).startswith("[vm1] HB ")][-3:]:
-            print("  A | %s" % l, flush=True)
+        for ln in [strip_prompts(x) for x in ca.lines_since(0) if strip_prompts(x).startswith("[vm1] HB ")][
+            -3:
+        ]:
+            print("  A | %s" % ln, flush=True)
         self.show["A"].add("1")
         ca.wait_for(r"^\[vm1\] HB vm=1 seq=(\d+)\b", timeout=60, since=mark_a)
         ca.wait_for(r"^\[vm1\] HB vm=1 seq=%d\b" % a.pre_beats, timeout=120, since=0)
@@ -374,8 +363,17 @@ class Demo:
 
         self.banner("live migration: A -> B")
         mark_b = cb.mark()
-        rc, out = self.hvctl("A", "--migrate-timeout", str(a.migrate_timeout), "migrate", "1", IP_B,
-                             timeout=30, stream=True, show_cmd="migrate 1 %s" % IP_B)
+        rc, out = self.hvctl(
+            "A",
+            "--migrate-timeout",
+            str(a.migrate_timeout),
+            "migrate",
+            "1",
+            IP_B,
+            timeout=30,
+            stream=True,
+            show_cmd="migrate 1 %s" % IP_B,
+        )
         self.check("hvctl migrate: source done (exit status 0)", rc == 0, "status %d" % rc)
         if rc != 0:
             raise DemoFailed("the migration did not complete")
@@ -386,61 +384,97 @@ class Demo:
         self.say("B: the guest is vm %s there" % newvm)
 
         self.banner("the guest on B (vm %s): heartbeats continue, memory self-check" % newvm)
-        for l in cb.lines_since(mark_b):
-            t = strip_prompts(l)
+        for ln in cb.lines_since(mark_b):
+            t = strip_prompts(ln)
             if t.startswith("[vm%s] " % newvm):
                 print("  B | %s" % t, flush=True)
         self.show["B"].add(newvm)
         first = cb.wait_for(r"^\[vm%s\] HB vm=1 seq=(\d+)" % newvm, timeout=60, since=mark_b)
         first_seq = int(first.group(1))
-        cb.wait_for(r"^\[vm%s\] HB vm=1 seq=%d\b" % (newvm, first_seq + a.after_beats - 1),
-                    timeout=120, since=mark_b)
+        cb.wait_for(
+            r"^\[vm%s\] HB vm=1 seq=%d\b" % (newvm, first_seq + a.after_beats - 1), timeout=120, since=mark_b
+        )
         mc = cb.wait_for(r"^\[vm%s\] MEMCHECK (ok|FAIL)" % newvm, timeout=120, since=mark_b)
         self.show["B"].discard(newvm)
-        hb_a = [int(m.group(3)) for l in ca.lines_since(0) for m in [HB_RE.match(strip_prompts(l))]
-                if m and m.group(1) == "1"]
-        hb_b = [int(m.group(3)) for l in cb.lines_since(mark_b) for m in [HB_RE.match(strip_prompts(l))]
-                if m and m.group(1) == newvm]
+        hb_a = [
+            int(m.group(3))
+            for ln in ca.lines_since(0)
+            for m in [HB_RE.match(strip_prompts(ln))]
+            if m and m.group(1) == "1"
+        ]
+        hb_b = [
+            int(m.group(3))
+            for ln in cb.lines_since(mark_b)
+            for m in [HB_RE.match(strip_prompts(ln))]
+            if m and m.group(1) == newvm
+        ]
         seqs = hb_a + hb_b
         self.check("guest alive on B: %d heartbeats there" % len(hb_b), len(hb_b) >= a.after_beats)
-        self.check("heartbeat sequence unbroken across A and B",
-                   seqs == list(range(1, len(seqs) + 1)),
-                   "A seq 1..%d, B seq %d..%d" % (hb_a[-1] if hb_a else 0, hb_b[0] if hb_b else 0,
-                                                  hb_b[-1] if hb_b else 0))
+        self.check(
+            "heartbeat sequence unbroken across A and B",
+            seqs == list(range(1, len(seqs) + 1)),
+            "A seq 1..%d, B seq %d..%d"
+            % (hb_a[-1] if hb_a else 0, hb_b[0] if hb_b else 0, hb_b[-1] if hb_b else 0),
+        )
         self.check("memory self-check on B", mc.group(1) == "ok", strip_prompts(mc.group(0)))
 
         self.banner("cutover report (tools/cutover.py)")
         prefix = os.path.join(self.wd, "cutover")
-        self.say("$ tools/cutover.py %s %s --out %s" % (rel(os.path.join(self.wd, "a.serial")),
-                                                        rel(os.path.join(self.wd, "b.serial")), rel(prefix)))
-        p = self.spawn("cutover", [sys.executable, os.path.join(HERE, "cutover.py"),
-                                   os.path.join(self.wd, "a.serial"), os.path.join(self.wd, "b.serial"),
-                                   "--out", prefix], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True)
+        self.say(
+            "$ tools/cutover.py %s %s --out %s"
+            % (rel(os.path.join(self.wd, "a.serial")), rel(os.path.join(self.wd, "b.serial")), rel(prefix))
+        )
+        p = self.spawn(
+            "cutover",
+            [
+                sys.executable,
+                os.path.join(HERE, "cutover.py"),
+                os.path.join(self.wd, "a.serial"),
+                os.path.join(self.wd, "b.serial"),
+                "--out",
+                prefix,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         out, _ = p.communicate(timeout=60)
         for line in out.splitlines():
             print("  " + line)
-        self.check("cutover report written (txt, csv, png)", p.returncode == 0 and all(
-            os.path.exists(prefix + ext) for ext in (".txt", ".csv", ".png")), "status %d" % p.returncode)
+        self.check(
+            "cutover report written (txt, csv, png)",
+            p.returncode == 0 and all(os.path.exists(prefix + ext) for ext in (".txt", ".csv", ".png")),
+            "status %d" % p.returncode,
+        )
 
         self.banner("A after the migration: the guest's copy is gone")
-        scrub = [strip_prompts(l) for l in ca.lines_since(0)
-                 if "migrated away; memory and state scrubbed" in l]
-        for l in scrub:
-            self.say("  A | " + l)
+        scrub = [
+            strip_prompts(ln) for ln in ca.lines_since(0) if "migrated away; memory and state scrubbed" in ln
+        ]
+        for ln in scrub:
+            self.say("  A | " + ln)
         rc, out = self.hvctl("A", "vm", "list")
-        v1 = [l for l in out if l.startswith("vm 1 ")]
-        self.check("A scrubbed: vm 1 stopped, memory and state scrubbed and verified",
-                   bool(scrub) and "verified" in scrub[-1] and bool(v1) and "state=stopped" in v1[0])
+        v1 = [ln for ln in out if ln.startswith("vm 1 ")]
+        self.check(
+            "A scrubbed: vm 1 stopped, memory and state scrubbed and verified",
+            bool(scrub) and "verified" in scrub[-1] and bool(v1) and "state=stopped" in v1[0],
+        )
         self.banner("B's view")
         self.hvctl("B", "vm", "list")
         self.hvctl("B", "migrate-status")
 
-        secret_seen = [f for f in os.listdir(self.wd) if os.path.isfile(os.path.join(self.wd, f))
-                       and psk.encode() in open(os.path.join(self.wd, f), "rb").read()]
-        secret_seen += [s for s, c in self.cons.items() if any(psk in l for l in c.lines_since(0))]
-        self.check("the PSK appears on no console and in no file of the workdir", not secret_seen,
-                   ", ".join(secret_seen))
+        secret_seen = [
+            f
+            for f in os.listdir(self.wd)
+            if os.path.isfile(os.path.join(self.wd, f))
+            and psk.encode() in open(os.path.join(self.wd, f), "rb").read()
+        ]
+        secret_seen += [s for s, c in self.cons.items() if any(psk in ln for ln in c.lines_since(0))]
+        self.check(
+            "the PSK appears on no console and in no file of the workdir",
+            not secret_seen,
+            ", ".join(secret_seen),
+        )
         psk = None
 
         self.banner("power off")
@@ -486,23 +520,30 @@ class Demo:
                 os.killpg(p.pid, signal.SIGKILL)
             except OSError:
                 pass
-        left = [(n, p.pid) for n, p in self.procs if p.poll() is None] + \
-               [("bochs", i.pid) for i in self.insts if i.alive()]
+        left = [(n, p.pid) for n, p in self.procs if p.poll() is None] + [
+            ("bochs", i.pid) for i in self.insts if i.alive()
+        ]
         self.summary["left_running"] = left
         return left
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="demo.py", description=__doc__.split("\n\n")[0],
-                                 epilog="\n\n".join(__doc__.split("\n\n")[1:]),
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", default=os.path.join(TOP, "build", "hv-mig.iso"),
-                    help="the migration ISO (default build/hv-mig.iso)")
+    ap = doc_parser("demo.py", __doc__)
+    ap.add_argument(
+        "--iso",
+        default=os.path.join(TOP, "build", "hv-mig.iso"),
+        help="the migration ISO (default build/hv-mig.iso)",
+    )
     ap.add_argument("--workdir", default=os.path.join(TOP, "build", "demo"))
-    ap.add_argument("--esp", default=os.path.join(TOP, "build", "esp"),
-                    help="the UEFI boot directory for the kvm backend (default build/esp)")
+    ap.add_argument(
+        "--esp",
+        default=os.path.join(TOP, "build", "esp"),
+        help="the UEFI boot directory for the kvm backend (default build/esp)",
+    )
     ap.add_argument("--backend", choices=["auto", "bochs", "kvm"], default="auto")
-    ap.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS, help="Bochs emulated instructions per second")
+    ap.add_argument(
+        "--ips", type=int, default=bochs.DEFAULT_IPS, help="Bochs emulated instructions per second"
+    )
     ap.add_argument("--pre-beats", type=int, default=6, help="heartbeats on A before migrating")
     ap.add_argument("--after-beats", type=int, default=8, help="heartbeats on B to show")
     ap.add_argument("--boot-timeout", type=float, default=150)
@@ -516,8 +557,21 @@ def main(argv=None):
     os.makedirs(args.workdir, exist_ok=True)
     wd = os.path.abspath(args.workdir)
     # a fresh run: logs are appended to by their writers, so remove the old ones
-    for f in ("a.serial", "b.serial", "a.serial.times", "b.serial.times", "cutover.txt", "cutover.csv",
-              "cutover.png", "link.pcap", "relay.log", "pids.txt", "summary.json", "a.mux.log", "b.mux.log"):
+    for f in (
+        "a.serial",
+        "b.serial",
+        "a.serial.times",
+        "b.serial.times",
+        "cutover.txt",
+        "cutover.csv",
+        "cutover.png",
+        "link.pcap",
+        "relay.log",
+        "pids.txt",
+        "summary.json",
+        "a.mux.log",
+        "b.mux.log",
+    ):
         try:
             os.unlink(os.path.join(wd, f))
         except FileNotFoundError:
@@ -525,10 +579,14 @@ def main(argv=None):
     demo = Demo(args)
 
     def on_signal(signum, frame):
-        names = {signal.SIGINT: "interrupted (SIGINT, Ctrl-C)", signal.SIGTERM: "terminated (SIGTERM)",
-                 signal.SIGHUP: "hung up (SIGHUP)",
-                 signal.SIGALRM: "the --timeout of %d s passed" % args.timeout}
+        names = {
+            signal.SIGINT: "interrupted (SIGINT, Ctrl-C)",
+            signal.SIGTERM: "terminated (SIGTERM)",
+            signal.SIGHUP: "hung up (SIGHUP)",
+            signal.SIGALRM: "the --timeout of %d s passed" % args.timeout,
+        }
         raise Stop(names.get(signum, "signal %d" % signum))
+
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
         signal.signal(s, on_signal)
     signal.alarm(args.timeout)
@@ -550,6 +608,7 @@ def main(argv=None):
         rc = 1
     except Exception as e:  # noqa: BLE001 - a bug here must still clean up and say what
         import traceback
+
         traceback.print_exc()
         print("\ndemo: FAILED (internal error): %s: %s" % (type(e).__name__, e), file=sys.stderr)
         rc = 1
@@ -567,12 +626,24 @@ def main(argv=None):
                 json.dump(demo.summary, f, indent=1)
         except OSError:
             pass
-        what = ("DONE" if rc == 0 else "INTERRUPTED (status 130)" if rc == 130
-                else "FAILED (status %d)" % rc)
-        have = [f for f in ("cutover.txt", "cutover.csv", "cutover.png", "a.serial", "b.serial",
-                            "link.pcap", "summary.json") if os.path.exists(os.path.join(wd, f))]
-        print("\n=== %s in %.0f s; files in %s: %s" % (what, time.monotonic() - t0, rel(wd), ", ".join(have)),
-              flush=True)
+        what = "DONE" if rc == 0 else "INTERRUPTED (status 130)" if rc == 130 else "FAILED (status %d)" % rc
+        have = [
+            f
+            for f in (
+                "cutover.txt",
+                "cutover.csv",
+                "cutover.png",
+                "a.serial",
+                "b.serial",
+                "link.pcap",
+                "summary.json",
+            )
+            if os.path.exists(os.path.join(wd, f))
+        ]
+        print(
+            "\n=== %s in %.0f s; files in %s: %s" % (what, time.monotonic() - t0, rel(wd), ", ".join(have)),
+            flush=True,
+        )
     return rc
 
 

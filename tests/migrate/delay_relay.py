@@ -45,8 +45,10 @@ def relay(listen, to, delay):
     u = socket.create_connection(to)
     for s in (c, u):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    ts = [threading.Thread(target=pump, args=(c, u, delay), daemon=True),
-          threading.Thread(target=pump, args=(u, c, delay), daemon=True)]
+    ts = [
+        threading.Thread(target=pump, args=(c, u, delay), daemon=True),
+        threading.Thread(target=pump, args=(u, c, delay), daemon=True),
+    ]
     for t in ts:
         t.start()
     for t in ts:

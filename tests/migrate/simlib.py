@@ -24,9 +24,9 @@ class Result:
     def __init__(self, text, rc):
         self.text = text
         self.rc = rc
-        self.sim = [kv(l) for l in text.splitlines() if l.startswith("MIGSIM ")]
-        self.stats = [kv(l) for l in text.splitlines() if l.startswith("MIGSTAT ")]
-        guards = [kv(l) for l in text.splitlines() if l.startswith("MIGGUARD ")]
+        self.sim = [kv(ln) for ln in text.splitlines() if ln.startswith("MIGSIM ")]
+        self.stats = [kv(ln) for ln in text.splitlines() if ln.startswith("MIGSTAT ")]
+        guards = [kv(ln) for ln in text.splitlines() if ln.startswith("MIGGUARD ")]
         self.guard = guards[-1] if guards else {}
         finals = [s for s in self.sim if "result" in s]
         self.final = finals[-1] if finals else {}
@@ -61,8 +61,10 @@ class Sim:
         return (["ip", "netns", "exec", ns] + base) if ns else base
 
     def start_dst(self, args, port, ns=None, psk=None):
-        cmd = self._cmd(ns or self.netns_dst, ["--role", "dst", "--port", str(port),
-                                               "--psk-file", psk or self.psk_file] + args)
+        cmd = self._cmd(
+            ns or self.netns_dst,
+            ["--role", "dst", "--port", str(port), "--psk-file", psk or self.psk_file] + args,
+        )
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # Wait for the listening line so the source never races the bind.
         buf = ""
@@ -78,8 +80,10 @@ class Sim:
         return p
 
     def start_src(self, args, port, ns=None, psk=None):
-        cmd = self._cmd(ns or self.netns_src, ["--role", "src", "--port", str(port),
-                                               "--psk-file", psk or self.psk_file] + args)
+        cmd = self._cmd(
+            ns or self.netns_src,
+            ["--role", "src", "--port", str(port), "--psk-file", psk or self.psk_file] + args,
+        )
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     @staticmethod

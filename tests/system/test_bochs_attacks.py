@@ -24,15 +24,11 @@ Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 import os
 import re
 import struct
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
-import model  # noqa: E402
-from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import HB, Pair, Result, parse_args, seed_of, set_psk  # noqa: E402
+import systest
+from systest import HB, ConsoleTimeout, model, seed_of, set_psk
+
 
 MIG_PORT = 7001
 
@@ -49,18 +45,18 @@ def tcp_segment(frame):
     ihl = (frame[ip] & 15) * 4
     if frame[ip + 9] != 6:
         return None
-    total = struct.unpack(">H", frame[ip + 2:ip + 4])[0]
+    total = struct.unpack(">H", frame[ip + 2 : ip + 4])[0]
     tcp = ip + ihl
     doff = (frame[tcp + 12] >> 4) * 4
     pay = tcp + doff
     plen = ip + total - pay
-    dport = struct.unpack(">H", frame[tcp + 2:tcp + 4])[0]
+    dport = struct.unpack(">H", frame[tcp + 2 : tcp + 4])[0]
     return ip, tcp, pay, plen, dport
 
 
 def tcp_checksum(frame, ip, tcp, seg_len):
-    src, dst = frame[ip + 12:ip + 16], frame[ip + 16:ip + 20]
-    data = src + dst + struct.pack(">BBH", 0, 6, seg_len) + frame[tcp:tcp + seg_len]
+    src, dst = frame[ip + 12 : ip + 16], frame[ip + 16 : ip + 20]
+    data = src + dst + struct.pack(">BBH", 0, 6, seg_len) + frame[tcp : tcp + seg_len]
     if len(data) % 2:
         data += b"\0"
     s = sum(struct.unpack(">%dH" % (len(data) // 2), data))
@@ -88,9 +84,9 @@ class Tamper:
         ip, tcp, pay, plen, _ = t
         f = bytearray(frame)
         f[pay + plen // 2] ^= 0x01
-        f[tcp + 16:tcp + 18] = b"\0\0"
-        seg_len = struct.unpack(">H", bytes(f[ip + 2:ip + 4]))[0] - (tcp - ip)
-        f[tcp + 16:tcp + 18] = struct.pack(">H", tcp_checksum(bytes(f), ip, tcp, seg_len))
+        f[tcp + 16 : tcp + 18] = b"\0\0"
+        seg_len = struct.unpack(">H", bytes(f[ip + 2 : ip + 4]))[0] - (tcp - ip)
+        f[tcp + 16 : tcp + 18] = struct.pack(">H", tcp_checksum(bytes(f), ip, tcp, seg_len))
         self.done = True
         return bytes(f)
 
@@ -107,8 +103,9 @@ def migrate(ca, cb, vm, timeout=300):
     ok, _ = ca.command("migrate %d 192.0.2.2" % vm, timeout=30)
     if not ok:
         return "refused by the console: %s" % ca.last_final, None
-    src = ca.wait_for(r"^\[hv\] migrate: (source done|source FAILED|vm %d: connection).*$" % vm,
-                      timeout=timeout, since=ma).group(0)
+    src = ca.wait_for(
+        r"^\[hv\] migrate: (source done|source FAILED|vm %d: connection).*$" % vm, timeout=timeout, since=ma
+    ).group(0)
     dst = None
     try:
         dst = cb.wait_for(r"^\[hv\] migrate: destination (done|FAILED).*$", timeout=30, since=mb).group(0)
@@ -118,11 +115,18 @@ def migrate(ca, cb, vm, timeout=300):
 
 
 def keeps_running(con, vm_label, timeout=60):
-    seqs = [int(m.group(3)) for l in con.lines_since(0) for m in [HB.match(l)] if m and m.group(1) == vm_label]
+    seqs = [
+        int(m.group(3)) for ln in con.lines_since(0) for m in [HB.match(ln)] if m and m.group(1) == vm_label
+    ]
     last = seqs[-1] if seqs else 0
     con.wait_for(r"^\[vm%s\] HB vm=\d+ seq=%d\b" % (vm_label, last + 2), timeout=timeout, since=0)
-    seqs = [int(m.group(3)) for l in con.lines_since(0) for m in [HB.match(l)] if m and m.group(1) == vm_label]
-    return seqs == list(range(1, len(seqs) + 1)), "seq %d..%d unbroken" % (seqs[0], seqs[-1]) if seqs else "none"
+    seqs = [
+        int(m.group(3)) for ln in con.lines_since(0) for m in [HB.match(ln)] if m and m.group(1) == vm_label
+    ]
+    return (
+        seqs == list(range(1, len(seqs) + 1)),
+        "seq %d..%d unbroken" % (seqs[0], seqs[-1]) if seqs else "none",
+    )
 
 
 def new_guest(con):
@@ -134,109 +138,122 @@ def new_guest(con):
     return vm
 
 
-def main():
-    a = parse_args(__doc__, 900)
-    r = Result()
-    pair = Pair(a.iso, a.workdir, a.timeout)
+def checks(t):
+    pair = t.pair()
     cons, pcap, relay = pair.cons, pair.pcap, pair.relay
     psk = os.urandom(32).hex()
+    ca, cb = pair.start()
+    cb.command("vm stop 1", timeout=30)  # B starts empty: every guest there came by migration
+    for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
+        c.command("net up " + ip, timeout=30)
+        set_psk(c, psk)
+    ca.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
+
+    # 1a. Snooping, encryption required (the default).
+    c1 = model.canary(seed_of(1))
+    off = os.path.getsize(pcap)
+    src, dst = migrate(ca, cb, 1)
+    t.check("encrypted migration of vm 1 succeeds", "source done" in src and dst and "done" in dst, src)
+    wire = pcap_slice(pcap, off)
+    t.check(
+        "snooping: the capture of the encrypted migration holds no canary",
+        len(wire) > 3_000_000 and c1 not in wire,
+        "%d bytes captured, canary %s" % (len(wire), "FOUND" if c1 in wire else "absent"),
+    )
+
+    # 5. Readable remains after success.
+    ok, reply = ca.command("debug scan " + masked_hex(c1), timeout=120)
+    line = next((ln for ln in reply if ln.startswith("scan: ") and "pages scanned" in ln), "")
+    t.check(
+        "A's memory holds the canary nowhere outside live guests after the migration",
+        ok and " 0 matches outside live guests" in line and " 0 inside live guests" in line,
+        " | ".join(reply),
+    )
+    ok, reply = cb.command("debug scan " + masked_hex(c1), timeout=120)
+    line = next((ln for ln in reply if "pages scanned" in ln), "")
+    m = re.search(r"(\d+) matches outside live guests, (\d+) inside", line)
+    t.check(
+        "B holds the canary only inside the guest that runs there",
+        ok and m and m.group(1) == "0" and int(m.group(2)) > 0,
+        " | ".join(reply),
+    )
+
+    # 1b. Snooping with the policy disabled on both: the canary is on the wire.
+    for c in cons:
+        c.command("migrate set mig_policy disabled", timeout=30)
+    vm2 = new_guest(ca)
+    c2 = model.canary(seed_of(vm2))
+    off = os.path.getsize(pcap)
+    src, dst = migrate(ca, cb, vm2)
+    wire = pcap_slice(pcap, off)
+    t.check("plaintext migration (policy disabled on both) succeeds", "source done" in src, src)
+    t.check(
+        "with encryption disabled the capture does hold the canary (the check can fail)",
+        c2 in wire,
+        "%d bytes captured" % len(wire),
+    )
+
+    # 2. Downgrade: A requires encryption, B only accepts plaintext.
+    ca.command("migrate set mig_policy required", timeout=30)
+    vm3 = new_guest(ca)
+    src, dst = migrate(ca, cb, vm3)
+    t.check(
+        "downgrade refused: a source requiring encryption will not talk to a plaintext-only peer",
+        "FAILED" in src,
+        src,
+    )
+    ok, why = keeps_running(ca, str(vm3))
+    t.check("after the refused downgrade vm %d keeps running on A" % vm3, ok, why)
+    cb.command("migrate set mig_policy required", timeout=30)
+    time.sleep(3)  # failed handshakes put the peer in backoff for a while
+
+    # 3. Tampering: one rewritten data segment.
+    tamper = Tamper(nth=200)
+    relay.set_filter(tamper)
+    src, dst = migrate(ca, cb, vm3)
+    relay.set_filter(None)
+    t.check(
+        "tampering: one rewritten segment aborts the migration",
+        tamper.done and "FAILED" in src,
+        "tampered=%s; %s" % (tamper.done, src),
+    )
+    t.check(
+        "tampering: the destination fails and scrubs what it received",
+        bool(dst)
+        and "FAILED" in dst
+        and any(re.search(r"incoming vm \d+ scrubbed and verified", ln) for ln in cb.lines_since(0)),
+        str(dst),
+    )
+    ok, why = keeps_running(ca, str(vm3))
+    t.check("after the tampering vm %d keeps running on A, heartbeats unbroken" % vm3, ok, why)
+
+    # 4. Smash-and-grab: B dies in the middle.
+    time.sleep(3)
+    ma = ca.mark()
+    killer = {"n": 0}
+
+    def count_then_cut(direction, frame):
+        killer["n"] += direction == "a2b"
+        return frame
+
+    relay.set_filter(count_then_cut)
+    ok, _ = ca.command("migrate %d 192.0.2.2" % vm3, timeout=30)
+    deadline = time.time() + 120
+    while killer["n"] < 400 and time.time() < deadline:
+        time.sleep(0.05)
+    pair.insts[1].stop()  # B is gone, mid-migration
+    relay.set_filter(None)
     try:
-        ca, cb = pair.start()
-        cb.command("vm stop 1", timeout=30)  # B starts empty: every guest there came by migration
-        for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
-            c.command("net up " + ip, timeout=30)
-            set_psk(c, psk)
-        ca.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
-
-        # 1a. Snooping, encryption required (the default).
-        c1 = model.canary(seed_of(1))
-        off = os.path.getsize(pcap)
-        src, dst = migrate(ca, cb, 1)
-        r.check("encrypted migration of vm 1 succeeds", "source done" in src and dst and "done" in dst, src)
-        wire = pcap_slice(pcap, off)
-        r.check("snooping: the capture of the encrypted migration holds no canary",
-                len(wire) > 3_000_000 and c1 not in wire, "%d bytes captured, canary %s" %
-                (len(wire), "FOUND" if c1 in wire else "absent"))
-
-        # 5. Readable remains after success.
-        ok, reply = ca.command("debug scan " + masked_hex(c1), timeout=120)
-        line = next((l for l in reply if l.startswith("scan: ") and "pages scanned" in l), "")
-        r.check("A's memory holds the canary nowhere outside live guests after the migration",
-                ok and " 0 matches outside live guests" in line and " 0 inside live guests" in line,
-                " | ".join(reply))
-        ok, reply = cb.command("debug scan " + masked_hex(c1), timeout=120)
-        line = next((l for l in reply if "pages scanned" in l), "")
-        m = re.search(r"(\d+) matches outside live guests, (\d+) inside", line)
-        r.check("B holds the canary only inside the guest that runs there",
-                ok and m and m.group(1) == "0" and int(m.group(2)) > 0, " | ".join(reply))
-
-        # 1b. Snooping with the policy disabled on both: the canary is on the wire.
-        for c in cons:
-            c.command("migrate set mig_policy disabled", timeout=30)
-        vm2 = new_guest(ca)
-        c2 = model.canary(seed_of(vm2))
-        off = os.path.getsize(pcap)
-        src, dst = migrate(ca, cb, vm2)
-        wire = pcap_slice(pcap, off)
-        r.check("plaintext migration (policy disabled on both) succeeds", "source done" in src, src)
-        r.check("with encryption disabled the capture does hold the canary (the check can fail)",
-                c2 in wire, "%d bytes captured" % len(wire))
-
-        # 2. Downgrade: A requires encryption, B only accepts plaintext.
-        ca.command("migrate set mig_policy required", timeout=30)
-        vm3 = new_guest(ca)
-        src, dst = migrate(ca, cb, vm3)
-        r.check("downgrade refused: a source requiring encryption will not talk to a plaintext-only peer",
-                "FAILED" in src, src)
-        ok, why = keeps_running(ca, str(vm3))
-        r.check("after the refused downgrade vm %d keeps running on A" % vm3, ok, why)
-        cb.command("migrate set mig_policy required", timeout=30)
-        time.sleep(3)  # failed handshakes put the peer in backoff for a while
-
-        # 3. Tampering: one rewritten data segment.
-        tamper = Tamper(nth=200)
-        relay.set_filter(tamper)
-        src, dst = migrate(ca, cb, vm3)
-        relay.set_filter(None)
-        r.check("tampering: one rewritten segment aborts the migration", tamper.done and "FAILED" in src,
-                "tampered=%s; %s" % (tamper.done, src))
-        r.check("tampering: the destination fails and scrubs what it received",
-                bool(dst) and "FAILED" in dst and any(re.search(r"incoming vm \d+ scrubbed and verified", l)
-                                                      for l in cb.lines_since(0)), str(dst))
-        ok, why = keeps_running(ca, str(vm3))
-        r.check("after the tampering vm %d keeps running on A, heartbeats unbroken" % vm3, ok, why)
-
-        # 4. Smash-and-grab: B dies in the middle.
-        time.sleep(3)
-        ma = ca.mark()
-        killer = {"n": 0}
-
-        def count_then_cut(direction, frame):
-            killer["n"] += direction == "a2b"
-            return frame
-        relay.set_filter(count_then_cut)
-        ok, _ = ca.command("migrate %d 192.0.2.2" % vm3, timeout=30)
-        deadline = time.time() + 120
-        while killer["n"] < 400 and time.time() < deadline:
-            time.sleep(0.05)
-        pair.insts[1].stop()  # B is gone, mid-migration
-        relay.set_filter(None)
-        try:
-            fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=240, since=ma)
-            r.check("B killed mid-migration: A's migration fails", True, fl.group(1))
-        except ConsoleTimeout as e:
-            r.check("B killed mid-migration: A's migration fails", False, str(e)[:300])
-        ok, why = keeps_running(ca, str(vm3))
-        r.check("B killed mid-migration: vm %d keeps running on A" % vm3, ok, why)
-        bad = [l for l in ca.lines_since(0) if "MEMCHECK FAIL" in l or "PANIC" in l]
-        r.check("no MEMCHECK FAIL or PANIC on A", not bad, "; ".join(bad[:2]))
-        pair.power_off(r, sides="A")
-    except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
-        pair.harness_failure(r, e, 15)
-    finally:
-        pair.close()
-    return r.finish()
+        fl = ca.wait_for(r"^\[hv\] migrate: source FAILED: (.*)$", timeout=240, since=ma)
+        t.check("B killed mid-migration: A's migration fails", True, fl.group(1))
+    except ConsoleTimeout as e:
+        t.check("B killed mid-migration: A's migration fails", False, str(e)[:300])
+    ok, why = keeps_running(ca, str(vm3))
+    t.check("B killed mid-migration: vm %d keeps running on A" % vm3, ok, why)
+    bad = [ln for ln in ca.lines_since(0) if "MEMCHECK FAIL" in ln or "PANIC" in ln]
+    t.check("no MEMCHECK FAIL or PANIC on A", not bad, "; ".join(bad[:2]))
+    pair.power_off(sides="A")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    systest.main(checks, __doc__, timeout=900)

@@ -24,62 +24,22 @@ WORKDIR keeps bochs.bochsrc, bochs.log (Bochs' log), bochs.stdout and
 serial.log (the whole console), whose tails are printed on failure.
 """
 
-import argparse
 import os
 import random
 import re
-import signal
 import statistics
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(TOP, "tools"))
+import systest
+from systest import ConsoleTimeout, Stop
+from hvtools import bochs
+from hvtools.console import EVENT_RE, strip_prompts
 
-import bochs  # noqa: E402
-from hvconsole import (Console, ConsoleError, ConsoleTimeout, strip_prompts,  # noqa: E402
-                       EVENT_RE)
-
-HB_RE = re.compile(r"^\[vm(\d+)\] HB vm=(\d+) seq=(\d+)\b")
+HB_RE = systest.HB
 WSET_RE = r"^\[vm3\] WSET k=(\d+) pages=([0-9,]*)\s*$"
 PARKED3_RE = r"^\[hv\] vm 3 parked\s*$"
 DIRTY_RE = re.compile(r"^dirty vm=(\d+) method=(\w+) count=(\d+) pages=([0-9,]*)\s*$")
 VMLINE_RE = re.compile(r"^vm (\d+) state=(\S+)")
-
-
-class HardTimeout(Exception):
-    pass
-
-
-class Failed(Exception):
-    """A check failed; the message says why (already recorded)."""
-
-
-class Runner:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-        self.t0 = time.monotonic()
-
-    def result(self, name, ok, detail=""):
-        tag = "PASS" if ok else "FAIL"
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-        line = "%s %s" % (tag, name)
-        if detail:
-            line += ": " + detail
-        print("[%6.1fs] %s" % (time.monotonic() - self.t0, line), flush=True)
-        return ok
-
-    def check(self, name, ok, detail=""):
-        if not self.result(name, ok, detail):
-            raise Failed(name)
-
-    def note(self, msg):
-        print("[%6.1fs]      %s" % (time.monotonic() - self.t0, msg), flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -161,8 +121,9 @@ def garbage_bytes(rng, n, cr_every=0):
         res, partial = line_editor_results(data)
         if partial:
             continue
-        if any(r.startswith("line:") and r[5:].split()[:1] and
-               r[5:].split()[0] in VALID_FIRST_WORDS for r in res):
+        if any(
+            r.startswith("line:") and r[5:].split()[:1] and r[5:].split()[0] in VALID_FIRST_WORDS for r in res
+        ):
             continue
         # the echoed text of a line must not look like a reply or an async line
         if any(re.match(r"\s*(ok|error|\[vm|\[hv|hv>)", e) for e in echoed_texts(data)):
@@ -174,9 +135,9 @@ def garbage_bytes(rng, n, cr_every=0):
 
 # ---------------------------------------------------------------------------
 class HvTest:
-    def __init__(self, args, runner):
-        self.args = args
-        self.r = runner
+    def __init__(self, t):
+        self.args = t.args
+        self.t = t
         self.inst = None
         self.con = None
         self.hb_interval = 0.5
@@ -185,9 +146,14 @@ class HvTest:
     # helpers -------------------------------------------------------------
     def cmd(self, line, timeout=20, **kw):
         ok, reply = self.con.command(line, timeout=timeout, **kw)
-        self.r.note("hv> %s -> %s%s" % (line if len(line) < 60 else line[:57] + "...",
-                                       self.con.last_final,
-                                       "".join("\n             | " + x for x in reply)))
+        self.t.note(
+            "hv> %s -> %s%s"
+            % (
+                line if len(line) < 60 else line[:57] + "...",
+                self.con.last_final,
+                "".join("\n             | " + x for x in reply),
+            )
+        )
         return ok, reply
 
     def heartbeats(self, since=0, end=None):
@@ -195,7 +161,7 @@ class HvTest:
         out = []
         tl = self.con.timed_lines_since(since)
         if end is not None:
-            tl = tl[:max(0, end - since)]
+            tl = tl[: max(0, end - since)]
         for k, (t, text) in enumerate(tl):
             m = HB_RE.match(strip_prompts(text))
             if m and m.group(1) == m.group(2):
@@ -210,8 +176,10 @@ class HvTest:
             if len(hbs) >= count:
                 return hbs
             if time.monotonic() > end or self.con.closed:
-                raise ConsoleTimeout("only %d of %d heartbeats of vm%d in %.0fs\n%s"
-                                     % (len(hbs), count, vm, timeout, self.con.log_tail(20)))
+                raise ConsoleTimeout(
+                    "only %d of %d heartbeats of vm%d in %.0fs\n%s"
+                    % (len(hbs), count, vm, timeout, self.con.log_tail(20))
+                )
             time.sleep(0.1)
 
     def vm_states(self, reply):
@@ -230,18 +198,19 @@ class HvTest:
     # setup ------------------------------------------------------------------
     def start(self):
         a = self.args
-        serial_log = os.path.join(a.workdir, "serial.log")
         if a.connect:
             host, _, port = a.connect.rpartition(":")
-            self.con = Console(host or "127.0.0.1", int(port), log_path=serial_log,
-                               log_mode="wb", deadline=30)
+            self.con = self.t.console(
+                host or "127.0.0.1",
+                int(port),
+                log_path=os.path.join(a.workdir, "serial.log"),
+                log_mode="wb",
+                deadline=30,
+            )
             return
-        self.inst = bochs.launch(a.iso, a.workdir, name="bochs", ips=a.ips,
-                                 megs=a.megs, cpu_model=a.cpu,
-                                 timeout=a.timeout + 60)
-        self.r.note("bochs pid %d, serial 127.0.0.1:%d, workdir %s"
-                    % (self.inst.pid, self.inst.serial_port, self.inst.workdir))
-        self.con = self.inst.open_console(log_path=serial_log, log_mode="wb", deadline=60)
+        self.inst, self.con = self.t.bochs(
+            ready=False, log_mode="wb", ips=a.ips, megs=a.megs, cpu_model=a.cpu, timeout=a.timeout + 60
+        )
 
     # a ----------------------------------------------------------------------
     def part_a(self):
@@ -249,24 +218,24 @@ class HvTest:
         try:
             self.con.wait_for(r"\[hv\] console ready", timeout=self.args.boot_timeout, since=0)
         except ConsoleTimeout as e:
-            self.r.check("a1 boot reaches [hv] console ready", False, str(e))
-        self.r.check("a1 boot reaches [hv] console ready", True,
-                     "%.1f s after the serial connection" % (time.monotonic() - t))
+            self.t.require("a1 boot reaches [hv] console ready", False, str(e))
+        self.t.require(
+            "a1 boot reaches [hv] console ready",
+            True,
+            "%.1f s after the serial connection" % (time.monotonic() - t),
+        )
         time.sleep(0.3)
         ok, reply = self.cmd("status")
         self.status = reply
-        self.r.result("a2 status answers ok", ok, "" if ok else str(self.con.last_final))
-        self.r.result("a3 status has vmx: available", "vmx: available" in reply,
-                      "; ".join(reply))
+        self.t.check("a2 status answers ok", ok, "" if ok else str(self.con.last_final))
+        self.t.check("a3 status has vmx: available", "vmx: available" in reply, "; ".join(reply))
         dt = [x for x in reply if x.startswith("dirty-tracking:")]
-        self.r.result("a4 status has a dirty-tracking: line", bool(dt), dt[0] if dt else "")
+        self.t.check("a4 status has a dirty-tracking: line", bool(dt), dt[0] if dt else "")
         self.dirty_line = dt[0] if dt else ""
         ok, reply = self.cmd("vm list")
         st = self.vm_states(reply)
-        good = ok and st.get(1) == "running" and st.get(2) == "running" and \
-            st.get(3) in ("running", "parked")
-        self.r.result("a5 vm list shows vm 1, 2 running and vm 3 running/parked", good,
-                      "; ".join(reply))
+        good = ok and st.get(1) == "running" and st.get(2) == "running" and st.get(3) in ("running", "parked")
+        self.t.check("a5 vm list shows vm 1, 2 running and vm 3 running/parked", good, "; ".join(reply))
 
     # b ----------------------------------------------------------------------
     def part_b(self):
@@ -276,7 +245,7 @@ class HvTest:
             self.wait_hb(1, 4, since, 60)
             self.wait_hb(2, 4, since, 60)
         except ConsoleTimeout as e:
-            self.r.check(name, False, str(e))
+            self.t.require(name, False, str(e))
         hbs = self.heartbeats(since)
         seqs = {v: [s for (_, _, vv, s) in hbs if vv == v] for v in (1, 2)}
         consecutive = all(all(b == a + 1 for a, b in zip(seqs[v], seqs[v][1:])) for v in (1, 2))
@@ -284,12 +253,16 @@ class HvTest:
         order = [vv for (_, _, vv, _) in hbs if vv in (1, 2)]
         switches = sum(1 for a, b in zip(order, order[1:]) if a != b)
         ok = consecutive and incr[1] >= 3 and incr[2] >= 3 and switches >= 3
-        self.r.result(name, ok, "vm1 seq %s, vm2 seq %s, %d alternations%s"
-                      % (seqs[1], seqs[2], switches, "" if consecutive else " (NOT consecutive)"))
+        self.t.check(
+            name,
+            ok,
+            "vm1 seq %s, vm2 seq %s, %d alternations%s"
+            % (seqs[1], seqs[2], switches, "" if consecutive else " (NOT consecutive)"),
+        )
         times = [t for (_, t, vv, _) in hbs if vv == 2]
         if len(times) >= 2:
             self.hb_interval = statistics.median(b - a for a, b in zip(times, times[1:]))
-        self.r.note("heartbeat interval (wall clock): %.2f s" % self.hb_interval)
+        self.t.note("heartbeat interval (wall clock): %.2f s" % self.hb_interval)
 
     # c ----------------------------------------------------------------------
     def wset_round(self, method, k_expect_after):
@@ -327,9 +300,10 @@ class HvTest:
         if count != len(got):
             problems.append("count=%d but %d pages listed" % (count, len(got)))
         if set(got) != set(announced):
-            problems.append("dirty set differs: announced %s got %s (missing %s, extra %s)"
-                            % (announced, got, sorted(set(announced) - set(got)),
-                               sorted(set(got) - set(announced))))
+            problems.append(
+                "dirty set differs: announced %s got %s (missing %s, extra %s)"
+                % (announced, got, sorted(set(announced) - set(got)), sorted(set(got) - set(announced)))
+            )
         if not okr:
             problems.append("vm resume 3 after the round failed: %s" % c.last_final)
         if problems:
@@ -349,33 +323,37 @@ class HvTest:
                 if c.closed:
                     return False
                 self.cmd("vm resume 3")
-        self.r.note("vm3 did not announce a new write set after the failed round")
+        self.t.note("vm3 did not announce a new write set after the failed round")
         return False
 
     def part_c(self):
         self.wset_cursor = 0
-        pml_missing = [x for x in self.status
-                       if re.search(r"pml|page.modification", x, re.I) and
-                       re.search(r"missing|unavailable|not available|absent", x, re.I)]
+        pml_missing = [
+            x
+            for x in self.status
+            if re.search(r"pml|page.modification", x, re.I)
+            and re.search(r"missing|unavailable|not available|absent", x, re.I)
+        ]
         if "pml" not in self.dirty_line:
-            self.r.note("status chose %r (not pml) as the default method" % self.dirty_line)
+            self.t.note("status chose %r (not pml) as the default method" % self.dirty_line)
         for method in ("pml", "ad"):
-            name = "c-%s dirty tracking exact through %s" % (method, method.upper()
-                                                             if method == "pml" else "A/D scan")
+            name = "c-%s dirty tracking exact through %s" % (
+                method,
+                method.upper() if method == "pml" else "A/D scan",
+            )
             if method == "pml" and pml_missing:
-                self.r.result(name, False, "status says PML is not available: %s"
-                              % "; ".join(self.status))
+                self.t.check(name, False, "status says PML is not available: %s" % "; ".join(self.status))
                 continue
             ok, _ = self.cmd("vm track 3 %s" % method)
             if not ok:
-                self.r.result(name, False, "vm track 3 %s: %s" % (method, self.con.last_final))
+                self.t.check(name, False, "vm track 3 %s: %s" % (method, self.con.last_final))
                 continue
             for rnd in range(1, self.args.rounds + 1):
                 try:
                     ok, detail = self.wset_round(method, None)
                 except ConsoleTimeout as e:
                     ok, detail = False, str(e)
-                self.r.result("%s round %d" % (name, rnd), ok, detail)
+                self.t.check("%s round %d" % (name, rnd), ok, detail)
                 if not ok:
                     self.resync_wset()
                     break
@@ -385,35 +363,39 @@ class HvTest:
         c = self.con
         ok, _ = self.cmd("vm pause 1")
         if not ok:
-            self.r.check("d1 vm pause 1", False, str(c.last_final))
+            self.t.require("d1 vm pause 1", False, str(c.last_final))
         end_idx = (c.last_final_index or c.mark()) + 1
         before = [h for h in self.heartbeats(0, end_idx) if h[2] == 1]
         if not before:
-            self.r.check("d1 vm1 had heartbeats before the pause", False)
+            self.t.require("d1 vm1 had heartbeats before the pause", False)
         s = before[-1][3]
         window = min(60.0, max(4.0, 6 * self.hb_interval))
-        self.r.note("vm1 paused after seq %d; watching %.1f s" % (s, window))
+        self.t.note("vm1 paused after seq %d; watching %.1f s" % (s, window))
         time.sleep(window)
         during = self.heartbeats(end_idx)
         v1 = [h for h in during if h[2] == 1]
         v2 = [h for h in during if h[2] == 2]
-        self.r.result("d1 paused vm1 prints no heartbeat while vm2 goes on",
-                      not v1 and len(v2) >= 3,
-                      "vm1 seqs during pause %s, vm2 seqs %s"
-                      % ([h[3] for h in v1], [h[3] for h in v2]))
+        self.t.check(
+            "d1 paused vm1 prints no heartbeat while vm2 goes on",
+            not v1 and len(v2) >= 3,
+            "vm1 seqs during pause %s, vm2 seqs %s" % ([h[3] for h in v1], [h[3] for h in v2]),
+        )
         ok, reply = self.cmd("vm list")
         st = self.vm_states(reply)
-        self.r.result("d2 vm list shows vm 1 paused", st.get(1) == "paused", "; ".join(reply))
+        self.t.check("d2 vm list shows vm 1 paused", st.get(1) == "paused", "; ".join(reply))
         mark = c.mark()
         ok, _ = self.cmd("vm resume 1")
         if not ok:
-            self.r.check("d3 vm resume 1", False, str(c.last_final))
+            self.t.require("d3 vm resume 1", False, str(c.last_final))
         try:
             hb = self.wait_hb(1, 1, mark, max(10, 10 * self.hb_interval))[0]
-            self.r.result("d3 after resume vm1's next heartbeat has seq S+1", hb[3] == s + 1,
-                          "S=%d, next seq=%d" % (s, hb[3]))
+            self.t.check(
+                "d3 after resume vm1's next heartbeat has seq S+1",
+                hb[3] == s + 1,
+                "S=%d, next seq=%d" % (s, hb[3]),
+            )
         except ConsoleTimeout as e:
-            self.r.result("d3 after resume vm1's next heartbeat has seq S+1", False, str(e))
+            self.t.check("d3 after resume vm1's next heartbeat has seq S+1", False, str(e))
 
     # e ----------------------------------------------------------------------
     def count_finals(self, since):
@@ -439,9 +421,12 @@ class HvTest:
         c.wait_quiet(quiet=max(1.0, 2 * self.hb_interval), timeout=10)
         errs, oks = self.count_finals(mark)
         ok = len(errs) == expected_errors and not oks
-        self.r.result(name, ok, "%d error replies (expected %d), %d ok%s"
-                      % (len(errs), expected_errors, len(oks),
-                         (": " + " | ".join(errs[:4])) if errs else ""))
+        self.t.check(
+            name,
+            ok,
+            "%d error replies (expected %d), %d ok%s"
+            % (len(errs), expected_errors, len(oks), (": " + " | ".join(errs[:4])) if errs else ""),
+        )
         return ok
 
     def part_e(self):
@@ -450,44 +435,66 @@ class HvTest:
         before = self.vm_list_key(reply)
         hb_mark = c.mark()
         rng = random.Random(self.args.seed)
-        chunks = [garbage_bytes(rng, 200, cr_every=0), garbage_bytes(rng, 200, cr_every=40),
-                  garbage_bytes(rng, 120, cr_every=8)]
+        chunks = [
+            garbage_bytes(rng, 200, cr_every=0),
+            garbage_bytes(rng, 200, cr_every=40),
+            garbage_bytes(rng, 120, cr_every=8),
+        ]
         data = b"".join(ch[0] for ch in chunks)
         res = [r for ch in chunks for r in ch[1]]
         nerr = sum(ch[2] for ch in chunks)
-        self.r.note("garbage: %d random bytes (seed %d) -> line editor model: %s"
-                    % (len(data), self.args.seed, ", ".join(r if not r.startswith("line:")
-                                                           else "line" for r in res)))
+        self.t.note(
+            "garbage: %d random bytes (seed %d) -> line editor model: %s"
+            % (len(data), self.args.seed, ", ".join(r if not r.startswith("line:") else "line" for r in res))
+        )
         self.garbage_step("e1 random binary bytes answered only with error:", data, nerr)
         ok, _ = self.cmd("x" * 300)
-        self.r.result("e2 overlong line (300 chars) -> error:", not ok and
-                      str(c.last_final).startswith("error:"), str(c.last_final))
-        for i, (line, label) in enumerate((("frobnicate the widgets", "unknown command"),
-                                           ("vm pause 99", "unknown vm id"),
-                                           ("vm start x", "bad vm id"),
-                                           ("vm", "incomplete command"),
-                                           ("status now", "extra argument"))):
+        self.t.check(
+            "e2 overlong line (300 chars) -> error:",
+            not ok and str(c.last_final).startswith("error:"),
+            str(c.last_final),
+        )
+        for i, (line, label) in enumerate(
+            (
+                ("frobnicate the widgets", "unknown command"),
+                ("vm pause 99", "unknown vm id"),
+                ("vm start x", "bad vm id"),
+                ("vm", "incomplete command"),
+                ("status now", "extra argument"),
+            )
+        ):
             ok, _ = self.cmd(line)
-            self.r.result("e%d %s (%s) -> error:" % (3 + i, label, line), not ok and
-                          str(c.last_final).startswith("error:"), str(c.last_final))
-        ctrl = (b"\x01\x02\x1b[2Jstatus\r"       # ESC, ^A, ^B: non-printable line
-                b"vm li\x00st\r"                   # NUL inside a command
-                b"\x1b[A\x1b[B\x1b[C\r"            # cursor keys
-                b"\x7f\x7f\x7f\x08\x08status\x80\xff\r")  # DEL, BS, 8-bit bytes
+            self.t.check(
+                "e%d %s (%s) -> error:" % (3 + i, label, line),
+                not ok and str(c.last_final).startswith("error:"),
+                str(c.last_final),
+            )
+        ctrl = (
+            b"\x01\x02\x1b[2Jstatus\r"  # ESC, ^A, ^B: non-printable line
+            b"vm li\x00st\r"  # NUL inside a command
+            b"\x1b[A\x1b[B\x1b[C\r"  # cursor keys
+            b"\x7f\x7f\x7f\x08\x08status\x80\xff\r"
+        )  # DEL, BS, 8-bit bytes
         self.garbage_step("e8 control characters answered with error:", ctrl, 4)
         mark = c.mark()
-        c.send_raw(b"vm pause 1\x03")               # ^C cancels the typed line
-        c.send_raw(b"vm pause 2\x15")               # ^U too
+        c.send_raw(b"vm pause 1\x03")  # ^C cancels the typed line
+        c.send_raw(b"vm pause 2\x15")  # ^U too
         c.wait_quiet(quiet=1.0, timeout=5)
         errs, oks = self.count_finals(mark)
-        self.r.result("e9 ^C / ^U cancel a typed line (no reply)", not errs and not oks,
-                      "%d errors, %d ok" % (len(errs), len(oks)))
+        self.t.check(
+            "e9 ^C / ^U cancel a typed line (no reply)",
+            not errs and not oks,
+            "%d errors, %d ok" % (len(errs), len(oks)),
+        )
         ok, reply = self.cmd("status")
-        self.r.result("e10 status answers ok after the garbage", ok, str(c.last_final))
+        self.t.check("e10 status answers ok after the garbage", ok, str(c.last_final))
         ok, reply = self.cmd("vm list")
         after = self.vm_list_key(reply)
-        self.r.result("e11 vm list unchanged (exit counters aside)", ok and after == before,
-                      "before %s after %s" % (before, after) if after != before else "")
+        self.t.check(
+            "e11 vm list unchanged (exit counters aside)",
+            ok and after == before,
+            "before %s after %s" % (before, after) if after != before else "",
+        )
         try:
             mark = c.mark()
             self.wait_hb(1, 3, mark, 60)
@@ -499,10 +506,9 @@ class HvTest:
                 cons = all(b == a + 1 for a, b in zip(sq, sq[1:]))
                 good &= cons
                 detail.append("vm%d %d..%d%s" % (v, sq[0], sq[-1], "" if cons else " GAP: %s" % sq))
-            self.r.result("e12 vm1/vm2 heartbeats continue with consecutive seq", good,
-                          ", ".join(detail))
+            self.t.check("e12 vm1/vm2 heartbeats continue with consecutive seq", good, ", ".join(detail))
         except ConsoleTimeout as e:
-            self.r.result("e12 vm1/vm2 heartbeats continue with consecutive seq", False, str(e))
+            self.t.check("e12 vm1/vm2 heartbeats continue with consecutive seq", False, str(e))
 
     # f ----------------------------------------------------------------------
     def scan_log(self):
@@ -523,8 +529,11 @@ class HvTest:
 
     def part_f(self):
         bad, memok = self.scan_log()
-        self.r.result("f1 no MEMCHECK FAIL / failed / panic lines in the console log", not bad,
-                      ("; ".join(bad[:6])) if bad else "MEMCHECK ok last passes: %s" % memok)
+        self.t.check(
+            "f1 no MEMCHECK FAIL / failed / panic lines in the console log",
+            not bad,
+            ("; ".join(bad[:6])) if bad else "MEMCHECK ok last passes: %s" % memok,
+        )
         self.poweroff()
 
     def poweroff(self):
@@ -534,16 +543,16 @@ class HvTest:
             ok, _ = self.cmd("poweroff", timeout=20)
         except ConsoleTimeout as e:
             ok = False
-            self.r.note("no reply to poweroff: %s" % str(e).splitlines()[0])
+            self.t.note("no reply to poweroff: %s" % str(e).splitlines()[0])
         if self.inst is None:
-            self.r.result(name, ok, "(no Bochs: --connect mode) reply %s" % c.last_final)
+            self.t.check(name, ok, "(no Bochs: --connect mode) reply %s" % c.last_final)
             return
         rc = self.inst.wait(60)
         if rc is None:
-            self.r.result(name, False, "Bochs still running 60 s after poweroff; killed")
+            self.t.check(name, False, "Bochs still running 60 s after poweroff; killed")
             self.inst.stop()
         else:
-            self.r.result(name, rc == 0, "%s" % self.inst.describe_exit())
+            self.t.check(name, rc == 0, "%s" % self.inst.describe_exit())
 
     # ------------------------------------------------------------------------
     def run(self):
@@ -552,88 +561,46 @@ class HvTest:
         for part in (self.part_b, self.part_c, self.part_d, self.part_e):
             try:
                 part()
-            except Failed:
+            except Stop:
                 pass
             except ConsoleTimeout as e:
-                self.r.result(part.__name__ + " (timeout)", False, str(e))
+                self.t.check(part.__name__ + " (timeout)", False, str(e))
             if self.con.closed:
-                self.r.result("console connection alive", False, str(self.con.eof_reason))
-                raise Failed("console gone")
+                self.t.check("console connection alive", False, str(self.con.eof_reason))
+                raise Stop("console gone")
         self.part_f()
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 epilog=__doc__.split("\n\n", 1)[1],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iso", default=os.path.join(TOP, "build", "hv.iso"))
-    ap.add_argument("--workdir", default=os.path.join(TOP, "build", "systest-bochs"))
-    ap.add_argument("--timeout", type=int, default=600, help="whole-run hard limit, s (600)")
-    ap.add_argument("--boot-timeout", type=int, default=240,
-                    help="limit for reaching [hv] console ready, s (240)")
+def options(ap):
+    ap.add_argument(
+        "--boot-timeout", type=int, default=240, help="limit for reaching [hv] console ready, s (240)"
+    )
     ap.add_argument("--ips", type=int, default=bochs.DEFAULT_IPS)
     ap.add_argument("--megs", type=int, default=bochs.DEFAULT_MEGS)
     ap.add_argument("--cpu", default=bochs.DEFAULT_CPU)
     ap.add_argument("--rounds", type=int, default=3, help="write-set rounds per method (3)")
     ap.add_argument("--seed", type=int, default=1234, help="seed of the garbage bytes")
-    ap.add_argument("--connect", metavar="HOST:PORT",
-                    help="test an already running console instead of starting Bochs")
-    args = ap.parse_args(argv)
-    os.makedirs(args.workdir, exist_ok=True)
-    r = Runner()
-    print("test_bochs_basic: iso %s, workdir %s" % (args.iso, args.workdir), flush=True)
-    if not args.connect and not os.path.exists(args.iso):
-        r.result("iso exists", False, args.iso)
-        print("%d passed, %d failed" % (r.passed, r.failed))
-        return 1
+    ap.add_argument(
+        "--connect", metavar="HOST:PORT", help="test an already running console instead of starting Bochs"
+    )
 
-    def on_alarm(signum, frame):
-        raise HardTimeout("whole-run limit of %d s reached" % args.timeout)
 
-    def on_term(signum, frame):
-        raise HardTimeout("signal %d" % signum)
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    signal.alarm(args.timeout)
-    t = HvTest(args, r)
-    try:
-        t.run()
-    except Failed:
-        pass
-    except HardTimeout as e:
-        r.result("run finished in time", False, str(e))
-    except (ConsoleError, ConsoleTimeout, bochs.BochsError, OSError) as e:
-        r.result("test harness", False, "%s: %s" % (type(e).__name__, e))
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        killed = False
-        if t.inst is not None:
-            if t.inst.alive():
-                t.inst.wait(2 if (t.con is not None and t.con.closed) else 0.1)
-            if t.inst.alive():
-                killed = True
-            else:
-                r.note("Bochs exited by itself: %s" % t.inst.describe_exit())
-            t.inst.stop()
-        if t.con is not None:
-            t.con.close()
-        if killed:
-            r.note("Bochs had to be killed (%s)" % t.inst.describe_exit())
-        if r.failed and t.inst is not None:
-            print("---- tail of %s ----" % t.inst.log_path)
-            print(t.inst.log_tail(25))
-            print("---- tail of %s ----" % t.inst.stdout_path)
-            print(t.inst.stdout_tail(10))
-        if r.failed:
-            sl = os.path.join(args.workdir, "serial.log")
-            print("---- tail of %s ----" % sl)
-            print(bochs._tail_file(sl, 40))
-    print("%d passed, %d failed" % (r.passed, r.failed), flush=True)
-    return 0 if r.failed == 0 and r.passed > 0 else 1
+def checks(t):
+    a = t.args
+    print("test_bochs_basic: iso %s, workdir %s" % (a.iso, a.workdir), flush=True)
+    if not a.connect and not os.path.exists(a.iso):
+        t.require("iso exists", False, a.iso)
+    HvTest(t).run()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    systest.main(
+        checks,
+        __doc__,
+        timeout=600,
+        default_image=os.path.join(systest.TOP, "build", "hv.iso"),
+        default_workdir=os.path.join(systest.TOP, "build", "systest-bochs"),
+        options=options,
+        limit=lambda a: a.timeout,
+        stamp=True,
+    )

@@ -12,88 +12,89 @@ is scrubbed and stopped; a parked wset guest moved between its two parks
 finishes the round exactly; moving a stopped VM or a bad id is refused.
 Prints PASS/FAIL lines and `N passed, N failed`.
 """
-import os
 import re
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "guest"))
-import model  # noqa: E402
-from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import HB, Result, boot_one, data_pages, parse_args, seed_of  # noqa: E402
+import systest
+from systest import HB, data_pages, model, seed_of
 
 
+def checks(t):
+    inst, con = t.bochs()
+    con.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
+    pages = data_pages(con, 1)
 
-def main():
-    a = parse_args(__doc__, 300)
-    r = Result()
-    inst = con = None
-    try:
-        inst, con = boot_one(a)
-        con.wait_for(r"^\[vm1\] HB vm=1 seq=3\b", timeout=60, since=0)
-        pages = data_pages(con, 1)
+    ok, reply = con.command("vm move 1", timeout=60)
+    m = re.match(r"moved vm 1 to vm (\d+)", reply[0]) if ok and reply else None
+    t.check("vm move 1 (running work guest)", bool(m), " | ".join(reply) + " " + str(con.last_final))
+    new = int(m.group(1)) if m else 4
+    before = [HB.match(ln) for ln in con.lines_since(0)]
+    last_src = [x for x in before if x and x.group(1) == "1"][-1]
+    s0 = int(last_src.group(3))
+    mark = con.mark()
+    con.wait_for(r"^\[vm%d\] HB vm=1 seq=%d\b" % (new, s0 + 3), timeout=60, since=mark)
+    hbs = [x for x in (HB.match(ln) for ln in con.lines_since(0)) if x and x.group(2) == "1"]
+    seqs = [int(x.group(3)) for x in hbs]
+    t.check(
+        "heartbeat sequence unbroken across the move",
+        seqs == list(range(1, len(seqs) + 1)),
+        "seq %s (vm1 up to %d, then vm%d)" % (seqs, s0, new),
+    )
+    bad = [x.group(0) for x in hbs if x.group(6) != "%08x" % model.hb_sum(seed_of(1), pages, int(x.group(5)))]
+    t.check("every heartbeat checksum matches the guest model", not bad and len(hbs) > 4, "; ".join(bad[:2]))
+    times = [int(x.group(4)) for x in hbs]
+    t.check(
+        "guest time keeps increasing across the move",
+        all(b > a for a, b in zip(times, times[1:])),
+        str(times),
+    )
+    con.wait_for(r"^\[vm%d\] MEMCHECK ok pass=\d+" % new, timeout=60, since=mark)
+    t.check("memory self-check passes on the new VM", True)
+    src_lines = [
+        ln
+        for ln in con.lines_since(0)
+        if re.match(r"^\[hv\] vm 1 moved to vm %d .*vm 1 scrubbed and verified" % new, ln)
+    ]
+    t.check("the source is scrubbed and verified", bool(src_lines), src_lines[0] if src_lines else "")
+    ok, reply = con.command("vm list", timeout=30)
+    st = [ln for ln in reply if ln.startswith("vm 1 ")]
+    t.check("vm list shows vm 1 stopped", bool(st) and "state=stopped" in st[0], st[0] if st else "")
+    ok, _ = con.command("vm move 1", timeout=30)
+    t.check(
+        "moving a stopped vm is refused",
+        not ok and "state stopped" in str(con.last_final),
+        str(con.last_final),
+    )
+    ok, _ = con.command("vm move 77", timeout=30)
+    t.check(
+        "moving an unknown vm is refused",
+        not ok and "no vm with id 77" in str(con.last_final),
+        str(con.last_final),
+    )
 
-        ok, reply = con.command("vm move 1", timeout=60)
-        m = re.match(r"moved vm 1 to vm (\d+)", reply[0]) if ok and reply else None
-        r.check("vm move 1 (running work guest)", bool(m), " | ".join(reply) + " " + str(con.last_final))
-        new = int(m.group(1)) if m else 4
-        before = [HB.match(l) for l in con.lines_since(0)]
-        last_src = [x for x in before if x and x.group(1) == "1"][-1]
-        s0 = int(last_src.group(3))
-        mark = con.mark()
-        con.wait_for(r"^\[vm%d\] HB vm=1 seq=%d\b" % (new, s0 + 3), timeout=60, since=mark)
-        hbs = [x for x in (HB.match(l) for l in con.lines_since(0)) if x and x.group(2) == "1"]
-        seqs = [int(x.group(3)) for x in hbs]
-        r.check("heartbeat sequence unbroken across the move", seqs == list(range(1, len(seqs) + 1)),
-                "seq %s (vm1 up to %d, then vm%d)" % (seqs, s0, new))
-        bad = [x.group(0) for x in hbs if x.group(6) != "%08x" % model.hb_sum(seed_of(1), pages, int(x.group(5)))]
-        r.check("every heartbeat checksum matches the guest model", not bad and len(hbs) > 4, "; ".join(bad[:2]))
-        t = [int(x.group(4)) for x in hbs]
-        r.check("guest time keeps increasing across the move", all(b > a for a, b in zip(t, t[1:])), str(t))
-        con.wait_for(r"^\[vm%d\] MEMCHECK ok pass=\d+" % new, timeout=60, since=mark)
-        r.check("memory self-check passes on the new VM", True)
-        src_lines = [l for l in con.lines_since(0) if re.match(r"^\[hv\] vm 1 moved to vm %d .*vm 1 scrubbed and verified" % new, l)]
-        r.check("the source is scrubbed and verified", bool(src_lines), src_lines[0] if src_lines else "")
-        ok, reply = con.command("vm list", timeout=30)
-        st = [l for l in reply if l.startswith("vm 1 ")]
-        r.check("vm list shows vm 1 stopped", bool(st) and "state=stopped" in st[0], st[0] if st else "")
-        ok, _ = con.command("vm move 1", timeout=30)
-        r.check("moving a stopped vm is refused", not ok and "state stopped" in str(con.last_final), str(con.last_final))
-        ok, _ = con.command("vm move 77", timeout=30)
-        r.check("moving an unknown vm is refused", not ok and "no vm with id 77" in str(con.last_final), str(con.last_final))
-
-        # A wset guest between its two parks: the window's writes must land in the copy.
-        mark = con.mark()
-        w = con.wait_for(r"^\[vm3\] WSET k=(\d+) pages=([0-9,]+)", timeout=60, since=0)
-        k = int(w.group(1))
-        con.wait_for(r"^\[hv\] vm 3 parked", timeout=30, since=0)
-        ok, reply = con.command("vm move 3", timeout=60)
-        m3 = re.match(r"moved vm 3 to vm (\d+)", reply[0]) if ok and reply else None
-        r.check("vm move 3 (parked wset guest)", bool(m3), " | ".join(reply) + " " + str(con.last_final))
-        n3 = int(m3.group(1)) if m3 else 5
-        m2 = con.mark()
-        ok1, _ = con.command("vm resume %d" % n3, timeout=30)
-        con.wait_for(r"^\[hv\] vm %d parked" % n3, timeout=30, since=m2)
-        ok2, _ = con.command("vm resume %d" % n3, timeout=30)
-        con.wait_for(r"^\[vm%d\] WSET-DONE k=%d\b" % (n3, k), timeout=60, since=mark)
-        fails = [l for l in con.lines_since(0) if "MEMCHECK FAIL" in l]
-        r.check("the moved wset guest finishes its round k=%d and verifies it" % k, ok1 and ok2 and not fails,
-                "; ".join(fails[:2]))
-        con.send_line("poweroff")
-        rc = inst.wait(timeout=60)
-        r.check("poweroff ends Bochs with status 0", rc == 0, "status %s" % rc)
-    except (ConsoleTimeout, Exception) as e:  # noqa: BLE001 - harness errors are failures
-        r.check("harness", False, "%s: %s" % (type(e).__name__, str(e)[:400]))
-        if con:
-            print(con.log_tail(25))
-    finally:
-        if con:
-            con.close()
-        if inst:
-            inst.stop()
-    return r.finish()
+    # A wset guest between its two parks: the window's writes must land in the copy.
+    mark = con.mark()
+    w = con.wait_for(r"^\[vm3\] WSET k=(\d+) pages=([0-9,]+)", timeout=60, since=0)
+    k = int(w.group(1))
+    con.wait_for(r"^\[hv\] vm 3 parked", timeout=30, since=0)
+    ok, reply = con.command("vm move 3", timeout=60)
+    m3 = re.match(r"moved vm 3 to vm (\d+)", reply[0]) if ok and reply else None
+    t.check("vm move 3 (parked wset guest)", bool(m3), " | ".join(reply) + " " + str(con.last_final))
+    n3 = int(m3.group(1)) if m3 else 5
+    m2 = con.mark()
+    ok1, _ = con.command("vm resume %d" % n3, timeout=30)
+    con.wait_for(r"^\[hv\] vm %d parked" % n3, timeout=30, since=m2)
+    ok2, _ = con.command("vm resume %d" % n3, timeout=30)
+    con.wait_for(r"^\[vm%d\] WSET-DONE k=%d\b" % (n3, k), timeout=60, since=mark)
+    fails = [ln for ln in con.lines_since(0) if "MEMCHECK FAIL" in ln]
+    t.check(
+        "the moved wset guest finishes its round k=%d and verifies it" % k,
+        ok1 and ok2 and not fails,
+        "; ".join(fails[:2]),
+    )
+    con.send_line("poweroff")
+    rc = inst.wait(timeout=60)
+    t.check("poweroff ends Bochs with status 0", rc == 0, "status %s" % rc)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    systest.main(checks, __doc__, timeout=300)

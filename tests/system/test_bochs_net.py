@@ -15,100 +15,115 @@ import os
 import random
 import re
 import socket
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
-from hvconsole import ConsoleTimeout  # noqa: E402
-from systest import Pair, Result, parse_args  # noqa: E402
+import systest
+from systest import ConsoleTimeout
 
 
-def echo(con, r, name, dst, nbytes):
+def echo(con, t, name, dst, nbytes):
     mark = con.mark()
     ok, _ = con.command("net echo %s %d" % (dst, nbytes), timeout=30)
-    if not r.check(name + " started", ok, str(con.last_final)):
+    if not t.check(name + " started", ok, str(con.last_final)):
         return
     try:
         m = con.wait_for(r"^\[hv\] net echo: (.*)$", timeout=180, since=mark)
         res = m.group(1)
-        r.check(name, res.endswith(" ok") and res.startswith("%d bytes verified" % nbytes), res)
+        t.check(name, res.endswith(" ok") and res.startswith("%d bytes verified" % nbytes), res)
     except ConsoleTimeout as e:
-        r.check(name, False, str(e)[:300])
+        t.check(name, False, str(e)[:300])
 
 
-def main():
-    a = parse_args(__doc__, 400)
-    r = Result()
-    pair = Pair(a.iso, a.workdir, a.timeout)
+def checks(t):
+    pair = t.pair()
     cons = pair.cons
-    try:
-        ca, cb = pair.start()
+    ca, cb = pair.start()
 
-        ok, reply = ca.command("net status", timeout=30)
-        r.check("net status before configuration says down", ok and any("net: down" in l for l in reply), " | ".join(reply))
-        for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
-            mark = c.mark()
-            ok, _ = c.command("net up " + ip, timeout=30)
-            good = ok
-            try:
-                c.wait_for(r"^\[hv\] net: e1000 52:54:00:00:00:0. at %s, link up" % re.escape(ip), timeout=30, since=mark)
-            except ConsoleTimeout:
-                good = False
-            r.check("net up %s" % ip, good, str(c.last_final))
-        ok, _ = ca.command("net up 192.0.2.9/24", timeout=30)
-        r.check("a second net up is refused", not ok and "already up" in str(ca.last_final), str(ca.last_final))
-        for bad in ("net up 300.1.1.1/24", "net up 192.0.2.1/40", "net echo 192.0.2.2", "net echo nowhere 10",
-                    "net echo 192.0.2.2 0", "net frob"):
-            ok, _ = ca.command(bad, timeout=30)
-            r.check("bad command '%s' answered with error:" % bad, not ok and str(ca.last_final).startswith("error: "),
-                    str(ca.last_final))
-
-        echo(ca, r, "echo A->B 1 MiB verified", "192.0.2.2", 1 << 20)
-        echo(cb, r, "echo B->A 256 KiB verified", "192.0.2.1", 256 << 10)
-        cap = os.path.getsize(pair.pcap)
-        r.check("the link capture holds the traffic", cap > (1 << 20) and pair.relay.frames["a2b"] > 700,
-                "%d bytes, frames %s" % (cap, pair.relay.frames))
-
-        def rx_count():
-            ok, reply = cb.command("net status", timeout=30)
-            m = [re.search(r"rx_frames=(\d+) .*rx_errors=(\d+)", l) for l in reply]
-            m = [x for x in m if x]
-            return int(m[0].group(1)) + int(m[0].group(2)) if ok and m else -1
-
-        # Hostile frames straight into B's NIC: random, truncated, oversized-looking.
-        before = rx_count()
-        rnd = random.Random(7)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        for i in range(300):
-            n = rnd.choice([1, 6, 13, 14, 15, 42, 60, 61, 200, 1500, 1514])
-            frame = bytes(rnd.getrandbits(8) for _ in range(n))
-            if i % 3 == 0:  # aimed at B: its MAC, IPv4 ethertype, garbage after
-                frame = bytes.fromhex("5254000000 0b".replace(" ", "")) + frame[6:12].ljust(6, b"\0") + b"\x08\x00" + frame[14:]
-            s.sendto(frame, ("127.0.0.1", pair.ports[1]))
-        s.close()
-        time.sleep(3)  # Bochs takes in about one frame per emulated millisecond
-        after = rx_count()
-        # About 100 are addressed to B; the NIC's own address filter drops the rest.
-        r.check("B took in the hostile frames and still answers", before >= 0 and after - before >= 40,
-                "NIC frames before %d, after %d" % (before, after))
-        echo(ca, r, "echo A->B after the hostile frames", "192.0.2.2", 128 << 10)
+    ok, reply = ca.command("net status", timeout=30)
+    t.check(
+        "net status before configuration says down",
+        ok and any("net: down" in ln for ln in reply),
+        " | ".join(reply),
+    )
+    for c, ip in ((ca, "192.0.2.1/24"), (cb, "192.0.2.2/24")):
+        mark = c.mark()
+        ok, _ = c.command("net up " + ip, timeout=30)
+        good = ok
         try:
-            mark = cb.mark()
-            cb.wait_for(r"^\[vm1\] HB ", timeout=60, since=mark)
-            r.check("B's guests still run", True)
-        except ConsoleTimeout as e:
-            r.check("B's guests still run", False, str(e)[:200])
+            c.wait_for(
+                r"^\[hv\] net: e1000 52:54:00:00:00:0. at %s, link up" % re.escape(ip), timeout=30, since=mark
+            )
+        except ConsoleTimeout:
+            good = False
+        t.check("net up %s" % ip, good, str(c.last_final))
+    ok, _ = ca.command("net up 192.0.2.9/24", timeout=30)
+    t.check("a second net up is refused", not ok and "already up" in str(ca.last_final), str(ca.last_final))
+    for bad in (
+        "net up 300.1.1.1/24",
+        "net up 192.0.2.1/40",
+        "net echo 192.0.2.2",
+        "net echo nowhere 10",
+        "net echo 192.0.2.2 0",
+        "net frob",
+    ):
+        ok, _ = ca.command(bad, timeout=30)
+        t.check(
+            "bad command '%s' answered with error:" % bad,
+            not ok and str(ca.last_final).startswith("error: "),
+            str(ca.last_final),
+        )
 
-        bad = [l for c in cons for l in c.lines_since(0) if "PANIC" in l or "MEMCHECK FAIL" in l]
-        r.check("no PANIC or MEMCHECK FAIL on either console", not bad, "; ".join(bad[:3]))
-        pair.power_off(r)
-    except Exception as e:  # noqa: BLE001 - harness errors are failures with their reason
-        pair.harness_failure(r, e, 20)
-    finally:
-        pair.close()
-    return r.finish()
+    echo(ca, t, "echo A->B 1 MiB verified", "192.0.2.2", 1 << 20)
+    echo(cb, t, "echo B->A 256 KiB verified", "192.0.2.1", 256 << 10)
+    cap = os.path.getsize(pair.pcap)
+    t.check(
+        "the link capture holds the traffic",
+        cap > (1 << 20) and pair.relay.frames["a2b"] > 700,
+        "%d bytes, frames %s" % (cap, pair.relay.frames),
+    )
+
+    def rx_count():
+        ok, reply = cb.command("net status", timeout=30)
+        m = [re.search(r"rx_frames=(\d+) .*rx_errors=(\d+)", ln) for ln in reply]
+        m = [x for x in m if x]
+        return int(m[0].group(1)) + int(m[0].group(2)) if ok and m else -1
+
+    # Hostile frames straight into B's NIC: random, truncated, oversized-looking.
+    before = rx_count()
+    rnd = random.Random(7)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(300):
+        n = rnd.choice([1, 6, 13, 14, 15, 42, 60, 61, 200, 1500, 1514])
+        frame = bytes(rnd.getrandbits(8) for _ in range(n))
+        if i % 3 == 0:  # aimed at B: its MAC, IPv4 ethertype, garbage after
+            frame = (
+                bytes.fromhex("5254000000 0b".replace(" ", ""))
+                + frame[6:12].ljust(6, b"\0")
+                + b"\x08\x00"
+                + frame[14:]
+            )
+        s.sendto(frame, ("127.0.0.1", pair.ports[1]))
+    s.close()
+    time.sleep(3)  # Bochs takes in about one frame per emulated millisecond
+    after = rx_count()
+    # About 100 are addressed to B; the NIC's own address filter drops the rest.
+    t.check(
+        "B took in the hostile frames and still answers",
+        before >= 0 and after - before >= 40,
+        "NIC frames before %d, after %d" % (before, after),
+    )
+    echo(ca, t, "echo A->B after the hostile frames", "192.0.2.2", 128 << 10)
+    try:
+        mark = cb.mark()
+        cb.wait_for(r"^\[vm1\] HB ", timeout=60, since=mark)
+        t.check("B's guests still run", True)
+    except ConsoleTimeout as e:
+        t.check("B's guests still run", False, str(e)[:200])
+
+    bad = [ln for c in cons for ln in c.lines_since(0) if "PANIC" in ln or "MEMCHECK FAIL" in ln]
+    t.check("no PANIC or MEMCHECK FAIL on either console", not bad, "; ".join(bad[:3]))
+    pair.power_off()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    systest.main(checks, __doc__, timeout=400)
