@@ -21,6 +21,7 @@ include net/net.mk
 include boot/uefi/uefi.mk
 include tests/unit/unit.mk
 include tests/system/system.mk
+include mk/lint.mk
 
 # The main job: two hypervisors, a guest live-migrated from one to the other
 # with hvctl, the cutover report, the guest alive on the destination.
@@ -29,6 +30,7 @@ demo: $(SETUP_DONE)
 	$(PYTHON) tools/demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/demo
 
 test: $(SETUP_DONE)
+	$(MAKE) lint
 	$(MAKE) all
 	$(MAKE) test-unit
 	$(MAKE) crypto-test

@@ -17,8 +17,9 @@ PY_FILES   := $(sort $(wildcard tools/*.py tools/hvtools/*.py tests/system/*.py 
 
 .PHONY: lint-py format-py
 lint-py:
-	$(BLACK) --check --quiet $(PY_FILES)
-	$(FLAKE8) $(PY_FILES)
+	@$(BLACK) --check --quiet $(PY_FILES)
+	@$(FLAKE8) $(PY_FILES)
+	@echo "lint-py: $(words $(PY_FILES)) files clean (black, flake8)"
 
 format-py:
 	$(BLACK) --quiet $(PY_FILES)

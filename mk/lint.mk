@@ -12,6 +12,8 @@ lint-c:
 	@$(CLANG_FORMAT) --dry-run --Werror $(LINT_C_FILES)
 	@echo "lint-c: $(words $(LINT_C_FILES)) files match .clang-format"
 
+format: format-c format-py
+
 format-c:
 	$(CLANG_FORMAT) -i $(LINT_C_FILES)
 

@@ -8,7 +8,7 @@ in wset mode, all autostarted, exit_on_panic=1) and checks, talking to the
 serial console (docs/console.md):
   a. boot reaches `[hv] console ready`; `status` has `vmx: available` and a
      `dirty-tracking:` line; `vm list` shows vm 1, 2 running and vm 3
-     running or parked;
+     running or parked; `vm stats 1` counts vm1's exits by reason;
   b. vm1 and vm2 both print heartbeats with advancing seq, interleaved;
   c. dirty tracking is exact, 3 rounds through PML and 3 through the EPT A/D
      scan, using vm3's announced write sets;
@@ -236,6 +236,23 @@ class HvTest:
         st = self.vm_states(reply)
         good = ok and st.get(1) == "running" and st.get(2) == "running" and st.get(3) in ("running", "parked")
         self.t.check("a5 vm list shows vm 1, 2 running and vm 3 running/parked", good, "; ".join(reply))
+        ok, reply = self.cmd("vm stats 1")
+        head = re.match(r"vm 1 exits=(\d+)$", reply[0]) if ok and reply else None
+        rows = [re.match(r"exit (\d+) ([a-z-]+) (\d+)$", x) for x in reply[1:]]
+        by_name = {r.group(2): (int(r.group(1)), int(r.group(3))) for r in rows if r}
+        good = (
+            head is not None
+            and all(rows)
+            and sum(n for _, n in by_name.values()) == int(head.group(1))
+            and by_name.get("io", (0, 0))[0] == 30
+            and by_name.get("io", (0, 0))[1] > 0
+            and by_name.get("preempt-timer", (0, 0))[0] == 52
+        )
+        self.t.check(
+            "a6 vm stats 1 counts exits by reason (io = 30, preempt-timer = 52), summing to the total",
+            good,
+            "; ".join(reply),
+        )
 
     # b ----------------------------------------------------------------------
     def part_b(self):
