@@ -425,6 +425,17 @@ static void wait_io(struct conn *c, int listen_fd)
 	poll(p, listen_fd >= 0 ? 2 : 1, to);
 }
 
+/* After one engine step, for either side: fire the fault due in this state, sit out a
+ * stall; 1 when the run is over (done or failed), else 0. */
+static int after_step(struct conn *c, const struct opts *o, const char *state, int *fired, int *stalled, int r)
+{
+	if (fault_due(o, state, fired))
+		apply_fault(c, o, fired, stalled);
+	if (*stalled)
+		stalled_wait();
+	return r == MIG_DONE || r < 0;
+}
+
 static void print_stats(const struct mig_stats *st)
 {
 	char line[MIG_STATS_LINE_MAX];
@@ -532,11 +543,7 @@ static int run_source(void)
 			pump_keystream(&c);
 			if (!stalled)
 				r = mig_source_step(&S);
-			if (fault_due(&O, mig_src_state_name(S.st), &fired))
-				apply_fault(&c, &O, &fired, &stalled);
-			if (stalled)
-				stalled_wait();
-			if (r == MIG_DONE || r < 0)
+			if (after_step(&c, &O, mig_src_state_name(S.st), &fired, &stalled, r))
 				break;
 			if (r == MIG_BLOCKED) {
 				prefill(&c, 1);
@@ -670,11 +677,7 @@ static int run_dest(void)
 				mig_guard_handshake(&guard, peer, 1, mono_ns());
 				hs_counted = 1;
 			}
-			if (fault_due(&O, mig_dst_state_name(D.st), &fired))
-				apply_fault(&c, &O, &fired, &stalled);
-			if (stalled)
-				stalled_wait();
-			if (r == MIG_DONE || r < 0)
+			if (after_step(&c, &O, mig_dst_state_name(D.st), &fired, &stalled, r))
 				break;
 			if (r == MIG_BLOCKED) {
 				prefill(&c, 0);
