@@ -49,7 +49,8 @@ HVLIB_SRCS := hv/core/format.c hv/core/string.c
 CORE_PORTABLE_SRCS := $(HVLIB_SRCS) hv/core/page_alloc.c hv/core/line_edit.c hv/core/console_cmd.c \
 	hv/core/config.c hv/core/dirty_track.c hv/core/errors.c hv/core/mig_bucket.c hv/core/mig_bufs.c \
 	hv/migrate/mig_err.c crypto/err_strings.c net/net_cmd.c \
-	hv/arch/$(HV_ARCH)/ept.c hv/arch/$(HV_ARCH)/dirty_ad.c hv/arch/$(HV_ARCH)/dirty_pml.c
+	hv/arch/$(HV_ARCH)/ept.c hv/arch/$(HV_ARCH)/dirty_ad.c hv/arch/$(HV_ARCH)/dirty_pml.c \
+	hv/arch/$(HV_ARCH)/vcpu_state_check.c
 # The migration engine (hv/migrate): state machines, codec, policy, admission guard,
 # statistics, error names; and its adapter to the secure channel.
 MIG_CORE_SRCS := $(patsubst %,hv/migrate/%.c,engine_source engine_dest mig_proto mig_policy \

@@ -305,7 +305,8 @@ static int apply(struct hv_config *c, const char *key, char *val)
 
 int config_parse(struct hv_config *c, const char *cmdline, const struct printer *warn)
 {
-	char word[128];
+	/* Room for the longest legal word, psk= with 128 hex digits (a 64-byte key). */
+	char word[CONFIG_WORD_MAX + 1];
 	int problems = 0;
 	const char *p = cmdline;
 	while (p && *p) {
@@ -324,7 +325,14 @@ int config_parse(struct hv_config *c, const char *cmdline, const struct printer 
 		}
 		word[n] = '\0';
 		if (too_long) {
-			pr_printf(warn, "[hv] config: word too long, ignored: %s...\r\n", word);
+			/* Only the key is shown: the value may be a secret (a PSK). */
+			size_t k = 0;
+			while (k < n && k < 24 && word[k] != '=')
+				k++;
+			word[k < n && word[k] == '=' ? k : 0] = '\0';
+			pr_printf(warn, "[hv] config: word too long (over %u characters), ignored: %s%s\r\n",
+				  CONFIG_WORD_MAX, word[0] ? word : "(not key=value)", word[0] ? "=..." : "");
+			memset(word, 0, sizeof(word));
 			problems++;
 			continue;
 		}

@@ -101,17 +101,22 @@ void hv_panic(const char *fmt, ...)
 
 void console_guest_output(unsigned vm_id, char *buf, unsigned *len, char c)
 {
-	/* Guest bytes are untrusted: only printable ones reach our console. */
+	/* Guest bytes are untrusted: only printable ones reach our console. The held line
+	 * may come from a migration's state: never trust its length either. */
+	if (*len > CONSOLE_GUEST_LINE_MAX)
+		*len = CONSOLE_GUEST_LINE_MAX;
 	if (c == '\r')
 		return;
-	if (c != '\n' && *len < 600) {
+	if (c != '\n' && *len < CONSOLE_GUEST_LINE_MAX) {
 		buf[(*len)++] = (c >= 0x20 && c <= 0x7e) ? c : '.';
 		return;
 	}
-	char line[640];
-	int n = hv_snprintf(line, sizeof(line), "[vm%u] ", vm_id);
-	memcpy(line + n, buf, *len);
-	n += (int)*len;
+	char line[24 + CONSOLE_GUEST_LINE_MAX + 2];
+	int n = hv_snprintf(line, 24, "[vm%u] ", vm_id);
+	if (n < 0 || n > 23)
+		n = 23;
+	for (unsigned i = 0; i < *len; i++)
+		line[n++] = (buf[i] >= 0x20 && buf[i] <= 0x7e) ? buf[i] : '.';
 	line[n++] = '\r';
 	line[n++] = '\n';
 	async_line(line, (size_t)n);

@@ -8,6 +8,8 @@
 
 #define CONFIG_MAX_VMS	 8
 #define CONFIG_MAX_PEERS 8
+/* The longest boot word (psk= and 128 hex digits is the longest legal one). */
+#define CONFIG_WORD_MAX	 191
 
 struct hv_config {
 	uint32_t console_baud;

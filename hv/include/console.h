@@ -6,7 +6,9 @@
 #include "hvlib.h"
 #include "dirty.h"
 
-#define CONSOLE_LINE_MAX 255
+#define CONSOLE_LINE_MAX       255
+/* A guest's console line is cut at this many characters (a 64-page WSET line is ~540). */
+#define CONSOLE_GUEST_LINE_MAX 600
 
 enum le_result {
 	LE_NONE = 0,   /* byte consumed, line not finished */

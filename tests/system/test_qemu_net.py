@@ -25,8 +25,9 @@ def checks(t):
         except FileNotFoundError:
             pass
     # B's ESP copy: address and PSK from the boot configuration (a fresh random PSK, so
-    # finding it in the log could only mean it was echoed).
-    psk_hex = os.urandom(32).hex()
+    # finding it in the log could only mean it was echoed). The longest legal one, 64 bytes
+    # (128 hex digits): a parser whose word buffer is shorter refuses it and prints it.
+    psk_hex = os.urandom(64).hex()
     esp_b = os.path.join(a.workdir, "esp-b")
     shutil.rmtree(esp_b, ignore_errors=True)
     shutil.copytree(a.esp, esp_b)

@@ -146,11 +146,42 @@ static void bad_input_keeps_defaults(void **state)
 	assert_int_equal(c.psk_len, 0);
 }
 
+/* Issue 13, finding 4: a 64-byte PSK (128 hex digits) is a legal boot word; an even longer
+ * word is refused, and neither ever reaches the console. */
+static void long_psk_words_are_taken_or_refused_unseen(void **state)
+{
+	(void)state;
+	char line[300] = "psk=";
+	for (unsigned i = 0; i < 128; i++)
+		line[4 + i] = "0123456789abcdef"[(i * 7 + 3) & 15];
+	struct hv_config c;
+	config_defaults(&c);
+	outlen = 0;
+	out[0] = 0;
+	assert_int_equal(config_parse(&c, line, &P), 0);
+	assert_int_equal(c.psk_len, 64);
+	assert_int_equal(outlen, 0);
+	/* 240 hex digits: too long for any key; the console learns the key's name only. */
+	for (unsigned i = 128; i < 240; i++)
+		line[4 + i] = "0123456789abcdef"[(i * 5 + 1) & 15];
+	config_defaults(&c);
+	assert_int_equal(config_parse(&c, line, &P), 1);
+	assert_int_equal(c.psk_len, 0);
+	assert_non_null(strstr(out, "psk"));
+	for (unsigned i = 4; i + 8 <= 244; i++) {
+		char piece[9];
+		memcpy(piece, line + i, 8);
+		piece[8] = 0;
+		assert_null(strstr(out, piece));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_values),
 		cmocka_unit_test(bad_input_keeps_defaults),
+		cmocka_unit_test(long_psk_words_are_taken_or_refused_unseen),
 	};
 	return cmocka_run_group_tests(tests, 0, 0);
 }

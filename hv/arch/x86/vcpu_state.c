@@ -79,32 +79,6 @@ static int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
 	return HV_OK;
 }
 
-/* Everything checked before any of it reaches a VMCS: a malformed state must
- * end in a clear error, not in a VM entry failure or worse. */
-static int check(const struct vm *vm, const struct vcpu_state *s)
-{
-	if (s->magic != VCPU_STATE_MAGIC || s->version != VCPU_STATE_VERSION || s->size != sizeof(*s))
-		return HV_EINVAL;
-	if (s->mem_pages != vm->mem_pages || s->uart_len > sizeof(s->uart_line))
-		return HV_ERANGE;
-	if (s->guest_mode < GUEST_MODE_WORK || s->guest_mode > GUEST_MODE_TRIPLE_FAULT)
-		return HV_EINVAL;
-	/* This hypervisor runs 32-bit guests without paging: anything else is not ours. */
-	if ((s->cr0 & CR0_PG) || s->efer || (s->cr4 & CR4_OSXSAVE) || !(s->cr4 & CR4_VMXE) || !(s->cr0 & CR0_NE))
-		return HV_EINVAL;
-	if (s->rip > 0xffffffffull || s->rsp > 0xffffffffull || (s->rflags & ~0x3f7fd7ull) || !(s->rflags & 2))
-		return HV_EINVAL;
-	if ((s->entry_intr_info & INTR_INFO_VALID) && (s->entry_intr_info & INTR_TYPE_MASK) != INTR_TYPE_HW_EXCEPTION)
-		return HV_EINVAL; /* only hardware exceptions are ever pending here */
-	if (s->activity != 0 || (s->interruptibility & ~3u))
-		return HV_EINVAL;
-	if (s->dirty_method != DIRTY_AD && s->dirty_method != DIRTY_PML)
-		return HV_EINVAL;
-	if (*(const uint32_t *)&s->fxsave[24] & ~0xffffu)
-		return HV_EINVAL; /* reserved MXCSR bits would fault FXRSTOR in the host */
-	return HV_OK;
-}
-
 static int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t extra_tsc)
 {
 	int err = HV_OK;
@@ -171,7 +145,7 @@ int arch_vm_state_load(struct vm *vm, const void *buf, size_t len, uint64_t extr
 	const struct vcpu_state *s = buf;
 	if (len != sizeof(*s))
 		return HV_EINVAL;
-	int err = check(vm, s);
+	int err = vcpu_state_check(s, vm->mem_pages);
 	if (err)
 		return err;
 	/* The dirty log the guest had goes with it (checked above: A/D or PML). */

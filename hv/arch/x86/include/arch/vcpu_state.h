@@ -40,4 +40,9 @@ struct vcpu_state {
 	uint32_t dirty_method, pad3;
 };
 
+/* Everything a state that came from outside (the network) must satisfy before any of it
+ * reaches a VMCS (vcpu_state_check.c, pure C: unit-tested hosted): HV_OK, or HV_EINVAL /
+ * HV_ERANGE for the first field that is wrong. */
+int vcpu_state_check(const struct vcpu_state *s, uint64_t mem_pages);
+
 #endif
