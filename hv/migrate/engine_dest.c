@@ -158,6 +158,13 @@ static int on_pages(struct mig_dest *d, size_t len)
 		return fail(d, MIG_E_CHECKSUM, 0);
 	if (!d->csum && p.sum)
 		return fail(d, MIG_E_BAD_FIELD, 0);
+	/* A source sends each page at most once a round, and after STOP at most twice (the
+	 * last round's dirty set, then what was written until the pause): a peer that keeps
+	 * sending would hold this side (and its one incoming slot) forever. */
+	uint64_t limit = d->have_stop ? 2 * d->npages : d->npages;
+	if (p.count > limit - d->round_pages)
+		return fail(d, MIG_E_LIMIT, (int)d->round);
+	d->round_pages += p.count;
 	const uint8_t *src = p.data;
 	for (uint32_t i = 0; i < p.count; i++) {
 		uint64_t e = mig_get_be64(p.entries + 8u * i);
@@ -243,6 +250,7 @@ static int on_message(struct mig_dest *d, uint8_t type, size_t len, uint64_t now
 				d->stats.r[d->stats.rounds].dirtied = re.dirty;
 			d->stats.rounds++;
 			d->round++;
+			d->round_pages = 0;
 			return progress(d);
 		}
 		if (type == MIG_MSG_STOP && !d->have_stop) {

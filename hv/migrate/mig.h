@@ -171,6 +171,7 @@ struct mig_dest {
 	uint64_t npages;
 	uint32_t batch, round, msgs_since_ack;
 	uint64_t applied_pages;
+	uint64_t round_pages; /* page transfers in this round (bounded: see on_pages) */
 	uint64_t t_start, t_stop, t_last_io;
 	int prepared, err, detail, have_stop, csum;
 	uint8_t pending_type; /* control reply waiting for room */

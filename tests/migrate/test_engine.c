@@ -556,6 +556,64 @@ static void test_wrong_guest(void **st)
 	free(r);
 }
 
+/* Issue 13, finding 5: a source that holds the PSK and keeps sending PAGES inside one
+ * round, or after STOP, resets the stall timer with every message; the destination must
+ * end it (MIG_E_LIMIT) and scrub, not hold its memory and incoming slot forever. */
+static void flood_pages(int after_stop)
+{
+	const uint64_t npages = 64;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, npages, 0, 1 << 20, NULL);
+	for (int i = 0; i < 100000 && r->dst.st != MIG_DST_RECEIVE; i++) {
+		mig_source_step(&r->src);
+		mig_dest_step(&r->dst);
+		r->clk.now += 1000000;
+		ml_tick(&r->l);
+	}
+	assert_int_equal(r->dst.st, MIG_DST_RECEIVE);
+	/* From here on the source is the attacker's: the real engine is not stepped again. */
+	struct mig_link evil = ml_link(&r->es);
+	uint8_t msg[MIG_PAGES_HDR + 8];
+	if (after_stop) {
+		int n = mig_enc_id(msg, sizeof(msg), r->dst.cfg.mig_id);
+		assert_int_equal(evil.send(evil.ctx, MIG_MSG_STOP, msg, (size_t)n), MIG_OK);
+	}
+	uint64_t sent = 0;
+	for (; sent < 4 * npages && r->dst.st != MIG_DST_FAILED; sent++) {
+		mig_put_be64(msg + MIG_PAGES_HDR, (sent % npages) | MIG_PFN_ZERO);
+		uint64_t sum = r->dst.csum ? mig_sum64(r->dst.round, msg + MIG_PAGES_HDR, 8) : 0;
+		mig_enc_pages_hdr(msg, r->dst.round, 1, sum);
+		while (evil.writable(evil.ctx) < sizeof(msg) && r->dst.st != MIG_DST_FAILED) {
+			mig_dest_step(&r->dst);
+			ml_tick(&r->l);
+		}
+		assert_int_equal(evil.send(evil.ctx, MIG_MSG_PAGES, msg, sizeof(msg)), MIG_OK);
+		for (int k = 0; k < 4; k++) {
+			mig_dest_step(&r->dst);
+			r->clk.now += 1000; /* well inside the stall timeout: each message is progress */
+			ml_tick(&r->l);
+		}
+	}
+	assert_int_equal(r->dst.st, MIG_DST_FAILED);
+	assert_int_equal(r->dst.err, MIG_E_LIMIT);
+	assert_true(sent <= (after_stop ? 2 : 1) * npages + 1);
+	assert_true(fg_all_zero(&r->dg)); /* the partial copy is scrubbed */
+	rig_free(r);
+	free(r);
+}
+
+static void test_page_flood_in_round(void **st)
+{
+	(void)st;
+	flood_pages(0);
+}
+
+static void test_page_flood_after_stop(void **st)
+{
+	(void)st;
+	flood_pages(1);
+}
+
 static void test_bad_init(void **st)
 {
 	(void)st;
@@ -593,6 +651,8 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_in_doubt_resolve),
 		cmocka_unit_test(test_wrong_guest),
+		cmocka_unit_test(test_page_flood_in_round),
+		cmocka_unit_test(test_page_flood_after_stop),
 		cmocka_unit_test(test_bad_init),
 	};
 	return cmocka_run_group_tests_name("migrate engine (in-process)", tests, NULL, NULL);
