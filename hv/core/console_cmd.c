@@ -62,6 +62,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"vm pause ID           stop scheduling a running VM",
 		"vm resume ID          continue a paused or parked VM",
 		"vm stop ID            stop a VM and scrub its memory",
+		"vm destroy ID         free a stopped or failed VM's memory and slot (scrubbed first)",
 		"vm move ID            local migration: a new VM continues ID, ID is scrubbed",
 		"vm dirty ID           pages written since the last call (and reset)",
 		"vm track ID ad|pml    choose the dirty-tracking method",
@@ -90,14 +91,12 @@ static int cmd_vm(struct cmd_ctx *c)
 		const char *name;
 		enum vm_action a;
 	} actions[] = {
-		{ "start", VM_START },
-		{ "pause", VM_PAUSE },
-		{ "resume", VM_RESUME },
-		{ "stop", VM_STOP },
+		{ "start", VM_START }, { "pause", VM_PAUSE },	  { "resume", VM_RESUME },
+		{ "stop", VM_STOP },   { "destroy", VM_DESTROY },
 	};
 	if (c->argc < 2)
 		return fail(c->out, HV_EINVAL,
-			    "usage: vm list|create|start|pause|resume|stop|move|dirty|track|stats ...", 0, 0);
+			    "usage: vm list|create|start|pause|resume|stop|destroy|move|dirty|track|stats ...", 0, 0);
 	const char *sub = c->argv[1];
 	if (!hv_strcmp(sub, "list")) {
 		if (c->argc != 2)

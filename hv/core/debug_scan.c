@@ -16,19 +16,18 @@ static int live(const struct vm *vm)
 	       vm->state == VMS_INCOMING;
 }
 
-/* Which guest page (if any) frame pfn backs: VM index or -1. */
-static int owner(uint64_t pfn, int *is_live)
+/* Which VM's memory (if any) frame pfn is, and whether that VM is live. */
+static const struct vm *owner(uint64_t pfn, int *is_live)
 {
-	for (unsigned v = 0; v < hv_nvms; v++) {
-		const struct vm *vm = &hv_vms[v];
+	for_each_vm (vm) {
 		for (uint64_t i = 0; i < vm->mem_pages; i++)
 			if ((vm->page_hpa[i] >> PAGE_SHIFT) == pfn) {
 				*is_live = live(vm);
-				return (int)v;
+				return vm;
 			}
 	}
 	*is_live = 0;
-	return -1;
+	return 0;
 }
 
 static int hexval(char c)
@@ -89,15 +88,14 @@ int debug_scan(const char *hex, const struct printer *p)
 				if (k < len)
 					continue;
 				int is_live;
-				int v = owner((pa + i) >> PAGE_SHIFT, &is_live);
+				const struct vm *v = owner((pa + i) >> PAGE_SHIFT, &is_live);
 				if (is_live) {
 					in_guests++;
 					continue;
 				}
-				if (found < MAX_SHOWN && v >= 0)
+				if (found < MAX_SHOWN && v)
 					pr_printf(p, "scan: found at 0x%lx (memory of vm %u, %s)\r\n",
-						  (unsigned long)(pa + i), hv_vms[v].id,
-						  vm_state_name(hv_vms[v].state));
+						  (unsigned long)(pa + i), v->id, vm_state_name(v->state));
 				else if (found < MAX_SHOWN)
 					pr_printf(p, "scan: found at 0x%lx (%s)\r\n", (unsigned long)(pa + i),
 						  page_is_allocated(&hv_pages, pa) ? "hypervisor memory"

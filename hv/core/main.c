@@ -85,12 +85,13 @@ void hv_main(const struct hv_boot_info *bi)
 	} else {
 		hv_event("VMX on; dirty tracking by default: %s", arch_virt_has_pml() ? "pml" : "ad");
 		for (unsigned i = 0; i < hv_cfg.nvms; i++) {
-			if ((err = vm_create(hv_cfg.vm_mode[i]))) {
+			struct vm *vm;
+			if ((err = vm_create(hv_cfg.vm_mode[i], &vm))) {
 				hv_event("creating vm %u failed: %s", i + 1, hv_strerror(err));
 				break;
 			}
-			if (hv_cfg.autostart && (err = vm_start(&hv_vms[hv_nvms - 1])))
-				hv_event("starting vm %u failed: %s", hv_nvms, hv_strerror(err));
+			if (hv_cfg.autostart && (err = vm_start(vm)))
+				hv_event("starting vm %u failed: %s", vm->id, hv_strerror(err));
 		}
 	}
 	mig_hv_init();

@@ -99,10 +99,10 @@ static int g_prepare(void *ctx, uint64_t npages, uint32_t page_size)
 	struct mig_in *in = ctx;
 	if (page_size != PAGE_SIZE || npages == 0 || npages > (1ull << 20))
 		return MIG_E_BAD_GEOMETRY;
-	int err = vm_create_sized(1 /* GUEST_MODE_WORK until the state says */, npages);
+	struct vm *vm;
+	int err = vm_create_sized(1 /* GUEST_MODE_WORK until the state says */, npages, &vm);
 	if (err)
 		return MIG_E_PREPARE;
-	struct vm *vm = &hv_vms[hv_nvms - 1];
 	in->side.vm = vm;
 	vm->state = VMS_INCOMING;
 	vm->migrating = 1;
@@ -149,7 +149,12 @@ static int g_scrub_dst(void *ctx)
 	vm->migrating = 0;
 	int err = vm_scrub(vm);
 	hv_event("migrate: incoming vm %u scrubbed%s", vm->id, err ? " FAILED" : " and verified");
-	return err ? MIG_E_SCRUB : MIG_OK;
+	if (err)
+		return MIG_E_SCRUB; /* kept, stopped: memory that reads back non-zero is not reused */
+	/* It never ran: its slot and memory go back, or failed arrivals would use them up. */
+	in->side.vm = 0;
+	vm_destroy(vm);
+	return MIG_OK;
 }
 
 void mig_guest_dest_ops(struct mig_in *in, struct mig_guest_ops *g)

@@ -9,7 +9,7 @@
 #include "vm.h"
 
 struct vm hv_vms[VM_MAX];
-unsigned hv_nvms;
+static unsigned next_id = 1;
 
 extern const uint8_t testguest_image_start[], testguest_image_end[];
 
@@ -43,9 +43,10 @@ const char *vm_state_name(enum vm_state s)
 
 struct vm *vm_by_id(unsigned id)
 {
-	for (unsigned i = 0; i < hv_nvms; i++)
-		if (hv_vms[i].id == id)
-			return &hv_vms[i];
+	for_each_vm (vm) {
+		if (vm->id == id)
+			return vm;
+	}
 	return 0;
 }
 
@@ -83,25 +84,56 @@ static int scrub(struct vm *vm)
 
 int vm_scrub(struct vm *vm) { return scrub(vm); }
 
-int vm_create(uint32_t mode) { return vm_create_sized(mode, (uint64_t)hv_cfg.vm_mem_kib / 4); }
+int vm_create(uint32_t mode, struct vm **out) { return vm_create_sized(mode, (uint64_t)hv_cfg.vm_mem_kib / 4, out); }
 
-int vm_create_sized(uint32_t mode, uint64_t mem_pages)
+/* EPT tables for npages of guest RAM mapped from GPA 0: one table per 512 entries at
+ * each level, and the PML4. */
+static uint64_t ept_tables(uint64_t npages)
 {
-	if (hv_nvms == VM_MAX)
-		return HV_ERANGE;
-	struct vm *vm = &hv_vms[hv_nvms];
+	uint64_t pt = (npages + 511) / 512, pd = (pt + 511) / 512, pdpt = (pd + 511) / 512;
+	return pt + pd + pdpt + 1;
+}
+
+/* Everything a VM holds, whether it was built completely or not. */
+static void release(struct vm *vm)
+{
+	arch_vm_destroy(vm);
+	ept_destroy(&vm->ept);
+	if (vm->page_hpa) {
+		for (uint64_t i = 0; i < vm->mem_pages; i++)
+			if (vm->page_hpa[i]) {
+				memset(phys_to_virt(vm->page_hpa[i]), 0, PAGE_SIZE);
+				page_free(&hv_pages, vm->page_hpa[i]);
+			}
+		page_free_contig(&hv_pages, virt_to_phys(vm->page_hpa), vm->page_hpa_pages);
+	}
+	if (vm->dirty.accum)
+		page_free_contig(&hv_pages, virt_to_phys(vm->dirty.accum), vm->bitmap_pages);
+	if (vm->dirty_out)
+		page_free_contig(&hv_pages, virt_to_phys(vm->dirty_out), vm->bitmap_pages);
 	memset(vm, 0, sizeof(*vm));
-	vm->id = hv_nvms + 1;
-	vm->mode = mode;
-	vm->mem_pages = mem_pages;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	unsigned id = vm->id;
+	release(vm);
+	hv_event("vm %u destroyed; its memory is free", id);
+}
+
+static int build(struct vm *vm)
+{
 	vm->page_hpa_pages = ALIGN_UP(vm->mem_pages * 8, PAGE_SIZE) / PAGE_SIZE;
 	vm->bitmap_pages = ALIGN_UP(dirty_bitmap_words(vm->mem_pages) * 8, PAGE_SIZE) / PAGE_SIZE;
-	uint64_t need = vm->mem_pages + vm->page_hpa_pages + 2 * vm->bitmap_pages + 16;
+	/* Guest RAM, its frame array, two dirty bitmaps, the EPT tables, VMCS and PML page. */
+	uint64_t need = vm->mem_pages + vm->page_hpa_pages + 2 * vm->bitmap_pages + ept_tables(vm->mem_pages) + 2;
 	if (need > hv_pages.free_pages)
 		return HV_ENOMEM;
 	vm->page_hpa = phys_to_virt(page_alloc_contig(&hv_pages, vm->page_hpa_pages, 1));
-	vm->dirty.accum = phys_to_virt(page_alloc_contig(&hv_pages, vm->bitmap_pages, 1));
-	vm->dirty_out = phys_to_virt(page_alloc_contig(&hv_pages, vm->bitmap_pages, 1));
+	uint64_t a = page_alloc_contig(&hv_pages, vm->bitmap_pages, 1),
+		 b = page_alloc_contig(&hv_pages, vm->bitmap_pages, 1);
+	vm->dirty.accum = a ? phys_to_virt(a) : 0;
+	vm->dirty_out = b ? phys_to_virt(b) : 0;
 	if (!vm->page_hpa || !vm->dirty.accum || !vm->dirty_out)
 		return HV_ENOMEM;
 	int err = ept_init(&vm->ept, alloc_cb, free_cb, 0, phys_to_virt);
@@ -123,12 +155,32 @@ int vm_create_sized(uint32_t mode, uint64_t mem_pages)
 	if (m == DIRTY_NONE || (m == DIRTY_PML && !arch_virt_has_pml()))
 		m = arch_virt_has_pml() ? DIRTY_PML : DIRTY_AD;
 	vm->dirty.method = m;
-	if ((err = arch_vm_init(vm)))
+	return arch_vm_init(vm);
+}
+
+int vm_create_sized(uint32_t mode, uint64_t mem_pages, struct vm **out)
+{
+	struct vm *vm = 0;
+	for (unsigned i = 0; i < VM_MAX && !vm; i++)
+		if (!hv_vms[i].in_use)
+			vm = &hv_vms[i];
+	if (!vm)
+		return HV_ERANGE;
+	memset(vm, 0, sizeof(*vm));
+	vm->mode = mode;
+	vm->mem_pages = mem_pages;
+	int err = build(vm);
+	if (err) {
+		release(vm);
 		return err;
+	}
+	vm->id = next_id++;
+	vm->in_use = 1;
 	vm->state = VMS_CREATED;
-	hv_nvms++;
 	hv_event("vm %u created: mode=%s mem=%luKiB track=%s", vm->id, mode_name(mode),
-		 (unsigned long)(vm->mem_pages * 4), dirty_method_name(m));
+		 (unsigned long)(vm->mem_pages * 4), dirty_method_name(vm->dirty.method));
+	if (out)
+		*out = vm;
 	return HV_OK;
 }
 
@@ -193,9 +245,15 @@ static int vm_stop(struct vm *vm)
 static int op_info(void *ctx, unsigned index, struct vm_info *out)
 {
 	(void)ctx;
-	if (index >= hv_nvms)
+	struct vm *vm = 0;
+	for_each_vm (v) {
+		if (index-- == 0) {
+			vm = v;
+			break;
+		}
+	}
+	if (!vm)
 		return HV_ENOENT;
-	struct vm *vm = &hv_vms[index];
 	out->id = vm->id;
 	out->state = vm_state_name(vm->state);
 	out->mode = mode_name(vm->mode);
@@ -226,6 +284,14 @@ static int op_action(void *ctx, unsigned id, enum vm_action a)
 		vm->state = VMS_RUNNING;
 		return HV_OK;
 	case VM_STOP: return vm_stop(vm);
+	case VM_DESTROY:
+		if (vm->state != VMS_CREATED && vm->state != VMS_STOPPED && vm->state != VMS_FAILED)
+			return HV_ESTATE;
+		/* A failed guest was never scrubbed: nothing of it may go back to the allocator. */
+		if (scrub(vm))
+			return HV_EHW;
+		vm_destroy(vm);
+		return HV_OK;
 	}
 	return HV_EINVAL;
 }
@@ -306,22 +372,23 @@ static int vm_move_local(struct vm *src)
 		return HV_ESTATE;
 	uint64_t t0 = arch_cycles();
 	src->state = VMS_PAUSED;
+	struct vm *dst = 0;
 	int err = arch_vm_state_save(src, st, sizeof(st), &st_len);
 	if (!err)
-		err = vm_create(src->mode);
+		err = vm_create(src->mode, &dst);
 	if (err) {
 		src->state = was;
 		return err;
 	}
-	struct vm *dst = &hv_vms[hv_nvms - 1];
 	for (uint64_t i = 0; i < src->mem_pages; i++)
 		memcpy(phys_to_virt(dst->page_hpa[i]), phys_to_virt(src->page_hpa[i]), PAGE_SIZE);
 	err = arch_vm_state_load(dst, st, st_len, arch_cycles() - t0);
 	memset(st, 0, sizeof(st));
 	if (err) {
-		/* The copy never ran: scrub it, the source goes on. */
+		/* The copy never ran: scrub it and give its memory back; the source goes on. */
 		dst->state = VMS_STOPPED;
-		scrub(dst);
+		if (scrub(dst) == HV_OK)
+			vm_destroy(dst);
 		src->state = was;
 		return err;
 	}
@@ -358,8 +425,9 @@ static int op_create(void *ctx, const char *mode)
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!hv_strcmp(mode, modes[i].name)) {
-			int err = vm_create(modes[i].mode);
-			return err ? err : (int)hv_nvms;
+			struct vm *vm;
+			int err = vm_create(modes[i].mode, &vm);
+			return err ? err : (int)vm->id;
 		}
 	return HV_EINVAL;
 }
@@ -416,9 +484,9 @@ void sched_loop(void)
 		mig_hv_poll();
 		struct vm *pick = 0;
 		uint64_t now = arch_cycles();
-		for (unsigned k = 0; k < hv_nvms && !pick; k++) {
-			struct vm *vm = &hv_vms[(next + k) % hv_nvms];
-			if (vm->state == VMS_RUNNING && vm->wake_tsc <= now) {
+		for (unsigned k = 0; k < VM_MAX && !pick; k++) {
+			struct vm *vm = &hv_vms[(next + k) % VM_MAX];
+			if (vm->in_use && vm->state == VMS_RUNNING && vm->wake_tsc <= now) {
 				/* A throttled guest sits out throttle_pct of its turns. */
 				vm->throttle_acc += vm->throttle_pct;
 				if (vm->throttle_acc >= 100) {
@@ -426,7 +494,7 @@ void sched_loop(void)
 					continue;
 				}
 				pick = vm;
-				next = (unsigned)((vm - hv_vms) + 1) % hv_nvms;
+				next = (unsigned)((vm - hv_vms) + 1) % VM_MAX;
 			}
 		}
 		if (!pick) {

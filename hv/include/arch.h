@@ -50,6 +50,8 @@ int arch_virt_has_pml(void);
 /* ---- one VM (its arch part is struct vm_arch, vm->arch) ---- */
 /* Allocates and programs the VM's control structure, guest at its reset state. */
 int arch_vm_init(struct vm *vm);
+/* Releases what arch_vm_init allocated (also after a partial init). */
+void arch_vm_destroy(struct vm *vm);
 /* Back to the reset state for a new boot of the guest image. */
 int arch_vm_reset(struct vm *vm);
 /* Power-on state of the vector registers and the guest clock (a fresh boot). */

@@ -30,7 +30,7 @@ void le_init(struct line_editor *le);
 /* Feeds one byte; echo (may be NULL) receives what a terminal should show. */
 enum le_result le_feed(struct line_editor *le, uint8_t c, const struct printer *echo);
 
-enum vm_action { VM_START, VM_PAUSE, VM_RESUME, VM_STOP };
+enum vm_action { VM_START, VM_PAUSE, VM_RESUME, VM_STOP, VM_DESTROY };
 
 struct vm_info {
 	unsigned id;

@@ -24,6 +24,7 @@ enum vm_state {
 #define VM_STATE_MAX 4096
 
 struct vm {
+	int in_use; /* the slot holds a VM (ids are never reused) */
 	unsigned id;
 	enum vm_state state;
 	uint32_t mode; /* enum guest_mode */
@@ -45,11 +46,20 @@ struct vm {
 };
 
 extern struct vm hv_vms[VM_MAX];
-extern unsigned hv_nvms;
 extern const struct console_ops hv_console_ops;
 
-int vm_create(uint32_t mode);
-int vm_create_sized(uint32_t mode, uint64_t mem_pages);
+/* Every VM in a slot, in slot order. */
+#define for_each_vm(it)                                                                                                \
+	for (struct vm *it = hv_vms; it < hv_vms + VM_MAX; it++)                                                       \
+		if ((it)->in_use)
+
+/* A new VM in a free slot (*out), or an error with nothing held: a VM that cannot be
+ * built completely returns every page it took. */
+int vm_create(uint32_t mode, struct vm **out);
+int vm_create_sized(uint32_t mode, uint64_t mem_pages, struct vm **out);
+/* Returns all of a VM's memory and its slot (its id is not reused). Only a VM that is
+ * not running and holds nothing of a guest: created, or stopped/failed and scrubbed. */
+void vm_destroy(struct vm *vm);
 /* Zero-fills all guest memory and register state and reads it back. */
 int vm_scrub(struct vm *vm);
 int vm_start(struct vm *vm);

@@ -29,6 +29,7 @@ model).
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
@@ -60,6 +61,8 @@ __all__ = [
     "heartbeats",
     "data_pages",
     "set_psk",
+    "free_kib",
+    "vm_states",
     "free_tcp_port",
     "free_udp_pair",
     "ConsoleError",
@@ -296,6 +299,19 @@ def data_pages(con, vm_label):
         if m and m.group(1) == str(vm_label):
             return int(m.group(3))
     return None
+
+
+def free_kib(con):
+    """The hypervisor's free memory from `status` (memory: free=NKiB), -1 if unreadable."""
+    ok, reply = con.command("status", timeout=30)
+    m = [x for x in (re.match(r"memory: free=(\d+)KiB", ln) for ln in reply) if x]
+    return int(m[0].group(1)) if ok and m else -1
+
+
+def vm_states(con):
+    """{id: state} from `vm list`."""
+    ok, reply = con.command("vm list", timeout=30)
+    return {int(x.group(1)): x.group(2) for x in (re.match(r"vm (\d+) state=(\w+)", ln) for ln in reply) if x}
 
 
 def set_psk(con, psk):

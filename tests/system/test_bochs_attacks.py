@@ -13,7 +13,8 @@ the guest from its seed, guest/model.py: canary()). Checks:
     requires encryption send in the clear: the handshake refuses;
  3. tampering: one data segment rewritten on the link (TCP checksum fixed, so
     only the channel's tag can notice) aborts the migration; the guest keeps
-    running on A with its heartbeats unbroken, B scrubs what it received;
+    running on A with its heartbeats unbroken, B scrubs what it received and
+    gives the arrival's slot and memory back;
  4. smash-and-grab: B killed in the middle of a migration: the guest keeps
     running on A;
  5. readable remains: after a successful migration the canary appears nowhere in
@@ -27,7 +28,7 @@ import struct
 import time
 
 import systest
-from systest import HB, ConsoleTimeout, model, seed_of, set_psk
+from systest import HB, ConsoleTimeout, free_kib, model, seed_of, set_psk, vm_states
 
 
 MIG_PORT = 7001
@@ -208,6 +209,7 @@ def checks(t):
     time.sleep(3)  # failed handshakes put the peer in backoff for a while
 
     # 3. Tampering: one rewritten data segment.
+    free_b0, ids_b0 = free_kib(cb), vm_states(cb)
     tamper = Tamper(nth=200)
     relay.set_filter(tamper)
     src, dst = migrate(ca, cb, vm3)
@@ -226,6 +228,12 @@ def checks(t):
     )
     ok, why = keeps_running(ca, str(vm3))
     t.check("after the tampering vm %d keeps running on A, heartbeats unbroken" % vm3, ok, why)
+    free_b1, ids_b1 = free_kib(cb), vm_states(cb)
+    t.check(
+        "tampering: B gives the failed arrival's slot and every page back",
+        free_b1 == free_b0 > 0 and ids_b1 == ids_b0,
+        "free %d -> %d KiB; vm list %s -> %s" % (free_b0, free_b1, ids_b0, ids_b1),
+    )
 
     # 4. Smash-and-grab: B dies in the middle.
     time.sleep(3)

@@ -9,13 +9,63 @@ Checks: a running work guest moved mid-workload goes on with the next
 heartbeat sequence number, its checksum equals the guest model's prediction
 (no write lost or repeated), its memory self-check keeps passing; the source
 is scrubbed and stopped; a parked wset guest moved between its two parks
-finishes the round exactly; moving a stopped VM or a bad id is refused.
+finishes the round exactly; moving a stopped VM or a bad id is refused;
+`vm destroy` gives a stopped VM's slot and memory back (eight moves with the
+source destroyed each time leave free memory exactly as it was).
 Prints PASS/FAIL lines and `N passed, N failed`.
 """
 import re
 
 import systest
-from systest import HB, data_pages, model, seed_of
+from systest import HB, ConsoleTimeout, data_pages, free_kib, model, seed_of, vm_states
+
+
+def slots_and_memory_come_back(t, con, running):
+    """vm destroy returns a stopped VM's slot and every page it held (guest RAM, EPT
+    tables, VMCS, PML page, bitmaps): eight moves of a running guest, each followed by
+    destroying the scrubbed source, in a machine with 8 VM slots of which 4 are taken,
+    end with exactly the free memory they started with."""
+    f0 = free_kib(con)
+    ok, _ = con.command("vm destroy 1", timeout=60)
+    f1 = free_kib(con)
+    ids = vm_states(con)
+    t.check(
+        "vm destroy 1 (moved away, stopped): gone from vm list, its memory free again",
+        ok and 1 not in ids and f1 > f0 > 0,
+        "free %d -> %d KiB; vm list %s; %s" % (f0, f1, ids, con.last_final),
+    )
+    ok, _ = con.command("vm destroy %d" % running, timeout=30)
+    t.check(
+        "destroying a running vm is refused",
+        not ok and "state running" in str(con.last_final),
+        str(con.last_final),
+    )
+    cur, moved = 2, []
+    for _ in range(8):
+        ok, reply = con.command("vm move %d" % cur, timeout=60)
+        m = re.match(r"moved vm %d to vm (\d+)" % cur, reply[0]) if ok and reply else None
+        if not m:
+            moved.append("move %d: %s" % (cur, con.last_final))
+            break
+        ok, _ = con.command("vm destroy %d" % cur, timeout=60)
+        if not ok:
+            moved.append("destroy %d: %s" % (cur, con.last_final))
+            break
+        moved.append("%d->%s" % (cur, m.group(1)))
+        cur = int(m.group(1))
+    f2 = free_kib(con)
+    t.check(
+        "8 moves, each source destroyed: no slot runs out, not one page is lost",
+        len(moved) == 8 and "->" in moved[-1] and f2 == f1,
+        "%s; free after the first destroy %d KiB, after the moves %d KiB" % (" ".join(moved), f1, f2),
+    )
+    mark = con.mark()
+    try:
+        con.wait_for(r"^\[vm%d\] HB vm=2 seq=\d+" % cur, timeout=60, since=mark)
+        alive = True
+    except ConsoleTimeout:
+        alive = False
+    t.check("the guest moved 8 times still beats (vm %d)" % cur, alive)
 
 
 def checks(t):
@@ -91,6 +141,7 @@ def checks(t):
         ok1 and ok2 and not fails,
         "; ".join(fails[:2]),
     )
+    slots_and_memory_come_back(t, con, new)
     con.send_line("poweroff")
     rc = inst.wait(timeout=60)
     t.check("poweroff ends Bochs with status 0", rc == 0, "status %s" % rc)

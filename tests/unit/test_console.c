@@ -188,6 +188,8 @@ static void commands(void **state)
 	exec_ok("vm start 0x2");
 	exec_ok("vm stop 1");
 	assert_int_equal(last_action, VM_STOP);
+	exec_ok("vm destroy 1");
+	assert_int_equal(last_action, VM_DESTROY);
 	exec_ok("vm dirty 2");
 	assert_non_null(strstr(out, "dirty vm=2 method=pml count=2 pages=3,9\r\nok\r\n"));
 	exec_ok("vm track 1 ad");

@@ -299,3 +299,20 @@ void arch_vm_clear_state(struct vm *vm)
 	memset(vm->arch.fxsave, 0, sizeof(vm->arch.fxsave));
 	memset(&vm->arch.regs, 0, sizeof(vm->arch.regs));
 }
+
+void arch_vm_destroy(struct vm *vm)
+{
+	fpu_forget(vm);
+	if (vm->arch.vmcs_phys) {
+		vmclear(vm->arch.vmcs_phys); /* the CPU may cache it: flush before the page goes */
+		if (current_vmcs == vm->arch.vmcs_phys)
+			current_vmcs = 0;
+		memset(phys_to_virt(vm->arch.vmcs_phys), 0, PAGE_SIZE);
+		page_free(&hv_pages, vm->arch.vmcs_phys);
+	}
+	if (vm->arch.pml_phys) {
+		memset(phys_to_virt(vm->arch.pml_phys), 0, PAGE_SIZE); /* guest addresses */
+		page_free(&hv_pages, vm->arch.pml_phys);
+	}
+	memset(&vm->arch, 0, sizeof(vm->arch));
+}
