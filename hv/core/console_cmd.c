@@ -78,6 +78,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"migrate psk           set the pre-shared key (typed as hex, not echoed)",
 		"migrate set KEY VAL   key_id, mig_policy, mig_port, downtime_ms, outrun, bw_cap_kib",
 		"debug scan HEX        find a byte string (given XOR 0x5a) in RAM outside live guests",
+		"debug hide-pml        behave as a CPU without PML from now on (tests, method comparisons)",
 		"poweroff              stop the machine",
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(lines); i++)
@@ -220,13 +221,19 @@ static int cmd_migrate(struct cmd_ctx *c)
 	return c->ops->mig_command(c->ops->ctx, c->argc, c->argv, c->out);
 }
 
+#define DEBUG_USAGE "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes) | debug hide-pml"
+
 static int cmd_debug(struct cmd_ctx *c)
 {
-	if (hv_strcmp(c->argv[1], "scan") || !c->ops->debug_scan)
-		return fail(c->out, HV_EINVAL, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
+	if (c->argc == 2 && !hv_strcmp(c->argv[1], "hide-pml") && c->ops->debug_hide_pml) {
+		int err = c->ops->debug_hide_pml(c->ops->ctx);
+		return err ? fail(c->out, err, "hide-pml: %s%s", hv_strerror(err), 0) : HV_OK;
+	}
+	if (c->argc != 3 || hv_strcmp(c->argv[1], "scan") || !c->ops->debug_scan)
+		return fail(c->out, HV_EINVAL, DEBUG_USAGE, 0, 0);
 	int err = c->ops->debug_scan(c->ops->ctx, c->argv[2], c->out);
 	if (err)
-		return fail(c->out, err, "usage: debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0, 0);
+		return fail(c->out, err, DEBUG_USAGE, 0, 0);
 	return HV_OK;
 }
 
@@ -250,7 +257,7 @@ static const struct command {
 	{ "vm", cmd_vm, 0, "vm ...", 0 },
 	{ "net", cmd_net, 0, "net ...", 0 },
 	{ "migrate", cmd_migrate, 0, "migrate ...", 0 },
-	{ "debug", cmd_debug, 3, "debug scan HEX (the pattern XOR 0x5a, 4 to 64 bytes)", 0 },
+	{ "debug", cmd_debug, 0, DEBUG_USAGE, 0 },
 	{ "poweroff", cmd_poweroff, 1, "poweroff", 1 },
 };
 

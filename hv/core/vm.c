@@ -450,6 +450,14 @@ static int op_scan(void *ctx, const char *hex, const struct printer *out)
 	return debug_scan(hex, out);
 }
 
+static int op_hide_pml(void *ctx)
+{
+	(void)ctx;
+	arch_virt_hide_pml();
+	hv_event("PML hidden: new and arriving VMs track dirty pages by the EPT A/D scan");
+	return HV_OK;
+}
+
 static const char *op_unavailable(void *ctx)
 {
 	(void)ctx;
@@ -471,6 +479,7 @@ const struct console_ops hv_console_ops = {
 	.net_command = op_net,
 	.mig_command = op_mig,
 	.debug_scan = op_scan,
+	.debug_hide_pml = op_hide_pml,
 };
 
 /* ---- scheduler: round-robin over runnable VMs, console between slices ---- */

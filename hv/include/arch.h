@@ -46,6 +46,9 @@ const char *arch_virt_unavailable(void);
 void arch_virt_set_unavailable(const char *why);
 /* The CPU logs dirty guest pages itself (PML); otherwise the EPT A/D scan is used. */
 int arch_virt_has_pml(void);
+/* From now on behave as a CPU without PML: new VMs track by A/D, an arriving state that
+ * tracked by PML is switched to A/D (a CPU without PML must still take such guests). */
+void arch_virt_hide_pml(void);
 
 /* ---- one VM (its arch part is struct vm_arch, vm->arch) ---- */
 /* Allocates and programs the VM's control structure, guest at its reset state. */

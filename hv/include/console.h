@@ -65,6 +65,8 @@ struct console_ops {
 	int (*mig_command)(void *ctx, int argc, char **argv, const struct printer *out);
 	/* `debug scan HEX`: HV_EINVAL for a bad pattern. */
 	int (*debug_scan)(void *ctx, const char *hex, const struct printer *out);
+	/* `debug hide-pml`: from now on the CPU is treated as one without PML. */
+	int (*debug_hide_pml)(void *ctx);
 };
 
 /* Prints "error: " + the message as the reply's final line; returns err. Subsystems

@@ -8,7 +8,8 @@ The test guests keep a secret canary in memory ("HVCANARY-...-SECRET", made by
 the guest from its seed, guest/model.py: canary()). Checks:
  1. snooping: with encryption required the link capture of a whole migration
     holds no copy of the canary; with the policy disabled on both sides it does
-    (so the check can fail);
+    (so the check can fail); that second destination behaves as a CPU without
+    PML (`debug hide-pml`) and must run the arriving guest with A/D tracking;
  2. downgrade: a peer that only accepts plaintext cannot make a source that
     requires encryption send in the clear: the handshake refuses;
  3. tampering: one data segment rewritten on the link (TCP checksum fixed, so
@@ -179,9 +180,11 @@ def checks(t):
         " | ".join(reply),
     )
 
-    # 1b. Snooping with the policy disabled on both: the canary is on the wire.
+    # 1b. Snooping with the policy disabled on both: the canary is on the wire. B now acts
+    # as a CPU without PML, A's guest tracks by PML: B must take it with A/D tracking.
     for c in cons:
         c.command("migrate set mig_policy disabled", timeout=30)
+    ok_hide, _ = cb.command("debug hide-pml", timeout=30)
     vm2 = new_guest(ca)
     c2 = model.canary(seed_of(vm2))
     off = os.path.getsize(pcap)
@@ -192,6 +195,24 @@ def checks(t):
         "with encryption disabled the capture does hold the canary (the check can fail)",
         c2 in wire,
         "%d bytes captured" % len(wire),
+    )
+    arrived = [re.search(r"becomes vm (\d+)$", ln) for ln in cb.lines_since(0)]
+    arrived = [x.group(1) for x in arrived if x]
+    ok, reply = cb.command("vm list", timeout=30)
+    row = [ln for ln in reply if arrived and ln.startswith("vm %s " % arrived[-1])]
+    running, why = False, "no arrival on B"
+    if arrived:
+        hb_b = [m for m in (HB.match(ln) for ln in cb.lines_since(0)) if m and m.group(1) == arrived[-1]]
+        last = int(hb_b[-1].group(3)) if hb_b else 0
+        try:
+            cb.wait_for(r"^\[vm%s\] HB vm=\d+ seq=%d\b" % (arrived[-1], last + 2), timeout=60, since=0)
+            running, why = True, "heartbeats on B up to seq %d" % (last + 2)
+        except ConsoleTimeout as e:
+            why = str(e)[:200]
+    t.check(
+        "a destination without PML takes a guest that tracked by PML: it runs there, tracked by A/D",
+        ok_hide and row and "state=running" in row[0] and "track=ad" in row[0] and running,
+        "%s; %s" % (row[0] if row else " | ".join(reply), why),
     )
 
     # 2. Downgrade: A requires encryption, B only accepts plaintext.

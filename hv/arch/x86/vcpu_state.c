@@ -148,11 +148,14 @@ int arch_vm_state_load(struct vm *vm, const void *buf, size_t len, uint64_t extr
 	int err = vcpu_state_check(s, vm->mem_pages);
 	if (err)
 		return err;
-	/* The dirty log the guest had goes with it (checked above: A/D or PML). */
-	if ((err = vmx_set_pml(vm, s->dirty_method == DIRTY_PML)))
+	/* The dirty log the guest had goes with it (checked above: A/D or PML), unless this
+	 * CPU has no PML: the method is this side's business, not the guest's, so A/D takes
+	 * over instead of a VM entry failure after the commit (issue 13, finding 7). */
+	enum dirty_method m = s->dirty_method == DIRTY_PML && hv_vmx.pml ? DIRTY_PML : DIRTY_AD;
+	if ((err = vmx_set_pml(vm, m == DIRTY_PML)))
 		return err;
 	if ((err = vcpu_state_load(vm, s, extra_cycles)))
 		return err;
-	vm->dirty.method = (enum dirty_method)s->dirty_method;
+	vm->dirty.method = m;
 	return HV_OK;
 }

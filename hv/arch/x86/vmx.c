@@ -240,6 +240,8 @@ int arch_vm_reset(struct vm *vm)
 
 int vmx_set_pml(struct vm *vm, int on)
 {
+	if (on && !vm->arch.pml_phys)
+		return HV_ENOTSUP; /* no log page: the VM entry would fail */
 	if (load(vm))
 		return HV_EHW;
 	uint64_t c2 = vmread(PROC_BASED_CTLS2);

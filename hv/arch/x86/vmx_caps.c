@@ -101,3 +101,5 @@ const char *arch_virt_unavailable(void) { return hv_vmx.why_not; }
 void arch_virt_set_unavailable(const char *why) { hv_vmx.why_not = why; }
 
 int arch_virt_has_pml(void) { return hv_vmx.pml; }
+
+void arch_virt_hide_pml(void) { hv_vmx.pml = 0; }
