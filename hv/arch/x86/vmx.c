@@ -300,6 +300,11 @@ void arch_vm_clear_state(struct vm *vm)
 	fpu_forget(vm);
 	memset(vm->arch.fxsave, 0, sizeof(vm->arch.fxsave));
 	memset(&vm->arch.regs, 0, sizeof(vm->arch.regs));
+	/* The VMCS holds the rest of the guest's state (RIP, CR3, segment bases, a pending
+	 * event): back to the reset values, so nothing of the guest stays there either. */
+	if (vm->arch.vmcs_phys)
+		reset_guest(vm);
+	vm->arch.tsc_offset = 0;
 }
 
 void arch_vm_destroy(struct vm *vm)
