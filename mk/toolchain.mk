@@ -36,6 +36,11 @@ HOSTED_TEST_LIBS := -lcmocka -fsanitize=address,undefined
 # lib/baremetal/: port I/O and the long-mode entry, shared by the hypervisor, the test guest
 # and the crypto known-answer kernel.
 BAREMETAL_INC := -Ilib
+# libFuzzer targets (clang, Debian's libclang-rt-14-dev): bounded runs in `make test`.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_RUN_FLAGS := -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
 # Include paths of the hypervisor's code. Arch headers are reached as <arch/...>
 # (hv/arch/x86/include/arch/); the portable core includes only <arch/vm_arch.h>
 # and <arch/vcpu_state.h> through hv/include/vm.h, which hold data, no code.

@@ -8,7 +8,7 @@ stamp="$tp/.setup-done-v2"
 
 PKGS="build-essential nasm gnu-efi ovmf qemu-system-x86 qemu-utils bochs bochsbios vgabios \
 bochs-term grub-pc-bin grub-common xorriso mtools libcmocka-dev libssl-dev clang lld \
-llvm python3 dpkg-dev iproute2 nftables gnuplot-nox clang-format black flake8"
+llvm python3 dpkg-dev iproute2 nftables gnuplot-nox clang-format black flake8 libclang-rt-14-dev"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }

@@ -25,3 +25,19 @@ guest-hosttest: $(GUEST_OUT)/test_pattern
 	$(GUEST_OUT)/test_pattern
 	$(GUEST_OUT)/test_pattern --vectors | $(PYTHON) guest/model.py --check
 test-unit: guest-hosttest
+
+# The vCPU state check under libFuzzer: whatever it accepts must be loadable (invariants
+# asserted inside the target), bounded in time.
+STATE_FUZZ_SECONDS ?= 15
+STATE_FUZZ_BIN := $(BUILD)/unit/fuzz_vcpu_state
+$(STATE_FUZZ_BIN): tests/unit/fuzz_vcpu_state.c hv/arch/$(HV_ARCH)/vcpu_state_check.c hv/arch/$(HV_ARCH)/include/arch/vcpu_state.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(HV_INC) -o $@ tests/unit/fuzz_vcpu_state.c hv/arch/$(HV_ARCH)/vcpu_state_check.c
+
+.PHONY: fuzz-state
+fuzz-state: $(STATE_FUZZ_BIN)
+	@mkdir -p $(BUILD)/unit/fuzz-state-corpus $(BUILD)/unit/fuzz-state-artifacts
+	$(STATE_FUZZ_BIN) -max_total_time=$(STATE_FUZZ_SECONDS) $(FUZZ_RUN_FLAGS) \
+		-artifact_prefix=$(BUILD)/unit/fuzz-state-artifacts/ $(BUILD)/unit/fuzz-state-corpus
+	@echo "fuzz-state: no findings in $(STATE_FUZZ_SECONDS) s"
+test-unit: fuzz-state
