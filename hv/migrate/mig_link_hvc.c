@@ -11,7 +11,10 @@ static int hvc_to_mig(int r)
 	case HVC_E_TRUNCATED:
 	case HVC_E_TRANSPORT: return MIG_E_TRANSPORT;
 	case HVC_E_TIMEOUT: return MIG_E_TIMEOUT;
-	case HVC_E_BUF_TOO_SMALL: return MIG_E_BAD_LENGTH;
+	/* The length that did not fit is not authenticated yet (its tag comes after the
+	 * payload): it may be an attacker's edit, so it is the channel's rejection like any
+	 * other failed frame, never the peer's bad message (issue 13, finding 9). */
+	case HVC_E_BUF_TOO_SMALL:
 	default: return MIG_E_CHANNEL;
 	}
 }

@@ -15,7 +15,7 @@ MIG_TEST_CFLAGS := $(HOSTED_TEST_CFLAGS) -Ihv/include -Ihv/migrate -Itests/migra
 # The freestanding check compiles with exactly the hypervisor's flags.
 MIG_FS_CFLAGS := $(FS_CFLAGS) $(HV_INC)
 
-MIG_UNIT := test_proto test_policy test_engine
+MIG_UNIT := test_proto test_policy test_engine test_link
 MIG_UNIT_BINS := $(patsubst %,$(MIG_OUT)/%,$(MIG_UNIT))
 MIGSIM := $(MIG_OUT)/migsim
 # Only these may stay undefined in the freestanding objects (hvlib, and the channel API
@@ -38,6 +38,12 @@ $(MIG_OUT)/test_engine: tests/migrate/test_engine.c tests/migrate/fake_guest.c t
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(MIG_TEST_CFLAGS) -o $@ tests/migrate/test_engine.c tests/migrate/fake_guest.c \
 		$(MIG_CORE_SRCS) $(HVLIB_SRCS) -lcmocka
+
+# The engine's link over a real channel pair (the hosted crypto library, in-memory pipes).
+$(MIG_OUT)/test_link: tests/migrate/test_link.c tests/crypto/mem_transport.c $(MIG_LINK_SRCS) $(MIG_HDRS) $(CRYPTO_LIB)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(MIG_TEST_CFLAGS) -Icrypto -Icrypto/hosted -Itests/crypto -o $@ tests/migrate/test_link.c \
+		tests/crypto/mem_transport.c $(MIG_LINK_SRCS) hv/migrate/mig_err.c $(CRYPTO_LIB) -lcmocka -lpthread
 
 $(MIG_OUT)/test_%: tests/migrate/test_%.c $(MIG_CORE_SRCS) $(MIG_HDRS)
 	@mkdir -p $(dir $@)

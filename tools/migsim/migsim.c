@@ -286,6 +286,8 @@ static int conn_open(struct conn *c, const struct opts *o, int fd, int client, u
 		.stall_timeout_ns = o->stall_ms * 1000000ull,
 		.entropy = hvc_entropy_hosted,
 		.gcm_path = HVC_GCM_AUTO,
+		/* What we accept is what our message buffer holds: the limit we announce. */
+		.rx_max = (uint32_t)MIG_MSG_BUF_SIZE(batch),
 		.tx_buf = c->txbuf,
 		.tx_buf_len = c->txlen,
 		.ks_tx_mem = c->ks_tx,
