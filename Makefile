@@ -3,8 +3,12 @@
 include mk/toolchain.mk
 SETUP_DONE := third_party/.setup-done-v2
 
-.PHONY: all setup demo test test-unit test-system clean
-all: hv iso uefi guest
+.PHONY: all build setup demo test test-unit test-system clean
+# `make` on a fresh clone: the setup step (Debian packages and sources) first, then the
+# build (a sub-make, so a parallel build never starts before the sources are there).
+all: $(SETUP_DONE)
+	$(MAKE) build
+build: hv iso uefi guest
 
 setup:
 	./scripts/setup.sh
@@ -26,12 +30,12 @@ include mk/lint.mk
 # The main job: two hypervisors, a guest live-migrated from one to the other
 # with hvctl, the cutover report, the guest alive on the destination.
 demo: $(SETUP_DONE)
-	$(MAKE) all
+	$(MAKE) build
 	$(PYTHON) tools/demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/demo
 
 test: $(SETUP_DONE)
 	$(MAKE) lint
-	$(MAKE) all
+	$(MAKE) build
 	$(MAKE) test-unit
 	$(MAKE) crypto-test
 	$(MAKE) test-migrate
