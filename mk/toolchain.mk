@@ -52,7 +52,8 @@ HV_INC := -Ihv/include -Ihv/arch/$(HV_ARCH)/include -Ihv/migrate -Icrypto -Inet/
 HVLIB_SRCS := hv/core/format.c hv/core/string.c
 # The parts of the core the unit tests run hosted.
 CORE_PORTABLE_SRCS := $(HVLIB_SRCS) hv/core/page_alloc.c hv/core/line_edit.c hv/core/console_cmd.c \
-	hv/core/config.c hv/core/dirty_track.c hv/core/errors.c hv/core/mig_bucket.c hv/core/mig_bufs.c \
+	hv/core/config.c hv/core/dirty_track.c hv/core/errors.c hv/core/linux_boot.c hv/core/mig_bucket.c \
+	hv/core/mig_bufs.c \
 	hv/migrate/mig_err.c crypto/err_strings.c net/net_cmd.c \
 	hv/arch/$(HV_ARCH)/ept.c hv/arch/$(HV_ARCH)/dirty_ad.c hv/arch/$(HV_ARCH)/dirty_pml.c \
 	hv/arch/$(HV_ARCH)/vcpu_state_check.c

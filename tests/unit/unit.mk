@@ -3,7 +3,8 @@
 UNIT_CFLAGS := $(HOSTED_TEST_CFLAGS) $(HV_INC)
 UNIT_LIBS := $(HOSTED_TEST_LIBS)
 UNIT_LIB_SRCS := $(CORE_PORTABLE_SRCS)
-UNIT_TESTS := test_ept test_dirty test_page_alloc test_console test_config test_format test_mig_service test_vcpu_state
+UNIT_TESTS := test_ept test_dirty test_page_alloc test_console test_config test_format test_mig_service test_vcpu_state \
+	test_linux_boot
 UNIT_BINS := $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
 
 .PHONY: test-unit
