@@ -6,6 +6,7 @@
 #include "vm.h"
 #include <arch/vmcs.h>
 #include <arch/fpu.h>
+#include <arch/pio.h>
 #include <arch/vmx.h>
 #include "arch.h"
 #include "guest_abi.h"
@@ -293,6 +294,7 @@ void arch_vm_boot_state(struct vm *vm)
 {
 	fpu_vm_reset(vm);
 	vm->arch.tsc_offset = 0;
+	com1_reset(vm);
 }
 
 void arch_vm_clear_state(struct vm *vm)

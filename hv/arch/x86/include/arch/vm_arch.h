@@ -3,6 +3,7 @@
 #ifndef HV_X86_VM_ARCH_H
 #define HV_X86_VM_ARCH_H
 #include <stdint.h>
+#include <arch/uart16550.h>
 
 /* Order is fixed: hv/arch/x86/vmx_run.S indexes it. */
 struct vcpu_regs {
@@ -19,6 +20,7 @@ struct vm_arch {
 	uint64_t pml_phys;   /* the CPU's dirty log page, 0 without PML */
 	uint64_t tsc_offset; /* guest TSC = host TSC + this (continuity across a move) */
 	uint64_t exit_count[VM_EXIT_REASONS];
+	struct uart16550 com1;				  /* the guest's COM1 (dev/com1.c) */
 	uint8_t fxsave[512] __attribute__((aligned(16))); /* x87/SSE state while not loaded */
 };
 
