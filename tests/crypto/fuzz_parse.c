@@ -13,16 +13,6 @@
 #define BUFSZ (64 * 1024)
 
 static uint64_t ent_state;
-static int det_entropy(void *ctx, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	(void)ctx;
-	for (size_t i = 0; i < len; i++) {
-		ent_state = ent_state * 6364136223846793005ull + 1442695040888963407ull;
-		p[i] = (uint8_t)(ent_state >> 56);
-	}
-	return HVC_OK;
-}
 
 struct fz {
 	struct mem_link link;
@@ -48,6 +38,7 @@ static void setup(enum hvc_policy pc, enum hvc_policy ps)
 	c.clock = (struct hvc_clock){ &F->clk, fake_clock_now };
 	c.stall_timeout_ns = 3000000000ull;
 	c.entropy = det_entropy;
+	c.entropy_ctx = &ent_state;
 	c.rx_max = BUFSZ - HVC_FRAME_OVERHEAD;
 	s = c;
 	c.role = HVC_ROLE_CLIENT;

@@ -54,6 +54,10 @@ struct hvc_transport mem_transport(struct mem_end *e);
 /* The same with peek/consume: the receiver decrypts straight from the pipe's buffer. */
 struct hvc_transport mem_transport_peek(struct mem_end *e);
 
+/* Deterministic "entropy" for tests (an LCG): ctx points to its uint64_t state, or is NULL
+ * for a shared one. Always HVC_OK. */
+int det_entropy(void *ctx, void *buf, size_t len);
+
 /* Fake monotonic clock advanced by tests. */
 struct fake_clock {
 	uint64_t t;

@@ -15,18 +15,6 @@
 #define RX_MAX	(64u * 1024)
 #define ENG_CAP 4096u /* a receive buffer smaller than rx_max: the source's reply buffer */
 
-static uint64_t ent;
-static int det_entropy(void *ctx, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	(void)ctx;
-	for (size_t i = 0; i < len; i++) {
-		ent = ent * 6364136223846793005ull + 1442695040888963407ull;
-		p[i] = (uint8_t)(ent >> 56);
-	}
-	return HVC_OK;
-}
-
 static uint32_t new_length;
 /* On the path: the next application frame client -> server gets another length. */
 static void rewrite_length(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, size_t len, struct mem_pipe *out)
