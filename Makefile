@@ -3,7 +3,7 @@
 include mk/toolchain.mk
 SETUP_DONE := third_party/.setup-done-v2
 
-.PHONY: all build setup demo test test-unit test-system clean
+.PHONY: all build setup setup-check demo test test-unit test-system clean
 # `make` on a fresh clone: the setup step (Debian packages and sources) first, then the
 # build (a sub-make, so a parallel build never starts before the sources are there).
 all: $(SETUP_DONE)
@@ -12,6 +12,11 @@ build: hv iso uefi guest
 
 setup:
 	./scripts/setup.sh
+
+# Every program and file the build and tests use is installed, from a package setup
+# names, and every package setup installs is used (scripts/setup.sh --check).
+setup-check:
+	./scripts/setup.sh --check
 
 $(SETUP_DONE):
 	./scripts/setup.sh
@@ -34,6 +39,7 @@ demo: $(SETUP_DONE)
 	$(PYTHON) tools/demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/demo
 
 test: $(SETUP_DONE)
+	$(MAKE) setup-check
 	$(MAKE) lint
 	$(MAKE) build
 	$(MAKE) test-unit
