@@ -66,7 +66,9 @@ check() {
     if [ "${path#/}" != "$path" ]; then
       [ -e "$path" ] || { say "check: missing $path (package $pkg: $why)"; bad=1; }
     else
-      command -v "$path" >/dev/null 2>&1 || { say "check: missing program $path (package $pkg: $why)"; bad=1; }
+      # (system programs such as nft live in sbin, which a user's PATH may lack)
+      command -v "$path" >/dev/null 2>&1 || [ -x "/usr/sbin/$path" ] || [ -x "/sbin/$path" ] ||
+        { say "check: missing program $path (package $pkg: $why)"; bad=1; }
     fi
   done <<EOF2
 $USES
