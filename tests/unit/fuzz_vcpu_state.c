@@ -10,38 +10,20 @@
 #include "dirty.h"
 #include "guest_abi.h"
 #include "hvlib.h"
-
-static void valid(struct vcpu_state *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->magic = VCPU_STATE_MAGIC;
-	s->version = VCPU_STATE_VERSION;
-	s->size = sizeof(*s);
-	s->guest_mode = GUEST_MODE_WORK;
-	s->mem_pages = 1024;
-	s->cr0 = CR0_PE | CR0_ET | CR0_NE;
-	s->cr4 = CR4_VMXE;
-	s->rip = 0x10000;
-	s->rflags = 0x202;
-	s->dirty_method = DIRTY_AD;
-	uint32_t mxcsr = 0x1f80;
-	memcpy(&s->fxsave[24], &mxcsr, 4);
-	memcpy(s->uart_line, "HB vm=1", 7);
-	s->uart_len = 7;
-}
+#include "vcpu_state_fixture.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vcpu_state s;
-	valid(&s);
+	vcpu_state_fixture(&s);
 	uint8_t *p = (uint8_t *)&s;
 	for (size_t i = 0; i < size && i < sizeof(s); i++)
 		p[i] ^= data[i];
-	if (vcpu_state_check(&s, 1024) != HV_OK)
+	if (vcpu_state_check(&s, FIXTURE_PAGES) != HV_OK)
 		return 0;
 	int ok = s.magic == VCPU_STATE_MAGIC && s.version == VCPU_STATE_VERSION && s.size == sizeof(s) &&
-		 s.mem_pages == 1024 && s.uart_len <= CONSOLE_GUEST_LINE_MAX && s.rip <= 0xffffffffull &&
+		 s.mem_pages == FIXTURE_PAGES && s.uart_len <= CONSOLE_GUEST_LINE_MAX && s.rip <= 0xffffffffull &&
 		 s.rsp <= 0xffffffffull && (s.rflags & 2) && !(s.cr0 & CR0_PG) && (s.cr0 & CR0_NE) && !s.efer &&
 		 (s.dirty_method == DIRTY_AD || s.dirty_method == DIRTY_PML) && s.activity == 0;
 	for (uint32_t i = 0; ok && i < s.uart_len; i++)

@@ -13,35 +13,15 @@
 #include "dirty.h"
 #include "guest_abi.h"
 #include "hvlib.h"
+#include "vcpu_state_fixture.h"
 
-#define PAGES 1024
-
-/* What a running 32-bit test guest's state looks like (hv/arch/x86/vmx.c, reset_guest). */
-static void valid(struct vcpu_state *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->magic = VCPU_STATE_MAGIC;
-	s->version = VCPU_STATE_VERSION;
-	s->size = sizeof(*s);
-	s->guest_mode = GUEST_MODE_WORK;
-	s->mem_pages = PAGES;
-	s->cr0 = CR0_PE | CR0_ET | CR0_NE;
-	s->cr4 = CR4_VMXE;
-	s->rip = 0x10000;
-	s->rsp = 0x10000;
-	s->rflags = 0x202;
-	s->dirty_method = DIRTY_PML;
-	uint32_t mxcsr = 0x1f80;
-	memcpy(&s->fxsave[24], &mxcsr, 4);
-	memcpy(s->uart_line, "HB vm=1 seq=", 12);
-	s->uart_len = 12;
-}
+#define PAGES FIXTURE_PAGES
 
 static void a_valid_state_passes(void **state)
 {
 	(void)state;
 	static struct vcpu_state s;
-	valid(&s);
+	vcpu_state_fixture(&s);
 	assert_int_equal(vcpu_state_check(&s, PAGES), HV_OK);
 	memset(s.uart_line, 'x', CONSOLE_GUEST_LINE_MAX);
 	s.uart_len = CONSOLE_GUEST_LINE_MAX; /* the longest line the console holds */
@@ -54,7 +34,7 @@ static void console_line_is_bounded_and_printable(void **state)
 {
 	(void)state;
 	static struct vcpu_state s;
-	valid(&s);
+	vcpu_state_fixture(&s);
 	s.uart_len = CONSOLE_GUEST_LINE_MAX + 1;
 	assert_int_equal(vcpu_state_check(&s, PAGES), HV_ERANGE);
 	s.uart_len = sizeof(s.uart_line);
@@ -63,12 +43,12 @@ static void console_line_is_bounded_and_printable(void **state)
 	assert_int_equal(vcpu_state_check(&s, PAGES), HV_ERANGE);
 	static const char bad[] = { '\r', '\n', 0x1b, 0x00, 0x7f, (char)0x80, (char)0xff };
 	for (unsigned i = 0; i < sizeof(bad); i++) {
-		valid(&s);
+		vcpu_state_fixture(&s);
 		s.uart_line[5] = bad[i];
 		assert_int_equal(vcpu_state_check(&s, PAGES), HV_ERANGE);
 	}
 	/* A bad byte beyond the length is not part of the line. */
-	valid(&s);
+	vcpu_state_fixture(&s);
 	s.uart_line[s.uart_len] = '\n';
 	assert_int_equal(vcpu_state_check(&s, PAGES), HV_OK);
 }
@@ -127,14 +107,14 @@ static void each_malformation_is_refused(void **state)
 	(void)state;
 	static struct vcpu_state s;
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		valid(&s);
+		vcpu_state_fixture(&s);
 		spoil(i, &s);
 		int err = vcpu_state_check(&s, PAGES);
 		if (err != cases[i].err)
 			fail_msg("%s: got %d, want %d", cases[i].what, err, cases[i].err);
 	}
 	/* A pending hardware exception is legitimate (#GP injected for an MSR access). */
-	valid(&s);
+	vcpu_state_fixture(&s);
 	s.entry_intr_info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERR | VECTOR_GP;
 	assert_int_equal(vcpu_state_check(&s, PAGES), HV_OK);
 }
