@@ -56,6 +56,17 @@ int mig_bufs_alloc(struct mig_bufset *b, struct page_alloc *pa, uint64_t npages)
 	return HV_OK;
 }
 
+void mig_bufs_engine_view(const struct mig_bufset *b, struct mig_buffers *mb)
+{
+	mb->bitmap = b->bitmap;
+	mb->msg = b->msg;
+	mb->msg_len = b->msg_len;
+	mb->state = b->state;
+	mb->state_len = MIG_STATE_MAX;
+	mb->ctl = b->ctl;
+	mb->ctl_len = MIG_CTL_LEN;
+}
+
 void mig_bufs_free(struct mig_bufset *b, struct page_alloc *pa)
 {
 	if (!b->phys)

@@ -97,8 +97,8 @@ static int out_connected(struct mig_service *s)
 	cfg.policy.state_bytes = arch_vm_state_size();
 	struct mig_guest_ops g;
 	mig_guest_source_ops(&s->out, &g);
-	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state,
-				  MIG_STATE_MAX,  m->bufs.ctl, MIG_CTL_LEN };
+	struct mig_buffers mb;
+	mig_bufs_engine_view(&m->bufs, &mb);
 	if (mig_source_init(&s->out.eng, &cfg, &g, &m->link, &mig_hv_clock, &mb) != MIG_OK) {
 		hv_event("migrate: vm %u: engine set-up failed", m->vm->id);
 		mig_guard_end(&s->guard, m->vm->id, MIG_E_INVAL);
@@ -189,8 +189,8 @@ static int on_incoming(void *ctx, struct tcp_stream *ts)
 	cfg.batch_pages = MIG_BATCH;
 	struct mig_guest_ops g2;
 	mig_guest_dest_ops(&s->in, &g2);
-	struct mig_buffers mb = { m->bufs.bitmap, m->bufs.msg, m->bufs.msg_len, m->bufs.state,
-				  MIG_STATE_MAX,  m->bufs.ctl, MIG_CTL_LEN };
+	struct mig_buffers mb;
+	mig_bufs_engine_view(&m->bufs, &mb);
 	if (mig_dest_init(&s->in.eng, &cfg, &g2, &m->link, &mig_hv_clock, &mb) != MIG_OK) {
 		hvc_channel_destroy(&m->ch);
 		mig_bufs_free(&m->bufs, &hv_pages);

@@ -99,12 +99,12 @@ static void release(struct vm *vm)
 {
 	arch_vm_destroy(vm);
 	ept_destroy(&vm->ept);
+	/* Guest pages go back as they are: fresh from the allocator (a failed build) or
+	 * already scrubbed and read back (vm_destroy's callers scrub first). */
 	if (vm->page_hpa) {
 		for (uint64_t i = 0; i < vm->mem_pages; i++)
-			if (vm->page_hpa[i]) {
-				memset(phys_to_virt(vm->page_hpa[i]), 0, PAGE_SIZE);
+			if (vm->page_hpa[i])
 				page_free(&hv_pages, vm->page_hpa[i]);
-			}
 		page_free_contig(&hv_pages, virt_to_phys(vm->page_hpa), vm->page_hpa_pages);
 	}
 	if (vm->dirty.accum)

@@ -26,6 +26,9 @@ uint64_t mig_bufs_pages(uint64_t npages);
 /* Lays the buffers out over mem (mig_bufs_pages(npages) pages, 64-byte aligned). */
 void mig_bufs_carve(struct mig_bufset *b, void *mem, uint64_t npages);
 int mig_bufs_alloc(struct mig_bufset *b, struct page_alloc *pa, uint64_t npages);
+struct mig_buffers;
+/* The engine's view of the set (struct mig_buffers, hv/migrate/mig.h). */
+void mig_bufs_engine_view(const struct mig_bufset *b, struct mig_buffers *mb);
 /* Zeroes everything, returns the pages, clears b; a no-op on an empty set. */
 void mig_bufs_free(struct mig_bufset *b, struct page_alloc *pa);
 
