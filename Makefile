@@ -22,6 +22,7 @@ $(SETUP_DONE):
 	./scripts/setup.sh
 
 include guest/guest.mk
+include guest/linux/linux.mk
 include crypto/crypto.mk
 include hv/migrate/migrate.mk
 include boot/multiboot2/multiboot2.mk

@@ -16,6 +16,7 @@ enum guest_mode {
 	GUEST_MODE_WSET = 2,	     /* announced write sets, parked between rounds */
 	GUEST_MODE_EPT_FAULT = 3,    /* reads just past its RAM: the hv must stop only this guest */
 	GUEST_MODE_TRIPLE_FAULT = 4, /* executes UD2 with no IDT: a triple fault, likewise */
+	GUEST_MODE_LINUX = 5,	     /* not this guest: a Linux bzImage from the boot modules */
 };
 
 struct guest_params {

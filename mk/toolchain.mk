@@ -56,7 +56,8 @@ CORE_PORTABLE_SRCS := $(HVLIB_SRCS) hv/core/page_alloc.c hv/core/line_edit.c hv/
 	hv/core/mig_bufs.c \
 	hv/migrate/mig_err.c crypto/err_strings.c net/net_cmd.c \
 	hv/arch/$(HV_ARCH)/ept.c hv/arch/$(HV_ARCH)/dirty_ad.c hv/arch/$(HV_ARCH)/dirty_pml.c \
-	hv/arch/$(HV_ARCH)/vcpu_state_check.c hv/arch/$(HV_ARCH)/dev/uart16550.c
+	hv/arch/$(HV_ARCH)/vcpu_state_check.c hv/arch/$(HV_ARCH)/dev/uart16550.c \
+	hv/arch/$(HV_ARCH)/msr_policy.c hv/arch/$(HV_ARCH)/dev/lapic_timer.c hv/arch/$(HV_ARCH)/dev/i8259.c
 # The migration engine (hv/migrate): state machines, codec, policy, admission guard,
 # statistics, error names; and its adapter to the secure channel.
 MIG_CORE_SRCS := $(patsubst %,hv/migrate/%.c,engine_source engine_dest mig_proto mig_policy \

@@ -15,7 +15,8 @@ SUPPORTED_DEBIAN=12
 # below, from a package listed here, and every package listed here needed by one of them).
 PKGS="build-essential nasm gnu-efi ovmf qemu-system-x86 bochs bochsbios vgabios bochs-term \
 grub-pc-bin grub-common xorriso libcmocka-dev libssl-dev clang libclang-rt-14-dev llvm \
-clang-format black flake8 python3 dpkg-dev iproute2 nftables gnuplot-nox"
+clang-format black flake8 python3 dpkg-dev iproute2 nftables gnuplot-nox \
+linux-source-6.1 bc flex bison libelf-dev xz-utils"
 
 # program or file : package : what uses it
 USES="
@@ -46,6 +47,13 @@ dpkg-source:dpkg-dev:apt-get source
 ip:iproute2:simulator tests on an impaired link
 nft:nftables:simulator tests on an impaired link
 gnuplot:gnuplot-nox:the cutover figure
+/usr/src/linux-source-6.1.tar.xz:linux-source-6.1:the Linux guest's kernel (scripts/build-linux.sh)
+bc:bc:the kernel build
+flex:flex:the kernel build (Kconfig, dtc)
+bison:bison:the kernel build (Kconfig)
+/usr/include/libelf.h:libelf-dev:the kernel build (objtool)
+xz:xz-utils:unpacking linux-source-6.1
+readelf:build-essential:checking the Linux guest's /init is static
 "
 
 # The Debian sources fetched, and the versions this tree is built and measured against.

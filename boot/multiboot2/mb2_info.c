@@ -7,6 +7,7 @@
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 #define MB2_TAG_END	     0
 #define MB2_TAG_CMDLINE	     1
+#define MB2_TAG_MODULE	     3
 #define MB2_TAG_MMAP	     6
 
 extern char __image_start[], __image_end[];
@@ -42,6 +43,23 @@ void hv_main_multiboot2(uint32_t magic, uint32_t info_phys)
 				n++;
 			}
 			bi.cmdline[n] = '\0';
+		} else if (type == MB2_TAG_MODULE && size >= 16 && bi.nmodules < HV_BOOT_MAX_MODULES) {
+			/* mod_start, mod_end, then the string after the path on the module2 line */
+			uint32_t start = *(const uint32_t *)(info + off + 8),
+				 end = *(const uint32_t *)(info + off + 12);
+			struct hv_boot_module *m = &bi.modules[bi.nmodules];
+			const char *s = (const char *)(info + off + 16);
+			size_t n = 0;
+			while (n < size - 16 && s[n] && n < HV_BOOT_MODULE_NAME - 1) {
+				m->name[n] = s[n];
+				n++;
+			}
+			m->name[n] = '\0';
+			if (end > start) {
+				m->base = start;
+				m->len = end - start;
+				bi.nmodules++;
+			}
 		} else if (type == MB2_TAG_MMAP) {
 			uint32_t esz = *(const uint32_t *)(info + off + 8);
 			for (uint32_t e = 16; esz >= 24 && e + esz <= size && bi.nranges < HV_BOOT_MAX_RANGES;

@@ -13,20 +13,30 @@ HV_CMDLINE ?= exit_on_panic=1 vms=work,work,wset hb_ms=500 write_rate=4000 wset_
 HV_MIG_CMDLINE ?= exit_on_panic=1 vms=work hb_ms=250 write_rate=40
 
 .PHONY: iso FORCE_CMDLINE
-iso: $(HV_ISO) $(HV_MIG_ISO)
+iso: $(HV_ISO) $(HV_MIG_ISO) $(HV_LINUX_ISO)
 FORCE_CMDLINE:
 
-# $(1): ISO path, $(2): staging dir, $(3): command line
+# Linux guests: the kernel and the workload's initramfs as boot modules (guest/linux).
+HV_LINUX_ISO := $(BUILD)/hv-linux.iso
+HV_LINUX_CMDLINE ?= exit_on_panic=1 vms=linux,work hb_ms=250 write_rate=40
+LINUX_MODULES := $(BUILD)/linux/bzImage:linux $(BUILD)/linux/initramfs.cpio.gz:initrd
+
+# $(1): ISO path, $(2): staging dir, $(3): command line, $(4): FILE:NAME boot modules
 define hv_iso_rule
 $(2)/boot/grub/grub.cfg: boot/multiboot2/grub.cfg.in FORCE_CMDLINE
 	@mkdir -p $$(dir $$@)
-	@sed 's|@CMDLINE@|$(3)|' $$< > $$@.tmp
+	@sed -e 's|@CMDLINE@|$(3)|' -e 's|@MODULES@|$(foreach m,$(4),\tmodule2 /boot/$(notdir $(word 1,$(subst :, ,$(m)))) $(word 2,$(subst :, ,$(m)))\n)|' $$< > $$@.tmp
 	@if ! cmp -s $$@.tmp $$@; then mv $$@.tmp $$@; else rm $$@.tmp; fi
 
-$(1): $(BUILD)/hv/hv.elf $(2)/boot/grub/grub.cfg
+$(1): $(BUILD)/hv/hv.elf $(2)/boot/grub/grub.cfg $(foreach m,$(4),$(word 1,$(subst :, ,$(m))))
 	@mkdir -p $(2)/boot
 	cp $(BUILD)/hv/hv.elf $(2)/boot/hv.elf
+	$(foreach m,$(4),cp $(word 1,$(subst :, ,$(m))) $(2)/boot/ &&) true
 	grub-mkrescue -o $$@ $(2) >$$@.log 2>&1 || { cat $$@.log; exit 1; }
 endef
-$(eval $(call hv_iso_rule,$(HV_ISO),$(BUILD)/iso,$(HV_CMDLINE)))
-$(eval $(call hv_iso_rule,$(HV_MIG_ISO),$(BUILD)/iso-mig,$(HV_MIG_CMDLINE)))
+$(eval $(call hv_iso_rule,$(HV_ISO),$(BUILD)/iso,$(HV_CMDLINE),))
+$(eval $(call hv_iso_rule,$(HV_MIG_ISO),$(BUILD)/iso-mig,$(HV_MIG_CMDLINE),))
+$(eval $(call hv_iso_rule,$(HV_LINUX_ISO),$(BUILD)/iso-linux,$(HV_LINUX_CMDLINE),$(LINUX_MODULES)))
+
+.PHONY: iso-linux
+iso-linux: $(HV_LINUX_ISO)

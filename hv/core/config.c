@@ -13,6 +13,7 @@ void config_defaults(struct hv_config *c)
 	c->vm_mode[0] = GUEST_MODE_WORK;
 	c->vm_mode[1] = GUEST_MODE_WORK;
 	c->vm_mem_kib = 4096;
+	c->linux_mem_mib = 48; /* the tiny kernel runs at 16 MiB and needs ~12 MiB above it */
 	c->hb_ms = 500;
 	c->write_rate = 4000;
 	c->wset_pages = 16;
@@ -76,6 +77,8 @@ static int parse_vms(struct hv_config *c, char *v)
 			modes[n++] = GUEST_MODE_EPT_FAULT;
 		else if (!hv_strcmp(v, "triplefault"))
 			modes[n++] = GUEST_MODE_TRIPLE_FAULT;
+		else if (!hv_strcmp(v, "linux"))
+			modes[n++] = GUEST_MODE_LINUX;
 		else
 			return HV_EINVAL;
 		v = saved ? comma + 1 : comma;
@@ -216,6 +219,10 @@ static int apply(struct hv_config *c, const char *key, char *val)
 		if (num(val, 2048, 1024 * 1024, &u) || u % 4)
 			return HV_EINVAL;
 		c->vm_mem_kib = u;
+	} else if (!hv_strcmp(key, "linux_mem_mib")) {
+		if (num(val, 32, 4096, &u))
+			return HV_EINVAL;
+		c->linux_mem_mib = u;
 	} else if (!hv_strcmp(key, "hb_ms")) {
 		if (num(val, 10, 60000, &u))
 			return HV_EINVAL;

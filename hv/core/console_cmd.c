@@ -57,7 +57,9 @@ static int cmd_help(struct cmd_ctx *c)
 		"help                  this list",
 		"status                CPU features, dirty tracking, memory, clock",
 		"vm list               the VMs and their states",
-		"vm create MODE        new VM with the test guest: work|wset|eptfault|triplefault",
+		"vm create MODE [mem=MiB] [cmdline=ARGS...]",
+		"                      new VM: the test guest (work|wset|eptfault|triplefault) or linux",
+		"                      (the boot modules' bzImage; ARGS: extra kernel arguments)",
 		"vm start ID           boot a created or stopped VM",
 		"vm pause ID           stop scheduling a running VM",
 		"vm resume ID          continue a paused or parked VM",
@@ -112,14 +114,46 @@ static int cmd_vm(struct cmd_ctx *c)
 	unsigned id;
 	int err;
 	if (!hv_strcmp(sub, "create")) {
-		if (c->argc != 3)
-			return fail(c->out, HV_EINVAL, "usage: vm create work|wset|eptfault|triplefault", 0, 0);
+		static const char usage[] =
+			"usage: vm create work|wset|eptfault|triplefault|linux [mem=MiB] [cmdline=ARGS...]";
+		if (c->argc < 3)
+			return fail(c->out, HV_EINVAL, usage, 0, 0);
+		unsigned mem_mib = 0;
+		static char cmdline[256];
+		cmdline[0] = 0;
+		for (int a = 3; a < c->argc; a++) {
+			const char *w = c->argv[a];
+			if (!hv_strncmp(w, "mem=", 4)) {
+				uint64_t v;
+				if (hv_parse_u64(w + 4, &v) != HV_OK || v < 1 || v > 65536)
+					return fail(c->out, HV_EINVAL, "bad mem=%s (MiB, 1..65536)", w + 4, 0);
+				mem_mib = (unsigned)v;
+			} else if (!hv_strncmp(w, "cmdline=", 8)) {
+				/* The rest of the line: the kernel's arguments, spaces and all. */
+				size_t n = 0;
+				for (int b = a; b < c->argc; b++) {
+					const char *s = b == a ? w + 8 : c->argv[b];
+					size_t l = hv_strlen(s);
+					if (n + l + 2 > sizeof(cmdline))
+						return fail(c->out, HV_ERANGE, "cmdline longer than %s bytes", "255",
+							    0);
+					if (n)
+						cmdline[n++] = ' ';
+					memcpy(cmdline + n, s, l);
+					n += l;
+				}
+				cmdline[n] = 0;
+				break;
+			} else {
+				return fail(c->out, HV_EINVAL, "unknown option '%s' (%s)", w, usage + 7);
+			}
+		}
 		const char *why = c->ops->guests_unavailable ? c->ops->guests_unavailable(c->ops->ctx) : 0;
 		if (why)
 			return fail(c->out, HV_ENOTSUP, "guests cannot run here: %s", why, 0);
-		err = c->ops->vm_create(c->ops->ctx, c->argv[2]);
+		err = c->ops->vm_create(c->ops->ctx, c->argv[2], mem_mib, cmdline);
 		if (err == HV_EINVAL)
-			return fail(c->out, err, "unknown guest mode '%s' (work, wset, eptfault, triplefault)",
+			return fail(c->out, err, "unknown guest mode '%s' (work, wset, eptfault, triplefault, linux)",
 				    c->argv[2], 0);
 		if (err < 0)
 			return fail(c->out, err, "create failed: %s%s", hv_strerror(err), 0);

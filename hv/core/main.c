@@ -24,6 +24,20 @@ void hv_print_status(const struct printer *p)
 	pr_printf(p, "uptime: %lu ms\r\n", (unsigned long)((arch_cycles() - boot_tsc) / hv_tsc_khz));
 }
 
+const struct hv_boot_module *hv_boot_module(const struct hv_boot_info *bi, const char *name)
+{
+	for (unsigned i = 0; bi && i < bi->nmodules && i < HV_BOOT_MAX_MODULES; i++) {
+		/* The name is the module's string, or its last word (a loader may put the path first). */
+		const char *n = bi->modules[i].name, *last = n;
+		for (const char *c = n; *c; c++)
+			if (*c == ' ' && c[1])
+				last = c + 1;
+		if (!hv_strcmp(n, name) || !hv_strcmp(last, name))
+			return &bi->modules[i];
+	}
+	return 0;
+}
+
 /* Status lines printed during boot are events: each gets the "[hv] " prefix. */
 static void boot_event_write(void *ctx, const char *s, size_t n)
 {
@@ -59,14 +73,21 @@ void hv_main(const struct hv_boot_info *bi)
 	hv_emulator_exits = hv_cfg.exit_on_panic;
 	arch_platform_init();
 
-	struct phys_extent reserved[2] = {
+	/* The image, the boot info and the boot modules (guest images) stay where they are. */
+	struct phys_extent reserved[2 + HV_BOOT_MAX_MODULES] = {
 		{ (uint64_t)(uintptr_t)__image_start, (uint64_t)(__image_end - __image_start) },
 		{ (uint64_t)(uintptr_t)bi, sizeof(*bi) },
 	};
-	int err = page_alloc_init(&hv_pages, bi->ranges, bi->nranges, reserved, 2, 1ull << 20, phys_to_virt);
+	unsigned nreserved = 2;
+	for (unsigned i = 0; i < bi->nmodules && i < HV_BOOT_MAX_MODULES; i++)
+		reserved[nreserved++] = (struct phys_extent){ bi->modules[i].base, bi->modules[i].len };
+	int err = page_alloc_init(&hv_pages, bi->ranges, bi->nranges, reserved, nreserved, 1ull << 20, phys_to_virt);
 	if (err)
 		hv_panic("page allocator: %s (memory map has %u ranges)", hv_strerror(err), bi->nranges);
 	hv_event("memory: %lu KiB free of %u map ranges", (unsigned long)(hv_pages.free_pages * 4), bi->nranges);
+	for (unsigned i = 0; i < bi->nmodules && i < HV_BOOT_MAX_MODULES; i++)
+		hv_event("boot module %s: %lu bytes at 0x%lx", bi->modules[i].name, (unsigned long)bi->modules[i].len,
+			 (unsigned long)bi->modules[i].base);
 	if ((err = arch_paging_init(bi)))
 		hv_panic("page tables: %s", hv_strerror(err));
 	if (arch_clock_calibrate()) {

@@ -3,6 +3,7 @@
 #include "console.h"
 #include "hv.h"
 #include "mig_hv.h"
+#include "guest_abi.h"
 #include "mig_service.h"
 #include "net.h"
 
@@ -131,6 +132,10 @@ static int start(struct mig_service *s, int argc, char **argv, const struct prin
 	struct vm *vm = vm_by_id((unsigned)id);
 	if (!vm)
 		return console_error(p, HV_ENOENT, "no vm with id %s", argv[1]);
+	if (vm->mode == GUEST_MODE_LINUX)
+		return console_error(p, HV_ENOTSUP,
+				     "a Linux guest cannot migrate yet: its APIC, timer and MSR state are not in "
+				     "the state format (issue 15)");
 	if (!net_is_up())
 		return console_error(p, HV_ENOTSUP, "migration needs the network up (boot with ip=... or 'net up')");
 	if (s->crypto_broken)

@@ -31,6 +31,7 @@ static const char *mode_name(uint32_t mode)
 	case GUEST_MODE_WSET: return "wset";
 	case GUEST_MODE_EPT_FAULT: return "eptfault";
 	case GUEST_MODE_TRIPLE_FAULT: return "triplefault";
+	case GUEST_MODE_LINUX: return "linux";
 	}
 	return "?";
 }
@@ -50,7 +51,7 @@ struct vm *vm_by_id(unsigned id)
 	return 0;
 }
 
-static int copy_to_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
+int vm_copy_to_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len)
 {
 	const uint8_t *s = src;
 	while (len) {
@@ -84,7 +85,17 @@ static int scrub(struct vm *vm)
 
 int vm_scrub(struct vm *vm) { return scrub(vm); }
 
-int vm_create(uint32_t mode, struct vm **out) { return vm_create_sized(mode, (uint64_t)hv_cfg.vm_mem_kib / 4, out); }
+int vm_create(uint32_t mode, struct vm **out) { return vm_create_mode(mode, 0, out); }
+
+int vm_create_mode(uint32_t mode, unsigned mem_mib, struct vm **out)
+{
+	if (mode == GUEST_MODE_LINUX && arch_linux_unsupported())
+		return HV_ENOTSUP;
+	uint64_t pages = mem_mib		    ? (uint64_t)mem_mib * 256
+			 : mode == GUEST_MODE_LINUX ? (uint64_t)hv_cfg.linux_mem_mib * 256
+						    : (uint64_t)hv_cfg.vm_mem_kib / 4;
+	return vm_create_sized(mode, pages, out);
+}
 
 /* EPT tables for npages of guest RAM mapped from GPA 0: one table per 512 entries at
  * each level, and the PML4. */
@@ -184,6 +195,22 @@ int vm_create_sized(uint32_t mode, uint64_t mem_pages, struct vm **out)
 	return HV_OK;
 }
 
+static int start_linux(struct vm *vm)
+{
+	int err;
+	if (vm->state != VMS_CREATED && (err = arch_vm_reset(vm)))
+		return err;
+	dirty_set_method(&vm->dirty, vm->dirty.method);
+	arch_vm_boot_state(vm);
+	if ((err = vm_linux_load(vm)))
+		return err;
+	vm->outlen = 0;
+	vm->wake_tsc = 0;
+	vm->state = VMS_RUNNING;
+	hv_event("vm %u started", vm->id);
+	return HV_OK;
+}
+
 int vm_start(struct vm *vm)
 {
 	if (vm->state != VMS_CREATED && vm->state != VMS_STOPPED && vm->state != VMS_FAILED)
@@ -191,8 +218,10 @@ int vm_start(struct vm *vm)
 	int err = scrub(vm);
 	if (err)
 		return err;
+	if (vm->mode == GUEST_MODE_LINUX)
+		return start_linux(vm);
 	uint64_t len = (uint64_t)(testguest_image_end - testguest_image_start);
-	if ((err = copy_to_guest(vm, GUEST_LOAD_GPA, testguest_image_start, len)))
+	if ((err = vm_copy_to_guest(vm, GUEST_LOAD_GPA, testguest_image_start, len)))
 		return err;
 	struct guest_params p;
 	memset(&p, 0, sizeof(p));
@@ -205,7 +234,7 @@ int vm_start(struct vm *vm)
 	p.write_pages_per_s = hv_cfg.write_rate;
 	p.seed = 0x9e3779b9u * vm->id;
 	p.wset_pages = hv_cfg.wset_pages;
-	if ((err = copy_to_guest(vm, GUEST_PARAMS_GPA, &p, sizeof(p))))
+	if ((err = vm_copy_to_guest(vm, GUEST_PARAMS_GPA, &p, sizeof(p))))
 		return err;
 	if (vm->state != VMS_CREATED && (err = arch_vm_reset(vm)))
 		return err;
@@ -370,6 +399,8 @@ static int vm_move_local(struct vm *src)
 	enum vm_state was = src->state;
 	if (was != VMS_RUNNING && was != VMS_PAUSED && was != VMS_PARKED)
 		return HV_ESTATE;
+	if (src->mode == GUEST_MODE_LINUX)
+		return HV_ENOTSUP; /* its APIC, timer and MSR state are not in the state format yet */
 	uint64_t t0 = arch_cycles();
 	src->state = VMS_PAUSED;
 	struct vm *dst = 0;
@@ -411,23 +442,27 @@ static int op_move(void *ctx, unsigned id)
 	return vm ? vm_move_local(vm) : HV_ENOENT;
 }
 
-static int op_create(void *ctx, const char *mode)
+static int op_create(void *ctx, const char *mode, unsigned mem_mib, const char *cmdline)
 {
 	(void)ctx;
 	static const struct {
 		const char *name;
 		uint32_t mode;
 	} modes[] = {
-		{ "work", GUEST_MODE_WORK },
-		{ "wset", GUEST_MODE_WSET },
-		{ "eptfault", GUEST_MODE_EPT_FAULT },
-		{ "triplefault", GUEST_MODE_TRIPLE_FAULT },
+		{ "work", GUEST_MODE_WORK },	      { "wset", GUEST_MODE_WSET },
+		{ "eptfault", GUEST_MODE_EPT_FAULT }, { "triplefault", GUEST_MODE_TRIPLE_FAULT },
+		{ "linux", GUEST_MODE_LINUX },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!hv_strcmp(mode, modes[i].name)) {
+			if (modes[i].mode != GUEST_MODE_LINUX && cmdline[0])
+				return HV_EINVAL; /* kernel arguments only for a kernel */
 			struct vm *vm;
-			int err = vm_create(modes[i].mode, &vm);
-			return err ? err : (int)vm->id;
+			int err = vm_create_mode(modes[i].mode, mem_mib, &vm);
+			if (err)
+				return err;
+			hv_snprintf(vm->linux_args, sizeof(vm->linux_args), "%s", cmdline);
+			return (int)vm->id;
 		}
 	return HV_EINVAL;
 }

@@ -59,6 +59,15 @@ void arch_vm_destroy(struct vm *vm);
 int arch_vm_reset(struct vm *vm);
 /* Power-on state of the vector registers and the guest clock (a fresh boot). */
 void arch_vm_boot_state(struct vm *vm);
+/* The vCPU at a 32-bit protected-mode entry, paging and interrupts off, flat code and
+ * data segments from a GDT in guest memory (Linux's 32-bit boot protocol). */
+struct arch_entry32 {
+	uint64_t rip, rsi, gdt_base;
+	uint16_t gdt_limit, cs, ds;
+};
+int arch_vm_entry32(struct vm *vm, const struct arch_entry32 *e);
+/* Why a Linux guest cannot run on this CPU (a missing VMX feature), or NULL. */
+const char *arch_linux_unsupported(void);
 /* Zeroes the vCPU's registers (scrub). */
 void arch_vm_clear_state(struct vm *vm);
 /* Runs the VM until it must be rescheduled (slice over, it halted, stopped or failed). */

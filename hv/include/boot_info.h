@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define HV_BOOTINFO_MAGIC   0x49425648u /* "HVBI" */
-#define HV_BOOTINFO_VERSION 1u
+#define HV_BOOTINFO_VERSION 2u		/* 2: boot modules (a Linux guest's kernel and initrd) */
 
 enum hv_mem_type {
 	HV_MEM_AVAILABLE = 1, /* free for the page allocator */
@@ -26,6 +26,15 @@ enum hv_boot_source { HV_BOOT_MULTIBOOT2 = 1, HV_BOOT_UEFI = 2 };
 
 #define HV_BOOT_MAX_RANGES  256
 #define HV_BOOT_CMDLINE_MAX 1024
+#define HV_BOOT_MAX_MODULES 4
+#define HV_BOOT_MODULE_NAME 32
+
+/* A file the boot path loaded for the hypervisor (GRUB's module2, or a file on the ESP):
+ * guest images. Its memory is reserved for as long as the hypervisor runs. */
+struct hv_boot_module {
+	uint64_t base, len;
+	char name[HV_BOOT_MODULE_NAME]; /* "linux", "initrd" (NUL-terminated) */
+};
 
 /* Lives in memory the loader marks HV_MEM_RESERVED (or inside the image). */
 struct hv_boot_info {
@@ -37,7 +46,13 @@ struct hv_boot_info {
 	uint64_t acpi_rsdp;		   /* 0 if unknown */
 	char cmdline[HV_BOOT_CMDLINE_MAX]; /* NUL-terminated "key=value key=value" */
 	struct hv_mem_range ranges[HV_BOOT_MAX_RANGES];
+	uint32_t nmodules; /* entries in modules[] that are valid */
+	uint32_t reserved0;
+	struct hv_boot_module modules[HV_BOOT_MAX_MODULES];
 };
+
+/* The module called name, or NULL. */
+const struct hv_boot_module *hv_boot_module(const struct hv_boot_info *bi, const char *name);
 
 /* Found by the UEFI loader by scanning the first 64 KiB of hv.elf's file for
  * 'magic' at an 8-byte aligned offset. entry64 is called in 64-bit mode with

@@ -49,7 +49,8 @@ struct console_ops {
 	int (*vm_stats)(void *ctx, unsigned id, const struct printer *p);
 	/* Creates a VM running the test guest in mode (a name such as "work");
 	 * returns its id (> 0) or an error. */
-	int (*vm_create)(void *ctx, const char *mode);
+	/* mem_mib 0: the mode's default; cmdline: extra kernel arguments (linux only) or "". */
+	int (*vm_create)(void *ctx, const char *mode, unsigned mem_mib, const char *cmdline);
 	/* Local migration: a new VM takes over id's memory and vCPU state, id is
 	 * scrubbed. Returns the new id (> 0) or an error. */
 	int (*vm_move)(void *ctx, unsigned id);

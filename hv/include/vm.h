@@ -40,7 +40,8 @@ struct vm {
 	int migrating;	       /* the migration engine owns its dirty log and state */
 	unsigned throttle_pct; /* share of time slices withheld (a guest outrunning the link) */
 	unsigned throttle_acc;
-	char out[640]; /* guest console line being assembled (a 64-page WSET line is ~540) */
+	char linux_args[256]; /* a Linux guest's extra kernel arguments */
+	char out[640];	      /* guest console line being assembled (a 64-page WSET line is ~540) */
 	unsigned outlen;
 	struct vm_arch arch;
 };
@@ -57,12 +58,19 @@ extern const struct console_ops hv_console_ops;
  * built completely returns every page it took. */
 int vm_create(uint32_t mode, struct vm **out);
 int vm_create_sized(uint32_t mode, uint64_t mem_pages, struct vm **out);
+/* mem_mib 0: the mode's default size (vm_mem_kib, or linux_mem_mib for a Linux guest). */
+int vm_create_mode(uint32_t mode, unsigned mem_mib, struct vm **out);
 /* Returns all of a VM's memory and its slot (its id is not reused). Only a VM that is
  * not running and holds nothing of a guest: created, or stopped/failed and scrubbed. */
 void vm_destroy(struct vm *vm);
 /* Zero-fills all guest memory and register state and reads it back. */
 int vm_scrub(struct vm *vm);
 int vm_start(struct vm *vm);
+/* Copies len bytes into guest-physical memory; HV_ERANGE past the guest's RAM. */
+int vm_copy_to_guest(struct vm *vm, uint64_t gpa, const void *src, uint64_t len);
+/* Places the boot modules' Linux kernel, initrd, command line and zero page in the guest
+ * and sets its vCPU at the kernel's 32-bit entry (vm_linux.c). */
+int vm_linux_load(struct vm *vm);
 struct vm *vm_by_id(unsigned id);
 const char *vm_state_name(enum vm_state s);
 void vm_fail(struct vm *vm, const char *why);

@@ -44,7 +44,7 @@ def fault_case(con, t, mode, expect):
             if ln.startswith("[hv] vm %d failed" % vm) or ln.startswith("[hv]   ")
         ]
         diag = " ".join(lines)
-        good = "exit reason" in diag and "qualification" in diag and "rip=" in diag and "eax=" in diag
+        good = "exit reason" in diag and "qualification" in diag and "rip=" in diag and "rax=" in diag
         t.check("vm %d stopped with a diagnostic (%s)" % (vm, expect), good, " / ".join(lines[:3]))
     except ConsoleTimeout as e:
         t.check("vm %d stopped with a diagnostic (%s)" % (vm, expect), False, str(e)[:300])

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include "console.h"
@@ -66,12 +67,16 @@ static int m_track(void *ctx, unsigned id, enum dirty_method m)
 	return HV_OK;
 }
 static int creates;
-static int m_create(void *ctx, const char *mode)
+static unsigned created_mem;
+static char created_cmdline[256];
+static int m_create(void *ctx, const char *mode, unsigned mem_mib, const char *cmdline)
 {
 	(void)ctx;
-	if (strcmp(mode, "work") && strcmp(mode, "wset"))
+	if (strcmp(mode, "work") && strcmp(mode, "wset") && strcmp(mode, "linux"))
 		return HV_EINVAL;
 	creates++;
+	created_mem = mem_mib;
+	snprintf(created_cmdline, sizeof(created_cmdline), "%s", cmdline);
 	return 3;
 }
 /* A net subsystem without a NIC; its error lines are the real ones (net/net_cmd.c). */
@@ -202,6 +207,13 @@ static void commands(void **state)
 	exec_ok("vm create wset");
 	assert_non_null(strstr(out, "created vm 3\r\nok\r\n"));
 	assert_int_equal(creates, 1);
+	assert_int_equal(created_mem, 0);
+	assert_string_equal(created_cmdline, "");
+	/* Everything after cmdline= is the kernel's, spaces included. */
+	exec_ok("vm create linux mem=64 cmdline=rdinit=/none panic=-1 quiet");
+	assert_int_equal(creates, 2);
+	assert_int_equal(created_mem, 64);
+	assert_string_equal(created_cmdline, "rdinit=/none panic=-1 quiet");
 	exec_ok("vm stats 2");
 	assert_non_null(strstr(out, "vm 2 exits=7\r\nexit 30 io 5\r\nok\r\n"));
 	assert_int_equal(stats, 1);
@@ -243,6 +255,9 @@ static void bad_commands(void **state)
 	exec_err("vm move 9", "no vm with id 9");
 	exec_err("vm create", "usage: vm create");
 	exec_err("vm create rocket", "unknown guest mode 'rocket'");
+	exec_err("vm create linux mem=0", "bad mem=0");
+	exec_err("vm create linux mem=lots", "bad mem=lots");
+	exec_err("vm create linux size=4", "unknown option 'size=4'");
 	assert_int_equal(creates, 0);
 	exec_err("vm dirty", "usage");
 	exec_err("status now", "usage: status");

@@ -26,6 +26,8 @@ guest-hosttest: $(GUEST_OUT)/test_pattern
 	$(GUEST_OUT)/test_pattern
 	$(GUEST_OUT)/test_pattern --vectors | $(PYTHON) guest/model.py --check
 test-unit: guest-hosttest
+# The Linux guest's workload (/init), run hosted (guest/linux/test_hbinit.py).
+test-unit: linux-guest-check
 
 # The vCPU state check under libFuzzer: whatever it accepts must be loadable (invariants
 # asserted inside the target), bounded in time.

@@ -5,40 +5,93 @@
 #include <arch/pio.h>
 #include <arch/vmcs.h>
 #include <arch/vmx.h>
+#include <arch/vplat.h>
+#include <arch/i8259.h>
 #include "arch.h"
 #include "guest_abi.h"
 #include "hv.h"
 #include "vm.h"
 
-/* CPUID bits the guest must not see (leaf 1 ECX, leaf 7 EBX/ECX). */
-#define CPUID1_ECX_VMX		(1u << 5)
-#define CPUID1_ECX_XSAVE	(1u << 26)
-#define CPUID1_ECX_OSXSAVE	(1u << 27)
-#define CPUID1_ECX_AVX		(1u << 28)
-#define CPUID1_ECX_HYPERVISOR	(1u << 31)
-#define CPUID7_EBX_AVX2_512	((1u << 5) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31))
-#define CPUID7_ECX_VAES_VPCLMUL ((1u << 9) | (1u << 10))
+void vmx_skip_instruction(void)
+{
+	vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN));
+	/* The instruction after STI or MOV SS has retired: its interrupt shadow is over. */
+	uint64_t intr = vmread(GUEST_INTERRUPTIBILITY);
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS))
+		vmwrite(GUEST_INTERRUPTIBILITY, intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOVSS));
+}
+static void skip_instruction(void) { vmx_skip_instruction(); }
 
-static void skip_instruction(void) { vmwrite(GUEST_RIP, vmread(GUEST_RIP) + vmread(EXIT_INSTR_LEN)); }
+void vmx_inject_exception(unsigned vector, int has_error, uint32_t error)
+{
+	vmwrite(ENTRY_INTR_INFO,
+		vector | INTR_TYPE_HW_EXCEPTION | (has_error ? INTR_INFO_DELIVER_ERR : 0) | INTR_INFO_VALID);
+	if (has_error)
+		vmwrite(ENTRY_EXCEPTION_ERROR, error);
+}
 
-static enum exit_result stop_with_dump(struct vm *vm, const char *what, uint32_t reason)
+uint64_t vmx_guest_gpr(struct vm *vm, unsigned idx)
+{
+	const uint64_t *r = &vm->arch.regs.rax;
+	idx &= 15;
+	if (idx == 4)
+		return vmread(GUEST_RSP);
+	return r[idx < 4 ? idx : idx - 1]; /* struct vcpu_regs has no RSP */
+}
+
+void vmx_set_guest_gpr(struct vm *vm, unsigned idx, uint64_t v)
+{
+	uint64_t *r = &vm->arch.regs.rax;
+	idx &= 15;
+	if (idx == 4)
+		vmwrite(GUEST_RSP, v);
+	else
+		r[idx < 4 ? idx : idx - 1] = v;
+}
+
+/* What the exit means, in words, for the diagnostic. */
+static void decode_exit(uint32_t reason, uint64_t q, char *buf, size_t n)
+{
+	buf[0] = 0;
+	if (reason == EXIT_EPT_VIOLATION)
+		hv_snprintf(buf, n, "%s at guest-physical 0x%lx%s",
+			    q & EPT_QUAL_FETCH	 ? "instruction fetch"
+			    : q & EPT_QUAL_WRITE ? "write"
+						 : "read",
+			    (unsigned long)vmread(GUEST_PHYSICAL_ADDRESS),
+			    q & EPT_QUAL_LINEAR_VALID ? " (through a guest linear address)" : "");
+	else if (reason == EXIT_IO)
+		hv_snprintf(buf, n, "%s port 0x%x, %u bytes%s", q & IO_QUAL_IN ? "in from" : "out to", IO_QUAL_PORT(q),
+			    IO_QUAL_SIZE(q), q & IO_QUAL_STRING ? ", string" : "");
+	else if (reason == EXIT_TRIPLE_FAULT)
+		hv_snprintf(buf, n, "a fault while delivering a double fault: the guest cannot go on");
+	else if (reason == EXIT_INVALID_GUEST)
+		hv_snprintf(buf, n, "the guest state failed the VM-entry checks");
+}
+
+enum exit_result vmx_stop_guest(struct vm *vm, const char *what, uint32_t reason)
 {
 	struct vcpu_regs *r = &vm->arch.regs;
-	hv_event("vm %u failed: %s (exit reason %u, qualification 0x%lx)", vm->id, what, reason,
-		 (unsigned long)vmread(EXIT_QUALIFICATION));
-	hv_event("  rip=%08lx rsp=%08lx rflags=%08lx cr0=%08lx cr3=%08lx cr4=%08lx gpa=%lx", vmread(GUEST_RIP),
-		 vmread(GUEST_RSP), vmread(GUEST_RFLAGS), vmread(GUEST_CR0), vmread(GUEST_CR3), vmread(GUEST_CR4),
-		 vmread(GUEST_PHYSICAL_ADDRESS));
-	hv_event("  eax=%08lx ebx=%08lx ecx=%08lx edx=%08lx esi=%08lx edi=%08lx ebp=%08lx", r->rax, r->rbx, r->rcx,
-		 r->rdx, r->rsi, r->rdi, r->rbp);
+	uint64_t q = vmread(EXIT_QUALIFICATION);
+	char meaning[112];
+	decode_exit(reason, q, meaning, sizeof(meaning));
+	hv_event("vm %u failed: %s (exit reason %u, qualification 0x%lx)", vm->id, what, reason, (unsigned long)q);
+	if (meaning[0])
+		hv_event("  exit: %s", meaning);
+	hv_event("  rip=%016lx rsp=%016lx rflags=%08lx efer=%lx", vmread(GUEST_RIP), vmread(GUEST_RSP),
+		 vmread(GUEST_RFLAGS), vmread(GUEST_IA32_EFER));
+	hv_event("  cr0=%08lx cr3=%016lx cr4=%08lx cs=%04lx gpa=%lx linear=%lx", vmread(GUEST_CR0), vmread(GUEST_CR3),
+		 vmread(GUEST_CR4), vmread(GUEST_CS_SEL), vmread(GUEST_PHYSICAL_ADDRESS), vmread(GUEST_LINEAR_ADDRESS));
+	hv_event("  rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx", r->rax, r->rbx, r->rcx, r->rdx);
+	hv_event("  rsi=%016lx rdi=%016lx rbp=%016lx r8=%016lx", r->rsi, r->rdi, r->rbp, r->r8);
+	hv_event("  r9=%016lx r10=%016lx r11=%016lx r12=%016lx", r->r9, r->r10, r->r11, r->r12);
+	hv_event("  r13=%016lx r14=%016lx r15=%016lx", r->r13, r->r14, r->r15);
 	vm_fail(vm, what);
 	return EXIT_STOP;
 }
-
-static void inject_gp(void)
+static enum exit_result stop_with_dump(struct vm *vm, const char *what, uint32_t reason)
 {
-	vmwrite(ENTRY_INTR_INFO, VECTOR_GP | INTR_TYPE_HW_EXCEPTION | INTR_INFO_DELIVER_ERR | INTR_INFO_VALID);
-	vmwrite(ENTRY_EXCEPTION_ERROR, 0);
+	return vmx_stop_guest(vm, what, reason);
 }
 
 static enum exit_result handle_io(struct vm *vm, uint32_t reason)
@@ -54,31 +107,6 @@ static enum exit_result handle_io(struct vm *vm, uint32_t reason)
 	pio_access(vm, IO_QUAL_PORT(q), in, size, &val);
 	if (in) /* a 32-bit IN zero-extends into RAX; narrower ones merge */
 		vm->arch.regs.rax = size == 4 ? (val & mask) : (vm->arch.regs.rax & ~mask) | (val & mask);
-	skip_instruction();
-	return EXIT_RESUME;
-}
-
-static enum exit_result handle_cpuid(struct vm *vm, uint32_t reason)
-{
-	(void)reason;
-	uint32_t r[4];
-	uint32_t leaf = (uint32_t)vm->arch.regs.rax, sub = (uint32_t)vm->arch.regs.rcx;
-	cpuid(leaf, sub, r);
-	if (leaf == 1) {
-		r[2] &= ~CPUID1_ECX_VMX; /* no nested VMX */
-		/* No XSAVE/AVX: XCR0 and the AVX state are the host's (crypto). */
-		r[2] &= ~(CPUID1_ECX_XSAVE | CPUID1_ECX_OSXSAVE | CPUID1_ECX_AVX);
-		r[2] |= CPUID1_ECX_HYPERVISOR;
-	} else if (leaf == 7 && sub == 0) {
-		r[1] &= ~CPUID7_EBX_AVX2_512;
-		r[2] &= ~CPUID7_ECX_VAES_VPCLMUL;
-	} else if (leaf == 0xd) {
-		r[0] = r[1] = r[2] = r[3] = 0;
-	}
-	vm->arch.regs.rax = r[0];
-	vm->arch.regs.rbx = r[1];
-	vm->arch.regs.rcx = r[2];
-	vm->arch.regs.rdx = r[3];
 	skip_instruction();
 	return EXIT_RESUME;
 }
@@ -108,26 +136,36 @@ static enum exit_result handle_vmcall(struct vm *vm, uint32_t reason)
 	}
 }
 
+/* The slice or the APIC timer's deadline: the run loop decides which. */
 static enum exit_result handle_preempt_timer(struct vm *vm, uint32_t reason)
 {
-	(void)vm;
 	(void)reason;
-	return EXIT_YIELD;
+	return rdtsc() >= vm->arch.slice_end ? EXIT_YIELD : EXIT_RESUME;
 }
+
+/* Longest sleep of a halted guest with nothing armed to wake it (it may be waiting with
+ * interrupts off, or for console input, which wakes it at once). */
+#define HLT_MAX_MS 100
 
 static enum exit_result handle_hlt(struct vm *vm, uint32_t reason)
 {
 	(void)reason;
 	skip_instruction();
-	vm->wake_tsc = rdtsc() + hv_tsc_khz; /* no interrupts to wake it: sleep 1 ms */
+	lapic_timer_poll(vm, rdtsc());
+	if (lapic_interrupt_pending(vm) || (i8259_intr(&vm->arch.pic) && lapic_extint_open(vm)))
+		return EXIT_RESUME; /* an interrupt is waiting: HLT ends at once */
+	uint64_t now = rdtsc(), wake = now + HLT_MAX_MS * hv_tsc_khz, t = lapic_timer_wake(vm);
+	if (t && t - now < wake - now)
+		wake = t; /* (an already passed deadline wraps high: then the cap) */
+	vm->wake_tsc = wake;
 	return EXIT_YIELD;
 }
 
-static enum exit_result handle_msr(struct vm *vm, uint32_t reason)
+static enum exit_result handle_ud(struct vm *vm, uint32_t reason)
 {
 	(void)vm;
 	(void)reason;
-	inject_gp(); /* the guest gets no MSRs: it sees what a CPU without them does */
+	vmx_inject_exception(VECTOR_UD, 0, 0); /* MONITOR/MWAIT: not offered in CPUID */
 	return EXIT_RESUME;
 }
 
@@ -153,7 +191,10 @@ static enum exit_result handle_triple_fault(struct vm *vm, uint32_t reason)
 
 static enum exit_result handle_ept_violation(struct vm *vm, uint32_t reason)
 {
-	return stop_with_dump(vm, "EPT violation (access outside guest RAM)", reason);
+	char why[96];
+	hv_snprintf(why, sizeof(why), "EPT violation (access outside guest RAM at 0x%lx)",
+		    (unsigned long)vmread(GUEST_PHYSICAL_ADDRESS));
+	return stop_with_dump(vm, why, reason);
 }
 
 static enum exit_result handle_ept_misconfig(struct vm *vm, uint32_t reason)
@@ -168,12 +209,18 @@ static const struct {
 } exit_table[] = {
 	{ EXIT_EXT_INTR, "ext-intr", handle_ext_intr },
 	{ EXIT_TRIPLE_FAULT, "triple-fault", handle_triple_fault },
-	{ EXIT_CPUID, "cpuid", handle_cpuid },
+	{ EXIT_INTR_WINDOW, "intr-window", vmx_exit_intr_window },
+	{ EXIT_CPUID, "cpuid", vmx_exit_cpuid },
 	{ EXIT_HLT, "hlt", handle_hlt },
 	{ EXIT_VMCALL, "vmcall", handle_vmcall },
 	{ EXIT_IO, "io", handle_io },
-	{ EXIT_RDMSR, "rdmsr", handle_msr },
-	{ EXIT_WRMSR, "wrmsr", handle_msr },
+	{ EXIT_CR_ACCESS, "cr-access", vmx_exit_cr },
+	{ EXIT_RDMSR, "rdmsr", vmx_exit_rdmsr },
+	{ EXIT_WRMSR, "wrmsr", vmx_exit_wrmsr },
+	{ EXIT_MWAIT, "mwait", handle_ud },
+	{ EXIT_MONITOR, "monitor", handle_ud },
+	{ EXIT_APIC_ACCESS, "apic-access", vmx_exit_apic_access },
+	{ EXIT_APIC_WRITE, "apic-write", vmx_exit_apic_write },
 	{ EXIT_EPT_VIOLATION, "ept-violation", handle_ept_violation },
 	{ EXIT_EPT_MISCONFIG, "ept-misconfig", handle_ept_misconfig },
 	{ EXIT_PREEMPT_TIMER, "preempt-timer", handle_preempt_timer },
@@ -187,6 +234,8 @@ enum exit_result vmx_handle_exit(struct vm *vm)
 	vm->arch.exit_count[basic < VM_EXIT_REASONS ? basic : VM_EXIT_REASONS - 1]++;
 	if (reason & EXIT_REASON_ENTRY_FAIL)
 		return stop_with_dump(vm, "VM entry failed (invalid guest state or MSR load)", basic);
+	cr_sync_ia32e(); /* the guest may have entered or left long mode without an exit */
+	irq_after_exit();
 	for (unsigned i = 0; i < ARRAY_SIZE(exit_table); i++)
 		if (exit_table[i].reason == basic)
 			return exit_table[i].handler(vm, reason);
@@ -206,4 +255,5 @@ void arch_vm_print_stats(const struct vm *vm, const struct printer *p)
 				name = exit_table[i].name;
 		pr_printf(p, "exit %u %s %lu\r\n", r, name, (unsigned long)n);
 	}
+	msr_print_stats(vm, p);
 }

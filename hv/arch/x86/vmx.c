@@ -10,6 +10,8 @@
 #include <arch/vmx.h>
 #include "arch.h"
 #include "guest_abi.h"
+#include <arch/msr_policy.h>
+#include <arch/vplat.h>
 
 static uint64_t vmxon_phys;
 static uint64_t current_vmcs;
@@ -45,7 +47,10 @@ int arch_virt_enable(void)
 	*(uint32_t *)phys_to_virt(vmxon_phys) = vmcs_revision;
 	if (vmxon(vmxon_phys))
 		return HV_EHW;
-	return HV_OK;
+	int err = msr_init();
+	if (!err)
+		err = lapic_init();
+	return err;
 }
 
 static int load(struct vm *vm)
@@ -74,19 +79,35 @@ uint16_t vmx_pml_index_reset(struct vm *vm)
 	return idx;
 }
 
+/* Optional controls: each wanted bit the CPU allows (the capability probe decided which). */
+static uint32_t allowed(uint32_t msr, uint32_t want)
+{
+	uint64_t v = rdmsr(msr);
+	return (want | (uint32_t)v) & (uint32_t)(v >> 32);
+}
+
 static int write_controls(struct vm *vm)
 {
 	uint32_t pin, proc, proc2, exitc, entry;
+	int apicv = vm->arch.vapic_phys != 0;
 	int err = HV_OK;
 	err |= adjust(ctl_msr(MSR_IA32_VMX_PINBASED, MSR_IA32_VMX_TRUE_PINBASED),
 		      PIN_EXT_INTR_EXIT | PIN_NMI_EXIT | PIN_PREEMPT_TIMER, &pin);
 	err |= adjust(ctl_msr(MSR_IA32_VMX_PROCBASED, MSR_IA32_VMX_TRUE_PROCBASED),
-		      PROC_TSC_OFFSETTING | PROC_HLT_EXIT | PROC_UNCOND_IO_EXIT | PROC_SECONDARY, &proc);
+		      PROC_TSC_OFFSETTING | PROC_HLT_EXIT | PROC_UNCOND_IO_EXIT | PROC_SECONDARY |
+			      PROC_USE_MSR_BITMAPS | PROC_MWAIT_EXIT | PROC_MONITOR_EXIT |
+			      (apicv ? PROC_TPR_SHADOW : 0),
+		      &proc);
 	err |= adjust(MSR_IA32_VMX_PROCBASED2,
-		      PROC2_EPT | PROC2_UNRESTRICTED | (vm->dirty.method == DIRTY_PML ? PROC2_PML : 0), &proc2);
+		      PROC2_EPT | PROC2_UNRESTRICTED | (vm->dirty.method == DIRTY_PML ? PROC2_PML : 0) |
+			      (apicv ? PROC2_VIRT_APIC | PROC2_APIC_REG_VIRT | PROC2_VINTR_DELIVERY : 0),
+		      &proc2);
+	proc2 |= allowed(MSR_IA32_VMX_PROCBASED2, PROC2_RDTSCP | PROC2_INVPCID) & (PROC2_RDTSCP | PROC2_INVPCID);
 	err |= adjust(ctl_msr(MSR_IA32_VMX_EXIT, MSR_IA32_VMX_TRUE_EXIT),
-		      EXIT_HOST_64 | EXIT_ACK_INTR | EXIT_LOAD_EFER | EXIT_SAVE_PREEMPT, &exitc);
-	err |= adjust(ctl_msr(MSR_IA32_VMX_ENTRY, MSR_IA32_VMX_TRUE_ENTRY), ENTRY_LOAD_EFER, &entry);
+		      EXIT_HOST_64 | EXIT_ACK_INTR | EXIT_LOAD_EFER | EXIT_SAVE_EFER | EXIT_SAVE_PAT | EXIT_LOAD_PAT |
+			      EXIT_SAVE_PREEMPT,
+		      &exitc);
+	err |= adjust(ctl_msr(MSR_IA32_VMX_ENTRY, MSR_IA32_VMX_TRUE_ENTRY), ENTRY_LOAD_EFER | ENTRY_LOAD_PAT, &entry);
 	if (err)
 		return HV_ENOTSUP;
 	err |= vmwrite(PIN_BASED_CTLS, pin);
@@ -102,11 +123,23 @@ static int write_controls(struct vm *vm)
 	err |= vmwrite(ENTRY_INTR_INFO, 0);
 	err |= vmwrite(EPT_POINTER, ept_pointer(&vm->ept));
 	err |= vmwrite(TSC_OFFSET, vm->arch.tsc_offset);
+	err |= vmwrite(MSR_BITMAP, msr_bitmap_phys());
 	if (vm->arch.pml_phys) {
 		err |= vmwrite(PML_ADDRESS, vm->arch.pml_phys);
 		err |= vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
 	}
-	/* The guest owns CR0 except NE (must stay 1 in VMX); it never sees VMXE. */
+	if (apicv) {
+		err |= vmwrite(VIRTUAL_APIC_ADDR, vm->arch.vapic_phys);
+		err |= vmwrite(APIC_ACCESS_ADDR, lapic_access_phys());
+		err |= vmwrite(TPR_THRESHOLD, 0);
+		/* Edge-triggered only: every EOI is virtualized, none exits. */
+		err |= vmwrite(EOI_EXIT_BITMAP0, 0);
+		err |= vmwrite(EOI_EXIT_BITMAP1, 0);
+		err |= vmwrite(EOI_EXIT_BITMAP2, 0);
+		err |= vmwrite(EOI_EXIT_BITMAP3, 0);
+		err |= vmwrite(GUEST_INTR_STATUS, 0);
+	}
+	/* The guest owns CR0 except NE (must stay 1 in VMX; the shadow shows what it wrote). */
 	err |= vmwrite(CR0_GUEST_HOST_MASK, CR0_NE);
 	err |= vmwrite(CR0_READ_SHADOW, 0);
 	/* OSXSAVE too: XCR0 is not switched on VM entry, so guests get no XSAVE. */
@@ -138,6 +171,7 @@ static int write_host_state(void)
 	err |= vmwrite(HOST_SYSENTER_ESP, 0);
 	err |= vmwrite(HOST_SYSENTER_EIP, 0);
 	err |= vmwrite(HOST_IA32_EFER, rdmsr(MSR_IA32_EFER));
+	err |= vmwrite(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
 	err |= vmwrite(HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry);
 	return err ? HV_EHW : HV_OK;
 }
@@ -188,7 +222,14 @@ static int reset_guest(struct vm *vm)
 	err |= vmwrite(GUEST_SYSENTER_EIP, 0);
 	err |= vmwrite(GUEST_IA32_DEBUGCTL, 0);
 	err |= vmwrite(GUEST_IA32_EFER, 0);
+	err |= vmwrite(GUEST_IA32_PAT, 0x0007040600070406ull); /* the power-on PAT */
 	err |= vmwrite(GUEST_INTERRUPTIBILITY, 0);
+	err |= vmwrite(ENTRY_INTR_INFO, 0);
+	err |= vmwrite(CR0_READ_SHADOW, 0);
+	err |= vmwrite(CR4_READ_SHADOW, 0);
+	if (vm->arch.vapic_phys)
+		err |= vmwrite(GUEST_INTR_STATUS, 0);
+	cr_sync_ia32e();
 	err |= vmwrite(GUEST_ACTIVITY_STATE, 0);
 	if (vm->arch.pml_phys)
 		err |= vmwrite(GUEST_PML_INDEX, PML_ENTRIES - 1);
@@ -206,6 +247,15 @@ int arch_vm_init(struct vm *vm)
 	vm->arch.vmcs_phys = page_alloc_page(&hv_pages);
 	if (!vm->arch.vmcs_phys)
 		return HV_ENOMEM;
+	int lerr = lapic_vm_init(vm);
+	if (lerr)
+		return lerr;
+	if (vm->arch.vapic_phys) {
+		/* The guest's APIC page: accesses there are APIC accesses, virtualized. */
+		lerr = ept_map_page(&vm->ept, APIC_BASE_DEFAULT, lapic_access_phys(), EPT_RWX);
+		if (lerr)
+			return lerr;
+	}
 	*(uint32_t *)phys_to_virt(vm->arch.vmcs_phys) = vmcs_revision;
 	if (vmclear(vm->arch.vmcs_phys))
 		return HV_EHW;
@@ -259,13 +309,22 @@ void arch_vm_run_slice(struct vm *vm)
 		vm_fail(vm, "VMPTRLD failed");
 		return;
 	}
-	uint64_t ticks = (hv_cfg.slice_ms * hv_tsc_khz) >> hv_vmx.preempt_rate;
-	vmwrite(GUEST_PREEMPTION_TIMER, ticks > 0xffffffffull ? 0xffffffffull : ticks);
+	uint64_t slice = hv_cfg.slice_ms * hv_tsc_khz;
+	vm->arch.slice_end = rdtsc() + slice;
 	while (vm->state == VMS_RUNNING) {
 		if (load(vm)) {
 			vm_fail(vm, "VMPTRLD failed");
 			return;
 		}
+		irq_before_entry(vm);
+		/* The preemption timer ends the slice, or wakes us at the APIC timer's deadline. */
+		uint64_t now = rdtsc(), until = vm->arch.slice_end > now ? vm->arch.slice_end - now : 0;
+		uint64_t t = lapic_timer_wake(vm);
+		if (t && t - now < until)
+			until = t > now ? t - now : 0;
+		until >>= hv_vmx.preempt_rate;
+		vmwrite(GUEST_PREEMPTION_TIMER, until > 0xffffffffull ? 0xffffffffull : until);
+		msr_switch_to(vm);
 		fpu_load_for(vm);
 		if (vmx_enter(&vm->arch.regs, vm->arch.launched)) {
 			char why[96];
@@ -277,6 +336,8 @@ void arch_vm_run_slice(struct vm *vm)
 		vm->arch.launched = 1;
 		if (vmx_handle_exit(vm) != EXIT_RESUME)
 			return;
+		if (rdtsc() >= vm->arch.slice_end)
+			return; /* the slice is over: others' turn */
 		/* Keep the console live while a guest exits often (its own output). */
 		console_poll();
 	}
@@ -295,11 +356,17 @@ void arch_vm_boot_state(struct vm *vm)
 	fpu_vm_reset(vm);
 	vm->arch.tsc_offset = 0;
 	com1_reset(vm);
+	msr_reset(vm);
+	lapic_reset(vm);
+	legacy_reset(vm);
 }
 
 void arch_vm_clear_state(struct vm *vm)
 {
 	fpu_forget(vm);
+	msr_reset(vm);
+	lapic_reset(vm); /* the virtual-APIC page held the guest's registers */
+	legacy_reset(vm);
 	memset(vm->arch.fxsave, 0, sizeof(vm->arch.fxsave));
 	memset(&vm->arch.regs, 0, sizeof(vm->arch.regs));
 	/* The VMCS holds the rest of the guest's state (RIP, CR3, segment bases, a pending
@@ -312,6 +379,8 @@ void arch_vm_clear_state(struct vm *vm)
 void arch_vm_destroy(struct vm *vm)
 {
 	fpu_forget(vm);
+	msr_forget(vm);
+	lapic_vm_destroy(vm);
 	if (vm->arch.vmcs_phys) {
 		vmclear(vm->arch.vmcs_phys); /* the CPU may cache it: flush before the page goes */
 		if (current_vmcs == vm->arch.vmcs_phys)
@@ -324,4 +393,30 @@ void arch_vm_destroy(struct vm *vm)
 		page_free(&hv_pages, vm->arch.pml_phys);
 	}
 	memset(&vm->arch, 0, sizeof(vm->arch));
+}
+
+int arch_vm_entry32(struct vm *vm, const struct arch_entry32 *e)
+{
+	int err = reset_guest(vm);
+	if (err)
+		return err;
+	static const uint32_t sel[] = { GUEST_ES_SEL, GUEST_SS_SEL, GUEST_DS_SEL, GUEST_FS_SEL, GUEST_GS_SEL };
+	for (unsigned i = 0; i < ARRAY_SIZE(sel); i++)
+		err |= vmwrite(sel[i], e->ds);
+	err |= vmwrite(GUEST_CS_SEL, e->cs);
+	err |= vmwrite(GUEST_GDTR_BASE, e->gdt_base);
+	err |= vmwrite(GUEST_GDTR_LIMIT, e->gdt_limit);
+	err |= vmwrite(GUEST_RIP, e->rip);
+	vm->arch.regs.rsi = e->rsi;
+	return err ? HV_EHW : HV_OK;
+}
+
+const char *arch_linux_unsupported(void)
+{
+	if (hv_vmx.why_not)
+		return hv_vmx.why_not;
+	if (!hv_vmx.apicv)
+		return "the CPU lacks APIC virtualization (TPR shadow, APIC-register virtualization, "
+		       "virtual-interrupt delivery), which the guest's local APIC needs";
+	return 0;
 }

@@ -36,6 +36,11 @@ static void probe(struct vmx_caps *c)
 		c->ept = allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_EPT);
 		c->unrestricted = allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_UNRESTRICTED);
 		c->pml = allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_PML);
+		c->rdtscp = allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_RDTSCP);
+		c->invpcid = allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_INVPCID);
+		c->apicv = allowed1(proc, PROC_TPR_SHADOW) && allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_VIRT_APIC) &&
+			   allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_APIC_REG_VIRT) &&
+			   allowed1(MSR_IA32_VMX_PROCBASED2, PROC2_VINTR_DELIVERY);
 	}
 	if (c->ept) {
 		uint64_t cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
@@ -87,6 +92,7 @@ void arch_virt_print_status(const struct printer *p)
 		{ "ept-accessed-dirty", __builtin_offsetof(struct vmx_caps, ept_ad) },
 		{ "pml", __builtin_offsetof(struct vmx_caps, pml) },
 		{ "preemption-timer", __builtin_offsetof(struct vmx_caps, preempt_timer) },
+		{ "apic-virtualization", __builtin_offsetof(struct vmx_caps, apicv) },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(req); i++)
 		if (!*(const int *)((const char *)c + req[i].off))

@@ -2,6 +2,7 @@
  * transmits goes to console_guest_output). */
 #include <arch/pio.h>
 #include <arch/uart16550.h>
+#include <arch/vplat.h>
 #include "guest_abi.h"
 #include "hv.h"
 #include "vm.h"
@@ -24,4 +25,5 @@ void uart16550_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t 
 		*val = uart16550_read(&vm->arch.com1, reg);
 	else
 		uart16550_write(&vm->arch.com1, reg, (uint8_t)*val);
+	pic_update_com1(vm); /* an access can raise or drop the interrupt (IIR read, IER, THR) */
 }

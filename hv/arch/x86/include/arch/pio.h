@@ -21,6 +21,11 @@ void pio_access(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *v
 
 /* The devices (hv/arch/x86/dev/). */
 void uart16550_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val);
+void pic_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val);
+void pit_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val);
+void cmos_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val);
+void post_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val);
+void reset_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t *val);
 /* COM1 back to its power-on state, wired to the VM's console line. */
 void com1_reset(struct vm *vm);
 

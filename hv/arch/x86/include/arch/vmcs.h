@@ -14,6 +14,7 @@ enum vmcs_field {
 	GUEST_GS_SEL = 0x080a,
 	GUEST_LDTR_SEL = 0x080c,
 	GUEST_TR_SEL = 0x080e,
+	GUEST_INTR_STATUS = 0x0810, /* RVI (bits 7:0) and SVI (15:8) of virtual-interrupt delivery */
 	GUEST_PML_INDEX = 0x0812,
 	HOST_ES_SEL = 0x0c00,
 	HOST_CS_SEL = 0x0c02,
@@ -30,7 +31,13 @@ enum vmcs_field {
 	ENTRY_MSR_LOAD_ADDR = 0x200a,
 	PML_ADDRESS = 0x200e,
 	TSC_OFFSET = 0x2010,
+	VIRTUAL_APIC_ADDR = 0x2012,
+	APIC_ACCESS_ADDR = 0x2014,
 	EPT_POINTER = 0x201a,
+	EOI_EXIT_BITMAP0 = 0x201c,
+	EOI_EXIT_BITMAP1 = 0x201e,
+	EOI_EXIT_BITMAP2 = 0x2020,
+	EOI_EXIT_BITMAP3 = 0x2022,
 	GUEST_PHYSICAL_ADDRESS = 0x2400,
 	VMCS_LINK_POINTER = 0x2800,
 	GUEST_IA32_DEBUGCTL = 0x2802,
@@ -129,14 +136,28 @@ enum vmcs_field {
 #define PIN_EXT_INTR_EXIT    (1u << 0)
 #define PIN_NMI_EXIT	     (1u << 3)
 #define PIN_PREEMPT_TIMER    (1u << 6)
+#define PIN_POSTED_INTR	     (1u << 7)
 /* Primary processor-based */
+#define PROC_INTR_WINDOW     (1u << 2)
 #define PROC_TSC_OFFSETTING  (1u << 3)
 #define PROC_HLT_EXIT	     (1u << 7)
+#define PROC_MWAIT_EXIT	     (1u << 10)
+#define PROC_CR3_LOAD_EXIT   (1u << 15)
+#define PROC_CR3_STORE_EXIT  (1u << 16)
+#define PROC_CR8_LOAD_EXIT   (1u << 19)
+#define PROC_CR8_STORE_EXIT  (1u << 20)
+#define PROC_TPR_SHADOW	     (1u << 21)
+#define PROC_MONITOR_EXIT    (1u << 29)
 #define PROC_UNCOND_IO_EXIT  (1u << 24)
 #define PROC_USE_MSR_BITMAPS (1u << 28)
 #define PROC_SECONDARY	     (1u << 31)
 /* Secondary processor-based */
+#define PROC2_VIRT_APIC	     (1u << 0)
 #define PROC2_EPT	     (1u << 1)
+#define PROC2_RDTSCP	     (1u << 3)
+#define PROC2_APIC_REG_VIRT  (1u << 8)
+#define PROC2_VINTR_DELIVERY (1u << 9)
+#define PROC2_INVPCID	     (1u << 12)
 #define PROC2_UNRESTRICTED   (1u << 7)
 #define PROC2_PML	     (1u << 17)
 /* Exit controls */
@@ -148,6 +169,7 @@ enum vmcs_field {
 #define EXIT_LOAD_EFER	     (1u << 21)
 #define EXIT_SAVE_PREEMPT    (1u << 22)
 /* Entry controls */
+#define ENTRY_IA32E	     (1u << 9)
 #define ENTRY_LOAD_PAT	     (1u << 14)
 #define ENTRY_LOAD_EFER	     (1u << 15)
 
@@ -181,7 +203,23 @@ enum vmcs_field {
 #define INTR_TYPE_SW_INTR      (4u << 8)
 #define INTR_INFO_DELIVER_ERR  (1u << 11)
 #define INTR_INFO_VALID	       (1u << 31)
+#define VECTOR_UD	       6u
 #define VECTOR_GP	       13u
+/* Guest interruptibility state. */
+#define INTERRUPTIBILITY_STI   (1u << 0)
+#define INTERRUPTIBILITY_MOVSS (1u << 1)
+/* Exit qualification of a control-register access (SDM vol. 3, table 28-3). */
+#define CR_QUAL_CR(q)	       ((unsigned)(q)&15u)
+#define CR_QUAL_TYPE(q)	       ((unsigned)((q) >> 4) & 3u) /* 0 mov to CR, 1 mov from CR, 2 CLTS, 3 LMSW */
+#define CR_QUAL_REG(q)	       ((unsigned)((q) >> 8) & 15u)
+/* Exit qualification of an APIC access: the page offset, and the kind (bits 15:12). */
+#define APIC_QUAL_OFFSET(q)    ((unsigned)(q)&0xfffu)
+#define APIC_QUAL_TYPE(q)      ((unsigned)((q) >> 12) & 15u) /* 0 linear read, 1 linear write, 2 fetch */
+/* Exit qualification of an EPT violation. */
+#define EPT_QUAL_READ	       (1u << 0)
+#define EPT_QUAL_WRITE	       (1u << 1)
+#define EPT_QUAL_FETCH	       (1u << 2)
+#define EPT_QUAL_LINEAR_VALID  (1u << 7)
 
 /* Exit qualification of an I/O instruction (SDM vol. 3, table 28-5). */
 #define IO_QUAL_SIZE(q) ((unsigned)((q)&7u) + 1u) /* 1, 2 or 4 bytes */
@@ -195,6 +233,7 @@ enum exit_reason {
 	EXIT_TRIPLE_FAULT = 2,
 	EXIT_INIT = 3,
 	EXIT_SIPI = 4,
+	EXIT_INTR_WINDOW = 7,
 	EXIT_CPUID = 10,
 	EXIT_HLT = 12,
 	EXIT_INVD = 13,
@@ -209,10 +248,12 @@ enum exit_reason {
 	EXIT_MWAIT = 36,
 	EXIT_MONITOR = 39,
 	EXIT_PAUSE = 40,
+	EXIT_APIC_ACCESS = 44,
 	EXIT_EPT_VIOLATION = 48,
 	EXIT_EPT_MISCONFIG = 49,
 	EXIT_PREEMPT_TIMER = 52,
 	EXIT_XSETBV = 55,
+	EXIT_APIC_WRITE = 56,
 	EXIT_PML_FULL = 62,
 };
 

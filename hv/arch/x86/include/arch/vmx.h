@@ -9,6 +9,10 @@ struct vcpu_regs;
 
 struct vmx_caps {
 	int vmx, ept, unrestricted, ept_ad, pml, preempt_timer, ept_wb, ept_4level, invept;
+	/* APIC virtualization (TPR shadow, APIC-access page, register virtualization,
+	 * virtual-interrupt delivery): what a Linux guest's local APIC needs. */
+	int apicv;
+	int rdtscp, invpcid; /* the guest may execute them (else CPUID hides them) */
 	unsigned preempt_rate;
 	const char *why_not; /* first reason VT-x cannot run guests, NULL if it can */
 };
