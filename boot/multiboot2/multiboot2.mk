@@ -19,7 +19,17 @@ FORCE_CMDLINE:
 # Linux guests: the kernel and the workload's initramfs as boot modules (guest/linux).
 HV_LINUX_ISO := $(BUILD)/hv-linux.iso
 HV_LINUX_CMDLINE ?= exit_on_panic=1 vms=linux,work hb_ms=250 write_rate=40
-LINUX_MODULES := $(BUILD)/linux/bzImage:linux $(BUILD)/linux/initramfs.cpio.gz:initrd
+# Two bad images beside the good one, for the test that they are refused (linux-test-images).
+LINUX_MODULES := $(BUILD)/linux/bzImage:linux $(BUILD)/linux/initramfs.cpio.gz:initrd \
+	$(BUILD)/linux/bad-magic.img:linux-badmagic $(BUILD)/linux/truncated.img:linux-truncated
+
+# The bzImage with its boot-flag magic (0xaa55 at 0x1fe) zeroed, and its first 64 KiB.
+$(BUILD)/linux/bad-magic.img: $(BUILD)/linux/bzImage
+	cp $< $@.tmp
+	printf '\000\000' | dd of=$@.tmp bs=1 seek=510 conv=notrunc status=none
+	mv $@.tmp $@
+$(BUILD)/linux/truncated.img: $(BUILD)/linux/bzImage
+	head -c 65536 $< > $@
 
 # $(1): ISO path, $(2): staging dir, $(3): command line, $(4): FILE:NAME boot modules
 define hv_iso_rule

@@ -1,4 +1,4 @@
-/* Reading files from the loader's own ESP (\hv.cfg, \hv.elf) and finding the ACPI RSDP in
+/* Reading files from the loader's own ESP (\hv.cfg, \hv.elf, boot modules) and finding the ACPI RSDP in
  * the UEFI configuration table. */
 #include "hvloader.h"
 #include "cfg_parse.h"
@@ -20,26 +20,39 @@ EFI_FILE_HANDLE open_esp_root(EFI_HANDLE image)
 	return root;
 }
 
+EFI_STATUS open_file(EFI_FILE_HANDLE root, const CHAR16 *path, EFI_FILE_HANDLE *fh, UINT64 *size)
+{
+	EFI_FILE_INFO *info;
+	EFI_STATUS st;
+
+	*size = 0;
+	st = root->Open(root, fh, (CHAR16 *)path, EFI_FILE_MODE_READ, 0);
+	if (EFI_ERROR(st))
+		return st;
+	info = LibFileInfo(*fh);
+	if (!info) {
+		(*fh)->Close(*fh);
+		return EFI_DEVICE_ERROR;
+	}
+	*size = info->FileSize;
+	FreePool(info);
+	return EFI_SUCCESS;
+}
+
 EFI_STATUS read_file(EFI_FILE_HANDLE root, const CHAR16 *path, UINT8 **data, UINT64 *size)
 {
 	EFI_FILE_HANDLE fh;
-	EFI_FILE_INFO *info;
 	EFI_STATUS st;
+	UINT64 fsize;
 	UINTN n;
 	UINT8 *buf;
 
 	*data = NULL;
 	*size = 0;
-	st = root->Open(root, &fh, (CHAR16 *)path, EFI_FILE_MODE_READ, 0);
+	st = open_file(root, path, &fh, &fsize);
 	if (EFI_ERROR(st))
 		return st;
-	info = LibFileInfo(fh);
-	if (!info) {
-		fh->Close(fh);
-		return EFI_DEVICE_ERROR;
-	}
-	n = info->FileSize;
-	FreePool(info);
+	n = fsize;
 	/* One spare byte so that an empty file still gets a buffer. */
 	buf = AllocatePool(n + 1);
 	if (!buf) {

@@ -1,5 +1,6 @@
-/* hvloader (BOOTX64.EFI): UEFI loader for the hypervisor. Reads \hv.cfg and \hv.elf from
- * its ESP, fills struct hv_boot_info, leaves boot services and jumps to entry64. */
+/* hvloader (BOOTX64.EFI): UEFI loader for the hypervisor. Reads \hv.cfg, \hv.elf and the
+ * optional guest images (\linux, \initrd) from its ESP, fills struct hv_boot_info, leaves
+ * boot services and jumps to entry64. */
 #include "hvloader.h"
 #include "memmap.h"
 
@@ -29,7 +30,7 @@ void fail_msg(const CHAR16 *fmt, ...)
 	va_end(ap);
 }
 
-static EFI_STATUS alloc_low(UINTN pages, EFI_MEMORY_TYPE type, UINT64 *addr)
+EFI_STATUS alloc_low(UINTN pages, EFI_MEMORY_TYPE type, UINT64 *addr)
 {
 	EFI_PHYSICAL_ADDRESS a = LOW_4G_MAX;
 	EFI_STATUS st = BS->AllocatePages(AllocateMaxAddress, type, pages, &a);
@@ -129,6 +130,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	st = load_cmdline(root, bi->cmdline, sizeof(bi->cmdline));
 	if (!EFI_ERROR(st))
 		st = load_hv_image(root, &img, &bi->image_start, &bi->image_end);
+	/* After hv.elf: its segments need fixed addresses, the modules take any free pages. */
+	if (!EFI_ERROR(st))
+		load_boot_modules(root, bi);
 	root->Close(root);
 	if (EFI_ERROR(st)) {
 		give_up(st);

@@ -7,6 +7,11 @@ UEFI_OUT     := $(BUILD)/uefi
 UEFI_ESP     := $(BUILD)/esp
 # The boot configuration copied to \hv.cfg: make uefi UEFI_CFG=my.cfg
 UEFI_CFG     ?= $(UEFI_DIR)/hv.cfg
+# The Linux guest's images, copied to \linux and \initrd: the loader hands them to the
+# hypervisor as the boot modules "linux" and "initrd" (boot/uefi/modules.c). Another
+# kernel: make uefi UEFI_LINUX=path/to/bzImage; none: make uefi UEFI_LINUX= UEFI_INITRD=
+UEFI_LINUX   ?= $(BUILD)/linux/bzImage
+UEFI_INITRD  ?= $(BUILD)/linux/initramfs.cpio.gz
 GNUEFI_INC   ?= /usr/include/efi
 GNUEFI_LIB   ?= /usr/lib
 LD           ?= ld
@@ -64,10 +69,29 @@ $(UEFI_ESP)/hv.cfg: $(UEFI_CFG) FORCE_UEFI_CFG
 .PHONY: FORCE_UEFI_CFG
 FORCE_UEFI_CFG:
 
+# $(1): the module's name, which is its file name on the ESP; $(2): the file to copy there.
+# Copied only when the bytes differ (FORCE: the source may be older than the copy, as with
+# hv.cfg); with $(2) empty, an old copy is removed so that the loader does not find it.
+define uefi_module
+ifneq ($(2),)
+uefi: $(UEFI_ESP)/$(1)
+$(UEFI_ESP)/$(1): $(2) FORCE_UEFI_CFG
+	@mkdir -p $$(@D)
+	cmp -s $(2) $$@ || cp $(2) $$@
+else
+.PHONY: uefi-no-$(1)
+uefi: uefi-no-$(1)
+uefi-no-$(1):
+	rm -f $(UEFI_ESP)/$(1)
+endif
+endef
+$(eval $(call uefi_module,linux,$(UEFI_LINUX)))
+$(eval $(call uefi_module,initrd,$(UEFI_INITRD)))
+
 # The loader's pure-C parts (ELF checks, memory map conversion, hv.cfg
-# parsing) built and run on the build host.
+# parsing, the boot module table) built and run on the build host.
 UEFI_HOSTTEST_SRCS := $(UEFI_DIR)/test/host_test.c $(UEFI_DIR)/elf_check.c \
-                      $(UEFI_DIR)/memmap.c $(UEFI_DIR)/cfg_parse.c
+                      $(UEFI_DIR)/memmap.c $(UEFI_DIR)/cfg_parse.c $(UEFI_DIR)/bootmod.c
 
 $(UEFI_OUT)/host_test: $(UEFI_HOSTTEST_SRCS) $(wildcard $(UEFI_DIR)/*.h)
 	@mkdir -p $(@D)

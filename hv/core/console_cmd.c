@@ -68,7 +68,8 @@ static int cmd_help(struct cmd_ctx *c)
 		"vm move ID            local migration: a new VM continues ID, ID is scrubbed",
 		"vm dirty ID           pages written since the last call (and reset)",
 		"vm track ID ad|pml    choose the dirty-tracking method",
-		"vm stats ID           the VM's exit counts by reason",
+		"vm stats ID           the VM's exit counts by reason, MSRs refused",
+		"vm console ID         type into the guest's serial line (COM1) until Ctrl-]",
 		"net status            the hypervisor's NIC, address and counters",
 		"net up IP/LEN [GW]    configure the NIC when the boot configuration did not",
 		"net echo IP BYTES     send BYTES to IP's echo service and verify the echo",
@@ -114,20 +115,24 @@ static int cmd_vm(struct cmd_ctx *c)
 	unsigned id;
 	int err;
 	if (!hv_strcmp(sub, "create")) {
-		static const char usage[] =
-			"usage: vm create work|wset|eptfault|triplefault|linux [mem=MiB] [cmdline=ARGS...]";
+		static const char usage[] = "usage: vm create work|wset|eptfault|triplefault|linux [mem=MiB] "
+					    "[kernel=MODULE] [initrd=MODULE|none] [cmdline=ARGS...]";
 		if (c->argc < 3)
 			return fail(c->out, HV_EINVAL, usage, 0, 0);
-		unsigned mem_mib = 0;
 		static char cmdline[256];
 		cmdline[0] = 0;
+		struct vm_create_args args = { 0, "", "", cmdline };
 		for (int a = 3; a < c->argc; a++) {
 			const char *w = c->argv[a];
 			if (!hv_strncmp(w, "mem=", 4)) {
 				uint64_t v;
 				if (hv_parse_u64(w + 4, &v) != HV_OK || v < 1 || v > 65536)
 					return fail(c->out, HV_EINVAL, "bad mem=%s (MiB, 1..65536)", w + 4, 0);
-				mem_mib = (unsigned)v;
+				args.mem_mib = (unsigned)v;
+			} else if (!hv_strncmp(w, "kernel=", 7)) {
+				args.kernel = w + 7;
+			} else if (!hv_strncmp(w, "initrd=", 7)) {
+				args.initrd = w + 7;
 			} else if (!hv_strncmp(w, "cmdline=", 8)) {
 				/* The rest of the line: the kernel's arguments, spaces and all. */
 				size_t n = 0;
@@ -151,9 +156,11 @@ static int cmd_vm(struct cmd_ctx *c)
 		const char *why = c->ops->guests_unavailable ? c->ops->guests_unavailable(c->ops->ctx) : 0;
 		if (why)
 			return fail(c->out, HV_ENOTSUP, "guests cannot run here: %s", why, 0);
-		err = c->ops->vm_create(c->ops->ctx, c->argv[2], mem_mib, cmdline);
+		err = c->ops->vm_create(c->ops->ctx, c->argv[2], &args);
 		if (err == HV_EINVAL)
-			return fail(c->out, err, "unknown guest mode '%s' (work, wset, eptfault, triplefault, linux)",
+			return fail(c->out, err,
+				    "unknown guest mode '%s' (work, wset, eptfault, triplefault, linux; kernel=, "
+				    "initrd= and cmdline= only for linux)",
 				    c->argv[2], 0);
 		if (err < 0)
 			return fail(c->out, err, "create failed: %s%s", hv_strerror(err), 0);
@@ -200,6 +207,20 @@ static int cmd_vm(struct cmd_ctx *c)
 		err = c->ops->vm_dirty(c->ops->ctx, id, c->out);
 		if (err != HV_OK)
 			return fail(c->out, err, "dirty failed: %s%s", hv_strerror(err), 0);
+		return HV_OK;
+	}
+	if (!hv_strcmp(sub, "console")) {
+		if (c->argc != 3)
+			return fail(c->out, HV_EINVAL, "usage: vm console ID", 0, 0);
+		if ((err = parse_id(c, c->argv[2], &id)) != HV_OK)
+			return err;
+		if (!c->ops->vm_console)
+			return fail(c->out, HV_ENOTSUP, "no guest serial lines in this build", 0, 0);
+		err = c->ops->vm_console(c->ops->ctx, id);
+		if (err != HV_OK)
+			return fail(c->out, err, "cannot attach to vm in state %s", state_of(c, id), 0);
+		pr_printf(c->out,
+			  "attached to vm %u's serial line: what you type goes to the guest; Ctrl-] detaches\r\n", id);
 		return HV_OK;
 	}
 	if (!hv_strcmp(sub, "stats")) {

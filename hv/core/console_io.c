@@ -10,6 +10,12 @@ static int at_line_start = 1;
 static int prompt_shown;
 static int prompt_pending; /* prompt owed, printed with the first typed byte */
 static void (*secret_fn)(const char *line);
+/* `vm console ID`: the guest whose serial line gets what is typed (0: none), and typed
+ * bytes its receiver could not take yet. */
+static unsigned attached;
+static uint8_t pending[64];
+static unsigned npending;
+#define DETACH_KEY 0x1d /* Ctrl-], as telnet and virsh console */
 
 void console_read_secret(void (*fn)(const char *line)) { secret_fn = fn; }
 
@@ -47,7 +53,9 @@ static void async_line(const char *s, size_t n)
 	if (!at_line_start)
 		raw("\r\n", 2);
 	raw(s, n);
-	if (prompt_shown && editor.len) {
+	if (attached) {
+		/* The guest's lines are the conversation now: no prompt between them. */
+	} else if (prompt_shown && editor.len) {
 		show_prompt(); /* give back what the user had typed */
 	} else if (prompt_shown) {
 		/* Owe the prompt until the next keystroke instead of repeating a
@@ -133,10 +141,54 @@ void console_ready(void)
 	show_prompt();
 }
 
+void console_attach(unsigned vm_id)
+{
+	attached = vm_id;
+	npending = 0;
+}
+
+static void detach(const char *why)
+{
+	hv_event("console detached from vm %u%s", attached, why);
+	attached = 0;
+	npending = 0;
+	show_prompt();
+}
+
+/* Attached: bytes go to the guest (which echoes them if it wants to), Ctrl-] ends it. */
+static void poll_attached(void)
+{
+	int c;
+	while (npending < sizeof(pending) && (c = arch_console_getc()) >= 0) {
+		if (c == DETACH_KEY) {
+			detach("");
+			return;
+		}
+		pending[npending++] = (uint8_t)c;
+	}
+	unsigned sent = 0;
+	while (sent < npending) {
+		int r = vm_serial_input(attached, pending[sent]);
+		if (r == HV_ENOENT) {
+			detach(": the guest is gone");
+			return;
+		}
+		if (r < 0)
+			break; /* its receiver is full: the rest waits */
+		sent++;
+	}
+	memmove(pending, pending + sent, npending - sent);
+	npending -= sent;
+}
+
 void console_poll(void)
 {
 	static const struct printer echo = { raw_write, 0 };
 	int c;
+	if (attached) {
+		poll_attached();
+		return;
+	}
 	/* Bounded: a flood of input cannot starve the guests. */
 	for (unsigned budget = 0; budget < 64 && (c = arch_console_getc()) >= 0; budget++) {
 		if (prompt_pending) {
@@ -158,6 +210,8 @@ void console_poll(void)
 		} else if (r == LE_LINE) {
 			console_execute(&hv_console_ops, editor.buf, &hv_console_printer);
 			editor.len = 0;
+			if (attached)
+				return; /* no prompt: what is typed now is the guest's */
 		} else if (r == LE_ERR_LONG) {
 			raw("error: line longer than 255 characters\r\n", 40);
 		} else if (r == LE_ERR_BINARY) {

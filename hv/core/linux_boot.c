@@ -5,6 +5,7 @@
 
 /* Offsets in the image (and the zero page) of the boot protocol's fields. */
 #define OFF_SETUP_SECTS	   0x1f1
+#define OFF_SYSSIZE	   0x1f4
 #define OFF_BOOT_FLAG	   0x1fe
 #define OFF_JUMP	   0x200
 #define OFF_HEADER	   0x202
@@ -87,6 +88,10 @@ int linux_parse(const uint8_t *img, size_t len, struct linux_image *out)
 	if (len <= out->setup_bytes)
 		return LINUX_E_TRUNCATED;
 	out->kernel_len = (uint32_t)(len - out->setup_bytes);
+	/* syssize: the protected-mode part's length in 16-byte units, as the build wrote it. A
+	 * file shorter than that lost its end (a cut download, a short read). */
+	if ((uint64_t)get32(img + OFF_SYSSIZE) * 16 > out->kernel_len)
+		return LINUX_E_TRUNCATED;
 	out->loadflags = img[OFF_LOADFLAGS];
 	if (!(out->loadflags & LOADED_HIGH))
 		return LINUX_E_NOT_BZIMAGE;

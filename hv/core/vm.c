@@ -442,7 +442,7 @@ static int op_move(void *ctx, unsigned id)
 	return vm ? vm_move_local(vm) : HV_ENOENT;
 }
 
-static int op_create(void *ctx, const char *mode, unsigned mem_mib, const char *cmdline)
+static int op_create(void *ctx, const char *mode, const struct vm_create_args *a)
 {
 	(void)ctx;
 	static const struct {
@@ -455,13 +455,20 @@ static int op_create(void *ctx, const char *mode, unsigned mem_mib, const char *
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!hv_strcmp(mode, modes[i].name)) {
-			if (modes[i].mode != GUEST_MODE_LINUX && cmdline[0])
-				return HV_EINVAL; /* kernel arguments only for a kernel */
+			if (modes[i].mode != GUEST_MODE_LINUX && (a->cmdline[0] || a->kernel[0] || a->initrd[0]))
+				return HV_EINVAL; /* kernel, initrd and arguments only for a kernel */
+			if (hv_strlen(a->kernel) >= sizeof(hv_vms[0].linux_kernel) ||
+			    hv_strlen(a->initrd) >= sizeof(hv_vms[0].linux_initrd))
+				return HV_ERANGE;
 			struct vm *vm;
-			int err = vm_create_mode(modes[i].mode, mem_mib, &vm);
+			int err = vm_create_mode(modes[i].mode, a->mem_mib, &vm);
 			if (err)
 				return err;
-			hv_snprintf(vm->linux_args, sizeof(vm->linux_args), "%s", cmdline);
+			hv_snprintf(vm->linux_args, sizeof(vm->linux_args), "%s", a->cmdline);
+			hv_snprintf(vm->linux_kernel, sizeof(vm->linux_kernel), "%s",
+				    a->kernel[0] ? a->kernel : "linux");
+			hv_snprintf(vm->linux_initrd, sizeof(vm->linux_initrd), "%s",
+				    a->initrd[0] ? a->initrd : "initrd");
 			return (int)vm->id;
 		}
 	return HV_EINVAL;
@@ -483,6 +490,29 @@ static int op_scan(void *ctx, const char *hex, const struct printer *out)
 {
 	(void)ctx;
 	return debug_scan(hex, out);
+}
+
+static int op_console(void *ctx, unsigned id)
+{
+	(void)ctx;
+	struct vm *vm = vm_by_id(id);
+	if (!vm)
+		return HV_ENOENT;
+	if (vm->state != VMS_RUNNING && vm->state != VMS_PAUSED && vm->state != VMS_PARKED)
+		return HV_ESTATE;
+	console_attach(id);
+	return HV_OK;
+}
+
+int vm_serial_input(unsigned vm_id, uint8_t byte)
+{
+	struct vm *vm = vm_by_id(vm_id);
+	if (!vm || (vm->state != VMS_RUNNING && vm->state != VMS_PAUSED && vm->state != VMS_PARKED))
+		return HV_ENOENT;
+	int r = arch_vm_serial_input(vm, byte);
+	if (r == 0)
+		vm->wake_tsc = 0; /* a halted guest waiting for input runs at once */
+	return r;
 }
 
 static int op_hide_pml(void *ctx)
@@ -515,6 +545,7 @@ const struct console_ops hv_console_ops = {
 	.mig_command = op_mig,
 	.debug_scan = op_scan,
 	.debug_hide_pml = op_hide_pml,
+	.vm_console = op_console,
 };
 
 /* ---- scheduler: round-robin over runnable VMs, console between slices ---- */

@@ -19,9 +19,18 @@ static int refuse(struct vm *vm, const char *what, const char *why)
 
 int vm_linux_load(struct vm *vm)
 {
-	const struct hv_boot_module *k = hv_boot_module(hv_boot, "linux"), *rd = hv_boot_module(hv_boot, "initrd");
+	/* A VM from the boot configuration has no names yet: the defaults. */
+	const char *kn = vm->linux_kernel[0] ? vm->linux_kernel : "linux";
+	const char *rn = vm->linux_initrd[0] ? vm->linux_initrd : "initrd";
+	const struct hv_boot_module *k = hv_boot_module(hv_boot, kn), *rd = 0;
 	if (!k) {
-		hv_event("vm %u: no Linux kernel among the boot modules (GRUB: module2 /boot/bzImage linux)", vm->id);
+		hv_event("vm %u: no boot module '%s' holds a Linux kernel (GRUB: module2 /boot/bzImage %s)", vm->id, kn,
+			 kn);
+		return HV_ENOENT;
+	}
+	if (hv_strcmp(rn, "none") && !(rd = hv_boot_module(hv_boot, rn)) && vm->linux_initrd[0] &&
+	    hv_strcmp(rn, "initrd")) {
+		hv_event("vm %u: no boot module '%s' (initrd)", vm->id, rn);
 		return HV_ENOENT;
 	}
 	const uint8_t *img = phys_to_virt(k->base);

@@ -68,6 +68,9 @@ struct arch_entry32 {
 int arch_vm_entry32(struct vm *vm, const struct arch_entry32 *e);
 /* Why a Linux guest cannot run on this CPU (a missing VMX feature), or NULL. */
 const char *arch_linux_unsupported(void);
+/* A byte arriving on the guest's serial line (its COM1 receiver, interrupt raised):
+ * 0, or -1 when the receiver is full. */
+int arch_vm_serial_input(struct vm *vm, uint8_t byte);
 /* Zeroes the vCPU's registers (scrub). */
 void arch_vm_clear_state(struct vm *vm);
 /* Runs the VM until it must be rescheduled (slice over, it halted, stopped or failed). */

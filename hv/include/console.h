@@ -38,6 +38,14 @@ struct vm_info {
 	uint64_t mem_kib, exits;
 };
 
+/* `vm create MODE [mem=MiB] [kernel=NAME] [initrd=NAME|none] [cmdline=ARGS...]`. */
+struct vm_create_args {
+	unsigned mem_mib;    /* 0: the mode's default */
+	const char *kernel;  /* boot module with the bzImage (linux only; "" = "linux") */
+	const char *initrd;  /* boot module with the initrd ("" = "initrd", "none") */
+	const char *cmdline; /* extra kernel arguments (linux only), or "" */
+};
+
 /* What the interpreter needs from the rest of the hypervisor. */
 struct console_ops {
 	void *ctx;
@@ -49,8 +57,7 @@ struct console_ops {
 	int (*vm_stats)(void *ctx, unsigned id, const struct printer *p);
 	/* Creates a VM running the test guest in mode (a name such as "work");
 	 * returns its id (> 0) or an error. */
-	/* mem_mib 0: the mode's default; cmdline: extra kernel arguments (linux only) or "". */
-	int (*vm_create)(void *ctx, const char *mode, unsigned mem_mib, const char *cmdline);
+	int (*vm_create)(void *ctx, const char *mode, const struct vm_create_args *a);
 	/* Local migration: a new VM takes over id's memory and vCPU state, id is
 	 * scrubbed. Returns the new id (> 0) or an error. */
 	int (*vm_move)(void *ctx, unsigned id);
@@ -66,6 +73,9 @@ struct console_ops {
 	int (*mig_command)(void *ctx, int argc, char **argv, const struct printer *out);
 	/* `debug scan HEX`: HV_EINVAL for a bad pattern. */
 	int (*debug_scan)(void *ctx, const char *hex, const struct printer *out);
+	/* `vm console ID`: from now on console input goes to the guest's serial line until
+	 * Ctrl-] (console_attach). HV_ENOENT, or HV_ESTATE when the VM cannot take input. */
+	int (*vm_console)(void *ctx, unsigned id);
 	/* `debug hide-pml`: from now on the CPU is treated as one without PML. */
 	int (*debug_hide_pml)(void *ctx);
 };

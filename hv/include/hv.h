@@ -33,6 +33,11 @@ void console_io_init(void);
 void console_poll(void);
 void console_ready(void);
 void console_guest_output(unsigned vm_id, char *buf, unsigned *len, char c);
+/* Console input goes to vm_id's serial line until Ctrl-] (0x1d). */
+void console_attach(unsigned vm_id);
+/* One byte typed into a guest's serial line: 0, -1 when its receiver is full (try again),
+ * HV_ENOENT when the VM cannot take input any more (the console detaches). */
+int vm_serial_input(unsigned vm_id, uint8_t byte);
 /* The next line typed is a secret: not echoed, handed to fn, then wiped. */
 void console_read_secret(void (*fn)(const char *line));
 

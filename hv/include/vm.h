@@ -40,8 +40,10 @@ struct vm {
 	int migrating;	       /* the migration engine owns its dirty log and state */
 	unsigned throttle_pct; /* share of time slices withheld (a guest outrunning the link) */
 	unsigned throttle_acc;
-	char linux_args[256]; /* a Linux guest's extra kernel arguments */
-	char out[640];	      /* guest console line being assembled (a 64-page WSET line is ~540) */
+	char linux_args[256];  /* a Linux guest's extra kernel arguments */
+	char linux_kernel[32]; /* boot module names of its kernel and initrd ("none") */
+	char linux_initrd[32];
+	char out[640]; /* guest console line being assembled (a 64-page WSET line is ~540) */
 	unsigned outlen;
 	struct vm_arch arch;
 };

@@ -69,15 +69,26 @@ static int m_track(void *ctx, unsigned id, enum dirty_method m)
 static int creates;
 static unsigned created_mem;
 static char created_cmdline[256];
-static int m_create(void *ctx, const char *mode, unsigned mem_mib, const char *cmdline)
+static char created_kernel[32];
+static int m_create(void *ctx, const char *mode, const struct vm_create_args *a)
 {
 	(void)ctx;
 	if (strcmp(mode, "work") && strcmp(mode, "wset") && strcmp(mode, "linux"))
 		return HV_EINVAL;
 	creates++;
-	created_mem = mem_mib;
-	snprintf(created_cmdline, sizeof(created_cmdline), "%s", cmdline);
+	created_mem = a->mem_mib;
+	snprintf(created_cmdline, sizeof(created_cmdline), "%s", a->cmdline);
+	snprintf(created_kernel, sizeof(created_kernel), "%s", a->kernel);
 	return 3;
+}
+static unsigned attached_to;
+static int m_console(void *ctx, unsigned id)
+{
+	(void)ctx;
+	if (id != 1)
+		return HV_ENOENT;
+	attached_to = id;
+	return HV_OK;
 }
 /* A net subsystem without a NIC; its error lines are the real ones (net/net_cmd.c). */
 static int m_net_run(int argc, char **argv, const struct printer *p)
@@ -126,7 +137,8 @@ static int m_move(void *ctx, unsigned id)
 }
 #define MOCK_OPS                                                                                                       \
 	.vm_info = m_info, .vm_action = m_action, .vm_dirty = m_dirty, .vm_track = m_track, .vm_create = m_create,     \
-	.vm_move = m_move, .status = m_status, .poweroff = m_poweroff, .net_command = m_net, .vm_stats = m_stats
+	.vm_move = m_move, .status = m_status, .poweroff = m_poweroff, .net_command = m_net, .vm_stats = m_stats,      \
+	.vm_console = m_console
 static const struct console_ops ops = { MOCK_OPS };
 static const char *no_vtx(void *ctx)
 {
@@ -214,6 +226,14 @@ static void commands(void **state)
 	assert_int_equal(creates, 2);
 	assert_int_equal(created_mem, 64);
 	assert_string_equal(created_cmdline, "rdinit=/none panic=-1 quiet");
+	exec_ok("vm console 1");
+	assert_non_null(strstr(out, "attached to vm 1's serial line"));
+	assert_int_equal(attached_to, 1);
+	exec_err("vm console 9", "no vm with id 9");
+	exec_err("vm console", "usage: vm console ID");
+	exec_ok("vm create linux kernel=linux-bad");
+	assert_string_equal(created_kernel, "linux-bad");
+	assert_string_equal(created_cmdline, "");
 	exec_ok("vm stats 2");
 	assert_non_null(strstr(out, "vm 2 exits=7\r\nexit 30 io 5\r\nok\r\n"));
 	assert_int_equal(stats, 1);

@@ -27,6 +27,7 @@ static void make_image(void)
 {
 	memset(img, 0x90, sizeof(img));
 	put(0x1f1, SETUP_SECTS, 1);
+	put(0x1f4, KERNEL_LEN / 16, 4); /* syssize */
 	put(0x1fe, 0xaa55, 2);
 	put(0x200, 0x66eb, 2); /* jmp to 0x202 + 0x66: a 2.15 header ends at 0x268 */
 	put(0x202, 0x53726448, 4);
@@ -64,6 +65,9 @@ static void bad_images_are_refused_each_with_its_error(void **state)
 	assert_int_equal(linux_parse(img, 0, &im), LINUX_E_TRUNCATED);
 	assert_int_equal(linux_parse(img, 0x263, &im), LINUX_E_TRUNCATED);
 	assert_int_equal(linux_parse(img, (SETUP_SECTS + 1) * 512, &im), LINUX_E_TRUNCATED);
+	/* cut anywhere in the kernel (what syssize says is missing) */
+	assert_int_equal(linux_parse(img, (SETUP_SECTS + 1) * 512 + 65536, &im), LINUX_E_TRUNCATED);
+	assert_int_equal(linux_parse(img, sizeof(img) - 16, &im), LINUX_E_TRUNCATED);
 	struct {
 		uint32_t off;
 		uint64_t v;

@@ -4,7 +4,7 @@ UNIT_CFLAGS := $(HOSTED_TEST_CFLAGS) $(HV_INC)
 UNIT_LIBS := $(HOSTED_TEST_LIBS)
 UNIT_LIB_SRCS := $(CORE_PORTABLE_SRCS)
 UNIT_TESTS := test_ept test_dirty test_page_alloc test_console test_config test_format test_mig_service test_vcpu_state \
-	test_linux_boot test_uart16550
+	test_linux_boot test_uart16550 test_lapic_timer test_msr_policy test_i8259
 UNIT_BINS := $(addprefix $(BUILD)/unit/,$(UNIT_TESTS))
 
 .PHONY: test-unit

@@ -1,11 +1,12 @@
-/* Host-side tests of the loader's pure-C parts: hv.elf validation, memory map conversion
- * and hv.cfg parsing. Run with `make uefi-hosttest`. */
+/* Host-side tests of the loader's pure-C parts: hv.elf validation, memory map conversion,
+ * hv.cfg parsing and the boot module table. Run with `make uefi-hosttest`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "elf_check.h"
 #include "memmap.h"
 #include "cfg_parse.h"
+#include "bootmod.h"
 
 static int passed, failed;
 
@@ -262,12 +263,69 @@ static void test_cfg(void)
 	CHECK(e && v == 0xc3, "non-ASCII accepted");
 }
 
+static void test_bootmod_size(void)
+{
+	const char *e;
+
+	CHECK(!bootmod_check_size(1), "1 byte refused");
+	CHECK(!bootmod_check_size(BOOTMOD_MAX_BYTES), "256 MiB refused: %s", bootmod_check_size(BOOTMOD_MAX_BYTES));
+	e = bootmod_check_size(BOOTMOD_MAX_BYTES + 1);
+	CHECK(e && strstr(e, "larger than 256 MiB"), "256 MiB + 1 accepted");
+	e = bootmod_check_size(~0ull);
+	CHECK(e && strstr(e, "larger"), "2^64-1 accepted");
+	e = bootmod_check_size(0);
+	CHECK(e && strstr(e, "empty"), "empty file accepted");
+}
+
+static void test_bootmod_add(void)
+{
+	static struct hv_boot_info bi;
+	const char *e;
+
+	memset(&bi, 0xa5, sizeof(bi)); /* stale bytes in the names must not survive */
+	bi.nmodules = 0;
+	e = bootmod_add(&bi, "linux", 0x7e000000, 934912);
+	CHECK(!e && bi.nmodules == 1, "add linux: %s", e ? e : "nmodules wrong");
+	CHECK(bi.modules[0].base == 0x7e000000 && bi.modules[0].len == 934912, "linux base/len");
+	CHECK(!strcmp(bi.modules[0].name, "linux"), "linux name: %.32s", bi.modules[0].name);
+	int clean = 1;
+	for (int i = 5; i < HV_BOOT_MODULE_NAME; i++)
+		clean &= bi.modules[0].name[i] == 0;
+	CHECK(clean, "name tail not zeroed");
+	e = bootmod_add(&bi, "initrd", 0x7d000000, 4959);
+	CHECK(!e && bi.nmodules == 2 && !strcmp(bi.modules[1].name, "initrd") && bi.modules[1].len == 4959,
+	      "add initrd: %s", e ? e : "entry wrong");
+
+	/* 31 characters fit with the NUL; 32 do not, and leave the table as it was. */
+	char name[HV_BOOT_MODULE_NAME + 1];
+	memset(name, 'n', sizeof(name));
+	name[HV_BOOT_MODULE_NAME - 1] = 0;
+	e = bootmod_add(&bi, name, 0x1000, 1);
+	CHECK(!e && bi.nmodules == 3 && strlen(bi.modules[2].name) == 31, "31-character name: %s", e ? e : "");
+	name[HV_BOOT_MODULE_NAME - 1] = 'n';
+	name[HV_BOOT_MODULE_NAME] = 0;
+	e = bootmod_add(&bi, name, 0x1000, 1);
+	CHECK(e && strstr(e, "too long") && bi.nmodules == 3, "32-character name accepted");
+	e = bootmod_add(&bi, "", 0x1000, 1);
+	CHECK(e && strstr(e, "empty") && bi.nmodules == 3, "empty name accepted");
+
+	/* A full table refuses and is left alone. */
+	while (bi.nmodules < HV_BOOT_MAX_MODULES && !bootmod_add(&bi, "extra", 0x2000, 1))
+		;
+	CHECK(bi.nmodules == HV_BOOT_MAX_MODULES, "table filled to %u", bi.nmodules);
+	e = bootmod_add(&bi, "one more", 0x3000, 1);
+	CHECK(e && strstr(e, "no free entry") && bi.nmodules == HV_BOOT_MAX_MODULES,
+	      "module beyond the table accepted");
+}
+
 int main(void)
 {
 	test_elf();
 	test_memmap();
 	test_cfg();
 	test_redact();
+	test_bootmod_size();
+	test_bootmod_add();
 	printf("uefi host tests: %d passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -27,3 +27,14 @@ void uart16550_io(struct vm *vm, uint16_t port, int in, unsigned size, uint32_t 
 		uart16550_write(&vm->arch.com1, reg, (uint8_t)*val);
 	pic_update_com1(vm); /* an access can raise or drop the interrupt (IIR read, IER, THR) */
 }
+
+int arch_vm_serial_input(struct vm *vm, uint8_t byte)
+{
+	if (!vm->arch.com1.tx)
+		com1_reset(vm);
+	if (vm->arch.com1.rx_len >= UART_RX_FIFO)
+		return -1; /* the guest has not read what came before: no overrun by us */
+	uart16550_receive(&vm->arch.com1, byte);
+	pic_update_com1(vm);
+	return 0;
+}
