@@ -12,9 +12,6 @@ HV_CMDLINE ?= exit_on_panic=1 vms=work,work,wset hb_ms=500 write_rate=4000 wset_
 # Migration tests: one guest with a workload the emulated link (~1 MB/s) can keep up with.
 HV_MIG_CMDLINE ?= exit_on_panic=1 vms=work hb_ms=250 write_rate=40
 
-.PHONY: iso FORCE_CMDLINE
-iso: $(HV_ISO) $(HV_MIG_ISO) $(HV_LINUX_ISO)
-FORCE_CMDLINE:
 
 # Linux guests: the kernel and the workload's initramfs as boot modules (guest/linux).
 HV_LINUX_ISO := $(BUILD)/hv-linux.iso
@@ -48,5 +45,7 @@ $(eval $(call hv_iso_rule,$(HV_ISO),$(BUILD)/iso,$(HV_CMDLINE),))
 $(eval $(call hv_iso_rule,$(HV_MIG_ISO),$(BUILD)/iso-mig,$(HV_MIG_CMDLINE),))
 $(eval $(call hv_iso_rule,$(HV_LINUX_ISO),$(BUILD)/iso-linux,$(HV_LINUX_CMDLINE),$(LINUX_MODULES)))
 
-.PHONY: iso-linux
+.PHONY: iso iso-linux FORCE_CMDLINE
+iso: $(HV_ISO) $(HV_MIG_ISO) $(HV_LINUX_ISO)
 iso-linux: $(HV_LINUX_ISO)
+FORCE_CMDLINE:

@@ -179,6 +179,7 @@ int vm_create_sized(uint32_t mode, uint64_t mem_pages, struct vm **out)
 		return HV_ERANGE;
 	memset(vm, 0, sizeof(*vm));
 	vm->mode = mode;
+	vm->has_lapic = mode == GUEST_MODE_LINUX;
 	vm->mem_pages = mem_pages;
 	int err = build(vm);
 	if (err) {

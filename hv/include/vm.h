@@ -28,6 +28,10 @@ struct vm {
 	unsigned id;
 	enum vm_state state;
 	uint32_t mode; /* enum guest_mode */
+	/* The guest has a local APIC (a Linux guest). The test guest has none: it needs no
+	 * interrupts, and under Bochs 2.7 virtual-interrupt delivery in a running VM stops
+	 * the host's e1000 from receiving (docs/guests.md, "Measured"). */
+	int has_lapic;
 	uint64_t mem_pages;
 	uint64_t *page_hpa; /* host frame of each guest page */
 	uint64_t page_hpa_pages;

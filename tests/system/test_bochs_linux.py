@@ -138,6 +138,12 @@ def check_stats(t, con):
         ok and "apic-write" in text and "io" in text and re.search(r"msr 0x[0-9a-f]+ gp \d+", text),
         text[:400],
     )
+    m = re.search(r"interrupts timer=(\d+) pic=(\d+)", text)
+    t.check(
+        "the guest's console is interrupt-driven (8259 interrupts injected) and its timer fires",
+        bool(m) and int(m.group(1)) > 10 and int(m.group(2)) > 10,
+        m.group(0) if m else "no interrupts line",
+    )
 
 
 def check_bad_images(t, con):

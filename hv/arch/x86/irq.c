@@ -48,6 +48,7 @@ void irq_before_entry(struct vm *vm)
 	}
 	window(0);
 	vmwrite(ENTRY_INTR_INFO, i8259_ack(&vm->arch.pic) | INTR_TYPE_EXT_INTR | INTR_INFO_VALID);
+	vm->arch.irq_injected++;
 }
 
 enum exit_result vmx_exit_intr_window(struct vm *vm, uint32_t reason)

@@ -255,5 +255,8 @@ void arch_vm_print_stats(const struct vm *vm, const struct printer *p)
 				name = exit_table[i].name;
 		pr_printf(p, "exit %u %s %lu\r\n", r, name, (unsigned long)n);
 	}
+	if (vm->arch.vapic_phys)
+		pr_printf(p, "interrupts timer=%lu pic=%lu\r\n", (unsigned long)vm->arch.timer_fired,
+			  (unsigned long)vm->arch.irq_injected);
 	msr_print_stats(vm, p);
 }

@@ -359,6 +359,7 @@ void arch_vm_boot_state(struct vm *vm)
 	msr_reset(vm);
 	lapic_reset(vm);
 	legacy_reset(vm);
+	vm->arch.irq_injected = vm->arch.timer_fired = 0;
 }
 
 void arch_vm_clear_state(struct vm *vm)

@@ -62,7 +62,7 @@ static volatile uint32_t *reg(const struct vm *vm, unsigned off)
 
 int lapic_vm_init(struct vm *vm)
 {
-	if (!access_phys)
+	if (!access_phys || !vm->has_lapic)
 		return HV_OK;
 	vm->arch.vapic_phys = page_alloc_page(&hv_pages);
 	return vm->arch.vapic_phys ? HV_OK : HV_ENOMEM;
@@ -105,8 +105,10 @@ static uint64_t guest_tsc(const struct vm *vm, uint64_t host) { return host + vm
 void lapic_timer_poll(struct vm *vm, uint64_t now)
 {
 	int v = lapic_timer_expire(&vm->arch.timer, guest_tsc(vm, now));
-	if (v >= 0)
+	if (v >= 0) {
 		lapic_raise(vm, (unsigned)v);
+		vm->arch.timer_fired++;
+	}
 }
 
 uint64_t lapic_timer_wake(const struct vm *vm)

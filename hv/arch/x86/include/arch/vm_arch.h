@@ -34,6 +34,8 @@ struct vm_arch {
 	struct lapic_timer timer; /* the local APIC timer (deadlines in guest TSC) */
 	struct i8259_pair pic;	  /* legacy interrupt controllers (dev/pic.c) */
 	uint8_t cmos_index;	  /* CMOS/RTC register selected at port 0x70 */
+	uint64_t irq_injected;	  /* 8259 interrupts injected (ExtINT) */
+	uint64_t timer_fired;	  /* APIC timer interrupts posted */
 	struct {
 		uint32_t msr;
 		uint32_t count;
