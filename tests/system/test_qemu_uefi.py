@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """System test of the UEFI boot path: QEMU + OVMF (TCG) boots build/esp, the loader
-(BOOTX64.EFI) loads hv.elf and leaves boot services, the hypervisor comes up on COM1
-without VT-x, answers `status` with `vmx: unavailable: REASON`, and `poweroff` ends QEMU.
+(BOOTX64.EFI) loads hv.elf and the Linux guest's images (\\linux, \\initrd: boot modules)
+and leaves boot services, the hypervisor comes up on COM1 without VT-x, lists the boot
+modules with the sizes of the files on the ESP, answers `status` with
+`vmx: unavailable: REASON`, and `poweroff` ends QEMU.
 
 Run by `make test-system-qemu`:
     python3 tests/system/test_qemu_uefi.py --esp build/esp --workdir build/systest-qemu
@@ -21,6 +23,55 @@ def first_line(text):
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+MODULE_LINE = r"{who} {name}: (\d+) bytes at (0x[0-9a-fA-F]+)"
+
+
+def module_sizes(esp, names):
+    """{name: size of the file \\name on the ESP, or None if it is not there}."""
+    sizes = {}
+    for name in names:
+        path = os.path.join(esp, name)
+        sizes[name] = os.path.getsize(path) if os.path.isfile(path) else None
+    return sizes
+
+
+def check_loader_modules(t, con, sizes, end):
+    """Each expected module has its loader line with the file's size; returns
+    {name: address} of those loaded."""
+    addrs = {}
+    for name, size in sizes.items():
+        label = f"loader loads \\{name} as module {name}"
+        if size is None:
+            t.check(label, False, f"no {name} on the ESP (make uefi copies it there; --modules to change)")
+            continue
+        line = MODULE_LINE.format(who="module", name=re.escape(name))
+        found = con.find_all(f"^hvloader: {line}", end=end)
+        if not found:
+            said = [m.group(0) for _, m in con.find_all(rf"^hvloader: .*\\{re.escape(name)}\b", end=end)]
+            t.check(label, False, said[0] if said else f"no 'hvloader: module {name}:' line")
+            continue
+        m = found[0][1]
+        addrs[name] = int(m.group(2), 16)
+        t.check(label, int(m.group(1)) == size, f"{m.group(0)}; the file has {size} bytes")
+    return addrs
+
+
+def check_hv_modules(t, con, sizes, addrs, since):
+    """The hypervisor lists each module the loader loaded: same size and address."""
+    for name, size in sizes.items():
+        if name not in addrs:
+            continue  # already failed in check_loader_modules
+        label = f"hypervisor has boot module {name}"
+        line = MODULE_LINE.format(who="boot module", name=re.escape(name))
+        found = con.find_all(rf"^\[hv\] {line}$", since=since)
+        if not found:
+            t.check(label, False, f"no '[hv] boot module {name}:' line")
+            continue
+        m = found[0][1]
+        good = int(m.group(1)) == size and int(m.group(2), 16) == addrs[name]
+        t.check(label, good, f"{m.group(0)}; file {size} bytes, loader put it at 0x{addrs[name]:x}")
+
+
 def checks(t):
     args = t.args
     # The test boots a copy of the ESP with its own \hv.cfg: exit_on_panic=1
@@ -31,6 +82,7 @@ def checks(t):
     shutil.copytree(args.esp, esp)
     with open(os.path.join(esp, "hv.cfg"), "w") as f:
         f.write(args.cfg + "\n")
+    sizes = module_sizes(esp, [n for n in args.modules.split(",") if n])
     serial_log = os.path.join(args.workdir, "serial.log")
     # The whole run is bounded by `timeout` around QEMU; the steps below have
     # their own shorter limits so a failure names the step.
@@ -60,6 +112,9 @@ def checks(t):
         t.check("loader progress lines", False, str(e))
         return
 
+    # 1b. The loader read the guest images from the ESP (all before it left boot services).
+    addrs = check_loader_modules(t, con, sizes, ebs_index)
+
     # 2. The hypervisor takes over after ExitBootServices.
     try:
         con.wait_for(r"^\[hv\] ", timeout=30, since=ebs_index)
@@ -72,6 +127,9 @@ def checks(t):
     except ConsoleTimeout as e:
         t.check("hypervisor up after boot services", False, str(e))
         return
+
+    # 2b. The boot info carried them: the hypervisor lists (and reserves) each module.
+    check_hv_modules(t, con, sizes, addrs, ebs_index)
 
     # 3. `status` says VT-x is unavailable (TCG has no VMX) and why.
     try:
@@ -125,6 +183,11 @@ def options(ap):
     )
     ap.add_argument(
         "--cfg", default="console=115200 exit_on_panic=1", help="the \\hv.cfg line the test boots with"
+    )
+    ap.add_argument(
+        "--modules",
+        default="linux,initrd",
+        help="comma-separated boot modules the ESP must hold and the loader must load ('' for none)",
     )
 
 

@@ -20,6 +20,13 @@ static int is_ram(const struct hv_boot_info *bi, uint64_t base, uint64_t len)
 		if (r->base < base + len && base < r->base + r->len)
 			return 1;
 	}
+	/* Boot modules are RAM the loader marked reserved (UEFI loader data): cached, or
+	 * copying a guest's kernel out of them crawls. */
+	for (uint32_t i = 0; i < bi->nmodules && i < HV_BOOT_MAX_MODULES; i++) {
+		const struct hv_boot_module *m = &bi->modules[i];
+		if (m->base < base + len && base < m->base + m->len)
+			return 1;
+	}
 	return 0;
 }
 
