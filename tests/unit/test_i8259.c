@@ -199,6 +199,40 @@ static void level_held_high_does_not_rerequest_until_it_drops_and_rises(void **s
 	assert_int_equal(i8259_ack(&p), 0x34);
 }
 
+/* Linux's mask_and_ack_8259A: mask the line, check ISR is clear, specific EOIs (the slave's
+ * level, then the master's IR2), and unmask once handled. */
+static void linux_mask_and_ack_with_specific_eois_ends_slave_and_master_irqs(void **state)
+{
+	(void)state;
+	struct i8259_pair p;
+	i8259_reset(&p);
+	linux_init(&p, 0, 0xeb, 0xef); /* IRQ 2, 4 and 12 unmasked */
+	pulse(&p, 12);
+	assert_int_equal(i8259_ack(&p), 0x3c);
+	i8259_write(&p, S_IMR, 0xff);
+	assert_int_equal(read_isr(&p, S_CMD) & 0x10, 0x10); /* a real IRQ, not spurious */
+	i8259_write(&p, S_CMD, 0x0a);
+	i8259_write(&p, S_CMD, 0x60 + 4);
+	i8259_write(&p, M_CMD, 0x60 + 2);
+	assert_int_equal(read_isr(&p, S_CMD), 0);
+	assert_int_equal(read_isr(&p, M_CMD), 0);
+	pulse(&p, 12); /* again while masked: kept */
+	assert_false(i8259_intr(&p));
+	i8259_write(&p, S_IMR, 0xef);
+	assert_true(i8259_intr(&p));
+	assert_int_equal(i8259_ack(&p), 0x3c);
+	i8259_write(&p, S_CMD, 0x64);
+	i8259_write(&p, M_CMD, 0x62);
+	/* COM1 the same way on the master */
+	pulse(&p, 4);
+	assert_int_equal(i8259_ack(&p), 0x34);
+	i8259_write(&p, M_IMR, 0xfb);
+	i8259_write(&p, M_CMD, 0x60 + 4);
+	assert_int_equal(read_isr(&p, M_CMD), 0);
+	i8259_write(&p, M_IMR, 0xeb);
+	assert_false(i8259_intr(&p));
+}
+
 static void masked_request_is_kept_in_irr_and_delivered_when_unmasked(void **state)
 {
 	(void)state;
@@ -294,6 +328,29 @@ static void auto_eoi_leaves_isr_clear(void **state)
 	assert_int_equal(read_isr(&p, M_CMD), 0);
 }
 
+static void auto_eoi_on_both_chips_delivers_back_to_back_slave_requests(void **state)
+{
+	(void)state;
+	struct i8259_pair p;
+	i8259_reset(&p);
+	linux_init(&p, 1, 0xfb, 0xcf);
+	i8259_write(&p, S_CMD, 0x11); /* the slave again, in auto-EOI too */
+	i8259_write(&p, S_IMR, 0x38);
+	i8259_write(&p, S_IMR, 0x02);
+	i8259_write(&p, S_IMR, 0x03);
+	i8259_write(&p, S_IMR, 0xcf);
+	pulse(&p, 12);
+	pulse(&p, 13);
+	assert_true(i8259_intr(&p));
+	assert_int_equal(i8259_ack(&p), 0x3c);
+	/* IRQ 13 is still pending on the slave: a new request on the master's IR2 */
+	assert_true(i8259_intr(&p));
+	assert_int_equal(i8259_ack(&p), 0x3d);
+	assert_false(i8259_intr(&p));
+	assert_int_equal(read_isr(&p, M_CMD), 0);
+	assert_int_equal(read_isr(&p, S_CMD), 0);
+}
+
 static void spurious_ack_returns_base_plus_7(void **state)
 {
 	(void)state;
@@ -342,10 +399,12 @@ int main(void)
 		cmocka_unit_test(non_specific_eoi_clears_the_highest_priority_in_service),
 		cmocka_unit_test(specific_eoi_clears_the_named_level),
 		cmocka_unit_test(level_held_high_does_not_rerequest_until_it_drops_and_rises),
+		cmocka_unit_test(linux_mask_and_ack_with_specific_eois_ends_slave_and_master_irqs),
 		cmocka_unit_test(masked_request_is_kept_in_irr_and_delivered_when_unmasked),
 		cmocka_unit_test(slave_irq12_cascades_through_ir2_and_acks_as_slave_vector),
 		cmocka_unit_test(masked_slave_request_is_delivered_when_unmasked),
 		cmocka_unit_test(auto_eoi_leaves_isr_clear),
+		cmocka_unit_test(auto_eoi_on_both_chips_delivers_back_to_back_slave_requests),
 		cmocka_unit_test(spurious_ack_returns_base_plus_7),
 		cmocka_unit_test(elcr_keeps_only_its_writable_bits),
 	};
