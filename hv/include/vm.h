@@ -28,9 +28,8 @@ struct vm {
 	unsigned id;
 	enum vm_state state;
 	uint32_t mode; /* enum guest_mode */
-	/* The guest has a local APIC (a Linux guest). The test guest has none: it needs no
-	 * interrupts, and under Bochs 2.7 virtual-interrupt delivery in a running VM stops
-	 * the host's e1000 from receiving (docs/guests.md, "Measured"). */
+	/* The guest has a local APIC (a Linux guest): APIC virtualization, a virtual-APIC
+	 * page and the APIC page mapped. The test guest has none: it takes no interrupts. */
 	int has_lapic;
 	uint64_t mem_pages;
 	uint64_t *page_hpa; /* host frame of each guest page */
