@@ -400,14 +400,18 @@ static int vm_move_local(struct vm *src)
 	enum vm_state was = src->state;
 	if (was != VMS_RUNNING && was != VMS_PAUSED && was != VMS_PARKED)
 		return HV_ESTATE;
-	if (src->mode == GUEST_MODE_LINUX)
-		return HV_ENOTSUP; /* its APIC, timer and MSR state are not in the state format yet */
 	uint64_t t0 = arch_cycles();
 	src->state = VMS_PAUSED;
 	struct vm *dst = 0;
 	int err = arch_vm_state_save(src, st, sizeof(st), &st_len);
 	if (!err)
-		err = vm_create(src->mode, &dst);
+		err = vm_create_sized(src->mode, src->mem_pages, &dst);
+	if (!err) {
+		/* A later `vm start` of the copy boots the same kernel with the same arguments. */
+		memcpy(dst->linux_args, src->linux_args, sizeof(dst->linux_args));
+		memcpy(dst->linux_kernel, src->linux_kernel, sizeof(dst->linux_kernel));
+		memcpy(dst->linux_initrd, src->linux_initrd, sizeof(dst->linux_initrd));
+	}
 	if (err) {
 		src->state = was;
 		return err;

@@ -21,7 +21,7 @@ enum vm_state {
 
 #define VM_MAX	     8
 /* Room for the architecture's vCPU and device state (arch_vm_state_size() is at most this). */
-#define VM_STATE_MAX 4096
+#define VM_STATE_MAX 16384 /* as MIG_STATE_MAX: what a migration can carry */
 
 struct vm {
 	int in_use; /* the slot holds a VM (ids are never reused) */

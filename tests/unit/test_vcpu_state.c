@@ -102,6 +102,100 @@ static void spoil(unsigned i, struct vcpu_state *x)
 	}
 }
 
+/* Version 2: a 64-bit Linux guest's state, each field a hostile peer could spoil. */
+static const struct {
+	const char *what;
+	int err;
+} linux_cases[] = {
+	{ "non-canonical RIP", HV_EINVAL },
+	{ "reserved EFER bit", HV_EINVAL },
+	{ "LMA without paging", HV_EINVAL },
+	{ "LMA without LME", HV_EINVAL },
+	{ "64-bit code outside long mode", HV_EINVAL },
+	{ "64-bit code also 32-bit", HV_EINVAL },
+	{ "reserved CR4 bit (LA57)", HV_EINVAL },
+	{ "CR0 high bits", HV_EINVAL },
+	{ "long mode without PAE", HV_EINVAL },
+	{ "non-canonical LSTAR", HV_EINVAL },
+	{ "SFMASK above 32 bits", HV_EINVAL },
+	{ "PAT type 2", HV_EINVAL },
+	{ "non-canonical GS base", HV_EINVAL },
+	{ "APIC at another base", HV_EINVAL },
+	{ "x2APIC mode", HV_EINVAL },
+	{ "RVI/SVI reserved bits", HV_EINVAL },
+	{ "timer mode 3", HV_ERANGE },
+	{ "timer LVT reserved bit", HV_ERANGE },
+	{ "timer divide reserved bit", HV_ERANGE },
+	{ "UART FIFO longer than 16", HV_ERANGE },
+	{ "UART FIFO head out of range", HV_ERANGE },
+	{ "8259 in an init step that does not exist", HV_ERANGE },
+	{ "8259 vector base not a multiple of 8", HV_ERANGE },
+	{ "CMOS index past 0x7f", HV_ERANGE },
+	{ "Linux without its APIC", HV_EINVAL },
+	{ "pending software interrupt", HV_EINVAL },
+	{ "pending exception vector 40", HV_EINVAL },
+	{ "instruction length 16", HV_EINVAL },
+};
+
+static void spoil_linux(unsigned i, struct vcpu_state *x)
+{
+	switch (i) {
+	case 0: x->rip = 0x0000800000000000ull; break;
+	case 1: x->efer |= 1u << 9; break;
+	case 2: x->cr0 &= ~CR0_PG; break;
+	case 3: x->efer &= ~(1ull << 8); break;
+	case 4: x->efer = 0x801, x->cr0 &= ~CR0_PG; break;
+	case 5: x->seg[SEG_CS].ar |= 1u << 14; break;
+	case 6: x->cr4 |= 1u << 12; break;
+	case 7: x->cr0 |= 1ull << 32; break;
+	case 8: x->cr4 &= ~(1ull << 5); break;
+	case 9: x->msrs[1] = 0x0000900000000000ull; break;
+	case 10: x->msrs[3] = 1ull << 32; break;
+	case 11: x->pat = 0x0007040600070402ull; break;
+	case 12: x->seg[SEG_GS].base = 0x8000000000000000ull; break;
+	case 13: x->lapic.apic_base = 0xfec00900ull; break;
+	case 14: x->lapic.apic_base |= 1u << 10; break;
+	case 15: x->lapic.intr_status = 0x10000; break;
+	case 16: x->lapic.timer_lvt = 0x600ec; break;
+	case 17: x->lapic.timer_lvt |= 1u << 20; break;
+	case 18: x->lapic.timer_divide = 4; break;
+	case 19: x->uart.rx_len = 17; break;
+	case 20: x->uart.rx_head = 16; break;
+	case 21: x->pic[0].init = 5; break;
+	case 22: x->pic[1].base = 0x3c; break;
+	case 23: x->cmos_index = 0x80; break;
+	case 24: x->lapic.present = 0; break;
+	case 25: x->entry_intr_info = INTR_INFO_VALID | INTR_TYPE_SW_INTR | 0x80; break;
+	case 26: x->entry_intr_info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | 40; break;
+	case 27: x->entry_intr_info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | 0x34, x->entry_instr_len = 16; break;
+	}
+}
+
+static void each_linux_malformation_is_refused(void **state)
+{
+	(void)state;
+	static struct vcpu_state s;
+	vcpu_state_fixture_linux(&s);
+	assert_int_equal(vcpu_state_check(&s, PAGES), HV_OK);
+	/* An external interrupt being re-delivered is legitimate for a guest with interrupts. */
+	s.entry_intr_info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | 0x34;
+	assert_int_equal(vcpu_state_check(&s, PAGES), HV_OK);
+	for (unsigned i = 0; i < sizeof(linux_cases) / sizeof(linux_cases[0]); i++) {
+		vcpu_state_fixture_linux(&s);
+		spoil_linux(i, &s);
+		int err = vcpu_state_check(&s, PAGES);
+		if (err != linux_cases[i].err)
+			fail_msg("%s: got %d, want %d", linux_cases[i].what, err, linux_cases[i].err);
+	}
+	/* The test guest may not carry an APIC, nor an external interrupt. */
+	vcpu_state_fixture(&s);
+	s.lapic.present = 1;
+	assert_int_equal(vcpu_state_check(&s, PAGES), HV_EINVAL);
+	vcpu_state_fixture(&s);
+	s.entry_intr_info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | 0x34;
+	assert_int_equal(vcpu_state_check(&s, PAGES), HV_EINVAL);
+}
+
 static void each_malformation_is_refused(void **state)
 {
 	(void)state;
@@ -125,6 +219,7 @@ int main(void)
 		cmocka_unit_test(a_valid_state_passes),
 		cmocka_unit_test(console_line_is_bounded_and_printable),
 		cmocka_unit_test(each_malformation_is_refused),
+		cmocka_unit_test(each_linux_malformation_is_refused),
 	};
 	return cmocka_run_group_tests(tests, 0, 0);
 }

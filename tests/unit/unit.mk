@@ -33,9 +33,10 @@ test-unit: linux-guest-check
 # asserted inside the target), bounded in time.
 STATE_FUZZ_SECONDS ?= 15
 STATE_FUZZ_BIN := $(BUILD)/unit/fuzz_vcpu_state
-$(STATE_FUZZ_BIN): tests/unit/fuzz_vcpu_state.c tests/unit/vcpu_state_fixture.h hv/arch/$(HV_ARCH)/vcpu_state_check.c hv/arch/$(HV_ARCH)/include/arch/vcpu_state.h
+$(STATE_FUZZ_BIN): tests/unit/fuzz_vcpu_state.c tests/unit/vcpu_state_fixture.h hv/arch/$(HV_ARCH)/vcpu_state_check.c hv/arch/$(HV_ARCH)/msr_policy.c hv/arch/$(HV_ARCH)/include/arch/vcpu_state.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(HV_INC) -o $@ tests/unit/fuzz_vcpu_state.c hv/arch/$(HV_ARCH)/vcpu_state_check.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(HV_INC) -o $@ tests/unit/fuzz_vcpu_state.c hv/arch/$(HV_ARCH)/vcpu_state_check.c \
+		hv/arch/$(HV_ARCH)/msr_policy.c
 
 .PHONY: fuzz-state
 fuzz-state: $(STATE_FUZZ_BIN)

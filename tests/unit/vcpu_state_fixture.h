@@ -28,6 +28,36 @@ static inline void vcpu_state_fixture(struct vcpu_state *s)
 	memcpy(&s->fxsave[24], &mxcsr, 4);
 	memcpy(s->uart_line, "HB vm=1 seq=", 12);
 	s->uart_len = 12;
+	s->pat = 0x0007040600070406ull;
+}
+
+/* A valid state as a running 64-bit Linux guest has it (values seen in Bochs). */
+static inline void vcpu_state_fixture_linux(struct vcpu_state *s)
+{
+	vcpu_state_fixture(s);
+	s->guest_mode = GUEST_MODE_LINUX;
+	s->cr0 = 0x80050033ull; /* PE MP ET NE WP AM PG */
+	s->cr3 = 0x181d001ull;
+	s->cr4 = 0x3326b0ull;
+	s->efer = 0xd01ull; /* SCE LME LMA NXE */
+	s->rip = 0xffffffff8101c0c4ull;
+	s->rsp = 0xffffc9000000bea0ull;
+	s->rflags = 0x246;
+	s->seg[SEG_CS].ar = 0xa09b; /* 64-bit code */
+	s->seg[SEG_CS].sel = 0x10;
+	s->seg[SEG_GS].base = 0xffff88800f000000ull;
+	s->msrs[1] = 0xffffffff81600000ull; /* LSTAR */
+	s->msrs[3] = 0x47700;		    /* SFMASK */
+	s->lapic.present = 1;
+	s->lapic.apic_base = 0xfee00900ull;
+	s->lapic.timer_lvt = 0x400ec; /* TSC-deadline mode, vector 0xec */
+	s->lapic.timer_deadline = 123456789;
+	s->lapic.tsc_deadline = 123456789;
+	s->lapic.intr_status = 0xec;
+	s->pic[0].base = 0x30;
+	s->pic[1].base = 0x38;
+	s->pic[0].imr = 0xef;
+	s->uart.ier = 0x0f;
 }
 
 #endif

@@ -10,6 +10,8 @@
 #include <arch/vmx.h>
 #include "arch.h"
 #include "guest_abi.h"
+#include <arch/vplat.h>
+#include <arch/pio.h>
 
 static const struct {
 	uint32_t sel, base, limit, ar;
@@ -25,6 +27,85 @@ static const struct {
 };
 
 _Static_assert(sizeof(struct vcpu_state) <= VM_STATE_MAX, "VM_STATE_MAX is too small");
+
+static void save_uart(const struct uart16550 *u, struct vcpu_uart *o)
+{
+	o->ier = u->ier, o->lcr = u->lcr, o->mcr = u->mcr, o->scr = u->scr;
+	o->fcr = u->fcr, o->dll = u->dll, o->dlm = u->dlm, o->lsr_err = u->lsr_err;
+	memcpy(o->rx, u->rx, sizeof(o->rx));
+	o->rx_head = u->rx_head, o->rx_len = u->rx_len, o->thri_pending = u->thri_pending;
+}
+
+static void load_uart(struct uart16550 *u, const struct vcpu_uart *o)
+{
+	u->ier = o->ier, u->lcr = o->lcr, u->mcr = o->mcr, u->scr = o->scr;
+	u->fcr = o->fcr, u->dll = o->dll, u->dlm = o->dlm, u->lsr_err = o->lsr_err;
+	memcpy(u->rx, o->rx, sizeof(u->rx));
+	u->rx_head = o->rx_head, u->rx_len = o->rx_len, u->thri_pending = o->thri_pending;
+}
+
+static void save_pic(const struct i8259 *c, struct vcpu_pic *o)
+{
+	o->irr = c->irr, o->isr = c->isr, o->imr = c->imr, o->line = c->line, o->base = c->base;
+	o->init = c->init, o->need_icw4 = c->need_icw4, o->single = c->single, o->auto_eoi = c->auto_eoi;
+	o->read_isr = c->read_isr, o->elcr = c->elcr;
+}
+
+static void load_pic(struct i8259 *c, const struct vcpu_pic *o)
+{
+	c->irr = o->irr, c->isr = o->isr, c->imr = o->imr, c->line = o->line, c->base = o->base;
+	c->init = o->init, c->need_icw4 = o->need_icw4, c->single = o->single, c->auto_eoi = o->auto_eoi;
+	c->read_isr = o->read_isr, c->elcr = o->elcr;
+}
+
+/* Version 2: what a 64-bit guest with a local APIC and interrupt-driven devices has. */
+static void save_v2(struct vm *vm, struct vcpu_state *s)
+{
+	s->pat = vmread(GUEST_IA32_PAT);
+	msr_sync(vm);
+	memcpy(s->msrs, vm->arch.msr_switched, sizeof(s->msrs));
+	if (!vm->arch.com1.tx)
+		com1_reset(vm);
+	save_uart(&vm->arch.com1, &s->uart);
+	save_pic(&vm->arch.pic.chip[0], &s->pic[0]);
+	save_pic(&vm->arch.pic.chip[1], &s->pic[1]);
+	s->cmos_index = vm->arch.cmos_index;
+	struct vcpu_lapic *a = &s->lapic;
+	if (!vm->arch.vapic_phys)
+		return;
+	const struct lapic_timer *t = &vm->arch.timer;
+	a->present = 1;
+	a->intr_status = (uint32_t)vmread(GUEST_INTR_STATUS);
+	a->apic_base = vm->arch.apic_base;
+	a->timer_lvt = t->lvt, a->timer_initial = t->initial, a->timer_divide = t->divide;
+	a->timer_deadline = t->deadline, a->timer_period = t->period, a->tsc_deadline = t->msr;
+	memcpy(a->page, phys_to_virt(vm->arch.vapic_phys), sizeof(a->page));
+}
+
+static int load_v2(struct vm *vm, const struct vcpu_state *s)
+{
+	int err = vmwrite(GUEST_IA32_PAT, s->pat);
+	msr_forget(vm);
+	memcpy(vm->arch.msr_switched, s->msrs, sizeof(s->msrs));
+	com1_reset(vm);
+	load_uart(&vm->arch.com1, &s->uart);
+	load_pic(&vm->arch.pic.chip[0], &s->pic[0]);
+	load_pic(&vm->arch.pic.chip[1], &s->pic[1]);
+	vm->arch.cmos_index = (uint8_t)s->cmos_index;
+	const struct vcpu_lapic *a = &s->lapic;
+	if (!a->present)
+		return err ? HV_EHW : HV_OK;
+	struct lapic_timer *t = &vm->arch.timer;
+	lapic_timer_reset(t, (uint32_t)s->tsc_khz);
+	t->lvt = a->timer_lvt, t->initial = a->timer_initial, t->divide = a->timer_divide;
+	/* Deadlines are guest-TSC values: the guest's clock resumes where it stopped, so a
+	 * pending expiry fires at the same guest time, neither lost nor early. */
+	t->deadline = a->timer_deadline, t->period = a->timer_period, t->msr = a->tsc_deadline;
+	vm->arch.apic_base = a->apic_base;
+	memcpy(phys_to_virt(vm->arch.vapic_phys), a->page, sizeof(a->page));
+	err |= vmwrite(GUEST_INTR_STATUS, a->intr_status);
+	return err ? HV_EHW : HV_OK;
+}
 
 static int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
 {
@@ -76,6 +157,7 @@ static int vcpu_state_save(struct vm *vm, struct vcpu_state *s)
 	s->uart_len = vm->outlen;
 	memcpy(s->uart_line, vm->out, vm->outlen);
 	s->dirty_method = vm->dirty.method;
+	save_v2(vm, s);
 	return HV_OK;
 }
 
@@ -84,6 +166,10 @@ static int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t e
 	int err = HV_OK;
 	if (vmx_load_vmcs(vm))
 		return HV_EHW;
+	/* An arriving guest's VM was made before its state said it has an APIC: the controls
+	 * are rewritten now, before the guest's own fields go in. */
+	if (s->lapic.present && (err = vmx_enable_lapic(vm)))
+		return err;
 	memcpy(&vm->arch.regs, s->gpr, sizeof(s->gpr));
 	err |= vmwrite(GUEST_RIP, s->rip);
 	err |= vmwrite(GUEST_RSP, s->rsp);
@@ -125,6 +211,9 @@ static int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t e
 	memcpy(vm->out, s->uart_line, s->uart_len);
 	vm->outlen = s->uart_len;
 	vm->mode = s->guest_mode;
+	if ((err = load_v2(vm, s)))
+		return err;
+	cr_sync_ia32e(); /* the IA-32e-mode entry control follows the EFER just loaded */
 	return HV_OK;
 }
 

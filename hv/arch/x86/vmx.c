@@ -396,6 +396,23 @@ void arch_vm_destroy(struct vm *vm)
 	memset(&vm->arch, 0, sizeof(vm->arch));
 }
 
+int vmx_enable_lapic(struct vm *vm)
+{
+	if (vm->arch.vapic_phys)
+		return HV_OK;
+	if (!lapic_access_phys())
+		return HV_ENOTSUP; /* this CPU cannot virtualize the APIC the guest has */
+	vm->has_lapic = 1;
+	int err = lapic_vm_init(vm);
+	if (!err)
+		err = ept_map_page(&vm->ept, APIC_BASE_DEFAULT, lapic_access_phys(), EPT_RWX);
+	if (!err && load(vm))
+		err = HV_EHW;
+	if (!err)
+		err = write_controls(vm);
+	return err;
+}
+
 int arch_vm_entry32(struct vm *vm, const struct arch_entry32 *e)
 {
 	int err = reset_guest(vm);

@@ -5,7 +5,9 @@
 #include <stdint.h>
 
 #define VCPU_STATE_MAGIC   0x53435648u /* "HVCS" */
-#define VCPU_STATE_VERSION 1u
+/* 2: long mode, PAT and the syscall MSRs, the local APIC (virtual-APIC page, RVI/SVI,
+ * timer), the 16550's registers, the 8259 pair, CMOS; every guest uses it. */
+#define VCPU_STATE_VERSION 2u
 
 struct vcpu_seg {
 	uint64_t base;
@@ -14,6 +16,30 @@ struct vcpu_seg {
 };
 
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
+
+/* The syscall MSRs in the order of enum MSRS_* (vm_arch.h). */
+#define VCPU_MSRS 6
+
+struct vcpu_lapic {
+	uint32_t present;     /* 1: the guest has a local APIC (the rest is meaningful) */
+	uint32_t intr_status; /* RVI (7:0), SVI (15:8) */
+	uint64_t apic_base;   /* IA32_APIC_BASE as the guest sees it */
+	uint32_t timer_lvt, timer_initial, timer_divide, pad;
+	uint64_t timer_deadline; /* guest TSC of the next expiry, 0: not armed */
+	uint64_t timer_period;	 /* guest-TSC ticks of a count-down */
+	uint64_t tsc_deadline;	 /* IA32_TSC_DEADLINE */
+	uint8_t page[4096];	 /* the virtual-APIC page (registers, IRR/ISR/TMR) */
+};
+
+struct vcpu_uart {
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, lsr_err;
+	uint8_t rx[16];
+	uint8_t rx_head, rx_len, thri_pending, pad[5];
+};
+
+struct vcpu_pic {
+	uint8_t irr, isr, imr, line, base, init, need_icw4, single, auto_eoi, read_isr, elcr, pad[5];
+};
 
 struct vcpu_state {
 	uint32_t magic, version, size; /* size = sizeof(struct vcpu_state) */
@@ -38,6 +64,13 @@ struct vcpu_state {
 	uint32_t uart_len, pad2;
 	char uart_line[640]; /* the guest's console line not yet complete */
 	uint32_t dirty_method, pad3;
+	/* version 2 */
+	uint64_t pat;
+	uint64_t msrs[VCPU_MSRS]; /* STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, TSC_AUX */
+	struct vcpu_uart uart;
+	struct vcpu_pic pic[2];
+	uint32_t cmos_index, pad4;
+	struct vcpu_lapic lapic;
 };
 
 /* Everything a state that came from outside (the network) must satisfy before any of it

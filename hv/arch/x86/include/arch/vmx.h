@@ -21,6 +21,8 @@ extern struct vmx_caps hv_vmx;
 /* Makes vm's VMCS the current one (VMPTRLD only when it is not already). */
 int vmx_load_vmcs(struct vm *vm);
 int vmx_set_pml(struct vm *vm, int on);
+/* Gives a VM a local APIC after the fact (an arriving guest whose state has one). */
+int vmx_enable_lapic(struct vm *vm);
 /* Reads the PML index and resets it to the top: the entries between were logged. */
 uint16_t vmx_pml_index_reset(struct vm *vm);
 
