@@ -70,6 +70,7 @@ static void save_v2(struct vm *vm, struct vcpu_state *s)
 	save_pic(&vm->arch.pic.chip[0], &s->pic[0]);
 	save_pic(&vm->arch.pic.chip[1], &s->pic[1]);
 	s->cmos_index = vm->arch.cmos_index;
+	s->cpuid_id = cpuid_profile_id();
 	struct vcpu_lapic *a = &s->lapic;
 	if (!vm->arch.vapic_phys)
 		return;
@@ -237,6 +238,23 @@ int arch_vm_state_load(struct vm *vm, const void *buf, size_t len, uint64_t extr
 	int err = vcpu_state_check(s, vm->mem_pages);
 	if (err)
 		return err;
+	/* A guest with a clock and a CPU it has looked at moves only where both are the same:
+	 * the TSC rate it was told (within 0.05 %: two calibrations of one rate differ a
+	 * little) and the CPUID profile. Refused here, at STATE, the guest stays on the
+	 * source (the check before ACCEPT is issue 15's). */
+	if (s->guest_mode == GUEST_MODE_LINUX) {
+		uint64_t a = s->tsc_khz, b = hv_tsc_khz, d = a > b ? a - b : b - a;
+		if (d * 2000 > b) {
+			hv_event("state refused: the guest's TSC runs at %lu kHz, this host's at %lu kHz",
+				 (unsigned long)a, (unsigned long)b);
+			return HV_ENOTSUP;
+		}
+		if (s->cpuid_id != cpuid_profile_id()) {
+			hv_event("state refused: the guest saw another CPUID profile (%08x, here %08x)", s->cpuid_id,
+				 cpuid_profile_id());
+			return HV_ENOTSUP;
+		}
+	}
 	/* The dirty log the guest had goes with it (checked above: A/D or PML), unless this
 	 * CPU has no PML: the method is this side's business, not the guest's, so A/D takes
 	 * over instead of a VM entry failure after the commit (issue 13, finding 7). */

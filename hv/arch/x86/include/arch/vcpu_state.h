@@ -69,7 +69,8 @@ struct vcpu_state {
 	uint64_t msrs[VCPU_MSRS]; /* STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, TSC_AUX */
 	struct vcpu_uart uart;
 	struct vcpu_pic pic[2];
-	uint32_t cmos_index, pad4;
+	uint32_t cmos_index;
+	uint32_t cpuid_id; /* identity of the CPUID profile the guest saw (cpuid_profile_id) */
 	struct vcpu_lapic lapic;
 };
 

@@ -34,6 +34,7 @@ void msr_print_stats(const struct vm *vm, const struct printer *p);
 enum exit_result vmx_exit_cpuid(struct vm *vm, uint32_t reason);
 /* The profile every guest sees (leaf, subleaf -> EAX..EDX). */
 void cpuid_profile(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+uint32_t cpuid_profile_id(void);
 
 /* ---- control registers ---- */
 enum exit_result vmx_exit_cr(struct vm *vm, uint32_t reason);
