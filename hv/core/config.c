@@ -219,6 +219,10 @@ static int apply(struct hv_config *c, const char *key, char *val)
 		if (num(val, 2048, 1024 * 1024, &u) || u % 4)
 			return HV_EINVAL;
 		c->vm_mem_kib = u;
+	} else if (!hv_strcmp(key, "tsc_khz")) {
+		if (num(val, 1000, 100000000, &u))
+			return HV_EINVAL;
+		c->tsc_khz = u;
 	} else if (!hv_strcmp(key, "linux_mem_mib")) {
 		if (num(val, 32, 4096, &u))
 			return HV_EINVAL;

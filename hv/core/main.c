@@ -90,7 +90,10 @@ void hv_main(const struct hv_boot_info *bi)
 			 (unsigned long)bi->modules[i].base);
 	if ((err = arch_paging_init(bi)))
 		hv_panic("page tables: %s", hv_strerror(err));
-	if (arch_clock_calibrate()) {
+	if (hv_cfg.tsc_khz) {
+		hv_event("tsc: %u kHz from the boot configuration (not calibrated)", hv_cfg.tsc_khz);
+		arch_clock_assume_khz(hv_cfg.tsc_khz);
+	} else if (arch_clock_calibrate()) {
 		hv_event("tsc: PIT calibration failed, assuming 1 GHz");
 		arch_clock_assume_khz(1000000);
 	}

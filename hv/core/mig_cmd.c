@@ -132,10 +132,6 @@ static int start(struct mig_service *s, int argc, char **argv, const struct prin
 	struct vm *vm = vm_by_id((unsigned)id);
 	if (!vm)
 		return console_error(p, HV_ENOENT, "no vm with id %s", argv[1]);
-	if (vm->mode == GUEST_MODE_LINUX)
-		return console_error(p, HV_ENOTSUP,
-				     "a Linux guest cannot migrate over the network yet: the destination's TSC "
-				     "rate and CPUID profile are not checked against it (issue 15); vm move works");
 	if (!net_is_up())
 		return console_error(p, HV_ENOTSUP, "migration needs the network up (boot with ip=... or 'net up')");
 	if (s->crypto_broken)

@@ -112,6 +112,16 @@ static int g_prepare(void *ctx, uint64_t npages, uint32_t page_size)
 	return MIG_OK;
 }
 
+static int g_check_profile(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz)
+{
+	(void)ctx;
+	const char *why = arch_profile_mismatch(cpuid_id, tsc_khz);
+	if (!why)
+		return MIG_OK;
+	hv_event("migrate: incoming guest refused: %s", why);
+	return MIG_E_PROFILE;
+}
+
 static int g_load(void *ctx, const void *buf, size_t len)
 {
 	struct mig_in *in = ctx;
@@ -162,6 +172,7 @@ void mig_guest_dest_ops(struct mig_in *in, struct mig_guest_ops *g)
 	memset(g, 0, sizeof(*g));
 	g->ctx = in;
 	g->prepare = g_prepare;
+	g->check_profile = g_check_profile;
 	g->page_rw = g_page_rw;
 	g->load_state = g_load;
 	g->resume = g_resume_dst;

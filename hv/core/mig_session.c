@@ -91,6 +91,7 @@ static int out_connected(struct mig_service *s)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.mig_id = random_id();
 	cfg.guest_id = m->vm->id;
+	arch_vm_profile(m->vm, &cfg.cpuid_id, &cfg.tsc_khz);
 	cfg.batch_pages = MIG_BATCH;
 	cfg.policy.downtime_target_ns = (uint64_t)hv_cfg.downtime_ms * 1000000ull;
 	cfg.policy.outrun_abort = hv_cfg.outrun_abort;

@@ -66,6 +66,12 @@ struct arch_entry32 {
 	uint16_t gdt_limit, cs, ds;
 };
 int arch_vm_entry32(struct vm *vm, const struct arch_entry32 *e);
+/* What a migrating guest depends on (announced to the destination): the identity of the
+ * CPUID profile it saw and the TSC rate it was told; both 0 for a guest that reads
+ * neither (the test guest). */
+void arch_vm_profile(const struct vm *vm, uint32_t *cpuid_id, uint32_t *tsc_khz);
+/* Why this host cannot run a guest with that profile (0: no dependency), or NULL. */
+const char *arch_profile_mismatch(uint32_t cpuid_id, uint32_t tsc_khz);
 /* Why a Linux guest cannot run on this CPU (a missing VMX feature), or NULL. */
 const char *arch_linux_unsupported(void);
 /* A byte arriving on the guest's serial line (its COM1 receiver, interrupt raised):

@@ -18,6 +18,7 @@ struct hv_config {
 	uint32_t vm_mode[CONFIG_MAX_VMS]; /* enum guest_mode */
 	uint32_t vm_mem_kib;
 	uint32_t linux_mem_mib; /* RAM of a Linux guest (vms=linux, vm create linux) */
+	uint32_t tsc_khz;	/* 0: calibrate; else the TSC rate to assume (a board whose PIT lies) */
 	uint32_t hb_ms;
 	uint32_t write_rate; /* guest pages rewritten per second */
 	uint32_t wset_pages;

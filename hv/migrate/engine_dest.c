@@ -138,7 +138,9 @@ static int on_announce(struct mig_dest *d, size_t len)
 	d->csum = (a.flags & MIG_ANN_F_CHECKSUM) != 0;
 	if (a.batch_max < d->batch)
 		d->batch = a.batch_max;
-	d->prepared = 1; /* whatever prepare managed to set up gets scrubbed on failure */
+	if (d->g.check_profile && d->g.check_profile(d->g.ctx, a.cpuid_id, a.tsc_khz) != MIG_OK)
+		return fail(d, MIG_E_PROFILE, 0); /* before any RAM: the guest stays on the source */
+	d->prepared = 1;			  /* whatever prepare managed to set up gets scrubbed on failure */
 	if (d->g.prepare(d->g.ctx, a.npages, a.page_size) != MIG_OK)
 		return fail(d, MIG_E_PREPARE, 0);
 	struct mig_accept acc = { a.mig_id, d->batch };

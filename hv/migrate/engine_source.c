@@ -453,6 +453,8 @@ static int step(struct mig_source *s)
 			.page_size = MIG_PAGE_SIZE,
 			.state_max = MIG_STATE_MAX,
 			.batch_max = s->batch,
+			.cpuid_id = s->cfg.cpuid_id,
+			.tsc_khz = s->cfg.tsc_khz,
 		};
 		int n = mig_enc_announce(s->b.ctl, s->b.ctl_len, &a);
 		if ((r = send_msg(s, MIG_MSG_ANNOUNCE, s->b.ctl, (size_t)n, now)) < 0)

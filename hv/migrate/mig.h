@@ -41,6 +41,9 @@ struct mig_guest_ops {
 	int (*save_state)(void *ctx, void *buf, size_t cap, size_t *len);
 	/* destination */
 	int (*prepare)(void *ctx, uint64_t npages, uint32_t page_size); /* zeroed RAM ready */
+	/* May this side run a guest that saw CPUID profile cpuid_id and was told a TSC rate
+	 * of tsc_khz (0: no such dependency)? MIG_OK, or MIG_E_PROFILE. NULL: any. */
+	int (*check_profile)(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz);
 	void *(*page_rw)(void *ctx, uint64_t pfn);
 	int (*load_state)(void *ctx, const void *buf, size_t len);
 	/* both: zero all guest RAM and state, then check every byte reads back zero */
@@ -77,6 +80,8 @@ enum mig_outrun { MIG_OUTRUN_THROTTLE = 0, MIG_OUTRUN_ABORT = 1 };
 struct mig_config {
 	uint64_t mig_id; /* chosen by the source; echoed in every control message */
 	uint64_t guest_id;
+	/* source: what its guest depends on (announced; 0: nothing) */
+	uint32_t cpuid_id, tsc_khz;
 	uint64_t stall_timeout_ns; /* 0: MIG_DEFAULT_STALL_NS */
 	uint32_t batch_pages;	   /* 0: MIG_BATCH_DEFAULT; at most MIG_BATCH_MAX */
 	struct mig_policy_cfg policy;

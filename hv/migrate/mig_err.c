@@ -44,6 +44,7 @@ const char *mig_strerror(int err)
 	case MIG_E_IN_DOUBT: return "in-doubt";
 	case MIG_E_LIMIT: return "limit-exceeded";
 	case MIG_E_WRONG_GUEST: return "wrong-guest";
+	case MIG_E_PROFILE: return "profile-mismatch";
 	}
 	return "unknown";
 }

@@ -45,8 +45,9 @@ enum mig_err {
 	MIG_E_IN_DOUBT = -34,	    /* COMMIT sent, no confirmation: guest held paused here */
 	MIG_E_LIMIT = -35,	    /* peer exceeded a limit (batch, state size, rounds) */
 	MIG_E_WRONG_GUEST = -36,    /* announced guest id is not the one this side expects */
+	MIG_E_PROFILE = -37,	    /* this side cannot give the guest its CPUID profile or TSC rate */
 };
-#define MIG_E_LAST MIG_E_WRONG_GUEST /* lowest code: ABORT reasons must lie in [LAST, -1] */
+#define MIG_E_LAST MIG_E_PROFILE /* lowest code: ABORT reasons must lie in [LAST, -1] */
 
 const char *mig_strerror(int err);
 #endif

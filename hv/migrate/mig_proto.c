@@ -115,7 +115,9 @@ int mig_enc_announce(uint8_t *buf, size_t cap, const struct mig_announce *a)
 	mig_put_be32(buf + 32, a->page_size);
 	mig_put_be32(buf + 36, a->state_max);
 	mig_put_be32(buf + 40, a->batch_max);
-	mig_put_be32(buf + 44, 0);
+	mig_put_be32(buf + 44, a->cpuid_id);
+	mig_put_be32(buf + 48, a->tsc_khz);
+	mig_put_be32(buf + 52, 0);
 	return MIG_ANNOUNCE_LEN;
 }
 
@@ -133,7 +135,9 @@ int mig_dec_announce(const uint8_t *buf, size_t len, struct mig_announce *a)
 	a->page_size = mig_get_be32(buf + 32);
 	a->state_max = mig_get_be32(buf + 36);
 	a->batch_max = mig_get_be32(buf + 40);
-	if ((a->flags & ~MIG_ANN_F_KNOWN) || mig_get_be32(buf + 44))
+	a->cpuid_id = mig_get_be32(buf + 44);
+	a->tsc_khz = mig_get_be32(buf + 48);
+	if ((a->flags & ~MIG_ANN_F_KNOWN) || mig_get_be32(buf + 52))
 		return MIG_E_BAD_FIELD;
 	if (a->page_size != MIG_PAGE_SIZE || a->npages == 0 || a->npages > MIG_PFN_MASK)
 		return MIG_E_BAD_GEOMETRY;

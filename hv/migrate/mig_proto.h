@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define MIG_MAGIC   0x48564d47u /* "HVMG" */
-#define MIG_VERSION 1u
+#define MIG_VERSION 2u		/* 2: ANNOUNCE carries what the guest depends on (CPUID, TSC rate) */
 
 enum mig_msg_type {
 	MIG_MSG_ANNOUNCE = 0x40,  /* src -> dst */
@@ -22,7 +22,7 @@ enum mig_msg_type {
 	MIG_MSG_ABORT = 0x4a,	  /* either */
 };
 
-#define MIG_ANNOUNCE_LEN  48u
+#define MIG_ANNOUNCE_LEN  56u
 #define MIG_ACCEPT_LEN	  16u
 #define MIG_ROUND_END_LEN 24u
 #define MIG_PROGRESS_LEN  16u
@@ -40,6 +40,10 @@ struct mig_announce {
 	uint32_t flags;
 	uint64_t mig_id, guest_id, npages;
 	uint32_t page_size, state_max, batch_max;
+	/* What the guest depends on, 0 when it does not: the identity of the CPUID profile it
+	 * saw and the TSC rate it was told. A destination that cannot give the same refuses
+	 * before ACCEPT. */
+	uint32_t cpuid_id, tsc_khz;
 };
 struct mig_accept {
 	uint64_t mig_id;

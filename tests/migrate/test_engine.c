@@ -556,6 +556,48 @@ static void test_wrong_guest(void **st)
 	free(r);
 }
 
+/* The destination's CPU and clock: a guest that saw this CPUID profile and TSC rate runs
+ * only where both are the same (the rate within 0.05 %). */
+static int check_profile_here(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz)
+{
+	(void)ctx;
+	if (!cpuid_id && !tsc_khz)
+		return MIG_OK;
+	uint32_t d = tsc_khz > 50000 ? tsc_khz - 50000 : 50000 - tsc_khz;
+	return cpuid_id == 0xc0ffee && (uint64_t)d * 2000 <= 50000 ? MIG_OK : MIG_E_PROFILE;
+}
+
+static void profile_case(uint32_t cpuid_id, uint32_t tsc_khz, int want)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 256, 1, 128 * 1024, NULL);
+	r->src.cfg.cpuid_id = cpuid_id;
+	r->src.cfg.tsc_khz = tsc_khz;
+	r->dst.g.check_profile = check_profile_here;
+	rig_run(r, NULL);
+	if (want == MIG_OK) {
+		assert_int_equal(r->src.st, MIG_SRC_DONE);
+	} else {
+		/* Refused at ANNOUNCE: nothing prepared, the guest never stopped on the source. */
+		assert_int_equal(r->dst.err, MIG_E_PROFILE);
+		assert_int_equal(r->src.err, MIG_E_PEER_ABORT);
+		assert_int_equal(r->src.detail, MIG_E_PROFILE);
+		assert_true(r->sg.running && !r->sg.paused);
+		assert_false(r->dg.prepared);
+	}
+	rig_free(r);
+	free(r);
+}
+
+static void test_profile_mismatch_refused_before_accept(void **st)
+{
+	(void)st;
+	profile_case(0, 0, MIG_OK);		       /* a guest that depends on neither */
+	profile_case(0xc0ffee, 50010, MIG_OK);	       /* the same CPU, the rate within 0.05 % */
+	profile_case(0xc0ffee, 51000, MIG_E_PROFILE);  /* another TSC rate */
+	profile_case(0xbadcafe, 50000, MIG_E_PROFILE); /* another CPUID profile */
+}
+
 /* Issue 13, finding 5: a source that holds the PSK and keeps sending PAGES inside one
  * round, or after STOP, resets the stall timer with every message; the destination must
  * end it (MIG_E_LIMIT) and scrub, not hold its memory and incoming slot forever. */
@@ -651,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_in_doubt_resolve),
 		cmocka_unit_test(test_wrong_guest),
+		cmocka_unit_test(test_profile_mismatch_refused_before_accept),
 		cmocka_unit_test(test_page_flood_in_round),
 		cmocka_unit_test(test_page_flood_after_stop),
 		cmocka_unit_test(test_bad_init),

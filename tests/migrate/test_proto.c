@@ -17,13 +17,19 @@ static void test_announce_roundtrip(void **st)
 {
 	(void)st;
 	uint8_t b[64];
-	struct mig_announce a = { MIG_ANN_F_CHECKSUM, 0xdeadbeefcafef00dull, 9, 65536, 4096, 16384, 64 }, o;
+	struct mig_announce
+		a = { MIG_ANN_F_CHECKSUM, 0xdeadbeefcafef00dull, 9, 65536, 4096, 16384, 64, 0x1234abcd, 49998 },
+		o;
 	assert_int_equal(mig_enc_announce(b, sizeof(b), &a), MIG_ANNOUNCE_LEN);
 	/* Byte-exact layout of docs/migration.md. */
-	static const uint8_t head[16] = { 0x48, 0x56, 0x4d, 0x47, 0,	1,    0,    1,
+	static const uint8_t head[16] = { 0x48, 0x56, 0x4d, 0x47, 0,	2,    0,    1,
 					  0xde, 0xad, 0xbe, 0xef, 0xca, 0xfe, 0xf0, 0x0d };
 	assert_memory_equal(b, head, 16);
+	static const uint8_t tail[12] = { 0x12, 0x34, 0xab, 0xcd, 0, 0, 0xc3, 0x4e, 0, 0, 0, 0 };
+	assert_memory_equal(b + 44, tail, 12);
 	assert_int_equal(mig_dec_announce(b, MIG_ANNOUNCE_LEN, &o), MIG_OK);
+	assert_int_equal(o.cpuid_id, 0x1234abcd);
+	assert_int_equal(o.tsc_khz, 49998);
 	assert_int_equal(o.mig_id, a.mig_id);
 	assert_int_equal(o.npages, 65536);
 	assert_int_equal(o.batch_max, 64);
@@ -34,7 +40,7 @@ static void test_announce_hostile(void **st)
 {
 	(void)st;
 	uint8_t b[64];
-	struct mig_announce a = { 0, 1, 2, 100, 4096, 16384, 64 }, o;
+	struct mig_announce a = { 0, 1, 2, 100, 4096, 16384, 64, 0, 0 }, o;
 	mig_enc_announce(b, sizeof(b), &a);
 	for (size_t n = 0; n < MIG_ANNOUNCE_LEN; n++)
 		assert_int_equal(mig_dec_announce(b, n, &o), MIG_E_BAD_LENGTH);
@@ -44,13 +50,13 @@ static void test_announce_hostile(void **st)
 	c[0] ^= 1;
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_MAGIC);
 	memcpy(c, b, 64);
-	c[5] = 2; /* version 2 */
+	c[5] = 1; /* version 1: an older peer */
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_MAGIC);
 	memcpy(c, b, 64);
 	c[7] = 0x80; /* unknown flag */
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_FIELD);
 	memcpy(c, b, 64);
-	c[47] = 1; /* reserved */
+	c[55] = 1; /* reserved */
 	assert_int_equal(mig_dec_announce(c, MIG_ANNOUNCE_LEN, &o), MIG_E_BAD_FIELD);
 	struct mig_announce h = a;
 	h.page_size = 8192;

@@ -139,6 +139,32 @@ uint32_t cpuid_profile_id(void)
 	return h;
 }
 
+void arch_vm_profile(const struct vm *vm, uint32_t *cpuid_id, uint32_t *tsc_khz)
+{
+	*cpuid_id = *tsc_khz = 0;
+	if (!vm->has_lapic)
+		return; /* the test guest reads no CPUID and gets its rate as a parameter */
+	*cpuid_id = cpuid_profile_id();
+	*tsc_khz = (uint32_t)vm->arch.timer.tsc_khz; /* the rate it was told at boot */
+}
+
+const char *arch_profile_mismatch(uint32_t cpuid_id, uint32_t tsc_khz)
+{
+	static char why[96];
+	if (cpuid_id && cpuid_id != cpuid_profile_id()) {
+		hv_snprintf(why, sizeof(why), "it saw CPUID profile %08x, this host offers %08x", cpuid_id,
+			    cpuid_profile_id());
+		return why;
+	}
+	uint64_t a = tsc_khz, b = hv_tsc_khz, d = a > b ? a - b : b - a;
+	if (tsc_khz && d * 2000 > b) {
+		hv_snprintf(why, sizeof(why), "its TSC runs at %u kHz, this host's at %lu kHz", tsc_khz,
+			    (unsigned long)hv_tsc_khz);
+		return why;
+	}
+	return 0;
+}
+
 enum exit_result vmx_exit_cpuid(struct vm *vm, uint32_t reason)
 {
 	(void)reason;

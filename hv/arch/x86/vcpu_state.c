@@ -240,20 +240,13 @@ int arch_vm_state_load(struct vm *vm, const void *buf, size_t len, uint64_t extr
 		return err;
 	/* A guest with a clock and a CPU it has looked at moves only where both are the same:
 	 * the TSC rate it was told (within 0.05 %: two calibrations of one rate differ a
-	 * little) and the CPUID profile. Refused here, at STATE, the guest stays on the
-	 * source (the check before ACCEPT is issue 15's). */
-	if (s->guest_mode == GUEST_MODE_LINUX) {
-		uint64_t a = s->tsc_khz, b = hv_tsc_khz, d = a > b ? a - b : b - a;
-		if (d * 2000 > b) {
-			hv_event("state refused: the guest's TSC runs at %lu kHz, this host's at %lu kHz",
-				 (unsigned long)a, (unsigned long)b);
-			return HV_ENOTSUP;
-		}
-		if (s->cpuid_id != cpuid_profile_id()) {
-			hv_event("state refused: the guest saw another CPUID profile (%08x, here %08x)", s->cpuid_id,
-				 cpuid_profile_id());
-			return HV_ENOTSUP;
-		}
+	 * little) and the CPUID profile. ANNOUNCE was checked already; this is the state's
+	 * own word (a local move, or a peer that announced one thing and sent another). */
+	const char *why =
+		s->guest_mode == GUEST_MODE_LINUX ? arch_profile_mismatch(s->cpuid_id, (uint32_t)s->tsc_khz) : 0;
+	if (why) {
+		hv_event("state refused: %s", why);
+		return HV_ENOTSUP;
 	}
 	/* The dirty log the guest had goes with it (checked above: A/D or PML), unless this
 	 * CPU has no PML: the method is this side's business, not the guest's, so A/D takes
