@@ -31,4 +31,4 @@ $(HV_ELF): $(HV_OBJS) $$(NET_OBJS) $$(CRYPTO_FS_LIB) linker.ld
 	$(CC) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(NET_OBJS) $(CRYPTO_FS_LIB)
 	@size $@ | tail -n1 | awk '{printf "hv.elf: text %d data %d bss %d bytes\n", $$1, $$2, $$3}'
 
--include $(HV_OBJS:.o=.d) $(patsubst %.o,%.d,$(filter $(BUILD)/hv/net/%,$(NET_OBJS)))
+-include $(HV_OBJS:.o=.d)

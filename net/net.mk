@@ -21,3 +21,8 @@ $(BUILD)/hv/$(LWIP_DIR)/%.o: $(LWIP_DIR)/%.c net/include/lwipopts.h net/include/
 $(BUILD)/hv/net/%.o: net/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HV_CFLAGS) $(NET_INC) -c $< -o $@
+
+# Header dependencies of our own network objects (lwIP's are its own, above). Here, not in
+# hv/hv.mk: NET_OBJS is empty there, and objects built against an older struct layout
+# (hv_config, struct vm) corrupted the hypervisor's state at `net up`.
+-include $(patsubst %.o,%.d,$(filter $(BUILD)/hv/net/%,$(NET_OBJS)))

@@ -8,6 +8,8 @@ test-system-bochs: iso
 	$(PYTHON) tests/system/test_bochs_net.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-net
 	$(PYTHON) tests/system/test_bochs_move.py --iso $(BUILD)/hv.iso --workdir $(BUILD)/systest-move
 	$(PYTHON) tests/system/test_bochs_linux.py --iso $(BUILD)/hv-linux.iso --workdir $(BUILD)/systest-linux
+	$(PYTHON) tests/system/test_bochs_linux_migrate.py --iso $(BUILD)/hv-linux-mig.iso \
+		--skew-iso $(BUILD)/hv-linux-skew.iso --workdir $(BUILD)/systest-linux-migrate
 	$(PYTHON) tests/system/test_bochs_migrate.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-migrate
 	$(PYTHON) tests/system/test_bochs_attacks.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-attacks
 	$(PYTHON) tests/system/test_demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-demo

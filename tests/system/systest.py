@@ -156,14 +156,14 @@ class SysTest:
         self.defer(con.close)
         return con
 
-    def bochs(self, workdir=None, log="serial.log", ready=True, log_mode="ab", **launch):
-        """Boot --iso under Bochs in workdir (default --workdir), connect its
-        console (log: a file name in workdir, or a path) and, with ready, wait for
+    def bochs(self, workdir=None, log="serial.log", ready=True, log_mode="ab", iso=None, **launch):
+        """Boot iso (default --iso) under Bochs in workdir (default --workdir), connect
+        its console (log: a file name in workdir, or a path) and, with ready, wait for
         `[hv] console ready`. Returns (instance, console)."""
         a = self.args
         wd = workdir or a.workdir
         launch.setdefault("timeout", a.timeout)
-        inst = _bochs.launch(a.iso, wd, name="bochs", **launch)
+        inst = _bochs.launch(iso or a.iso, wd, name="bochs", **launch)
         self.machines.append(inst)
         self.defer(inst.stop)
         self.note(
@@ -187,9 +187,9 @@ class SysTest:
         self.note("QEMU pid %d, COM1 on 127.0.0.1:%d, logs in %s" % (inst.pid, inst.serial_port, workdir))
         return inst
 
-    def pair(self):
+    def pair(self, workdir=None):
         """Two Bochs hypervisors on one link (Pair); call .start()."""
-        return Pair(self)
+        return Pair(self, workdir)
 
     # ---- the run -------------------------------------------------------------
     def _on_signal(self, signum, frame):
@@ -252,24 +252,28 @@ class Pair:
 
     MACS = ("52:54:00:00:00:0a", "52:54:00:00:00:0b")
 
-    def __init__(self, t):
+    def __init__(self, t, workdir=None):
         self.t = t
-        wd = t.args.workdir
+        wd = self.wd = workdir or t.args.workdir
+        os.makedirs(wd, exist_ok=True)
         self.ports = free_udp_pair()
         self.pcap = os.path.join(wd, "link.pcap")
         self.relay = Relay(*self.ports, pcap=self.pcap).start()
         t.defer(self.relay.stop)
         self.insts, self.cons = [], []
 
-    def start(self):
-        """Boots both, returns their consoles (A, B) once both are ready."""
-        wd = self.t.args.workdir
-        for name, port, mac in zip(("a", "b"), self.ports, self.MACS):
+    def start(self, isos=(None, None), **launch):
+        """Boots both (isos: A's and B's, default --iso), returns their consoles (A,
+        B) once both are ready."""
+        wd = self.wd
+        for name, port, mac, iso in zip(("a", "b"), self.ports, self.MACS, isos):
             inst, con = self.t.bochs(
                 os.path.join(wd, name),
                 log=os.path.join(wd, name + ".serial"),
                 ready=False,
+                iso=iso,
                 nic={"mac": mac, "ethdev": str(port)},
+                **launch,
             )
             self.insts.append(inst)
             self.cons.append(con)

@@ -255,8 +255,15 @@ void arch_vm_print_stats(const struct vm *vm, const struct printer *p)
 				name = exit_table[i].name;
 		pr_printf(p, "exit %u %s %lu\r\n", r, name, (unsigned long)n);
 	}
-	if (vm->arch.vapic_phys)
+	if (vm->arch.vapic_phys) {
+		const struct lapic_timer *t = &vm->arch.timer;
+		static const char *const modes[] = { "one-shot", "periodic", "tsc-deadline", "?" };
+		uint64_t now = rdtsc() + vm->arch.tsc_offset;
 		pr_printf(p, "interrupts timer=%lu pic=%lu\r\n", (unsigned long)vm->arch.timer_fired,
 			  (unsigned long)vm->arch.irq_injected);
+		pr_printf(p, "timer mode=%s%s vector=%u next_in_us=%ld\r\n", modes[LAPIC_TIMER_MODE(t->lvt)],
+			  (t->lvt & LAPIC_LVT_MASKED) ? " masked" : "", t->lvt & 0xff,
+			  t->deadline ? (long)((int64_t)(t->deadline - now) * 1000 / (int64_t)hv_tsc_khz) : -1L);
+	}
 	msr_print_stats(vm, p);
 }
