@@ -37,7 +37,7 @@ include mk/lint.mk
 # with hvctl, the cutover report, the guest alive on the destination.
 demo: $(SETUP_DONE)
 	$(MAKE) build
-	$(PYTHON) tools/demo.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/demo
+	$(PYTHON) tools/demo.py --guest linux --iso $(BUILD)/hv-linux-mig.iso --workdir $(BUILD)/demo
 
 test: $(SETUP_DONE)
 	$(MAKE) setup-check

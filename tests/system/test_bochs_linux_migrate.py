@@ -14,6 +14,9 @@ Bochs, encrypted, mid-workload; and a destination that must refuse it.
    check passes; A scrubbed its copy; `vm console` on B reaches the workload (UART and
    8259 state moved); the cutover report, made from the Linux heartbeats, gives the
    achieved downtime against the prediction and the target, and it is within the target.
+   The target is 1000 ms (`migrate set downtime_ms 1000`): the emulated link moves about
+   1.2 MB/s and a booted Linux dirties ~300-400 pages/s, so Bochs cannot converge to the
+   default 300 ms (measured: 30 rounds, 396-404 ms achieved against 431-467 predicted).
 """
 import os
 import re
@@ -70,6 +73,8 @@ def moved(t):
     pair = t.pair(os.path.join(t.args.workdir, "move"))
     ca, cb = bring_up(t, pair, (None, None))
     ca.wait_for(r"^\[vm1\] MEMCHECK ok pass=1\b", timeout=120, since=0)
+    ok, _ = ca.command("migrate set downtime_ms 1000", timeout=30)
+    t.check("downtime target 1000 ms on A", ok, str(ca.last_final))
     ma, mb = ca.mark(), cb.mark()
     ok, _ = ca.command("migrate 1 192.0.2.2", timeout=30)
     t.check("migrate 1 192.0.2.2 (a running Linux guest)", ok, str(ca.last_final))

@@ -87,6 +87,8 @@ def run_demo(iso, workdir, timeout, interrupt_at=None):
         os.path.join(TOP, "tools", "demo.py"),
         "--iso",
         iso,
+        "--guest",
+        "test",
         "--workdir",
         workdir,
         "--backend",

@@ -122,13 +122,13 @@ void cpuid_profile(uint32_t leaf, uint32_t sub, uint32_t r[4])
 	}
 }
 
-/* An FNV-1a hash over every leaf a guest can read: two hosts with the same value show
- * guests the same CPU, so a guest can move between them. */
+/* An FNV-1a hash over every leaf a guest can read but the TSC-rate leaves (15h, 16h,
+ * 40000010h: the rate is compared on its own, with a tolerance, since two calibrations
+ * of one clock differ a little): two hosts with the same value show guests the same CPU. */
 uint32_t cpuid_profile_id(void)
 {
-	static const uint32_t leaves[] = { 0,	       1,	   4,	       6,	   7,
-					   0xa,	       0xd,	   0x15,       0x16,	   0x40000000,
-					   0x40000010, 0x80000000, 0x80000001, 0x80000007, 0x80000008 };
+	static const uint32_t leaves[] = { 0,	1,	    4,		6,	    7,		0xa,
+					   0xd, 0x40000000, 0x80000000, 0x80000001, 0x80000007, 0x80000008 };
 	uint32_t h = 2166136261u, r[4];
 	for (unsigned i = 0; i < ARRAY_SIZE(leaves); i++) {
 		cpuid_profile(leaves[i], 0, r);
