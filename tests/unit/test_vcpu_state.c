@@ -135,6 +135,8 @@ static const struct {
 	{ "pending software interrupt", HV_EINVAL },
 	{ "pending exception vector 40", HV_EINVAL },
 	{ "instruction length 16", HV_EINVAL },
+	{ "a newer APIC part", HV_EINVAL },
+	{ "an unknown UART part", HV_EINVAL },
 };
 
 static void spoil_linux(unsigned i, struct vcpu_state *x)
@@ -168,6 +170,8 @@ static void spoil_linux(unsigned i, struct vcpu_state *x)
 	case 25: x->entry_intr_info = INTR_INFO_VALID | INTR_TYPE_SW_INTR | 0x80; break;
 	case 26: x->entry_intr_info = INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION | 40; break;
 	case 27: x->entry_intr_info = INTR_INFO_VALID | INTR_TYPE_EXT_INTR | 0x34, x->entry_instr_len = 16; break;
+	case 28: x->part_version[VCPU_PART_LAPIC] = 2; break;
+	case 29: x->part_version[VCPU_PART_UART] = 0; break;
 	}
 }
 

@@ -29,6 +29,8 @@ static inline void vcpu_state_fixture(struct vcpu_state *s)
 	memcpy(s->uart_line, "HB vm=1 seq=", 12);
 	s->uart_len = 12;
 	s->pat = 0x0007040600070406ull;
+	for (unsigned i = 0; i < VCPU_PARTS; i++)
+		s->part_version[i] = VCPU_PART_VERSION;
 }
 
 /* A valid state as a running 64-bit Linux guest has it (values seen in Bochs). */

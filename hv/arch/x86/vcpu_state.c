@@ -61,6 +61,8 @@ static void load_pic(struct i8259 *c, const struct vcpu_pic *o)
 /* Version 2: what a 64-bit guest with a local APIC and interrupt-driven devices has. */
 static void save_v2(struct vm *vm, struct vcpu_state *s)
 {
+	for (unsigned i = 0; i < VCPU_PARTS; i++)
+		s->part_version[i] = VCPU_PART_VERSION;
 	s->pat = vmread(GUEST_IA32_PAT);
 	msr_sync(vm);
 	memcpy(s->msrs, vm->arch.msr_switched, sizeof(s->msrs));

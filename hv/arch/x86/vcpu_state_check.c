@@ -111,6 +111,9 @@ int vcpu_state_check(const struct vcpu_state *s, uint64_t mem_pages)
 {
 	if (s->magic != VCPU_STATE_MAGIC || s->version != VCPU_STATE_VERSION || s->size != sizeof(*s))
 		return HV_EINVAL;
+	for (unsigned i = 0; i < VCPU_PARTS; i++)
+		if (s->part_version[i] != VCPU_PART_VERSION)
+			return HV_EINVAL; /* a part this side does not know how to read */
 	if (s->mem_pages != mem_pages)
 		return HV_ERANGE;
 	/* The console line travels as the guest left it: what the console would have held

@@ -17,6 +17,21 @@ struct vcpu_seg {
 
 enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_LDTR, SEG_TR, SEG_COUNT };
 
+/* The parts of the state, each versioned on its own (part_version[]). */
+enum {
+	VCPU_PART_CPU,
+	VCPU_PART_FPU,
+	VCPU_PART_MSRS,
+	VCPU_PART_UART,
+	VCPU_PART_PIC,
+	VCPU_PART_CMOS,
+	VCPU_PART_LAPIC,
+	VCPU_PART_CONSOLE,
+	VCPU_PARTS
+};
+/* The version of each part this hypervisor writes and reads. */
+#define VCPU_PART_VERSION 1u
+
 /* The syscall MSRs in the order of enum MSRS_* (vm_arch.h). */
 #define VCPU_MSRS 6
 
@@ -64,7 +79,9 @@ struct vcpu_state {
 	uint32_t uart_len, pad2;
 	char uart_line[640]; /* the guest's console line not yet complete */
 	uint32_t dirty_method, pad3;
-	/* version 2 */
+	/* version 2. Each part below and above has its own version (VCPU_PART_*): a part that
+	 * changes later is told apart without guessing from the blob's size. */
+	uint8_t part_version[VCPU_PARTS];
 	uint64_t pat;
 	uint64_t msrs[VCPU_MSRS]; /* STAR, LSTAR, CSTAR, SFMASK, KERNEL_GS_BASE, TSC_AUX */
 	struct vcpu_uart uart;
