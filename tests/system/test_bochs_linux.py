@@ -45,6 +45,18 @@ def hbs(con, vm, since=0):
     ]
 
 
+def wrong_sums(beats, pages):
+    """Sequence numbers of heartbeats whose sum differs from guest/model.py's."""
+    work, bad = model.Work(seed_of(1), pages or 0), []
+    for seq, _t_us, writes, s in beats:
+        if work.writes > writes:
+            work = model.Work(seed_of(1), pages)
+        work.advance(writes - work.writes)
+        if "%08x" % work.sum != s:
+            bad.append(seq)
+    return bad
+
+
 def create_linux(con, t, args):
     ok, reply = con.command("vm create linux " + args, timeout=30)
     m = re.match(r"created vm (\d+)", reply[0]) if ok and reply else None
@@ -68,14 +80,7 @@ def check_boot(t, con):
     seqs = [b[0] for b in beats]
     t.check("Linux heartbeats seq 1.. without gaps", seqs == list(range(1, len(seqs) + 1)), str(seqs[:30]))
     pages = systest.data_pages(con, 1)
-    work = model.Work(seed_of(1), pages or 0)
-    bad = []
-    for seq, _t_us, writes, s in beats:
-        if work.writes > writes:
-            work = model.Work(seed_of(1), pages)
-        work.advance(writes - work.writes)
-        if "%08x" % work.sum != s:
-            bad.append(seq)
+    bad = wrong_sums(beats, pages)
     t.check(
         "Linux heartbeat sums match the model",
         pages is not None and not bad,
@@ -221,15 +226,7 @@ def check_move(t, con):
         seqs[:1] == [last_seq + 1] and seqs == list(range(last_seq + 1, last_seq + 1 + len(seqs))),
         "last before %d, after %s" % (last_seq, seqs[:10]),
     )
-    pages = systest.data_pages(con, 1)
-    beats = before + after
-    work, bad = model.Work(seed_of(1), pages), []
-    for seq, _t, writes, s in beats:
-        if work.writes > writes:
-            work = model.Work(seed_of(1), pages)
-        work.advance(writes - work.writes)
-        if "%08x" % work.sum != s:
-            bad.append(seq)
+    bad = wrong_sums(before + after, systest.data_pages(con, 1))
     t.check("sums before and after the move match the model", not bad, "wrong at %s" % bad[:5])
     deltas = [b[1] - a[1] for a, b in zip(after, after[1:])]
     first_gap = after[0][1] - last_t if after else -1
