@@ -1,7 +1,7 @@
 # Top-level build: hypervisor core, boot paths, test guest, hosted tests, system tests.
 # Each component keeps its rules in a fragment (*.mk) next to its sources.
 include mk/toolchain.mk
-SETUP_DONE := third_party/.setup-done-v2
+SETUP_DONE := third_party/.setup-done-v3
 
 .PHONY: all build setup setup-check demo test test-unit test-system clean
 # `make` on a fresh clone: the setup step (Debian packages and sources) first, then the

@@ -1,5 +1,6 @@
 /* Channel data path: frame I/O over the caller's transport, AES-256-GCM per frame with
- * keystream from the ring when ready, rekeying, stall timeouts, teardown. */
+ * keystream from the ring when ready (the payload left in the clear but still tagged in
+ * plaintext mode), rekeying, stall timeouts, teardown. */
 #include "channel_internal.h"
 #include "ghash_xor.h"
 #include "hkdf_sha256.h"
@@ -33,6 +34,7 @@ void hvc__wipe_secrets(struct hvc_channel *ch)
 	hvc_zero(ch->prk, sizeof(ch->prk));
 	hvc_zero(ch->nonce_own, sizeof(ch->nonce_own));
 	hvc_zero(ch->nonce_peer, sizeof(ch->nonce_peer));
+	hvc_zero(ch->dh_priv, sizeof(ch->dh_priv));
 	hvc_zero(ch->rx_small, sizeof(ch->rx_small));
 	hvc_zero(ch->ks_chunk, sizeof(ch->ks_chunk));
 	hvc_zero(ch->rx_gctx, sizeof(ch->rx_gctx));
@@ -65,11 +67,10 @@ int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg)
 	}
 	if (cfg->rx_max && (cfg->rx_max < HVC_MIN_RX_MAX || cfg->rx_max > HVC_MAX_PAYLOAD))
 		return HVC_E_INVAL;
-	if (cfg->policy != HVC_POLICY_DISABLED) {
-		int rc = hvc_gcm_path_available(cfg->gcm_path);
-		if (rc != HVC_OK)
-			return rc;
-	}
+	/* Every mode tags its frames: AES is needed even when encryption is off. */
+	int prc = hvc_gcm_path_available(cfg->gcm_path);
+	if (prc != HVC_OK)
+		return prc;
 	ch->cfg = *cfg;
 	if (!ch->cfg.rx_max)
 		ch->cfg.rx_max = HVC_DEFAULT_RX_MAX;
@@ -140,8 +141,6 @@ static int data_check_hdr(struct hvc_channel *ch, const struct hvc_frame_hdr *h)
 {
 	if (h->type < HVC_FT_REKEY)
 		return HVC_E_UNEXPECTED_FRAME;
-	if (h->type == HVC_FT_REKEY && ch->mode != HVC_MODE_ENCRYPTED)
-		return HVC_E_UNEXPECTED_FRAME;
 	if (((h->flags & HVC_FLAG_ENCRYPTED) != 0) != (ch->mode == HVC_MODE_ENCRYPTED))
 		return HVC_E_BAD_FLAGS;
 	if (h->type < HVC_FT_APP_MIN && h->length != 0)
@@ -152,7 +151,7 @@ static int data_check_hdr(struct hvc_channel *ch, const struct hvc_frame_hdr *h)
 		return HVC_E_REPLAY;
 	if (h->seq > ch->rx.seq)
 		return HVC_E_REORDER;
-	if (h->type >= HVC_FT_APP_MIN && ch->mode == HVC_MODE_ENCRYPTED &&
+	if (h->type >= HVC_FT_APP_MIN &&
 	    (ch->rx.epoch_msgs + 1 > ch->cfg.hard_msgs || ch->rx.epoch_bytes + h->length > ch->cfg.hard_bytes))
 		return HVC_E_REKEY_OVERDUE;
 	return HVC_OK;
@@ -213,6 +212,12 @@ static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *ou
 static void rx_frame_start(struct hvc_channel *ch)
 {
 	struct hvc_dir *d = &ch->rx;
+	if (!(ch->rx_h.flags & HVC_FLAG_ENCRYPTED)) { /* plaintext: hashed as it is, nothing to open */
+		hvc_zero(ch->rx_ghash, 16);
+		hvc_gcm_ghash(&d->key, ch->rx_ghash, ch->rx_hdr, HVC_HDR_LEN);
+		ch->rx_fused = 0;
+		return;
+	}
 	int ready = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, ch->rx_h.length) != NULL;
 	if (!ready && ch->rx_h.length && !hvc_gcm_fast_keystream(&d->key) && hvc_gcm_stream_dec_available(&d->key)) {
 		uint8_t nonce[12];
@@ -275,13 +280,17 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 	for (;;) {
 		uint8_t *dst;
 		size_t want, total;
-		int encrypted_payload = 0;
+		int tagged_payload = 0;
 		if (ch->rx_got < HVC_HDR_LEN) {
 			dst = ch->rx_hdr + ch->rx_got;
 			want = HVC_HDR_LEN - ch->rx_got;
 		} else {
 			if (!ch->rx_hdr_ok) {
 				int rc = hvc_frame_hdr_decode(ch->rx_hdr, &ch->rx_h);
+				/* A hello in another version is a peer of another release: say so. */
+				if (rc == HVC_E_BAD_VERSION &&
+				    (ch->state == HVC_ST_C_WAIT_HELLO_S || ch->state == HVC_ST_S_WAIT_HELLO_C))
+					rc = HVC_E_PROTO_VERSION;
 				if (rc == HVC_OK)
 					rc = ch->state == HVC_ST_ESTABLISHED ? data_check_hdr(ch, &ch->rx_h)
 									     : hvc__hs_check_hdr(ch, &ch->rx_h);
@@ -291,12 +300,13 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 				ch->rx_hashed = 0;
 				ch->rx_fused = 0;
 				ch->rx_stream = 0;
-				if (ch->rx_h.flags & HVC_FLAG_ENCRYPTED)
+				if (ch->state == HVC_ST_ESTABLISHED)
 					rx_frame_start(ch);
 			}
 			if (ch->rx_h.length > cap)
 				return HVC_E_BUF_TOO_SMALL;
-			size_t tag = (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) ? HVC_TAG_LEN : 0;
+			/* Handshake frames are authenticated by the finished MACs instead. */
+			size_t tag = ch->state == HVC_ST_ESTABLISHED ? HVC_TAG_LEN : 0;
 			total = HVC_HDR_LEN + ch->rx_h.length + tag;
 			if (ch->rx_got == total)
 				return HVC_OK;
@@ -308,14 +318,14 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 				want = HVC_HDR_LEN + ch->rx_h.length - ch->rx_got;
 				if (want > HVC_RECV_PIECE)
 					want = HVC_RECV_PIECE;
-				encrypted_payload = (ch->rx_h.flags & HVC_FLAG_ENCRYPTED) != 0;
+				tagged_payload = ch->state == HVC_ST_ESTABLISHED;
 				size_t have = ch->rx_got - HVC_HDR_LEN;
-				if (encrypted_payload && ch->rx_fused && ch->cfg.transport.peek && (have & 15)) {
+				if (tagged_payload && ch->rx_fused && ch->cfg.transport.peek && (have & 15)) {
 					/* copied up to a partial block (the transport's buffer wrapped):
 					 * copy only to the block's end, then lend again */
 					if (want > 16 - (have & 15))
 						want = 16 - (have & 15);
-				} else if (encrypted_payload && ch->rx_fused && ch->cfg.transport.peek &&
+				} else if (tagged_payload && ch->rx_fused && ch->cfg.transport.peek &&
 					   ch->rx_hashed == have) {
 					size_t copy_n = 0;
 					long n = rx_from_view(ch, payload, want, &copy_n);
@@ -341,7 +351,7 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 		if (n > 0 && (size_t)n <= want) {
 			ch->rx_got += (size_t)n;
 			ch->last_progress_ns = 0;
-			if (encrypted_payload)
+			if (tagged_payload)
 				rx_advance(ch, payload);
 			continue;
 		}
@@ -457,23 +467,54 @@ static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *b
 	return HVC_OK;
 }
 
+/* A plaintext frame: the payload goes out as it is, between the header and a tag that
+ * is exactly AES-256-GCM's over (AAD = header, ciphertext = payload), so any GCM
+ * implementation verifies it. The payload is hashed from the caller's buffer and never
+ * copied here. */
 static int send_plain(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
 {
-	struct hvc_frame_hdr h = { HVC_PROTO_VERSION, type, 0, (uint32_t)len, ch->tx.seq };
-	uint8_t hb[HVC_HDR_LEN];
-	if (ch->tx.seq == UINT64_MAX)
+	struct hvc_dir *d = &ch->tx;
+	struct hvc_frame_hdr h = { HVC_PROTO_VERSION, type, 0, (uint32_t)len, d->seq };
+	uint8_t hb[HVC_HDR_LEN], s[16] = { 0 }, tag[HVC_TAG_LEN], nonce[12];
+	int rc = HVC_OK;
+	if (d->seq == UINT64_MAX)
 		return hvc__fail(ch, HVC_E_SEQ_EXHAUSTED);
 	hvc_frame_hdr_encode(&h, hb);
-	ch->tx.seq++;
+	hvc_frame_nonce(d->salt, d->seq, nonce);
+	hvc_gcm_ghash(&d->key, s, hb, HVC_HDR_LEN);
+	if (len)
+		hvc_gcm_ghash(&d->key, s, buf, len);
+	hvc_gcm_ghash_lengths(&d->key, s, HVC_HDR_LEN, len);
+	hvc_gcm_keystream(&d->key, nonce, 1, tag, 16);
+	for (int i = 0; i < 16; i++)
+		tag[i] ^= s[i];
+	d->seq++;
+	d->epoch_msgs++;
+	d->epoch_bytes += len;
 	if (len && ch->cfg.transport.send2) {
-		if (ch->cfg.transport.send2(ch->cfg.transport.ctx, hb, HVC_HDR_LEN, buf, len) < 0)
-			return hvc__fail(ch, HVC_E_TRANSPORT);
-		return HVC_OK;
+		if (ch->cfg.transport.send2(ch->cfg.transport.ctx, hb, HVC_HDR_LEN, buf, len) < 0 ||
+		    ch->cfg.transport.send(ch->cfg.transport.ctx, tag, HVC_TAG_LEN) < 0)
+			rc = HVC_E_TRANSPORT;
+	} else if (len) {
+		if (ch->cfg.transport.send(ch->cfg.transport.ctx, hb, HVC_HDR_LEN) < 0 ||
+		    ch->cfg.transport.send(ch->cfg.transport.ctx, buf, len) < 0 ||
+		    ch->cfg.transport.send(ch->cfg.transport.ctx, tag, HVC_TAG_LEN) < 0)
+			rc = HVC_E_TRANSPORT;
+	} else if (ch->cfg.transport.send2) {
+		if (ch->cfg.transport.send2(ch->cfg.transport.ctx, hb, HVC_HDR_LEN, tag, HVC_TAG_LEN) < 0)
+			rc = HVC_E_TRANSPORT;
+	} else if (ch->cfg.transport.send(ch->cfg.transport.ctx, hb, HVC_HDR_LEN) < 0 ||
+		   ch->cfg.transport.send(ch->cfg.transport.ctx, tag, HVC_TAG_LEN) < 0) {
+		rc = HVC_E_TRANSPORT;
 	}
-	if (ch->cfg.transport.send(ch->cfg.transport.ctx, hb, HVC_HDR_LEN) < 0 ||
-	    (len && ch->cfg.transport.send(ch->cfg.transport.ctx, buf, len) < 0))
-		return hvc__fail(ch, HVC_E_TRANSPORT);
+	if (rc != HVC_OK)
+		return hvc__fail(ch, rc);
 	return HVC_OK;
+}
+
+static int send_frame(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
+{
+	return ch->mode == HVC_MODE_ENCRYPTED ? send_encrypted(ch, type, buf, len) : send_plain(ch, type, buf, len);
 }
 
 int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size_t len)
@@ -486,27 +527,27 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
 	if (type < HVC_FT_APP_MIN || (len && !buf) || len > ch->peer_rx_max ||
 	    len + HVC_FRAME_OVERHEAD > ch->cfg.tx_buf_len)
 		return HVC_E_INVAL;
-	if (ch->mode == HVC_MODE_PLAIN)
-		return send_plain(ch, type, buf, len);
 	/* Rekey before this frame would reach the sender's key-usage limit. */
 	if (ch->tx.epoch_msgs + 1 > ch->cfg.rekey_msgs || ch->tx.epoch_bytes + len > ch->cfg.rekey_bytes) {
-		if ((rc = send_encrypted(ch, HVC_FT_REKEY, NULL, 0)) != HVC_OK)
+		if ((rc = send_frame(ch, HVC_FT_REKEY, NULL, 0)) != HVC_OK)
 			return rc;
 		if ((rc = dir_next(ch, &ch->tx)) != HVC_OK)
 			return hvc__fail(ch, rc);
 	}
-	return send_encrypted(ch, type, buf, len);
+	return send_frame(ch, type, buf, len);
 }
 
 /* Verifies the frame now in (rx_hdr, payload, rx_small tag): its payload has been hashed
- * as it arrived, and decrypted too where rx_fused; otherwise it is decrypted here, after
- * the tag. hvc_channel_recv returns the payload only when the tag was right. */
-static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
+ * as it arrived, and decrypted too where rx_fused; otherwise an encrypted one is
+ * decrypted here, after the tag. hvc_channel_recv returns the payload only when the tag
+ * was right. */
+static int open_frame(struct hvc_channel *ch, uint8_t *payload)
 {
 	struct hvc_dir *d = &ch->rx;
 	size_t len = ch->rx_h.length;
+	int plain = !(ch->rx_h.flags & HVC_FLAG_ENCRYPTED);
 	uint8_t s[16], mask[16], nonce[12];
-	const uint8_t *ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
+	const uint8_t *ks = plain ? NULL : hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
 	int ok;
 
 	if (ch->rx_hashed != len)
@@ -531,6 +572,8 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 		hvc_zero(payload, len); /* unverified plaintext (fused) or ciphertext: never returned */
 		return hvc__fail(ch, HVC_E_AUTH_TAG);
 	}
+	if (plain)
+		goto done;
 	ch->frames[1]++;
 	ch->frames_ks_ready[1] += ks != NULL && !ch->rx_stream;
 	if (ch->rx_fused) {
@@ -542,6 +585,7 @@ static int open_encrypted(struct hvc_channel *ch, uint8_t *payload)
 	} else {
 		hvc_gcm_ctr_xor(&d->key, nonce, 2, payload, payload, len);
 	}
+done:
 	d->seq++;
 	d->epoch_msgs++;
 	d->epoch_bytes += len;
@@ -566,12 +610,8 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
 		/* a failed frame's partial payload was zeroed by hvc__fail (rx_scrub_partial) */
 		if (rc != HVC_OK)
 			return rc;
-		if (ch->mode == HVC_MODE_ENCRYPTED) {
-			if ((rc = open_encrypted(ch, buf)) != HVC_OK)
-				return rc;
-		} else {
-			ch->rx.seq++;
-		}
+		if ((rc = open_frame(ch, buf)) != HVC_OK)
+			return rc;
 		hvc__frame_done(ch);
 		if (ch->rx_h.type == HVC_FT_REKEY) {
 			if ((rc = dir_next(ch, &ch->rx)) != HVC_OK)
@@ -689,12 +729,34 @@ int hvc_channel_close(struct hvc_channel *ch)
 	if (ch->state == HVC_ST_DEAD)
 		return HVC_E_DEAD;
 	if (ch->state == HVC_ST_ESTABLISHED)
-		rc = ch->mode == HVC_MODE_ENCRYPTED ? send_encrypted(ch, HVC_FT_CLOSE, NULL, 0)
-						    : send_plain(ch, HVC_FT_CLOSE, NULL, 0);
+		rc = send_frame(ch, HVC_FT_CLOSE, NULL, 0);
 	hvc__wipe_secrets(ch);
 	if (ch->state != HVC_ST_DEAD)
 		ch->state = HVC_ST_CLOSED;
 	return rc;
+}
+
+int hvc_channel_move(struct hvc_channel *to, struct hvc_channel *from, const struct hvc_transport *t, uint8_t *tx_buf,
+		     size_t tx_buf_len, uint8_t *ks_tx, size_t ks_tx_len, uint8_t *ks_rx, size_t ks_rx_len)
+{
+	if (!to || !from || to == from || !t || !t->send || !t->recv || !t->peek != !t->consume || !tx_buf ||
+	    tx_buf_len < HVC_FRAME_OVERHEAD + 64)
+		return HVC_E_INVAL;
+	if (from->state != HVC_ST_ESTABLISHED || from->rx_got || from->tx.seq != 2 || from->rx.seq != 2 ||
+	    from->tx.jobs_out || from->rx.jobs_out)
+		return HVC_E_STATE;
+	memcpy(to, from, sizeof(*to));
+	to->cfg.transport = *t;
+	to->cfg.tx_buf = tx_buf;
+	to->cfg.tx_buf_len = tx_buf_len;
+	to->cfg.ks_tx_mem = ks_tx;
+	to->cfg.ks_tx_len = ks_tx_len;
+	to->cfg.ks_rx_mem = ks_rx;
+	to->cfg.ks_rx_len = ks_rx_len;
+	hvc_ks_ring_init(&to->tx.ring, ks_tx, ks_tx_len);
+	hvc_ks_ring_init(&to->rx.ring, ks_rx, ks_rx_len);
+	hvc_channel_destroy(from);
+	return HVC_OK;
 }
 
 void hvc_channel_destroy(struct hvc_channel *ch)

@@ -3,9 +3,6 @@
 #define HVC_CHANNEL_INTERNAL_H
 #include "hvc_channel.h"
 
-#define HVC_HELLO_LEN  44
-#define HVC_FINISH_LEN 32
-
 /* Records err as the channel's final error, wipes all secrets, returns err. */
 int hvc__fail(struct hvc_channel *ch, int err);
 /* Reads the current frame: header (validated for the state), then length bytes of payload

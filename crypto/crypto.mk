@@ -23,7 +23,8 @@ CRYPTO_ASM_OBJ := $(patsubst %,$(CRYPTO_OUT)/imb/%.o,$(CRYPTO_ASM))
 CRYPTO_NASMFLAGS := -felf64 -Xgnu -DLINUX -D__linux__ -DSAFE_DATA -I$(CRYPTO_IMB)/ -I$(CRYPTO_IMB)/include/
 
 CRYPTO_SRC := err_strings mem_secure cpu_features_x86 gcm_dispatch sha256 hmac_sha256 \
-	hkdf_sha256 entropy_x86 frame keystream_ring aes_ctr_vaes ghash_clmul ghash_xor handshake channel selftest
+	hkdf_sha256 entropy_x86 frame keystream_ring aes_ctr_vaes ghash_clmul ghash_xor handshake channel selftest \
+	x25519
 # crypto/hosted/: what only hosted users need (getrandom entropy, a keystream thread).
 CRYPTO_HOSTED_ONLY := hosted/entropy_hosted hosted/ks_worker
 CRYPTO_HOSTED_SRC := $(CRYPTO_SRC) $(CRYPTO_HOSTED_ONLY)
@@ -31,12 +32,27 @@ CRYPTO_HDRS := $(wildcard crypto/*.h crypto/hosted/*.h)
 
 CRYPTO_CFLAGS := $(HOSTED_CFLAGS) -Icrypto -Icrypto/hosted
 CRYPTO_FS_CFLAGS := $(FS_VEC_CFLAGS) -Icrypto
+
+# BearSSL (Debian source, 0.6) gives X25519 (crypto/x25519.c); only the files it needs are
+# compiled, with our base flags: third-party code, so our warning set is not imposed
+# (as for lwIP). The -D flags keep every OS and CPU-probing branch of its config out.
+CRYPTO_BR := third_party/bearssl
+CRYPTO_BR_SRC := ec/ec_c25519_m31 codec/ccopy
+CRYPTO_BR_DEFS := -DBR_USE_URANDOM=0 -DBR_USE_WIN32_RAND=0 -DBR_USE_UNIX_TIME=0 -DBR_USE_WIN32_TIME=0 \
+	-DBR_RDRAND=0 -DBR_AES_X86NI=0 -DBR_SSE2=0 -DBR_POWER8=0
+CRYPTO_BR_CFLAGS := $(filter-out $(WARN),$(HOSTED_CFLAGS)) -w $(CRYPTO_BR_DEFS) -I$(CRYPTO_BR)/inc -I$(CRYPTO_BR)/src
+CRYPTO_BR_FS_CFLAGS := $(filter-out $(WARN),$(FS_VEC_CFLAGS)) -w $(CRYPTO_BR_DEFS) -I$(CRYPTO_BR)/inc -I$(CRYPTO_BR)/src
+CRYPTO_BR_OBJ := $(patsubst %,$(CRYPTO_OUT)/bearssl/hosted/%.o,$(CRYPTO_BR_SRC))
+CRYPTO_BR_FS_OBJ := $(patsubst %,$(CRYPTO_OUT)/bearssl/fs/%.o,$(CRYPTO_BR_SRC))
+# Our files that include BearSSL's API header see it as a system header (no warnings).
+CRYPTO_BR_INC := -isystem $(CRYPTO_BR)/inc
+
 CRYPTO_TEST_CFLAGS := $(CRYPTO_CFLAGS) -Itests/crypto -I$(CRYPTO_IMB)
 CRYPTO_TEST_LIBS := -lcmocka -lcrypto -lpthread
 
 CRYPTO_LIB := $(CRYPTO_OUT)/libhvcrypto.a
 CRYPTO_FS_LIB := $(CRYPTO_OUT)/libhvcrypto_fs.a
-CRYPTO_TESTS := test_gcm test_kdf test_channel
+CRYPTO_TESTS := test_gcm test_kdf test_channel test_x25519
 CRYPTO_TEST_BINS := $(patsubst %,$(CRYPTO_OUT)/%,$(CRYPTO_TESTS))
 CRYPTO_TEST_SUPPORT := tests/crypto/mem_transport.c
 CRYPTO_FUZZ_BIN := $(CRYPTO_OUT)/fuzz_parse
@@ -66,13 +82,30 @@ $(CRYPTO_OUT)/fs/%.o: crypto/%.c $(CRYPTO_HDRS)
 	@echo "  CC-FS $@"
 	@$(HOSTCC) $(CRYPTO_FS_CFLAGS) -c -o $@ $<
 
-$(CRYPTO_LIB): $(patsubst %,$(CRYPTO_OUT)/hosted/%.o,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ)
+$(CRYPTO_OUT)/hosted/x25519.o $(CRYPTO_OUT)/fs/x25519.o: | $(CRYPTO_BR)/inc/bearssl_ec.h
+$(CRYPTO_OUT)/hosted/x25519.o: CRYPTO_CFLAGS += $(CRYPTO_BR_INC)
+$(CRYPTO_OUT)/fs/x25519.o: CRYPTO_FS_CFLAGS += $(CRYPTO_BR_INC)
+
+$(CRYPTO_BR)/inc/bearssl_ec.h $(CRYPTO_BR)/src/inner.h:
+	./scripts/setup.sh
+
+$(CRYPTO_OUT)/bearssl/hosted/%.o: $(CRYPTO_BR)/src/%.c | $(CRYPTO_BR)/src/inner.h
+	@mkdir -p $(dir $@)
+	@echo "  CC-BR $@"
+	@$(HOSTCC) $(CRYPTO_BR_CFLAGS) -c -o $@ $<
+
+$(CRYPTO_OUT)/bearssl/fs/%.o: $(CRYPTO_BR)/src/%.c | $(CRYPTO_BR)/src/inner.h
+	@mkdir -p $(dir $@)
+	@echo "  CC-BR-FS $@"
+	@$(HOSTCC) $(CRYPTO_BR_FS_CFLAGS) -c -o $@ $<
+
+$(CRYPTO_LIB): $(patsubst %,$(CRYPTO_OUT)/hosted/%.o,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ) $(CRYPTO_BR_OBJ)
 	@rm -f $@
 	@echo "  AR    $@"
 	@ar rcs $@ $^
 
 # Freestanding archive; the link check proves the only outside symbols are memcpy/memset.
-$(CRYPTO_FS_LIB): $(patsubst %,$(CRYPTO_OUT)/fs/%.o,$(CRYPTO_SRC)) $(CRYPTO_ASM_OBJ)
+$(CRYPTO_FS_LIB): $(patsubst %,$(CRYPTO_OUT)/fs/%.o,$(CRYPTO_SRC)) $(CRYPTO_ASM_OBJ) $(CRYPTO_BR_FS_OBJ)
 	@rm -f $@
 	@echo "  AR    $@"
 	@ar rcs $@ $^
@@ -87,12 +120,13 @@ $(CRYPTO_OUT)/test_%: tests/crypto/test_%.c $(CRYPTO_TEST_SUPPORT) tests/crypto/
 	@echo "  LINK  $@"
 	@$(HOSTCC) $(CRYPTO_TEST_CFLAGS) -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) $(CRYPTO_TEST_LIBS)
 
-# libFuzzer build: our C sources with ASan/UBSan, ipsec-mb objects as they are.
-$(CRYPTO_FUZZ_BIN): tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) $(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_HDRS) $(CRYPTO_ASM_OBJ)
+# libFuzzer build: our C sources with ASan/UBSan, ipsec-mb and BearSSL objects as they are.
+$(CRYPTO_FUZZ_BIN): tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) $(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_HDRS) $(CRYPTO_ASM_OBJ) \
+		$(CRYPTO_BR_OBJ)
 	@echo "  FUZZ  $@"
-	@$(CRYPTO_CLANG) -std=gnu11 -g -O1 -Icrypto -Icrypto/hosted -Itests/crypto -fsanitize=fuzzer,address,undefined \
+	@$(CRYPTO_CLANG) -std=gnu11 -g -O1 -Icrypto -Icrypto/hosted -Itests/crypto $(CRYPTO_BR_INC) -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ tests/crypto/fuzz_parse.c $(CRYPTO_TEST_SUPPORT) \
-		$(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ)
+		$(patsubst %,crypto/%.c,$(CRYPTO_HOSTED_SRC)) $(CRYPTO_ASM_OBJ) $(CRYPTO_BR_OBJ)
 
 # libFuzzer exits non-zero on any crash, leak, sanitizer report or timeout.
 define crypto_run_fuzz
@@ -120,8 +154,25 @@ $(CRYPTO_BENCH_BIN): tests/crypto/bench_crypto.c $(CRYPTO_TEST_SUPPORT) $(CRYPTO
 	@echo "  LINK  $@"
 	@$(HOSTCC) $(CRYPTO_CFLAGS) -O3 -Itests/crypto -o $@ $< $(CRYPTO_TEST_SUPPORT) $(CRYPTO_LIB) -lcrypto
 
-bench-crypto: $(CRYPTO_BENCH_BIN)
+# X25519 and SHA-256/HMAC: our library against the other BearSSL implementations, which
+# are compiled for this benchmark only (hosted, -O2 like the library).
+CRYPTO_BR_BENCH_SRC := ec/ec_c25519_m15 ec/ec_c25519_i31 ec/ec_c25519_i15 \
+	$(patsubst %,int/i31_%,add decmod encode montmul sub) $(patsubst %,int/i15_%,add decmod encode montmul sub) \
+	hash/sha2small mac/hmac codec/dec32be codec/enc32be
+CRYPTO_BENCH_X25519_BIN := $(CRYPTO_OUT)/bench_x25519
+$(CRYPTO_BENCH_X25519_BIN): tests/crypto/bench_x25519.c $(CRYPTO_LIB) \
+		$(patsubst %,$(CRYPTO_OUT)/bearssl/hosted/%.o,$(CRYPTO_BR_BENCH_SRC))
+	@echo "  LINK  $@"
+	@$(HOSTCC) $(CRYPTO_CFLAGS) $(CRYPTO_BR_INC) -Itests/crypto -o $@ $< \
+		$(patsubst %,$(CRYPTO_OUT)/bearssl/hosted/%.o,$(CRYPTO_BR_BENCH_SRC)) $(CRYPTO_LIB)
+
+.PHONY: bench-x25519
+bench-x25519: $(CRYPTO_BENCH_X25519_BIN)
+	$(CRYPTO_BENCH_X25519_BIN)
+
+bench-crypto: $(CRYPTO_BENCH_BIN) $(CRYPTO_BENCH_X25519_BIN)
 	$(CRYPTO_BENCH_BIN)
+	$(CRYPTO_BENCH_X25519_BIN)
 
 crypto-clean:
 	rm -rf $(CRYPTO_OUT)

@@ -35,6 +35,8 @@ const char *hvc_strerror(int err)
 	case HVC_E_PEER_CLOSED: return "peer closed the channel";
 	case HVC_E_SEQ_EXHAUSTED: return "sequence numbers exhausted";
 	case HVC_E_REKEY_OVERDUE: return "peer did not rekey in time";
+	case HVC_E_PROTO_VERSION: return "peer speaks another protocol version";
+	case HVC_E_DH_LOW_ORDER: return "peer's X25519 share is a low-order point";
 	}
 	return "unknown error";
 }

@@ -5,12 +5,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HVC_PROTO_VERSION  1
+/* 2: every frame after the handshake carries a tag in both modes; X25519 in the hellos. */
+#define HVC_PROTO_VERSION  2
 #define HVC_HDR_LEN	   16
 #define HVC_TAG_LEN	   16
 #define HVC_FRAME_OVERHEAD (HVC_HDR_LEN + HVC_TAG_LEN)
 #define HVC_MAX_PAYLOAD	   (64u << 20) /* hard protocol limit on a payload */
 #define HVC_MIN_RX_MAX	   4096u       /* smallest receive limit a peer may announce */
+#define HVC_HELLO_LEN	   76	       /* hello payload: 44 bytes of fields + X25519 share */
+#define HVC_FINISH_LEN	   32
 
 enum hvc_frame_type {
 	HVC_FT_HELLO_C = 0x01,
@@ -22,6 +25,7 @@ enum hvc_frame_type {
 	HVC_FT_APP_MIN = 0x40, /* 0x40..0xff: application message types */
 };
 
+/* Clear: the payload travels in the clear, still authenticated by the frame's tag. */
 #define HVC_FLAG_ENCRYPTED 0x0001u
 #define HVC_FLAGS_KNOWN	   HVC_FLAG_ENCRYPTED
 

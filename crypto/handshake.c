@@ -1,9 +1,11 @@
-/* PSK handshake: hellos with fresh nonces and policies, finished MACs over the transcript,
- * HKDF-SHA256 key schedule. Message layouts and labels: docs/protocol.md. */
+/* PSK handshake: hellos with fresh nonces, policies and ephemeral X25519 shares,
+ * finished MACs over the transcript, HKDF-SHA256 key schedule mixing PSK and DH (as TLS
+ * 1.3's psk_dhe_ke). Message layouts and labels: docs/protocol.md. */
 #include "channel_internal.h"
 #include "hkdf_sha256.h"
 #include "hmac_sha256.h"
 #include "mem_secure.h"
+#include "x25519.h"
 
 int hvc_negotiate(uint8_t policy_c, uint8_t policy_s, enum hvc_mode *mode)
 {
@@ -26,6 +28,7 @@ struct hello {
 	uint8_t proto, policy, echo_policy, mode;
 	uint32_t key_id, rx_max;
 	uint8_t nonce[32];
+	uint8_t share[32]; /* ephemeral X25519 public key */
 };
 
 static void hello_encode(const struct hello *h, uint8_t out[HVC_HELLO_LEN])
@@ -37,6 +40,7 @@ static void hello_encode(const struct hello *h, uint8_t out[HVC_HELLO_LEN])
 	hvc_be32_put(out + 4, h->key_id);
 	hvc_be32_put(out + 8, h->rx_max);
 	memcpy(out + 12, h->nonce, 32);
+	memcpy(out + 44, h->share, 32);
 }
 
 static int hello_decode(const uint8_t in[HVC_HELLO_LEN], struct hello *h)
@@ -48,8 +52,10 @@ static int hello_decode(const uint8_t in[HVC_HELLO_LEN], struct hello *h)
 	h->key_id = hvc_be32_get(in + 4);
 	h->rx_max = hvc_be32_get(in + 8);
 	memcpy(h->nonce, in + 12, 32);
-	if (h->proto != HVC_PROTO_VERSION || h->policy > HVC_POLICY_DISABLED || h->rx_max < HVC_MIN_RX_MAX ||
-	    h->rx_max > HVC_MAX_PAYLOAD)
+	memcpy(h->share, in + 44, 32);
+	if (h->proto != HVC_PROTO_VERSION)
+		return HVC_E_PROTO_VERSION;
+	if (h->policy > HVC_POLICY_DISABLED || h->rx_max < HVC_MIN_RX_MAX || h->rx_max > HVC_MAX_PAYLOAD)
 		return HVC_E_BAD_HELLO;
 	return HVC_OK;
 }
@@ -90,13 +96,25 @@ int hvc__hs_check_hdr(struct hvc_channel *ch, const struct hvc_frame_hdr *h)
 	return HVC_OK;
 }
 
-/* PRK = HKDF-Extract(salt = SHA-256(hello frames), IKM = PSK) */
-static void derive_prk(struct hvc_channel *ch)
+/* PRK0 = HKDF-Extract(salt = SHA-256(hello frames), IKM = PSK)
+ * PRK  = HKDF-Extract(salt = PRK0, IKM = X25519(own secret, peer's share))
+ * The PSK authenticates (only its holders can make the finished MACs); the DH secret,
+ * gone once the keys exist, makes a recorded migration undecryptable with a PSK stolen
+ * later. The ephemeral secret is wiped here whatever the outcome. */
+static int derive_prk(struct hvc_channel *ch, const uint8_t peer_share[32])
 {
-	uint8_t th[32];
+	uint8_t th[32], prk0[32], dh[32];
+	int rc = hvc_x25519_shared(ch->dh_priv, peer_share, dh);
+	hvc_zero(ch->dh_priv, sizeof(ch->dh_priv));
+	if (rc != HVC_OK)
+		return rc;
 	hvc_sha256(ch->transcript, ch->transcript_len, th);
-	hvc_hkdf_extract(th, 32, ch->psk, ch->psk_len, ch->prk);
+	hvc_hkdf_extract(th, 32, ch->psk, ch->psk_len, prk0);
+	hvc_hkdf_extract(prk0, 32, dh, 32, ch->prk);
 	hvc_zero(th, sizeof(th));
+	hvc_zero(prk0, sizeof(prk0));
+	hvc_zero(dh, sizeof(dh));
+	return HVC_OK;
 }
 
 /* HMAC(HKDF-Expand(PRK, label, 32), SHA-256(transcript so far)) */
@@ -119,25 +137,25 @@ static int establish(struct hvc_channel *ch)
 	hvc_zero(ch->prk, sizeof(ch->prk));
 	hvc_zero(ch->psk, sizeof(ch->psk));
 	ch->tx.seq = ch->rx.seq = 2; /* hello = 0, finished = 1 in each direction */
-	if (ch->mode == HVC_MODE_ENCRYPTED) {
-		if ((rc = hvc__dir_load(ch, &ch->tx)) != HVC_OK || (rc = hvc__dir_load(ch, &ch->rx)) != HVC_OK)
-			return hvc__fail(ch, rc);
-	} else {
-		hvc_zero(ch->tx.secret, 32);
-		hvc_zero(ch->rx.secret, 32);
-	}
+	/* Keys in both modes: plaintext frames are tagged with them. */
+	if ((rc = hvc__dir_load(ch, &ch->tx)) != HVC_OK || (rc = hvc__dir_load(ch, &ch->rx)) != HVC_OK)
+		return hvc__fail(ch, rc);
 	ch->state = HVC_ST_ESTABLISHED;
 	return HVC_OK;
 }
 
 static int client_send_hello(struct hvc_channel *ch)
 {
-	struct hello h = { HVC_PROTO_VERSION, (uint8_t)ch->cfg.policy, 0, 0, ch->cfg.key_id, ch->cfg.rx_max, { 0 } };
+	struct hello h = { HVC_PROTO_VERSION, (uint8_t)ch->cfg.policy, 0,     0,
+			   ch->cfg.key_id,    ch->cfg.rx_max,	       { 0 }, { 0 } };
 	uint8_t p[HVC_HELLO_LEN];
 	int rc = ch->cfg.entropy(ch->cfg.entropy_ctx, ch->nonce_own, 32);
+	if (rc == HVC_OK)
+		rc = hvc_x25519_keypair(ch->cfg.entropy, ch->cfg.entropy_ctx, ch->dh_priv, ch->dh_pub);
 	if (rc != HVC_OK)
 		return hvc__fail(ch, rc);
 	memcpy(h.nonce, ch->nonce_own, 32);
+	memcpy(h.share, ch->dh_pub, 32);
 	hello_encode(&h, p);
 	ch->state = HVC_ST_C_WAIT_HELLO_S;
 	return hvc__send_hs_frame(ch, HVC_FT_HELLO_C, p, sizeof(p));
@@ -149,6 +167,8 @@ static int client_on_hello(struct hvc_channel *ch, const uint8_t *p)
 	enum hvc_mode mode;
 	uint8_t mac[32];
 	int rc = hello_decode(p, &h);
+	if (rc == HVC_E_PROTO_VERSION)
+		return hvc__fail(ch, rc);
 	if (rc != HVC_OK || h.key_id != ch->cfg.key_id || h.mode < HVC_MODE_ENCRYPTED || h.mode > HVC_MODE_PLAIN ||
 	    h.echo_policy > HVC_POLICY_DISABLED)
 		return hvc__fail(ch, HVC_E_BAD_HELLO);
@@ -167,7 +187,8 @@ static int client_on_hello(struct hvc_channel *ch, const uint8_t *p)
 	ch->peer_rx_max = h.rx_max;
 	ch->peer_policy = h.policy;
 	memcpy(ch->nonce_peer, h.nonce, 32);
-	derive_prk(ch);
+	if ((rc = derive_prk(ch, h.share)) != HVC_OK)
+		return hvc__fail(ch, rc);
 	finished_mac(ch, "hvc1 finished c", mac);
 	ch->state = HVC_ST_C_WAIT_FINISH_S;
 	rc = hvc__send_hs_frame(ch, HVC_FT_FINISH_C, mac, 32);
@@ -197,6 +218,8 @@ static int server_on_hello(struct hvc_channel *ch, const uint8_t *p)
 	enum hvc_mode mode;
 	uint8_t out[HVC_HELLO_LEN];
 	int rc = hello_decode(p, &h);
+	if (rc == HVC_E_PROTO_VERSION)
+		return hvc__fail(ch, rc);
 	if (rc != HVC_OK || h.echo_policy != 0 || h.mode != 0)
 		return hvc__fail(ch, HVC_E_BAD_HELLO);
 	if (ch->cfg.psk_lookup) {
@@ -212,6 +235,8 @@ static int server_on_hello(struct hvc_channel *ch, const uint8_t *p)
 	if (rc != HVC_OK)
 		return hvc__fail(ch, rc);
 	rc = ch->cfg.entropy(ch->cfg.entropy_ctx, ch->nonce_own, 32);
+	if (rc == HVC_OK)
+		rc = hvc_x25519_keypair(ch->cfg.entropy, ch->cfg.entropy_ctx, ch->dh_priv, ch->dh_pub);
 	if (rc != HVC_OK)
 		return hvc__fail(ch, rc);
 	if (hvc_ct_equal(h.nonce, ch->nonce_own, 32))
@@ -221,14 +246,16 @@ static int server_on_hello(struct hvc_channel *ch, const uint8_t *p)
 	ch->peer_policy = h.policy;
 	memcpy(ch->nonce_peer, h.nonce, 32);
 	r = (struct hello){ HVC_PROTO_VERSION, (uint8_t)ch->cfg.policy, h.policy, (uint8_t)mode,
-			    h.key_id,	       ch->cfg.rx_max,		{ 0 } };
+			    h.key_id,	       ch->cfg.rx_max,		{ 0 },	  { 0 } };
 	memcpy(r.nonce, ch->nonce_own, 32);
+	memcpy(r.share, ch->dh_pub, 32);
 	hello_encode(&r, out);
 	ch->state = HVC_ST_S_WAIT_FINISH_C;
 	rc = hvc__send_hs_frame(ch, HVC_FT_HELLO_S, out, sizeof(out));
 	if (rc != HVC_OK)
 		return rc;
-	derive_prk(ch);
+	if ((rc = derive_prk(ch, h.share)) != HVC_OK)
+		return hvc__fail(ch, rc);
 	return HVC_OK;
 }
 

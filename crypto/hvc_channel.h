@@ -12,6 +12,8 @@
 
 enum hvc_role { HVC_ROLE_CLIENT = 1, HVC_ROLE_SERVER = 2 }; /* client = migration source */
 enum hvc_policy { HVC_POLICY_REQUIRED = 0, HVC_POLICY_OPPORTUNISTIC = 1, HVC_POLICY_DISABLED = 2 };
+/* PLAIN: payloads in the clear but every frame after the handshake still carries its
+ * AES-256-GCM tag, so nobody without the keys can forge, alter, drop or reorder one. */
 enum hvc_mode { HVC_MODE_NONE = 0, HVC_MODE_ENCRYPTED = 1, HVC_MODE_PLAIN = 2 };
 
 #define HVC_RECV_EOF (-1) /* recv callback: peer closed the byte stream */
@@ -144,15 +146,16 @@ struct hvc_channel {
 	uint8_t psk[HVC_PSK_MAX];
 	size_t psk_len;
 	uint8_t nonce_own[32], nonce_peer[32];
-	uint8_t transcript[2 * (HVC_HDR_LEN + 44) + 2 * (HVC_HDR_LEN + 32)];
+	uint8_t dh_priv[32], dh_pub[32]; /* this handshake's ephemeral X25519 pair */
+	uint8_t transcript[2 * (HVC_HDR_LEN + HVC_HELLO_LEN) + 2 * (HVC_HDR_LEN + HVC_FINISH_LEN)];
 	size_t transcript_len;
 	uint8_t prk[32];
 	uint32_t peer_rx_max;
 	uint8_t peer_policy;
 	/* receive side of the frame being read */
 	uint8_t rx_hdr[HVC_HDR_LEN];
-	uint8_t rx_small[64]; /* handshake payloads, tags */
-	size_t rx_got;	      /* bytes of the current frame received so far */
+	uint8_t rx_small[HVC_HELLO_LEN + 4]; /* handshake payloads (the hello is largest), tags */
+	size_t rx_got;			     /* bytes of the current frame received so far */
 	int rx_hdr_ok;
 	/* GHASH of an encrypted frame, advanced as its payload arrives (receive pipelining) */
 	uint8_t rx_ghash[16];
@@ -171,6 +174,13 @@ struct hvc_channel {
 };
 
 int hvc_channel_init(struct hvc_channel *ch, const struct hvc_config *cfg);
+/* Moves a channel whose handshake just completed (no data frame sent or begun) into *to,
+ * with the transport and buffers it uses from now on; *from is wiped. A listener runs
+ * handshakes in small pre-authentication slots and gives a migration's large buffers
+ * only to a peer that proved the PSK. The new tx_buf must hold what the peer may
+ * receive (its rx_max) plus HVC_FRAME_OVERHEAD, and rx_max stays what was announced. */
+int hvc_channel_move(struct hvc_channel *to, struct hvc_channel *from, const struct hvc_transport *t, uint8_t *tx_buf,
+		     size_t tx_buf_len, uint8_t *ks_tx, size_t ks_tx_len, uint8_t *ks_rx, size_t ks_rx_len);
 /* Advances the handshake: HVC_OK when established, HVC_AGAIN when waiting for the peer. */
 int hvc_channel_handshake_step(struct hvc_channel *ch);
 /* Loops handshake_step until done or failed (for blocking transports, or with a clock). */

@@ -36,6 +36,9 @@ enum hvc_err {
 	HVC_E_PEER_CLOSED = -27,      /* peer sent an authenticated CLOSE: clean end of stream */
 	HVC_E_SEQ_EXHAUSTED = -28,    /* 64-bit sequence space used up */
 	HVC_E_REKEY_OVERDUE = -29,    /* peer exceeded the key-usage limit without rekeying */
+	HVC_E_PROTO_VERSION = -30,    /* peer's hello speaks another protocol version */
+	HVC_E_DH_LOW_ORDER = -31,     /* peer's X25519 share is a low-order point (shared secret 0) */
+	HVC_E_LAST = -31,	      /* lowest code: tests walk HVC_E_LAST..-1 */
 };
 
 const char *hvc_strerror(int err);

@@ -10,7 +10,7 @@ HOSTCC ?= gcc
 PYTHON ?= python3
 
 # One warning set for all of our C, freestanding or hosted (third-party code is built
-# with its own: lwIP in net/net.mk, ipsec-mb's assembly in crypto/crypto.mk).
+# with its own: lwIP in net/net.mk, ipsec-mb's assembly and BearSSL in crypto/crypto.mk).
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 
 # Freestanding: no libc, no red zone (exceptions and VM exits land on the same stack),
@@ -61,7 +61,7 @@ CORE_PORTABLE_SRCS := $(HVLIB_SRCS) hv/core/page_alloc.c hv/core/line_edit.c hv/
 # The migration engine (hv/migrate): state machines, codec, policy, admission guard,
 # statistics, error names; and its adapter to the secure channel.
 MIG_CORE_SRCS := $(patsubst %,hv/migrate/%.c,engine_source engine_dest mig_proto mig_policy \
-	mig_guard mig_stats mig_err)
+	mig_guard mig_preauth mig_stats mig_err)
 MIG_LINK_SRCS := hv/migrate/mig_link_hvc.c
 
 endif

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need and fetches the Debian
-# sources of lwIP and intel-ipsec-mb into third_party/ (ignored by git), checking their
-# versions. Idempotent. `setup.sh --check` only checks (make setup-check, part of make test).
+# sources of lwIP, intel-ipsec-mb and BearSSL into third_party/ (ignored by git), checking
+# their versions. Idempotent. `setup.sh --check` only checks (make setup-check, part of make test).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 tp="$top/third_party"
-stamp="$tp/.setup-done-v2"
+stamp="$tp/.setup-done-v3"
 
 # Supported: Debian 12 (bookworm), where every version below was measured. Elsewhere
 # setup goes on with a warning.
@@ -59,6 +59,9 @@ readelf:build-essential:checking the Linux guest's /init is static
 # The Debian sources fetched, and the versions this tree is built and measured against.
 LWIP_VERSION=2.1.3
 IPSEC_MB_VERSION=1.3.0
+# BearSSL: X25519 only (crypto/x25519.c); its source has no version macro, so the upstream
+# part of the Debian version in its changelog is checked (Debian 12: 0.6+dfsg.1-3).
+BEARSSL_VERSION=0.6
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
@@ -99,6 +102,10 @@ check_versions() {
   h="$tp/ipsec-mb/lib/intel-ipsec-mb.h"
   v=$(tr -d '\r' <"$h" 2>/dev/null | sed -n 's/^#define IMB_VERSION_STR "\(.*\)"/\1/p')
   [ "$v" = "$IPSEC_MB_VERSION" ] || die "third_party/ipsec-mb is ${v:-unknown}, this tree needs $IPSEC_MB_VERSION (Debian $SUPPORTED_DEBIAN's); remove third_party/ and rerun on a supported release"
+  h="$tp/bearssl/debian/changelog"
+  v=$(sed -n '1s/^bearssl (\([^)+~-]*\).*/\1/p' "$h" 2>/dev/null)
+  [ "$v" = "$BEARSSL_VERSION" ] ||
+    die "third_party/bearssl is BearSSL ${v:-unknown}, this tree needs $BEARSSL_VERSION (Debian $SUPPORTED_DEBIAN's); remove third_party/ and rerun on a supported release"
 }
 
 if [ "${1:-}" = "--check" ]; then
@@ -118,7 +125,7 @@ fi
 if [ -f "$stamp" ] && [ -z "${SETUP_FORCE:-}" ]; then
   missing=""
   for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-  if [ -z "$missing" ] && [ -d "$tp/lwip" ] && [ -d "$tp/ipsec-mb" ]; then
+  if [ -z "$missing" ] && [ -d "$tp/lwip" ] && [ -d "$tp/ipsec-mb" ] && [ -d "$tp/bearssl" ]; then
     check_versions
     exit 0
   fi
@@ -165,6 +172,7 @@ fetch_src() { # name dir
 }
 fetch_src lwip lwip
 fetch_src intel-ipsec-mb ipsec-mb
+fetch_src bearssl bearssl
 check_versions
 check || die "installed packages do not provide what the build uses"
 touch "$stamp"

@@ -144,11 +144,18 @@ static void step_out(struct mig_service *s)
 		return;
 	mig_guard_handshake(&s->guard, m->ts->peer_ip, m->handshake_done, mig_now_ns());
 	report_end(&src->stats, "source", r);
-	if (r != MIG_DONE && mig_source_state(src) == MIG_SRC_IN_DOUBT)
-		hv_event("migrate: vm %u is IN DOUBT: commit sent, no confirmation; it stays paused here. "
-			 "Check the destination, then 'migrate resolve resume|scrub'",
+	if (r != MIG_DONE && mig_source_state(src) == MIG_SRC_IN_DOUBT) {
+		/* Nothing more will pass on this link: whatever resolves the doubt is the
+		 * operator's, so the session keys go now, not at 'migrate resolve'. */
+		hvc_channel_destroy(&m->ch);
+		if (m->ts)
+			tcp_stream_close(m->ts, 1);
+		m->ts = 0;
+		hv_event("migrate: vm %u is IN DOUBT: commit sent, no confirmation; it stays paused here "
+			 "(session keys wiped, connection closed). Check the destination, then "
+			 "'migrate resolve resume|scrub'",
 			 m->vm->id);
-	else if (r != MIG_DONE)
+	} else if (r != MIG_DONE)
 		hv_event("migrate: vm %u keeps running here (state %s)", m->vm->id, vm_state_name(m->vm->state));
 	mig_guard_end(&s->guard, m->vm->id, r);
 	if (mig_source_state(src) != MIG_SRC_IN_DOUBT)
@@ -164,6 +171,27 @@ static int refuse_incoming(uint32_t ip, const char *why)
 	return 1;
 }
 
+static void ip_str(uint32_t ip, char *buf, size_t len)
+{
+	hv_snprintf(buf, len, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+static void drop_pre(struct mig_service *s, int i, int failed_handshake, const char *why)
+{
+	struct mig_side *q = &s->pre[i];
+	char a[16];
+	ip_str(q->ts ? q->ts->peer_ip : 0, a, sizeof(a));
+	if (why)
+		hv_event("migrate: incoming connection from %s dropped before authentication: %s", a, why);
+	if (failed_handshake && q->ts)
+		mig_guard_handshake(&s->guard, q->ts->peer_ip, 0, mig_now_ns());
+	mig_preauth_release(&s->preauth, i, 0);
+	mig_side_end(q);
+}
+
+/* A new connection waits in a pre-authentication slot: one per address, a bounded time,
+ * the oldest making room for a newcomer. Only a peer that proved the PSK reaches the
+ * incoming migration and its buffers (promote). */
 static int on_incoming(void *ctx, struct tcp_stream *ts)
 {
 	struct mig_service *s = ctx;
@@ -171,20 +199,62 @@ static int on_incoming(void *ctx, struct tcp_stream *ts)
 	int g = mig_guard_admit(&s->guard, ip, mig_now_ns());
 	if (g != MIG_OK)
 		return refuse_incoming(ip, mig_strerror(g));
-	if (s->in.side.active)
-		return refuse_incoming(ip, "a migration is already coming in");
 	if (!hv_cfg.psk_len || s->crypto_broken)
 		return refuse_incoming(ip, "no PSK configured");
-	struct mig_side *m = &s->in.side;
-	memset(m, 0, sizeof(*m));
-	m->ts = ts;
-	m->t0_ms = hv_now_ms();
-	/* Sized for the largest guest we accept; the bitmap is the source's only. */
-	if (mig_bufs_alloc(&m->bufs, &hv_pages, 0) || mig_stream_setup(m, HVC_ROLE_SERVER)) {
-		mig_bufs_free(&m->bufs, &hv_pages);
-		memset(m, 0, sizeof(*m));
+	int ev;
+	int i = mig_preauth_place(&s->preauth, ip, mig_now_ns(), &ev);
+	if (ev >= 0) {
+		struct mig_side *old = &s->pre[ev];
+		char a[16];
+		ip_str(old->ts ? old->ts->peer_ip : 0, a, sizeof(a));
+		hv_event("migrate: incoming connection from %s dropped before authentication: %s", a,
+			 old->ts && old->ts->peer_ip == ip ? "replaced by a newer one from the same address"
+							   : "evicted (all pre-authentication slots busy)");
+		mig_side_end(old);
+	}
+	struct mig_side *q = &s->pre[i];
+	memset(q, 0, sizeof(*q));
+	q->ts = ts;
+	q->t0_ms = hv_now_ms();
+	/* The hello announces the receive limit the migration's buffers will have. */
+	q->bufs.txbuf = s->pre_txbuf[i];
+	q->bufs.txbuf_len = sizeof(s->pre_txbuf[i]);
+	q->bufs.msg_len = MIG_MSG_BUF_SIZE(MIG_BATCH);
+	if (mig_stream_setup(q, HVC_ROLE_SERVER)) {
+		mig_preauth_release(&s->preauth, i, 0);
+		memset(q, 0, sizeof(*q));
 		return 1;
 	}
+	q->active = 1;
+	return 0;
+}
+
+/* The peer in slot i proved the PSK: it becomes the incoming migration, if none is. */
+static void promote(struct mig_service *s, int i)
+{
+	struct mig_side *q = &s->pre[i], *m = &s->in.side;
+	uint32_t ip = q->ts->peer_ip;
+	char a[16];
+	ip_str(ip, a, sizeof(a));
+	mig_guard_handshake(&s->guard, ip, 1, mig_now_ns());
+	if (m->active) {
+		s->in_busy_refused++;
+		drop_pre(s, i, 0, "a migration is already coming in");
+		return;
+	}
+	memset(m, 0, sizeof(*m));
+	m->ts = q->ts;
+	m->t0_ms = q->t0_ms;
+	/* Sized for the largest guest we accept; the bitmap is the source's only. */
+	if (mig_bufs_alloc(&m->bufs, &hv_pages, 0) || mig_stream_adopt(m, &q->ch)) {
+		mig_bufs_free(&m->bufs, &hv_pages);
+		memset(m, 0, sizeof(*m));
+		drop_pre(s, i, 0, "no memory for the migration's buffers");
+		return;
+	}
+	q->ts = 0; /* the stream is m's now */
+	mig_preauth_release(&s->preauth, i, 1);
+	mig_side_end(q);
 	struct mig_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.batch_pages = MIG_BATCH;
@@ -193,14 +263,32 @@ static int on_incoming(void *ctx, struct tcp_stream *ts)
 	struct mig_buffers mb;
 	mig_bufs_engine_view(&m->bufs, &mb);
 	if (mig_dest_init(&s->in.eng, &cfg, &g2, &m->link, &mig_hv_clock, &mb) != MIG_OK) {
-		hvc_channel_destroy(&m->ch);
-		mig_bufs_free(&m->bufs, &hv_pages);
-		memset(m, 0, sizeof(*m));
-		return 1;
+		mig_side_end(m);
+		return;
 	}
-	m->active = m->connected = 1;
-	hv_event("migrate: incoming migration from %u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-	return 0;
+	m->active = m->connected = m->handshake_done = 1;
+	hv_event("migrate: incoming migration from %s (authenticated)", a);
+}
+
+static void step_pre(struct mig_service *s, int i)
+{
+	struct mig_side *q = &s->pre[i];
+	if (mig_preauth_expired(&s->preauth, i, mig_now_ns())) {
+		s->preauth.c.expired++;
+		drop_pre(s, i, 1, "handshake not finished in time");
+		return;
+	}
+	int r = hvc_channel_handshake_step(&q->ch);
+	tcp_stream_poll(q->ts);
+	if (r == HVC_AGAIN)
+		return;
+	if (r != HVC_OK) {
+		char why[96];
+		hv_snprintf(why, sizeof(why), "handshake failed: %s", hvc_strerror(r));
+		drop_pre(s, i, 1, why);
+		return;
+	}
+	promote(s, i);
 }
 
 static void step_in(struct mig_service *s)
@@ -217,7 +305,6 @@ static void step_in(struct mig_service *s)
 		hvc_channel_prefill_frames(&m->ch, 0, m->bufs.msg_len, 1); /* as the source */
 	if (r == MIG_AGAIN || r == MIG_BLOCKED)
 		return;
-	mig_guard_handshake(&s->guard, m->ts->peer_ip, m->handshake_done, mig_now_ns());
 	report_end(&s->in.eng.stats, "destination", r);
 	/* The stream is done either way; the VM (if it runs) stays. */
 	if (m->vm && r != MIG_DONE)
@@ -262,6 +349,9 @@ void mig_session_print(struct mig_service *s, const struct printer *p)
 	if (s->in.side.active)
 		pr_printf(p, "incoming: %s vm %u\r\n", mig_dst_state_name(mig_dest_state(&s->in.eng)),
 			  s->in.side.vm ? s->in.side.vm->id : 0);
+	char line[192];
+	mig_preauth_format(&s->preauth, line, sizeof(line));
+	pr_printf(p, "%s busy_refused=%lu\r\n", line, (unsigned long)s->in_busy_refused);
 }
 
 /* ---- entry points ---- */
@@ -271,6 +361,7 @@ void mig_hv_init(void)
 	struct mig_guard_cfg gc;
 	memset(&gc, 0, sizeof(gc));
 	mig_guard_init(&svc.guard, &gc);
+	mig_preauth_init(&svc.preauth, 0);
 	/* Known answers through every AES-GCM path this CPU runs, before any
 	 * guest byte is trusted to them. */
 	unsigned ran = 0, skipped = 0;
@@ -304,9 +395,13 @@ void mig_hv_poll(void)
 			hv_event("migrate: listening on port %u", hv_cfg.mig_port);
 		s->listening = 1;
 	}
-	if (!s->out.side.active && !s->in.side.active)
+	unsigned pre = mig_preauth_used(&s->preauth);
+	if (!s->out.side.active && !s->in.side.active && !pre)
 		return;
 	arch_host_vector_begin(); /* the channel's crypto uses vector registers */
+	for (int i = 0; pre && i < MIG_PREAUTH_SLOTS; i++)
+		if (s->pre[i].active)
+			step_pre(s, i);
 	if (s->out.side.active && !(s->out.side.connected && mig_source_state(&s->out.eng) == MIG_SRC_IN_DOUBT))
 		step_out(s);
 	if (s->in.side.active)

@@ -74,7 +74,7 @@ static int psk_lookup(void *ctx, uint32_t key_id, uint8_t *psk, size_t *len)
 	return 0;
 }
 
-int mig_stream_setup(struct mig_side *m, enum hvc_role role)
+static void bind_bytes(struct mig_side *m)
 {
 	m->hvc.bytes.ctx = m;
 	m->hvc.bytes.writable = bytes_writable;
@@ -84,6 +84,23 @@ int mig_stream_setup(struct mig_side *m, enum hvc_role role)
 	/* the channel decrypts straight from the stream's receive ring: no copy first */
 	m->hvc.bytes.peek = bytes_peek;
 	m->hvc.bytes.consume = bytes_consume;
+}
+
+int mig_stream_adopt(struct mig_side *m, struct hvc_channel *from)
+{
+	bind_bytes(m);
+	struct hvc_transport t = mig_hvc_transport(&m->hvc);
+	int err = hvc_channel_move(&m->ch, from, &t, m->bufs.txbuf, m->bufs.txbuf_len, m->bufs.ks_tx, m->bufs.ks_len,
+				   m->bufs.ks_rx, m->bufs.ks_len);
+	if (err)
+		return hv_err_from_hvc(err);
+	mig_hvc_link(&m->hvc, &m->ch, m->bufs.txbuf_len, &m->link);
+	return HV_OK;
+}
+
+int mig_stream_setup(struct mig_side *m, enum hvc_role role)
+{
+	bind_bytes(m);
 	struct hvc_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.role = role;
@@ -117,8 +134,13 @@ int mig_stream_setup(struct mig_side *m, enum hvc_role role)
 void mig_side_end(struct mig_side *m)
 {
 	hvc_channel_destroy(&m->ch);
-	if (m->ts)
-		tcp_stream_close(m->ts, 1);
+	if (m->ts) {
+		/* What the engine queued last (CONFIRM, an ABORT with its reason) leaves before
+		 * the FIN: lwIP keeps sending what it holds after a close, a reset would drop
+		 * it. Bytes our ring could not hand over now go with a reset. */
+		tcp_stream_poll(m->ts);
+		tcp_stream_close(m->ts, m->ts->tx_len != 0);
+	}
 	mig_bufs_free(&m->bufs, &hv_pages);
 	if (m->vm)
 		m->vm->migrating = 0;

@@ -10,6 +10,7 @@
 #include "mig_bufs.h"
 #include "mig_guard.h"
 #include "mig_link_hvc.h"
+#include "mig_preauth.h"
 #include "tcp_stream.h"
 #include "vm.h"
 
@@ -40,9 +41,17 @@ struct mig_in {
 	struct mig_dest eng;
 };
 
+/* Handshake frames only: a pre-authentication slot's channel sends nothing larger. */
+#define MIG_PREAUTH_TXBUF (HVC_FRAME_OVERHEAD + HVC_HELLO_LEN + 64)
+
 struct mig_service {
 	struct mig_out out;
 	struct mig_in in;
+	/* connections still in their handshake, each in a side with no buffers of its own */
+	struct mig_side pre[MIG_PREAUTH_SLOTS];
+	uint8_t pre_txbuf[MIG_PREAUTH_SLOTS][MIG_PREAUTH_TXBUF];
+	struct mig_preauth preauth;
+	uint64_t in_busy_refused; /* authenticated while a migration was already coming in */
 	struct mig_guard guard;
 	int listening;
 	int crypto_broken; /* the boot self-test failed: nothing may use the channel */
@@ -56,6 +65,9 @@ extern const struct mig_clock mig_hv_clock;
 uint64_t mig_now_ns(void);
 /* The channel over the side's TCP stream, and the engine's link over the channel. */
 int mig_stream_setup(struct mig_side *m, enum hvc_role role);
+/* The channel of a side whose handshake completed (a pre-authentication slot), moved to
+ * m with m's buffers (allocated by the caller); from is wiped. */
+int mig_stream_adopt(struct mig_side *m, struct hvc_channel *from);
 /* Closes the stream, destroys the channel, wipes the buffers, clears the side. */
 void mig_side_end(struct mig_side *m);
 

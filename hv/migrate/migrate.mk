@@ -15,7 +15,7 @@ MIG_TEST_CFLAGS := $(HOSTED_TEST_CFLAGS) -Ihv/include -Ihv/migrate -Itests/migra
 # The freestanding check compiles with exactly the hypervisor's flags.
 MIG_FS_CFLAGS := $(FS_CFLAGS) $(HV_INC)
 
-MIG_UNIT := test_proto test_policy test_engine test_link
+MIG_UNIT := test_proto test_policy test_engine test_link test_handoff test_preauth
 MIG_UNIT_BINS := $(patsubst %,$(MIG_OUT)/%,$(MIG_UNIT))
 MIGSIM := $(MIG_OUT)/migsim
 # Only these may stay undefined in the freestanding objects (hvlib, and the channel API
@@ -44,6 +44,14 @@ $(MIG_OUT)/test_link: tests/migrate/test_link.c tests/crypto/mem_transport.c $(M
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(MIG_TEST_CFLAGS) -Icrypto -Icrypto/hosted -Itests/crypto -o $@ tests/migrate/test_link.c \
 		tests/crypto/mem_transport.c $(MIG_LINK_SRCS) hv/migrate/mig_err.c $(CRYPTO_LIB) -lcmocka -lpthread
+
+# Whole migrations over a real channel pair with an attacker on the path.
+$(MIG_OUT)/test_handoff: tests/migrate/test_handoff.c tests/migrate/fake_guest.c tests/crypto/mem_transport.c \
+		$(MIG_ALL_SRC) $(MIG_HDRS) $(CRYPTO_LIB)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(MIG_TEST_CFLAGS) -Icrypto -Icrypto/hosted -Itests/crypto -o $@ tests/migrate/test_handoff.c \
+		tests/migrate/fake_guest.c tests/crypto/mem_transport.c $(MIG_ALL_SRC) $(HVLIB_SRCS) $(CRYPTO_LIB) \
+		-lcmocka -lpthread
 
 $(MIG_OUT)/test_%: tests/migrate/test_%.c $(MIG_CORE_SRCS) $(MIG_HDRS)
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "hkdf_sha256.h"
 #include "mem_secure.h"
@@ -36,7 +37,7 @@ struct mitm {
 	size_t off3;
 	uint8_t val3;
 };
-enum { M_PASS, M_XOR, M_SET, M_REPLACE, M_REFLECT, M_COPY_NONCE };
+enum { M_PASS, M_XOR, M_SET, M_REPLACE, M_REFLECT, M_COPY_NONCE, M_SHARE };
 
 struct pair {
 	struct mem_link link;
@@ -87,6 +88,7 @@ static void mitm_fn(void *ctx, struct mem_link *l, int dir, const uint8_t *buf, 
 	case M_COPY_NONCE: /* server hello carries the client's nonce */
 		memcpy(tmp + 28, m->rec[!dir][0] + 28, 32);
 		break;
+	case M_SHARE: /* a hello's X25519 share replaced by rep */ memcpy(tmp + 16 + 44, m->rep, 32); break;
 	}
 	(void)l;
 	mem_pipe_push(out, tmp, len);
@@ -1099,7 +1101,7 @@ static void test_api_misuse(void **state)
 	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
 	pair_start(&p);
 	handshake(&p);
-	uint8_t h[16] = { 1, 0x41, 0, 1, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
+	uint8_t h[16] = { HVC_PROTO_VERSION, 0x41, 0, 1, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2 };
 	mem_pipe_push(&p.link.p[0], h, 16);
 	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_E_TOO_LONG);
 	pair_free(&p);
@@ -1164,11 +1166,11 @@ static void test_platform_failures(void **state)
 
 static int check_error_codes_distinct(void)
 {
-	for (int a = -29; a <= 1; a++)
+	for (int a = HVC_E_LAST; a <= 1; a++)
 		for (int b = a + 1; b <= 1; b++)
 			if (!strcmp(hvc_strerror(a), hvc_strerror(b)))
 				return 0;
-	return strcmp(hvc_strerror(-30), "unknown error") == 0;
+	return strcmp(hvc_strerror(HVC_E_LAST - 1), "unknown error") == 0;
 }
 
 static void test_error_strings(void **state)
@@ -1216,7 +1218,7 @@ static void test_wire_is_standard_gcm(void **state)
 		assert_true(ossl_open_frame(key, salt, seq, f[0], 150, pt));
 		for (int i = 0; i < 150; i++)
 			assert_int_equal(pt[i], 'a');
-		assert_int_equal(f[0][0], 1);
+		assert_int_equal(f[0][0], HVC_PROTO_VERSION);
 		assert_int_equal(f[0][1], 0x42);
 		assert_int_equal(f[0][3], 1);
 		assert_int_equal(f[0][7], 150);
@@ -1295,6 +1297,231 @@ static void test_zero_stream(void **state)
 #define ALL_PATHS(fn)                                                                                                  \
 	PT(fn, HVC_GCM_SSE, "sse-aesni"), PT(fn, HVC_GCM_AVX2, "avx2-gen4"), PT(fn, HVC_GCM_VAES_AVX512, "vaes-avx512")
 
+/* Plaintext mode: the payload is on the wire as it is, followed by a tag that is exactly
+ * AES-256-GCM's over (header, payload as ciphertext): OpenSSL verifies it; a flipped
+ * payload bit, a forged frame (no key, so no tag) and a REKEY are handled as encrypted. */
+static void test_plaintext_frames_are_tagged(void **state)
+{
+	(void)state;
+	struct pair p;
+	uint8_t f[2][512], key[32], salt[12], pt[512], buf[512], type;
+	size_t len;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_DISABLED, HVC_POLICY_DISABLED);
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	assert_int_equal(hvc_channel_mode(p.c), HVC_MODE_PLAIN);
+	hvc_hkdf_expand_label(p.c->tx.secret, "hvc1 key", key, 32);
+	hvc_hkdf_expand_label(p.c->tx.secret, "hvc1 salt", salt, 12);
+	uint64_t seq = p.c->tx.seq;
+	capture_frames(&p, 2, 150, f);
+	assert_int_equal(f[0][3], 0); /* not encrypted */
+	for (int i = 0; i < 150; i++)
+		assert_int_equal(f[0][16 + i], 'a'); /* in the clear */
+	assert_true(ossl_open_frame(key, salt, seq, f[0], 150, pt));
+	f[0][16 + 20] ^= 1;
+	assert_false(ossl_open_frame(key, salt, seq, f[0], 150, pt));
+	/* the receiver refuses the altered frame and returns none of its bytes */
+	mem_pipe_push(&p.link.p[0], f[0], 150 + 32);
+	memset(buf, 0x77, sizeof(buf));
+	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_E_AUTH_TAG);
+	for (int i = 0; i < 150; i++)
+		assert_int_equal(buf[i], 0);
+	assert_wiped(p.s);
+	pair_free(&p);
+
+	/* A frame made up by someone without the keys (the ABORT of a bait-and-switch) */
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_DISABLED, HVC_POLICY_DISABLED);
+	pair_start(&p);
+	handshake(&p);
+	uint8_t forged[16 + 16 + 16] = { HVC_PROTO_VERSION, 0x4a, 0, 0, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 2 };
+	mem_pipe_push(&p.link.p[0], forged, sizeof(forged));
+	assert_int_equal(hvc_channel_recv(p.s, &type, buf, sizeof(buf), &len), HVC_E_AUTH_TAG);
+	pair_free(&p);
+
+	/* Key-usage limits and REKEY apply in plaintext mode too */
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_DISABLED, HVC_POLICY_DISABLED);
+	p.cc.rekey_msgs = 3;
+	pair_start(&p);
+	handshake(&p);
+	uint64_t seed = 5;
+	for (int i = 0; i < 10; i++)
+		roundtrip(&p, p.c, p.s, 300, &seed);
+	assert_true(hvc_channel_tx_epoch(p.c) >= 3);
+	assert_int_equal(hvc_channel_rx_epoch(p.s), hvc_channel_tx_epoch(p.c));
+	pair_free(&p);
+}
+
+/* A peer of another protocol version is named as such on both sides. */
+static void test_other_protocol_version_refused(void **state)
+{
+	(void)state;
+	/* the client's hello rewritten to version 1 (header byte 0, hello byte 0) */
+	run_mitm((struct mitm){ .dir = 0, .nth = 0, .action = M_SET, .off = 16, .val = 1 }, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_PROTO_VERSION);
+	run_mitm((struct mitm){ .dir = 0, .nth = 0, .action = M_SET, .off = 0, .val = 1 }, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_TIMEOUT, HVC_E_PROTO_VERSION);
+	/* the server's */
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_SET, .off = 0, .val = 1 }, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_PROTO_VERSION, HVC_E_TIMEOUT);
+	run_mitm((struct mitm){ .dir = 1, .nth = 0, .action = M_SET, .off = 16, .val = 1 }, HVC_POLICY_REQUIRED,
+		 HVC_POLICY_REQUIRED, HVC_E_PROTO_VERSION, HVC_E_TIMEOUT);
+}
+
+#define OFF_SHARE (16 + 44)
+static const uint8_t zero_share[32];
+static const uint8_t order8_share[32] = { 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3,
+					  0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32,
+					  0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 };
+
+/* A low-order X25519 share would make the DH secret one the attacker knows: refused by
+ * name by whichever side receives it. */
+static void test_low_order_share_refused(void **state)
+{
+	(void)state;
+	const uint8_t *shares[] = { zero_share, order8_share };
+	for (int i = 0; i < 2; i++) {
+		for (int dir = 0; dir < 2; dir++) {
+			struct pair p;
+			pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+			p.m = (struct mitm){ .dir = dir, .nth = 0, .action = M_SHARE, .rep = shares[i] };
+			pair_start(&p);
+			handshake(&p);
+			assert_int_equal(dir ? p.rc_c : p.rc_s, HVC_E_DH_LOW_ORDER);
+			assert_wiped(dir ? p.c : p.s);
+			pair_free(&p);
+		}
+	}
+}
+
+/* Entropy that keeps a copy of what it hands out: the test can play the party whose
+ * ephemeral secrets leaked. */
+struct rec_entropy {
+	uint64_t lcg;
+	uint8_t log[256];
+	size_t n;
+};
+
+static int recording_entropy(void *ctx, void *buf, size_t len)
+{
+	struct rec_entropy *r = ctx;
+	det_entropy(&r->lcg, buf, len);
+	if (r->n + len <= sizeof(r->log)) {
+		memcpy(r->log + r->n, buf, len);
+		r->n += len;
+	}
+	return HVC_OK;
+}
+
+static int ossl_x25519(const uint8_t priv[32], const uint8_t pub[32], uint8_t out[32])
+{
+	EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, 32);
+	EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, pub, 32);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k, NULL);
+	size_t n = 32;
+	int ok = k && peer && c && EVP_PKEY_derive_init(c) > 0 && EVP_PKEY_derive_set_peer(c, peer) > 0 &&
+		 EVP_PKEY_derive(c, out, &n) > 0 && n == 32;
+	EVP_PKEY_CTX_free(c);
+	EVP_PKEY_free(peer);
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+/* Tries to open the recorded client->server frame with keys derived, as docs/protocol.md
+ * says, from the PSK and the transcript, and dh (NULL: the PSK-only schedule). */
+static int try_open(const uint8_t *psk, const uint8_t *hellos, size_t hlen, const uint8_t *dh, uint64_t seq,
+		    const uint8_t *frame, size_t len)
+{
+	uint8_t th[32], prk0[32], prk[32], sec[32], key[32], salt[12], pt[512];
+	SHA256(hellos, hlen, th);
+	hvc_hkdf_extract(th, 32, psk, 32, prk0);
+	if (dh)
+		hvc_hkdf_extract(prk0, 32, dh, 32, prk);
+	else
+		memcpy(prk, prk0, 32);
+	hvc_hkdf_expand_label(prk, "hvc1 traffic c2s", sec, 32);
+	hvc_hkdf_expand_label(sec, "hvc1 key", key, 32);
+	hvc_hkdf_expand_label(sec, "hvc1 salt", salt, 12);
+	return ossl_open_frame(key, salt, seq, frame, len, pt);
+}
+
+/* Forward secrecy: with a recorded migration and the PSK (stolen later), the keys cannot
+ * be derived without an ephemeral secret; with the client's (or the server's) they can,
+ * so the check is able to fail. */
+static void test_forward_secrecy(void **state)
+{
+	(void)state;
+	struct pair p;
+	struct rec_entropy ec = { 11, { 0 }, 0 }, es = { 22, { 0 }, 0 };
+	uint8_t f[1][512], hellos[2 * (16 + HVC_HELLO_LEN)], dh[32];
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.cc.entropy = p.sc.entropy = recording_entropy;
+	p.cc.entropy_ctx = &ec;
+	p.sc.entropy_ctx = &es;
+	pair_start(&p);
+	handshake(&p);
+	assert_int_equal(p.rc_c, HVC_OK);
+	uint64_t seq = p.c->tx.seq;
+	capture_frames(&p, 1, 150, f);
+	/* the recording: both hellos (the mitm kept each direction's first frame) */
+	assert_int_equal(p.m.rec_len[0][0], 16 + HVC_HELLO_LEN);
+	assert_int_equal(p.m.rec_len[1][0], 16 + HVC_HELLO_LEN);
+	memcpy(hellos, p.m.rec[0][0], 16 + HVC_HELLO_LEN);
+	memcpy(hellos + 16 + HVC_HELLO_LEN, p.m.rec[1][0], 16 + HVC_HELLO_LEN);
+	const uint8_t *share_c = p.m.rec[0][0] + OFF_SHARE, *share_s = p.m.rec[1][0] + OFF_SHARE;
+	/* PSK only: neither the PSK-only schedule nor a guessed DH secret opens it */
+	assert_false(try_open(p.psk, hellos, sizeof(hellos), NULL, seq, f[0], 150));
+	memset(dh, 0, 32);
+	assert_false(try_open(p.psk, hellos, sizeof(hellos), dh, seq, f[0], 150));
+	assert_false(try_open(p.psk, hellos, sizeof(hellos), share_c, seq, f[0], 150));
+	/* with the client's ephemeral secret (its second 32 bytes of entropy, after the nonce) */
+	assert_int_equal(ec.n, 64);
+	assert_true(ossl_x25519(ec.log + 32, share_s, dh));
+	assert_true(try_open(p.psk, hellos, sizeof(hellos), dh, seq, f[0], 150));
+	/* or the server's, giving the same secret */
+	assert_true(ossl_x25519(es.log + 32, share_c, dh));
+	assert_true(try_open(p.psk, hellos, sizeof(hellos), dh, seq, f[0], 150));
+	/* and the ephemeral secrets are gone from both channels */
+	for (int i = 0; i < 32; i++) {
+		assert_int_equal(p.c->dh_priv[i], 0);
+		assert_int_equal(p.s->dh_priv[i], 0);
+	}
+	pair_free(&p);
+}
+
+/* A listener's handshake in a small pre-authentication slot, then the channel moved to
+ * the migration's buffers: traffic flows both ways and the slot keeps nothing. */
+static void test_move_after_handshake(void **state)
+{
+	(void)state;
+	struct pair p;
+	static uint8_t small[HVC_FRAME_OVERHEAD + 128];
+	uint64_t seed = 3;
+	pair_init(&p, HVC_GCM_AUTO, HVC_POLICY_REQUIRED, HVC_POLICY_REQUIRED);
+	p.sc.tx_buf = small;
+	p.sc.tx_buf_len = sizeof(small);
+	pair_start(&p);
+	struct hvc_channel *to = aligned_alloc(64, sizeof(*to));
+	struct hvc_transport t = mem_transport(&p.se);
+	assert_int_equal(hvc_channel_move(to, p.s, &t, p.stxb, BUFSZ, NULL, 0, NULL, 0), HVC_E_STATE);
+	handshake(&p);
+	assert_int_equal(p.rc_s, HVC_OK);
+	assert_int_equal(hvc_channel_move(to, p.s, &t, p.stxb, 16, NULL, 0, NULL, 0), HVC_E_INVAL);
+	assert_int_equal(hvc_channel_move(to, p.s, &t, p.stxb, BUFSZ, NULL, 0, NULL, 0), HVC_OK);
+	const uint8_t *z = (const uint8_t *)p.s;
+	for (size_t i = 0; i < sizeof(*p.s); i++)
+		assert_int_equal(z[i], 0);
+	free(p.s);
+	p.s = to;
+	roundtrip(&p, p.c, p.s, 5000, &seed);
+	roundtrip(&p, p.s, p.c, 100000, &seed);
+	/* only before the first data frame */
+	struct hvc_channel *again = aligned_alloc(64, sizeof(*again));
+	assert_int_equal(hvc_channel_move(again, p.s, &t, p.stxb, BUFSZ, NULL, 0, NULL, 0), HVC_E_STATE);
+	free(again);
+	pair_free(&p);
+}
+
 int main(void)
 {
 	print_paths();
@@ -1326,6 +1553,11 @@ int main(void)
 		cmocka_unit_test(test_ks_job_after_its_frame),
 		cmocka_unit_test(test_platform_failures),
 		cmocka_unit_test(test_wire_is_standard_gcm),
+		cmocka_unit_test(test_plaintext_frames_are_tagged),
+		cmocka_unit_test(test_other_protocol_version_refused),
+		cmocka_unit_test(test_low_order_share_refused),
+		cmocka_unit_test(test_forward_secrecy),
+		cmocka_unit_test(test_move_after_handshake),
 	};
 	return cmocka_run_group_tests_name("crypto_channel", tests, NULL, NULL);
 }

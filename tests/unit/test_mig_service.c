@@ -129,10 +129,10 @@ static void every_engine_and_channel_code_keeps_its_name(void **state)
 		assert_string_equal(hv_strerror(hv), mig_strerror(e));
 		for (unsigned i = 0; i < ARRAY_SIZE(hv_codes); i++)
 			assert_int_not_equal(hv, hv_codes[i]);
-		for (int h = HVC_E_REKEY_OVERDUE; h < 0; h++)
+		for (int h = HVC_E_LAST; h < 0; h++)
 			assert_int_not_equal(hv, hv_err_from_hvc(h));
 	}
-	for (int h = HVC_E_REKEY_OVERDUE; h < 0; h++) {
+	for (int h = HVC_E_LAST; h < 0; h++) {
 		assert_string_equal(hv_strerror(hv_err_from_hvc(h)), hvc_strerror(h));
 		assert_string_not_equal(hv_strerror(hv_err_from_hvc(h)), "unknown error");
 	}
