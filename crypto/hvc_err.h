@@ -16,7 +16,7 @@ enum hvc_err {
 	HVC_E_TRANSPORT = -7,	      /* send/recv callback reported an error */
 	HVC_E_TRUNCATED = -8,	      /* stream ended inside a frame or without a CLOSE frame */
 	HVC_E_TIMEOUT = -9,	      /* peer stalled longer than the stall timeout */
-	HVC_E_BAD_VERSION = -10,      /* frame header version is not 1 */
+	HVC_E_BAD_VERSION = -10,      /* frame header version is not this build's */
 	HVC_E_BAD_TYPE = -11,	      /* unknown frame type */
 	HVC_E_BAD_FLAGS = -12,	      /* reserved flag bits set, or ENCRYPTED flag wrong for the mode */
 	HVC_E_TOO_LONG = -13,	      /* payload length above the receiver's announced limit */

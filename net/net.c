@@ -5,6 +5,7 @@
 #include "net.h"
 #include "netif_e1000.h"
 #include "net_echo.h"
+#include "net_hold.h"
 #include "lwip/init.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/timeouts.h"
@@ -122,6 +123,20 @@ static int run(int argc, char **argv, const struct printer *out)
 		if (!up)
 			return HV_ESTATE;
 		return net_echo_start(ip, bytes);
+	}
+	if (!hv_strcmp(argv[1], "hold")) {
+		uint32_t ip;
+		uint64_t port, n;
+		if (argc == 2) {
+			net_hold_status(out);
+			return HV_OK;
+		}
+		if (argc != 5 || config_parse_ipv4(argv[2], &ip, 0, 0) || hv_parse_u64(argv[3], &port) || !port ||
+		    port > 65535 || hv_parse_u64(argv[4], &n) || !n || n > NET_HOLD_MAX)
+			return HV_EINVAL;
+		if (!up)
+			return HV_ESTATE;
+		return net_hold_start(ip, (uint16_t)port, (unsigned)n);
 	}
 	return HV_ENOENT;
 }

@@ -10,7 +10,9 @@ int net_cmd_report(const struct printer *out, int err, int argc, char **argv)
 	case HV_OK: return HV_OK;
 	case HV_EINVAL:
 		return console_error(
-			out, err, "usage: net status | net up IP/LEN [GW] | net echo IP BYTES (BYTES 1..1073741824)");
+			out, err,
+			"usage: net status | net up IP/LEN [GW] | net echo IP BYTES (BYTES 1..1073741824) | "
+			"net hold [IP PORT N] (N 1..4 idle connections, for tests)");
 	case HV_ENOENT:
 		if (up_cmd)
 			return console_error(out, err, "no e1000 NIC found on the PCI bus");

@@ -9,7 +9,43 @@
  * without keeping what it sent. */
 static uint8_t stream_byte(uint64_t off) { return (uint8_t)((off * 2654435761u) >> 13); }
 
-static uint64_t served_conns, served_bytes;
+static uint64_t served_conns, served_bytes, reaped_idle, refused_busy;
+static unsigned live;
+
+/* Connections silent this long are dropped, and only a few are served at once: lwIP has
+ * MEMP_NUM_TCP_PCB control blocks for everything, the migration's streams included, and
+ * idle echo connections must not be able to take them all. */
+#define NET_ECHO_IDLE_MS    10000u
+#define NET_ECHO_MAX_LIVE   2u
+#define NET_ECHO_POLL_TICKS 25 /* lwIP slow-timer ticks (40 ms): about a second */
+
+/* Each connection's arg is the time of its last activity, in ms. */
+static void srv_forget(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, 0);
+	tcp_recv(pcb, 0);
+	tcp_poll(pcb, 0, 0);
+	tcp_err(pcb, 0);
+	if (live)
+		live--;
+}
+
+static void srv_err(void *arg, err_t err)
+{
+	(void)arg, (void)err; /* the pcb is already gone */
+	if (live)
+		live--;
+}
+
+static err_t srv_poll(void *arg, struct tcp_pcb *pcb)
+{
+	if (hv_now_ms() - (uint64_t)(uintptr_t)arg < NET_ECHO_IDLE_MS)
+		return ERR_OK;
+	reaped_idle++;
+	srv_forget(pcb);
+	tcp_abort(pcb);
+	return ERR_ABRT;
+}
 
 static err_t srv_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
@@ -17,12 +53,12 @@ static err_t srv_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (!p || err != ERR_OK) {
 		if (p)
 			pbuf_free(p);
-		tcp_arg(pcb, 0);
-		tcp_recv(pcb, 0);
+		srv_forget(pcb);
 		if (tcp_close(pcb) != ERR_OK)
 			tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	tcp_arg(pcb, (void *)(uintptr_t)hv_now_ms());
 	/* Echo only what fits; the rest stays unacknowledged (flow control). */
 	u32_t room = tcp_sndbuf(pcb); /* 32-bit with window scaling */
 	if (p->tot_len > room)
@@ -30,6 +66,7 @@ static err_t srv_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	for (struct pbuf *q = p; q; q = q->next)
 		if (tcp_write(pcb, q->payload, q->len, TCP_WRITE_FLAG_COPY) != ERR_OK) {
 			pbuf_free(p);
+			srv_forget(pcb);
 			tcp_abort(pcb);
 			return ERR_ABRT;
 		}
@@ -45,8 +82,17 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	(void)arg;
 	if (err != ERR_OK || !pcb)
 		return ERR_VAL;
+	if (live >= NET_ECHO_MAX_LIVE) {
+		refused_busy++;
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	live++;
 	served_conns++;
+	tcp_arg(pcb, (void *)(uintptr_t)hv_now_ms());
 	tcp_recv(pcb, srv_recv);
+	tcp_err(pcb, srv_err);
+	tcp_poll(pcb, srv_poll, NET_ECHO_POLL_TICKS);
 	return ERR_OK;
 }
 
@@ -206,6 +252,9 @@ void net_echo_poll(void)
 
 void net_echo_status(const struct printer *p)
 {
-	pr_printf(p, "echo: served_connections=%lu served_bytes=%lu client=%s\r\n", (unsigned long)served_conns,
-		  (unsigned long)served_bytes, cl.active ? "running" : "idle");
+	pr_printf(p,
+		  "echo: served_connections=%lu served_bytes=%lu live=%u reaped_idle=%lu refused_busy=%lu "
+		  "idle_limit_ms=%u client=%s\r\n",
+		  (unsigned long)served_conns, (unsigned long)served_bytes, live, (unsigned long)reaped_idle,
+		  (unsigned long)refused_busy, NET_ECHO_IDLE_MS, cl.active ? "running" : "idle");
 }

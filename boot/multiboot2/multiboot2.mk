@@ -45,13 +45,15 @@ $(eval $(call hv_iso_rule,$(HV_ISO),$(BUILD)/iso,$(HV_CMDLINE),))
 $(eval $(call hv_iso_rule,$(HV_MIG_ISO),$(BUILD)/iso-mig,$(HV_MIG_CMDLINE),))
 $(eval $(call hv_iso_rule,$(HV_LINUX_ISO),$(BUILD)/iso-linux,$(HV_LINUX_CMDLINE),$(LINUX_MODULES)))
 # Linux migration tests: one Linux guest per side; the second ISO claims another TSC
-# rate (tsc_khz=), a destination that must refuse a Linux guest before ACCEPT.
+# rate (tsc_khz=), a destination that must refuse a Linux guest before ACCEPT, and
+# carries a test PSK of the longest size (64 bytes) on its boot line: set, never printed.
+HV_TEST_LONG_PSK := 0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
 HV_LINUX_MIG_ISO := $(BUILD)/hv-linux-mig.iso
 HV_LINUX_SKEW_ISO := $(BUILD)/hv-linux-skew.iso
 HV_LINUX_MIG_CMDLINE ?= exit_on_panic=1 vms=linux hb_ms=250 write_rate=40
 LINUX_MIG_MODULES := $(BUILD)/linux/bzImage:linux $(BUILD)/linux/initramfs.cpio.gz:initrd
 $(eval $(call hv_iso_rule,$(HV_LINUX_MIG_ISO),$(BUILD)/iso-linux-mig,$(HV_LINUX_MIG_CMDLINE),$(LINUX_MIG_MODULES)))
-$(eval $(call hv_iso_rule,$(HV_LINUX_SKEW_ISO),$(BUILD)/iso-linux-skew,$(HV_LINUX_MIG_CMDLINE) tsc_khz=45000,$(LINUX_MIG_MODULES)))
+$(eval $(call hv_iso_rule,$(HV_LINUX_SKEW_ISO),$(BUILD)/iso-linux-skew,$(HV_LINUX_MIG_CMDLINE) tsc_khz=45000 psk=$(HV_TEST_LONG_PSK),$(LINUX_MIG_MODULES)))
 
 .PHONY: iso iso-linux FORCE_CMDLINE
 iso: $(HV_ISO) $(HV_MIG_ISO) $(HV_LINUX_ISO) $(HV_LINUX_MIG_ISO) $(HV_LINUX_SKEW_ISO)

@@ -9,7 +9,8 @@
 
 #define MIGRATE_USAGE                                                                                                  \
 	"usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | psk | "                              \
-	"set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE | peer NAME ADDR[:PORT]"
+	"set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE | peer NAME ADDR[:PORT] | "                \
+	"test hostile-state"
 
 static int parse_peer(const char *s, uint32_t *ip, uint16_t *port)
 {
@@ -166,6 +167,11 @@ int mig_hv_command(int argc, char **argv, const struct printer *p)
 		if (err == HV_ESTATE)
 			return console_error(p, err, "too late to cancel: the commit was sent");
 		return err;
+	}
+	if (argc == 3 && !hv_strcmp(sub, "test") && !hv_strcmp(argv[2], "hostile-state")) {
+		s->test_hostile_state = 1; /* what a peer holding the PSK could send (tests) */
+		pr_printf(p, "the next outgoing state will be a hostile one\r\n");
+		return HV_OK;
 	}
 	if (argc == 3 && !hv_strcmp(sub, "resolve")) {
 		int resume = !hv_strcmp(argv[2], "resume");

@@ -3,6 +3,7 @@
  * source side (an existing VM) and the destination side (a VM made for the arrival). */
 #include "arch.h"
 #include "hv.h"
+#include "mig_proto.h"
 #include "mig_service.h"
 
 static const void *g_page_ro(void *ctx, uint64_t pfn)
@@ -57,6 +58,11 @@ static int g_save(void *ctx, void *buf, size_t cap, size_t *len)
 		return MIG_E_STATE_TOO_BIG;
 	if (arch_vm_state_save(o->side.vm, buf, cap, len))
 		return MIG_E_SAVE_STATE;
+	if (mig_service()->test_hostile_state) {
+		mig_service()->test_hostile_state = 0;
+		arch_vm_state_make_hostile(buf, *len);
+		hv_event("migrate: test: the state sent is a hostile one (console line of 640 bytes)");
+	}
 	return MIG_OK;
 }
 
@@ -112,10 +118,12 @@ static int g_prepare(void *ctx, uint64_t npages, uint32_t page_size)
 	return MIG_OK;
 }
 
-static int g_check_profile(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz)
+static int g_check_profile(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz, uint32_t ann_flags)
 {
 	(void)ctx;
 	const char *why = arch_profile_mismatch(cpuid_id, tsc_khz);
+	if (!why && (ann_flags & MIG_ANN_F_APIC))
+		why = arch_linux_unsupported(); /* names the missing VMX feature */
 	if (!why)
 		return MIG_OK;
 	hv_event("migrate: incoming guest refused: %s", why);

@@ -139,6 +139,9 @@ void mig_side_end(struct mig_side *m)
 		 * the FIN: lwIP keeps sending what it holds after a close, a reset would drop
 		 * it. Bytes our ring could not hand over now go with a reset. */
 		tcp_stream_poll(m->ts);
+		/* lwIP answers a close with a reset while received bytes are unread (a peer
+		 * still sending when this side gave up): drop them first. */
+		tcp_stream_consume(m->ts, m->ts->rx_len);
 		tcp_stream_close(m->ts, m->ts->tx_len != 0);
 	}
 	mig_bufs_free(&m->bufs, &hv_pages);

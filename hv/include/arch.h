@@ -94,6 +94,10 @@ void arch_vm_print_stats(const struct vm *vm, const struct printer *p);
  * and sets vm->dirty.method from it; extra_cycles advances the guest's clock. */
 size_t arch_vm_state_size(void);
 int arch_vm_state_save(struct vm *vm, void *buf, size_t cap, size_t *len);
+/* Tests only (`migrate test hostile-state`): turns a saved state into what a hostile peer
+ * holding the PSK sent in issue 13's finding 1 (a console line past the bound, carrying a
+ * forged hypervisor event and an escape sequence). */
+void arch_vm_state_make_hostile(void *buf, size_t len);
 int arch_vm_state_load(struct vm *vm, const void *buf, size_t len, uint64_t extra_cycles);
 
 #endif

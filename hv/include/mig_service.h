@@ -52,6 +52,7 @@ struct mig_service {
 	uint8_t pre_txbuf[MIG_PREAUTH_SLOTS][MIG_PREAUTH_TXBUF];
 	struct mig_preauth preauth;
 	uint64_t in_busy_refused; /* authenticated while a migration was already coming in */
+	int test_hostile_state;	  /* `migrate test hostile-state`: the next state sent is */
 	struct mig_guard guard;
 	int listening;
 	int crypto_broken; /* the boot self-test failed: nothing may use the channel */

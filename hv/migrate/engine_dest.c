@@ -138,7 +138,7 @@ static int on_announce(struct mig_dest *d, size_t len)
 	d->csum = (a.flags & MIG_ANN_F_CHECKSUM) != 0;
 	if (a.batch_max < d->batch)
 		d->batch = a.batch_max;
-	if (d->g.check_profile && d->g.check_profile(d->g.ctx, a.cpuid_id, a.tsc_khz) != MIG_OK)
+	if (d->g.check_profile && d->g.check_profile(d->g.ctx, a.cpuid_id, a.tsc_khz, a.flags) != MIG_OK)
 		return fail(d, MIG_E_PROFILE, 0); /* before any RAM: the guest stays on the source */
 	d->prepared = 1;			  /* whatever prepare managed to set up gets scrubbed on failure */
 	if (d->g.prepare(d->g.ctx, a.npages, a.page_size) != MIG_OK)
@@ -164,9 +164,10 @@ static int on_pages(struct mig_dest *d, size_t len)
 	 * last round's dirty set, then what was written until the pause): a peer that keeps
 	 * sending would hold this side (and its one incoming slot) forever. */
 	uint64_t limit = d->have_stop ? 2 * d->npages : d->npages;
-	if (p.count > limit - d->round_pages)
+	if (p.count > limit - d->round_pages || p.count > MIG_DEST_MAX_COPIES * d->npages - d->total_pages)
 		return fail(d, MIG_E_LIMIT, (int)d->round);
 	d->round_pages += p.count;
+	d->total_pages += p.count;
 	const uint8_t *src = p.data;
 	for (uint32_t i = 0; i < p.count; i++) {
 		uint64_t e = mig_get_be64(p.entries + 8u * i);

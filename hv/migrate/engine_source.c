@@ -446,7 +446,8 @@ static int step(struct mig_source *s)
 		if (mig_link_room(&s->link) < MIG_ANNOUNCE_LEN)
 			return stall(s, now);
 		struct mig_announce a = {
-			.flags = (s->link.encrypted && s->link.encrypted(s->link.ctx)) ? 0 : MIG_ANN_F_CHECKSUM,
+			.flags = ((s->link.encrypted && s->link.encrypted(s->link.ctx)) ? 0 : MIG_ANN_F_CHECKSUM) |
+				 (s->cfg.guest_apic ? MIG_ANN_F_APIC : 0),
 			.mig_id = s->cfg.mig_id,
 			.guest_id = s->cfg.guest_id,
 			.npages = s->g.npages,

@@ -24,6 +24,10 @@
 #define MIG_DEFAULT_STALL_NS	 (10ull * 1000000000ull)
 #define MIG_PROGRESS_EVERY	 8u    /* dest acknowledges every this many PAGES messages */
 #define MIG_DEST_MAX_ROUNDS	 1000u /* dest gives up on a source that never stops */
+/* ... and on one that sends the guest's memory more often than this in all: a source's
+ * own round limit (30 by default) plus the final round's two copies stay well under it,
+ * and it bounds the bytes a peer can make us take for a guest of the announced size. */
+#define MIG_DEST_MAX_COPIES	 64u
 
 /* What the engine needs from the hypervisor (or the simulator) about one guest.
  * Callbacks return MIG_OK or a negative value; the engine maps failures to its own codes. */
@@ -43,7 +47,7 @@ struct mig_guest_ops {
 	int (*prepare)(void *ctx, uint64_t npages, uint32_t page_size); /* zeroed RAM ready */
 	/* May this side run a guest that saw CPUID profile cpuid_id and was told a TSC rate
 	 * of tsc_khz (0: no such dependency)? MIG_OK, or MIG_E_PROFILE. NULL: any. */
-	int (*check_profile)(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz);
+	int (*check_profile)(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz, uint32_t ann_flags);
 	void *(*page_rw)(void *ctx, uint64_t pfn);
 	int (*load_state)(void *ctx, const void *buf, size_t len);
 	/* both: zero all guest RAM and state, then check every byte reads back zero */
@@ -82,6 +86,7 @@ struct mig_config {
 	uint64_t guest_id;
 	/* source: what its guest depends on (announced; 0: nothing) */
 	uint32_t cpuid_id, tsc_khz;
+	int guest_apic;		   /* source: the guest has a local APIC (MIG_ANN_F_APIC) */
 	uint64_t stall_timeout_ns; /* 0: MIG_DEFAULT_STALL_NS */
 	uint32_t batch_pages;	   /* 0: MIG_BATCH_DEFAULT; at most MIG_BATCH_MAX */
 	struct mig_policy_cfg policy;
@@ -177,6 +182,7 @@ struct mig_dest {
 	uint32_t batch, round, msgs_since_ack;
 	uint64_t applied_pages;
 	uint64_t round_pages; /* page transfers in this round (bounded: see on_pages) */
+	uint64_t total_pages; /* ... and in the whole migration */
 	uint64_t t_start, t_stop, t_last_io;
 	int prepared, err, detail, have_stop, csum;
 	uint8_t pending_type; /* control reply waiting for room */

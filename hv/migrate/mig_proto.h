@@ -32,7 +32,10 @@ enum mig_msg_type {
 #define MIG_CTL_MAX	  64u
 
 #define MIG_ANN_F_CHECKSUM 0x0001u /* PAGES and STATE carry a checksum (plaintext link) */
-#define MIG_ANN_F_KNOWN	   MIG_ANN_F_CHECKSUM
+/* The guest has a local APIC (a Linux guest): the destination must virtualize one, which
+ * it checks before ACCEPT rather than fail at the first VM entry after the commit. */
+#define MIG_ANN_F_APIC	   0x0002u
+#define MIG_ANN_F_KNOWN	   (MIG_ANN_F_CHECKSUM | MIG_ANN_F_APIC)
 #define MIG_PFN_ZERO	   (1ull << 63) /* entry flag: page is all zero, no data follows */
 #define MIG_PFN_MASK	   ((1ull << 52) - 1)
 

@@ -557,10 +557,13 @@ static void test_wrong_guest(void **st)
 }
 
 /* The destination's CPU and clock: a guest that saw this CPUID profile and TSC rate runs
- * only where both are the same (the rate within 0.05 %). */
-static int check_profile_here(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz)
+ * only where both are the same (the rate within 0.05 %); this one cannot virtualize a
+ * local APIC. */
+static int check_profile_here(void *ctx, uint32_t cpuid_id, uint32_t tsc_khz, uint32_t ann_flags)
 {
 	(void)ctx;
+	if (ann_flags & MIG_ANN_F_APIC)
+		return MIG_E_PROFILE;
 	if (!cpuid_id && !tsc_khz)
 		return MIG_OK;
 	uint32_t d = tsc_khz > 50000 ? tsc_khz - 50000 : 50000 - tsc_khz;
@@ -571,6 +574,7 @@ static void profile_case(uint32_t cpuid_id, uint32_t tsc_khz, int want)
 {
 	struct rig *r = calloc(1, sizeof(*r));
 	rig_init(r, 256, 1, 128 * 1024, NULL);
+	r->src.cfg.guest_apic = cpuid_id == 0xa91c; /* a guest with a local APIC */
 	r->src.cfg.cpuid_id = cpuid_id;
 	r->src.cfg.tsc_khz = tsc_khz;
 	r->dst.g.check_profile = check_profile_here;
@@ -596,13 +600,17 @@ static void test_profile_mismatch_refused_before_accept(void **st)
 	profile_case(0xc0ffee, 50010, MIG_OK);	       /* the same CPU, the rate within 0.05 % */
 	profile_case(0xc0ffee, 51000, MIG_E_PROFILE);  /* another TSC rate */
 	profile_case(0xbadcafe, 50000, MIG_E_PROFILE); /* another CPUID profile */
+	profile_case(0xa91c, 0, MIG_E_PROFILE);	       /* a local APIC this host cannot virtualize */
 }
 
 /* Issue 13, finding 5: a source that holds the PSK and keeps sending PAGES inside one
  * round, or after STOP, resets the stall timer with every message; the destination must
  * end it (MIG_E_LIMIT) and scrub, not hold its memory and incoming slot forever. */
-static void flood_pages(int after_stop)
+/* mode 0: within one round; 1: after STOP; 2: round after round, each within its bound,
+ * until the whole exceeds MIG_DEST_MAX_COPIES times the guest. */
+static void flood_pages(int mode)
 {
+	int after_stop = mode == 1;
 	const uint64_t npages = 64;
 	struct rig *r = calloc(1, sizeof(*r));
 	rig_init(r, npages, 0, 1 << 20, NULL);
@@ -620,11 +628,22 @@ static void flood_pages(int after_stop)
 		int n = mig_enc_id(msg, sizeof(msg), r->dst.cfg.mig_id);
 		assert_int_equal(evil.send(evil.ctx, MIG_MSG_STOP, msg, (size_t)n), MIG_OK);
 	}
-	uint64_t sent = 0;
-	for (; sent < 4 * npages && r->dst.st != MIG_DST_FAILED; sent++) {
+	uint64_t sent = 0, max = mode == 2 ? (MIG_DEST_MAX_COPIES + 4) * npages : 4 * npages;
+	uint32_t round = r->dst.round; /* the attacker's count: the destination lags behind */
+	for (; sent < max && r->dst.st != MIG_DST_FAILED; sent++) {
+		if (mode == 2 && sent && sent % npages == 0) {
+			struct mig_round_end re = { round++, npages, npages };
+			uint8_t rm[64];
+			int n = mig_enc_round_end(rm, sizeof(rm), &re);
+			while (evil.writable(evil.ctx) < (size_t)n + 8 && r->dst.st != MIG_DST_FAILED) {
+				mig_dest_step(&r->dst);
+				ml_tick(&r->l);
+			}
+			assert_int_equal(evil.send(evil.ctx, MIG_MSG_ROUND_END, rm, (size_t)n), MIG_OK);
+		}
 		mig_put_be64(msg + MIG_PAGES_HDR, (sent % npages) | MIG_PFN_ZERO);
-		uint64_t sum = r->dst.csum ? mig_sum64(r->dst.round, msg + MIG_PAGES_HDR, 8) : 0;
-		mig_enc_pages_hdr(msg, r->dst.round, 1, sum);
+		uint64_t sum = r->dst.csum ? mig_sum64(round, msg + MIG_PAGES_HDR, 8) : 0;
+		mig_enc_pages_hdr(msg, round, 1, sum);
 		while (evil.writable(evil.ctx) < sizeof(msg) && r->dst.st != MIG_DST_FAILED) {
 			mig_dest_step(&r->dst);
 			ml_tick(&r->l);
@@ -638,7 +657,12 @@ static void flood_pages(int after_stop)
 	}
 	assert_int_equal(r->dst.st, MIG_DST_FAILED);
 	assert_int_equal(r->dst.err, MIG_E_LIMIT);
-	assert_true(sent <= (after_stop ? 2 : 1) * npages + 1);
+	if (mode == 2) {
+		assert_true(sent <= MIG_DEST_MAX_COPIES * npages + 1);
+		assert_true(r->dst.round < MIG_DEST_MAX_ROUNDS); /* the total, not the round limit */
+	} else {
+		assert_true(sent <= (after_stop ? 2 : 1) * npages + 1);
+	}
 	assert_true(fg_all_zero(&r->dg)); /* the partial copy is scrubbed */
 	rig_free(r);
 	free(r);
@@ -654,6 +678,12 @@ static void test_page_flood_after_stop(void **st)
 {
 	(void)st;
 	flood_pages(1);
+}
+
+static void test_page_flood_across_rounds(void **st)
+{
+	(void)st;
+	flood_pages(2);
 }
 
 static void test_bad_init(void **st)
@@ -696,6 +726,7 @@ int main(void)
 		cmocka_unit_test(test_profile_mismatch_refused_before_accept),
 		cmocka_unit_test(test_page_flood_in_round),
 		cmocka_unit_test(test_page_flood_after_stop),
+		cmocka_unit_test(test_page_flood_across_rounds),
 		cmocka_unit_test(test_bad_init),
 	};
 	return cmocka_run_group_tests_name("migrate engine (in-process)", tests, NULL, NULL);

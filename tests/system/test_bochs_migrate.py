@@ -4,6 +4,9 @@ Bochs (VT-x emulated), networked by e1000 NICs through tools/netrelay.py.
 
   python3 tests/system/test_bochs_migrate.py --iso build/hv-mig.iso --workdir build/systest-migrate
 
+0. Idle connections from A that never speak: B's echo service serves two at a time
+   and reaps them after 10 s; B's migration listener holds one pre-authentication
+   slot per address and drops it after its 3 s budget (issue 13, finding 6).
 1. With a different PSK on B, `migrate 1 B` is refused (the handshake fails),
    the guest keeps running on A with its heartbeats unbroken, and B holds no VM.
 2. With the same PSK, the test guest migrates from A to B in the middle of its
@@ -13,17 +16,162 @@ Bochs (VT-x emulated), networked by e1000 NICs through tools/netrelay.py.
    sides print a MIGSTAT line; the capture of the link holds no plaintext page
    of the guest (the canary-free check is issue 5's; here: the traffic was
    encrypted, enc=1).
+   B ends the connection with a FIN after CONFIRM, not a reset (finding 8).
+3. B sends the guest back nine times with a hostile state (finding 1): A refuses
+   each, its free memory unchanged after every arrival (finding 2), nothing of the
+   forged console line reaches A, and the guest keeps running on B.
 Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 """
 import re
+import struct
 import time
 
 import systest
-from systest import ConsoleTimeout, data_pages, heartbeats, model, seed_of, set_psk
+from systest import ConsoleTimeout, data_pages, free_kib, heartbeats, model, seed_of, set_psk
 
 
 PSK_A = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 PSK_WRONG = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+
+
+def connection_end(pcap, port):
+    """How the server side of the last connection to port ended, from the capture:
+    (FIN segments, RST segments) sent from port."""
+    with open(pcap, "rb") as f:
+        data = f.read()
+    frames, off = [], 24
+    while off + 16 <= len(data):
+        n = struct.unpack("<I", data[off + 8 : off + 12])[0]
+        if off + 16 + n > len(data):
+            break  # a record cut short (capture still being written)
+        frames.append(data[off + 16 : off + 16 + n])
+        off += 16 + n
+    segs = []
+    for fr in frames:
+        if len(fr) < 54 or fr[12:14] != b"\x08\x00" or fr[23] != 6:
+            continue
+        tcp = 14 + (fr[14] & 15) * 4
+        sport, dport = struct.unpack(">HH", fr[tcp : tcp + 4])
+        segs.append((sport, dport, fr[tcp + 13]))
+    syns = [sp for sp, dp, fl in segs if dp == port and fl & 0x12 == 0x02]
+    if not syns:
+        return None
+    peer = syns[-1]
+    fins = sum(1 for sp, dp, fl in segs if sp == port and dp == peer and fl & 0x01)
+    rsts = sum(1 for sp, dp, fl in segs if sp == port and dp == peer and fl & 0x04)
+    return fins, rsts
+
+
+def counters(con, cmd, prefix):
+    ok, reply = con.command(cmd, timeout=30)
+    line = " ".join(ln for ln in reply if ln.startswith(prefix))
+    return ok, {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}, line
+
+
+def idle_hosts(t, ca, cb):
+    """0. Idle connections that never speak (issue 13, finding 6): B's echo service
+    serves two connections at a time and drops them after 10 s of silence; its
+    migration listener keeps one pre-authentication slot per address (a second
+    connection replaces the first) and drops it when the 3 s budget is spent."""
+    ok, _ = ca.command("net hold 192.0.2.2 7000 3", timeout=30)
+    t.check("A holds 3 idle connections to B's echo service", ok, str(ca.last_final))
+    # A's first SYNs may wait for ARP and their retransmission: poll, well inside the
+    # 10 s idle limit. (This also resolves A's ARP entry for B for what follows.)
+    t_end, c = time.time() + 8, {}
+    while time.time() < t_end and c.get("served_connections", 0) + c.get("refused_busy", 0) < 3:
+        time.sleep(1)
+        ok, c, line = counters(cb, "net status", "echo:")
+    t.check(
+        "B's echo service serves 2 at a time", ok and c.get("live") == 2 and c.get("refused_busy") == 1, line
+    )
+    t_end, c = time.time() + 90, {}
+    while time.time() < t_end and c.get("reaped_idle", 0) < 2:
+        time.sleep(3)
+        ok, c, line = counters(cb, "net status", "echo:")
+    t.check("B reaps the idle echo connections", c.get("reaped_idle") == 2 and c.get("live") == 0, line)
+    mb = cb.mark()
+    ok, _ = ca.command("net hold 192.0.2.2 7001 2", timeout=30)
+    t.check("A holds 2 idle connections to B's migration port", ok, str(ca.last_final))
+    try:
+        cb.wait_for(
+            r"^\[hv\] migrate: incoming connection from 192\.0\.2\.1 dropped before "
+            r"authentication: handshake not finished in time",
+            timeout=60,
+            since=mb,
+        )
+        time.sleep(1)
+        ok, c, line = counters(cb, "migrate status", "preauth:")
+        ok2, h, hline = counters(ca, "net hold", "hold:")
+        t.check(
+            "B: one pre-authentication slot per address (the second replaced the first), "
+            "dropped after its budget; A sees both ended by B",
+            ok
+            and c.get("replaced") == 1
+            and c.get("expired") == 1
+            and c.get("used") == 0
+            and h.get("ended_by_peer") == 2,
+            "%s | %s" % (line, hline),
+        )
+    except ConsoleTimeout as e:
+        ok, c, line = counters(cb, "migrate status", "preauth:")
+        ok2, h, hline = counters(ca, "net hold", "hold:")
+        t.check(
+            "B drops idle connections to its migration port",
+            False,
+            "%s | %s | %s" % (str(e)[:200], line, hline),
+        )
+
+
+HOSTILE_ROUNDS = 9  # one more than the eight VM slots the old destination never freed
+
+
+def hostile_state(t, ca, cb, label):
+    """3. B sends the guest back to A with a hostile state, nine times (issue 13,
+    finding 1: what a peer holding the PSK could send, a console line past the bound
+    carrying a forged event and an escape sequence; finding 2: every failed arrival
+    returns its VM slot and memory). A refuses each state before READY, the guest
+    keeps running on B, nothing of the line reaches A's console, and A's free memory
+    is the same after every arrival."""
+    before, frees, reasons = free_kib(ca), [], []
+    ma0 = ca.mark()
+    for _ in range(HOSTILE_ROUNDS):
+        fl = None
+        for _attempt in range(10):
+            ok, _ = cb.command("migrate test hostile-state", timeout=30)
+            ma, mb = ca.mark(), cb.mark()
+            ok2, _ = cb.command("migrate %s 192.0.2.1" % label, timeout=30)
+            if not (ok and ok2):
+                break
+            fl = cb.wait_for(r"^\[hv\] migrate: source (done|FAILED)(.*)$", timeout=300, since=mb)
+            if fl.group(1) == "done" or "peer's reason" in fl.group(2):
+                break
+            time.sleep(4)  # A's admission guard: wait for a token, then try again
+        if fl is None or fl.group(1) == "done":
+            break
+        reasons.append(fl.group(2).strip())
+        ca.wait_for(r"^\[hv\] migrate: destination FAILED", timeout=60, since=ma)
+        frees.append(free_kib(ca))
+    t.check(
+        "A refuses all %d hostile states (each after a full pre-copy, before READY)" % HOSTILE_ROUNDS,
+        len(reasons) == HOSTILE_ROUNDS and all("peer's reason" in r for r in reasons),
+        "; ".join(sorted(set(reasons)))[:300],
+    )
+    t.check(
+        "A's free memory is the same after every refused arrival (slots and pages returned)",
+        len(frees) == HOSTILE_ROUNDS and all(f == before for f in frees),
+        "before %d KiB, after each: %s" % (before, frees),
+    )
+    s_now = int(heartbeats(cb, label)[-1].group(3))
+    try:
+        cb.wait_for(r"^\[vm%s\] HB vm=1 seq=%d\b" % (label, s_now + 1), timeout=60, since=0)
+        t.check("the guest keeps running on B", True)
+    except ConsoleTimeout as e:
+        t.check("the guest keeps running on B", False, str(e)[:300])
+    forged = [ln for ln in ca.lines_since(ma0) if ln.startswith("[hv] migrate: source done") or "\x1b" in ln]
+    t.check("no forged line or escape sequence on A's console", not forged, "; ".join(forged[:2]))
+    ok, reply = ca.command("vm list", timeout=30)
+    running = [ln for ln in reply if ln.startswith("vm ") and "state=running" in ln]
+    t.check("A holds no VM from the refused arrivals", ok and not running, " | ".join(reply))
 
 
 def checks(t):
@@ -38,6 +186,7 @@ def checks(t):
     echoed = [ln for c in cons for ln in c.lines_since(0) if "00112233" in ln or "ffeeddcc" in ln]
     t.check("the PSK never appears on either console", not echoed, "; ".join(echoed[:2]))
     ca.wait_for(r"^\[vm1\] HB vm=1 seq=4\b", timeout=60, since=0)
+    idle_hosts(t, ca, cb)
 
     # 1. Wrong PSK: refused, guest stays on A.
     mark_a, mark_b = ca.mark(), cb.mark()
@@ -166,6 +315,13 @@ def checks(t):
         bool(stat_a) and bool(stat_b) and " enc=1 " in stat_a[0] and " enc=1 " in stat_b[0],
         (stat_a[0][:160] if stat_a else "no src MIGSTAT"),
     )
+    # Issue 13, finding 8: B queued CONFIRM last; a reset right after it could drop it.
+    end = connection_end(pair.pcap, 7001)
+    t.check(
+        "B ends the migration's connection with a FIN after CONFIRM, not a reset",
+        end is not None and end[0] >= 1 and end[1] == 0,
+        "FIN/RST segments from B's port: %s" % (end,),
+    )
     bw = re.search(r" bw_Bps=(\d+)", stat_a[0]) if stat_a else None
     t.check(
         "the migration kept to the 600 KiB/s cap",
@@ -213,10 +369,11 @@ def checks(t):
         "; ".join(bad[:2]),
     )
     t.check("the memory self-check passes on B", True)
+    hostile_state(t, ca, cb, label)
     bad_lines = [ln for c in cons for ln in c.lines_since(0) if "MEMCHECK FAIL" in ln or "PANIC" in ln]
     t.check("no MEMCHECK FAIL or PANIC anywhere", not bad_lines, "; ".join(bad_lines[:2]))
     pair.power_off()
 
 
 if __name__ == "__main__":
-    systest.main(checks, __doc__, timeout=500)
+    systest.main(checks, __doc__, timeout=900)

@@ -222,6 +222,17 @@ static int vcpu_state_load(struct vm *vm, const struct vcpu_state *s, uint64_t e
 
 size_t arch_vm_state_size(void) { return sizeof(struct vcpu_state); }
 
+void arch_vm_state_make_hostile(void *buf, size_t len)
+{
+	static const char forged[] = "\r\n[hv] migrate: source done\x1b[2J";
+	struct vcpu_state *s = buf;
+	if (len < sizeof(*s))
+		return;
+	memset(s->uart_line, 'A', sizeof(s->uart_line));
+	memcpy(s->uart_line, forged, sizeof(forged) - 1);
+	s->uart_len = sizeof(s->uart_line); /* 640: the old check's bound, past the console's 600 */
+}
+
 int arch_vm_state_save(struct vm *vm, void *buf, size_t cap, size_t *len)
 {
 	if (cap < sizeof(struct vcpu_state))
