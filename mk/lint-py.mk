@@ -12,7 +12,7 @@ FLAKE8 ?= flake8
 
 # Every Python file: modules by their suffix, plus the scripts in tools/ without one.
 PY_SCRIPTS := tools/hvctl tools/launch-bochs tools/launch-qemu-ovmf tools/launch-nested-kvm
-PY_FILES   := $(sort $(wildcard tools/*.py tools/hvtools/*.py tests/system/*.py tests/migrate/*.py \
+PY_FILES   := $(sort $(wildcard tools/*.py tools/hvtools/*.py tests/system/*.py tests/migrate/*.py tests/tools/*.py \
                                guest/*.py guest/linux/*.py)) $(PY_SCRIPTS)
 
 .PHONY: lint-py format-py

@@ -61,13 +61,14 @@ int net_init(void)
 	return HV_OK;
 }
 
-void net_poll(void)
+unsigned net_poll(void)
 {
 	if (!up)
-		return;
-	netif_e1000_poll(&nif, 32);
+		return 0;
+	unsigned n = netif_e1000_poll(&nif, 32);
 	sys_check_timeouts();
 	net_echo_poll();
+	return n;
 }
 
 static void status(const struct printer *p)

@@ -15,7 +15,7 @@ SUPPORTED_DEBIAN=12
 # below, from a package listed here, and every package listed here needed by one of them).
 PKGS="build-essential nasm gnu-efi ovmf qemu-system-x86 bochs bochsbios vgabios bochs-term \
 grub-pc-bin grub-common xorriso libcmocka-dev libssl-dev clang libclang-rt-14-dev llvm \
-clang-format black flake8 python3 dpkg-dev iproute2 nftables gnuplot-nox \
+clang-format black flake8 python3 python3-serial dpkg-dev iproute2 nftables gnuplot-nox \
 linux-source-6.1 bc flex bison libelf-dev xz-utils"
 
 # program or file : package : what uses it
@@ -43,6 +43,7 @@ clang-format:clang-format:make lint (C)
 black:black:make lint (Python)
 flake8:flake8:make lint (Python)
 python3:python3:tools and system tests
+/usr/lib/python3/dist-packages/serial/__init__.py:python3-serial:pyserial for hvctl, hvconsole and serial_mux on real serial lines (--serial, --serial-url) and test_serial_pty
 dpkg-source:dpkg-dev:apt-get source
 ip:iproute2:simulator tests on an impaired link
 nft:nftables:simulator tests on an impaired link

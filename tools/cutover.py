@@ -21,19 +21,35 @@ what each one is and how far it can be trusted):
      and the source's prediction (predicted_us).
 
 Arguments are the serial logs (the .times file next to each is read: LOG.times)
-or the .times files themselves. Writes PREFIX.txt (the report, also printed),
-PREFIX.csv (seq,host_time_s,guest_t_us,side,interval_ms) and PREFIX.png (the
-heartbeat intervals around the cutover, drawn by gnuplot). Exit status 0 when
-the report was written and the heartbeat sequence is unbroken, 1 when the
-sequence check fails, 2 when the logs hold no complete migration, the
-timestamps are missing, or gnuplot is missing (--no-plot skips the PNG).
+or the .times files themselves. Writes PREFIX.txt (the report, also printed; its
+first three lines are the verdict: achieved downtime against prediction and
+target, the guest-seen bound, whether the two agree), PREFIX.csv
+(seq,host_time_s,guest_t_us,side,interval_ms), PREFIX-figure.json (the data the
+figure is drawn from: pre-copy rounds and the stop with its copy/ready/confirm
+parts on the host time axis, target/predicted/achieved downtime, the guest-seen
+gap with its error), and the figure, drawn by gnuplot: PREFIX.png, PREFIX.svg and
+its script PREFIX-figure.gp. Exit status 0 when the report was written and the
+heartbeat sequence is unbroken, 1 when the sequence check fails, 2 when the logs
+hold no complete migration, the timestamps are missing, or gnuplot is missing or
+fails (the text, CSV and JSON are written all the same; --no-plot skips the
+figure).
 """
 
 import os
+import shutil
 import sys
 
 from hvtools.cli import doc_parser
-from hvtools.cutover import CutoverError, Log, analyse, plot, report_text, write_csv
+from hvtools.cutover import (
+    CutoverError,
+    Log,
+    analyse,
+    figure_data,
+    plot,
+    report_text,
+    write_csv,
+    write_figure_data,
+)
 
 
 def main(argv=None):
@@ -44,7 +60,8 @@ def main(argv=None):
         "--out",
         metavar="PREFIX",
         default=None,
-        help="write PREFIX.txt, PREFIX.csv, PREFIX.png (default: cutover next to the source log)",
+        help="write PREFIX.txt, PREFIX.csv, PREFIX-figure.json, PREFIX.png, PREFIX.svg, PREFIX-figure.gp "
+        "(default: cutover next to the source log)",
     )
     ap.add_argument(
         "--hb-ms",
@@ -67,7 +84,7 @@ def main(argv=None):
     ap.add_argument(
         "--untimed", action="store_true", help="accept logs without .times (no host-time measurement)"
     )
-    ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    ap.add_argument("--no-plot", action="store_true", help="do not draw the figure (PNG, SVG, its script)")
     args = ap.parse_args(argv)
     prefix = args.out or os.path.join(os.path.dirname(os.path.abspath(args.source_log)), "cutover")
     try:
@@ -78,10 +95,21 @@ def main(argv=None):
         d = os.path.dirname(os.path.abspath(prefix))
         os.makedirs(d, exist_ok=True)
         csv, png, txt = prefix + ".csv", prefix + ".png", prefix + ".txt"
+        svg, js, gp = prefix + ".svg", prefix + "-figure.json", prefix + "-figure.gp"
         write_csv(r, csv)
-        text = report_text(r, a, b, [txt, csv, None if args.no_plot else png])
+        # without gnuplot the script is still written (to draw the figure elsewhere)
+        figs = [] if args.no_plot else [png, svg, gp] if shutil.which("gnuplot") else [gp]
+        fig = figure_data(r, a, b)
+        text = report_text(r, a, b, [txt, csv, js] + figs, fig)
+        write_figure_data(fig, js)
+        plot_error = None
         if not args.no_plot:
-            plot(r, png)
+            try:
+                plot(fig, png, svg, gp)
+            except CutoverError as e:
+                # the report and the data stand without the picture
+                plot_error = str(e)
+                text += "figure: NOT drawn: %s\n" % plot_error
         with open(txt, "w") as f:
             f.write(text)
     except CutoverError as e:
@@ -91,6 +119,9 @@ def main(argv=None):
         print("cutover: %s" % e, file=sys.stderr)
         return 2
     sys.stdout.write(text)
+    if plot_error:
+        print("cutover: %s" % plot_error, file=sys.stderr)
+        return 2
     return 0 if r["seq_ok"] else 1
 
 

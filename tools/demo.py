@@ -32,7 +32,7 @@ KVM looked usable and why not).
 
 Everything goes to --workdir (default build/demo): a.serial / b.serial (all
 console output), a.serial.times / b.serial.times (each line with its host
-arrival time), cutover.txt / .csv / .png, link.pcap, relay.log, pids.txt
+arrival time), cutover.txt / .csv / .png / .svg, cutover-figure.json, link.pcap, relay.log, pids.txt
 (every process it started), summary.json, Bochs' files under a/ and b/.
 Every process it starts (Bochs, the two muxes, the relay, hvctl calls) runs
 in its own process group and is stopped on success, failure, timeout and
@@ -458,7 +458,7 @@ class Demo:
         for line in out.splitlines():
             print("  " + line)
         self.check(
-            "cutover report written (txt, csv, png)",
+            "cutover report written (txt, csv, png, svg, figure data)",
             p.returncode == 0 and all(os.path.exists(prefix + ext) for ext in (".txt", ".csv", ".png")),
             "status %d" % p.returncode,
         )
@@ -597,6 +597,9 @@ def main(argv=None):
         "cutover.txt",
         "cutover.csv",
         "cutover.png",
+        "cutover.svg",
+        "cutover-figure.json",
+        "cutover-figure.gp",
         "link.pcap",
         "relay.log",
         "pids.txt",
@@ -665,6 +668,8 @@ def main(argv=None):
                 "cutover.txt",
                 "cutover.csv",
                 "cutover.png",
+                "cutover.svg",
+                "cutover-figure.json",
                 "a.serial",
                 "b.serial",
                 "link.pcap",

@@ -79,6 +79,7 @@ static int cmd_help(struct cmd_ctx *c)
 		"migrate status        settings, the migration under way, counters",
 		"migrate cancel        abandon the migration (before its commit)",
 		"migrate resolve resume|scrub  end an in-doubt migration (after checking the destination)",
+		"migrate info          the last completed migration's MIGSTAT line, each direction",
 		"migrate test hostile-state  (tests) the next state sent is a hostile one: the peer must refuse it",
 		"migrate psk           set the pre-shared key (typed as hex, not echoed)",
 		"migrate set KEY VAL   key_id, mig_policy, mig_port, downtime_ms, outrun, bw_cap_kib",

@@ -81,7 +81,9 @@ void hv_event(const char *fmt, ...)
 {
 	/* One line: the prefix host tools look for, the text (cut to fit), CR LF. */
 	static const char prefix[] = "[hv] ";
-	char buf[512];
+	/* Room for the longest machine line (MIGSTAT with its per-round lists): a line cut
+	 * short loses the fields at its end. Static: events never nest. */
+	static char buf[1792];
 	size_t p = sizeof(prefix) - 1;
 	memcpy(buf, prefix, p);
 	va_list ap;

@@ -8,7 +8,7 @@
 #include "net.h"
 
 #define MIGRATE_USAGE                                                                                                  \
-	"usage: migrate ID PEER[:PORT] | status | cancel | resolve resume|scrub | psk | "                              \
+	"usage: migrate ID PEER[:PORT] | status | info | cancel | resolve resume|scrub | psk | "                       \
 	"set key_id|mig_policy|mig_port|downtime_ms|outrun|bw_cap_kib VALUE | peer NAME ADDR[:PORT] | "                \
 	"test hostile-state"
 
@@ -79,8 +79,17 @@ static int settings(struct mig_service *s, int argc, char **argv, const struct p
 	}
 	if (argc != 4)
 		return console_error(p, HV_EINVAL, MIGRATE_USAGE);
-	if (busy(s))
-		return console_error(p, HV_EBUSY, "settings cannot change while a migration is under way");
+	/* As QEMU's migrate_set_parameter: the downtime target, the outrun behaviour and the
+	 * bandwidth cap apply to a migration under way at its next decision; what the
+	 * handshake agreed (key id, policy) or the bound listener (port) cannot change. */
+	int live = !hv_strcmp(argv[2], "downtime_ms") || !hv_strcmp(argv[2], "outrun") ||
+		   !hv_strcmp(argv[2], "bw_cap_kib");
+	if (busy(s) && !live)
+		return console_error(
+			p, HV_EBUSY,
+			"%s cannot change while a migration is under way (%s); live: downtime_ms, "
+			"outrun, bw_cap_kib",
+			argv[2], !hv_strcmp(argv[2], "mig_port") ? "the listener is bound" : "the handshake agreed it");
 	static const char *const keys[] = { "key_id", "mig_policy", "mig_port", "downtime_ms", "outrun", "bw_cap_kib" };
 	for (unsigned i = 0; i < ARRAY_SIZE(keys); i++)
 		if (!hv_strcmp(argv[2], keys[i])) {
@@ -95,6 +104,17 @@ static int settings(struct mig_service *s, int argc, char **argv, const struct p
 						     "the listener is bound: a port change needs a restart");
 			hv_cfg = c;
 			memset(&c, 0, sizeof(c));
+			if (live && s->out.side.active && s->out.side.connected) {
+				int r = mig_source_set_policy(&s->out.eng, (uint64_t)hv_cfg.downtime_ms * 1000000ull,
+							      (int)hv_cfg.outrun_abort);
+				pr_printf(p, "%s=%s: %s\r\n", argv[2], argv[3],
+					  !hv_strcmp(argv[2], "bw_cap_kib") ? "applies to the migration under way now"
+					  : r == MIG_OK
+						  ? "applies to the migration under way at its next decision"
+						  : "the stop was already decided: applies to the next migration");
+				hv_event("migrate: vm %u: %s set to %s during the migration", s->out.side.vm->id,
+					 argv[2], argv[3]);
+			}
 			return HV_OK;
 		}
 	return console_error(p, HV_EINVAL, MIGRATE_USAGE);
@@ -139,8 +159,10 @@ static int start(struct mig_service *s, int argc, char **argv, const struct prin
 		return console_error(p, HV_ENOTSUP,
 				     "the channel's AES-GCM is unavailable on this CPU (see the [hv] "
 				     "crypto line at boot)");
-	if (!hv_cfg.psk_len && hv_cfg.mig_policy != 2)
-		return console_error(p, HV_ENOTSUP, "migration needs a PSK (boot with psk=... or 'migrate psk')");
+	if (!hv_cfg.psk_len)
+		return console_error(p, HV_ENOTSUP,
+				     "migration needs a PSK, whatever the encryption policy: the handshake "
+				     "always proves it (boot with psk=... or 'migrate psk')");
 	if (s->out.side.active)
 		return console_error(p, HV_EEXIST, "a migration of this hypervisor's guests is already under way");
 	if (vm->state != VMS_RUNNING && vm->state != VMS_PARKED && vm->state != VMS_PAUSED)
@@ -167,6 +189,19 @@ int mig_hv_command(int argc, char **argv, const struct printer *p)
 		if (err == HV_ESTATE)
 			return console_error(p, err, "too late to cancel: the commit was sent");
 		return err;
+	}
+	if (argc == 2 && !hv_strcmp(sub, "info")) {
+		/* The last completed migration of each direction (as `virsh domjobinfo
+		 * --completed`), kept until the next one ends. */
+		static const char *const names[2] = { "source: ", "destination: " };
+		for (int i = 0; i < 2; i++) {
+			/* written as is: pr_printf's buffer is shorter than a MIGSTAT line */
+			const char *line = s->last_stat[i][0] ? s->last_stat[i] : "none";
+			p->write(p->ctx, names[i], hv_strlen(names[i]));
+			p->write(p->ctx, line, hv_strlen(line));
+			p->write(p->ctx, "\r\n", 2);
+		}
+		return HV_OK;
 	}
 	if (argc == 3 && !hv_strcmp(sub, "test") && !hv_strcmp(argv[2], "hostile-state")) {
 		s->test_hostile_state = 1; /* what a peer holding the PSK could send (tests) */

@@ -21,7 +21,32 @@ static uint64_t random_id(void)
 	return v;
 }
 
+/* Bytes moved through the stream and its rings: a step that changed none did no work. */
+static uint64_t stream_work(const struct tcp_stream *ts)
+{
+	return ts->bytes_in + ts->bytes_out + ts->tx_len + ts->rx_len;
+}
+
 /* ---- outgoing ---- */
+
+/* One line per pre-copy round for programs (hvctl --json, progress displays): what the
+ * round sent and what the engine now expects. */
+static void report_round(struct mig_service *s, uint32_t k)
+{
+	const struct mig_source *src = &s->out.eng;
+	const struct mig_side *m = &s->out.side;
+	const struct mig_round_rec *rr = &src->stats.r[k];
+	hv_event("MIGROUND id=%llx role=src vm=%u round=%u pages=%llu bytes=%llu zero=%llu dirtied=%llu round_ms=%llu "
+		 "bw_Bps=%llu dirty_pps=%llu predicted_ms=%llu target_ms=%llu remaining_pages=%llu total_pages=%llu "
+		 "sent_bytes=%llu throttle_pct=%u elapsed_ms=%llu",
+		 (unsigned long long)src->stats.mig_id, m->vm->id, k, (unsigned long long)rr->pages,
+		 (unsigned long long)rr->bytes, (unsigned long long)rr->zero, (unsigned long long)rr->dirtied,
+		 (unsigned long long)(rr->ns / 1000000u), (unsigned long long)src->pol.bw_Bps,
+		 (unsigned long long)src->pol.dirty_pps, (unsigned long long)(src->pol.predicted_ns / 1000000u),
+		 (unsigned long long)(src->pol.cfg.downtime_target_ns / 1000000u), (unsigned long long)src->left,
+		 (unsigned long long)m->vm->mem_pages, (unsigned long long)src->stats.bytes, src->pol.throttle_pct,
+		 (unsigned long long)(hv_now_ms() - m->t0_ms));
+}
 
 int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uint16_t port, const struct printer *p)
 {
@@ -57,10 +82,12 @@ int mig_session_start_out(struct mig_service *s, struct vm *vm, uint32_t ip, uin
 	return HV_OK;
 }
 
-static void report_end(const struct mig_stats *st, const char *role, int r)
+/* The end of one side: its MIGSTAT line (kept for `migrate info`) and a prose summary. */
+static void report_end(struct mig_stats *st, const struct mig_side *m, const char *role, int r, char *line)
 {
-	static char line[MIG_STATS_LINE_MAX];
-	mig_stats_format(st, line, sizeof(line));
+	st->busy_cycles = m->busy_cycles;
+	st->wire_bytes = m->ts ? (st->role ? m->ts->bytes_in : m->ts->bytes_out) : 0;
+	mig_stats_format(st, line, MIG_STATS_LINE_MAX);
 	hv_event("%s", line);
 	if (r == MIG_DONE)
 		hv_event("migrate: %s done: downtime %lu ms (predicted %lu ms), total %lu ms, %lu rounds, "
@@ -121,17 +148,26 @@ static void step_out(struct mig_service *s)
 			return;
 	}
 	int r = MIG_AGAIN;
+	uint64_t c0 = arch_cycles(), w0 = stream_work(m->ts);
+	enum mig_src_state st0 = mig_source_state(src);
 	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++) {
 		r = mig_source_step(src);
 		if (m->ch.state == HVC_ST_ESTABLISHED)
 			m->handshake_done = 1;
 	}
 	tcp_stream_poll(m->ts);
+	if (stream_work(m->ts) != w0 || mig_source_state(src) != st0)
+		m->busy_cycles += arch_cycles() - c0; /* a pass that only found the link full is waiting */
 	/* Waiting on the link: the time to compute keystream for the next frames, one
 	 * frame's per call so that the NIC is polled in between: the whole ring at once
 	 * would hold up whatever arrived meanwhile (in the stop-and-copy, the downtime). */
-	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED)
-		hvc_channel_prefill_frames(&m->ch, m->bufs.msg_len, 0, 1);
+	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED) {
+		uint64_t c1 = arch_cycles();
+		if (hvc_channel_prefill_frames(&m->ch, m->bufs.msg_len, 0, 1))
+			m->busy_cycles += arch_cycles() - c1;
+	}
+	if (src->round > m->last_round && src->round - 1 < MIG_STATS_ROUNDS)
+		report_round(s, src->round - 1);
 	if (src->round != m->last_round || hv_now_ms() - m->last_report_ms >= 1000) {
 		m->last_round = src->round;
 		m->last_report_ms = hv_now_ms();
@@ -145,7 +181,7 @@ static void step_out(struct mig_service *s)
 	if (r == MIG_AGAIN || r == MIG_BLOCKED)
 		return;
 	mig_guard_handshake(&s->guard, m->ts->peer_ip, m->handshake_done, mig_now_ns());
-	report_end(&src->stats, "source", r);
+	report_end(&src->stats, m, "source", r, s->last_stat[0]);
 	if (r != MIG_DONE && mig_source_state(src) == MIG_SRC_IN_DOUBT) {
 		/* Nothing more will pass on this link: whatever resolves the doubt is the
 		 * operator's, so the session keys go now, not at 'migrate resolve'. */
@@ -302,17 +338,24 @@ static void step_in(struct mig_service *s)
 {
 	struct mig_side *m = &s->in.side;
 	int r = MIG_AGAIN;
+	uint64_t c0 = arch_cycles(), w0 = stream_work(m->ts);
+	enum mig_dst_state st0 = mig_dest_state(&s->in.eng);
 	for (unsigned i = 0; i < 16 && r == MIG_AGAIN; i++) {
 		r = mig_dest_step(&s->in.eng);
 		if (m->ch.state == HVC_ST_ESTABLISHED)
 			m->handshake_done = 1;
 	}
 	tcp_stream_poll(m->ts);
-	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED)
-		hvc_channel_prefill_frames(&m->ch, 0, m->bufs.msg_len, 1); /* as the source */
+	if (stream_work(m->ts) != w0 || mig_dest_state(&s->in.eng) != st0)
+		m->busy_cycles += arch_cycles() - c0;
+	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED) {
+		uint64_t c1 = arch_cycles();
+		if (hvc_channel_prefill_frames(&m->ch, 0, m->bufs.msg_len, 1)) /* as the source */
+			m->busy_cycles += arch_cycles() - c1;
+	}
 	if (r == MIG_AGAIN || r == MIG_BLOCKED)
 		return;
-	report_end(&s->in.eng.stats, "destination", r);
+	report_end(&s->in.eng.stats, m, "destination", r, s->last_stat[1]);
 	/* The stream is done either way; the VM (if it runs) stays. */
 	if (m->vm && r != MIG_DONE)
 		m->vm->migrating = 0;
@@ -424,6 +467,20 @@ void mig_hv_init(void)
 						 hvc_gcm_path_name((enum hvc_gcm_path)p));
 	hv_event("crypto: AES-256-GCM self-test passed on %s", paths);
 	x25519_cost();
+}
+
+void mig_hv_account_net(uint64_t cycles)
+{
+	struct mig_side *o = &svc.out.side, *i = &svc.in.side;
+	int out = o->active && o->connected, in = i->active;
+	if (out && in) {
+		o->busy_cycles += cycles / 2;
+		i->busy_cycles += cycles - cycles / 2;
+	} else if (out) {
+		o->busy_cycles += cycles;
+	} else if (in) {
+		i->busy_cycles += cycles;
+	}
 }
 
 void mig_hv_poll(void)

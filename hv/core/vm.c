@@ -560,7 +560,9 @@ void sched_loop(void)
 	unsigned next = 0;
 	for (;;) {
 		console_poll();
-		net_poll();
+		uint64_t t_net = arch_cycles();
+		if (net_poll())
+			mig_hv_account_net(arch_cycles() - t_net);
 		mig_hv_poll();
 		struct vm *pick = 0;
 		uint64_t now = arch_cycles();

@@ -27,6 +27,7 @@ struct mig_side {
 	struct mig_bucket bucket; /* the bandwidth cap (outgoing) */
 	uint64_t t0_ms, last_report_ms;
 	uint32_t last_round;
+	uint64_t busy_cycles; /* its own cost: see mig_stats.busy_cycles */
 	enum vm_state before; /* the VM's state when the migration started */
 	int handshake_done;   /* the channel got established at some point */
 };
@@ -51,8 +52,9 @@ struct mig_service {
 	struct mig_side pre[MIG_PREAUTH_SLOTS];
 	uint8_t pre_txbuf[MIG_PREAUTH_SLOTS][MIG_PREAUTH_TXBUF];
 	struct mig_preauth preauth;
-	uint64_t in_busy_refused; /* authenticated while a migration was already coming in */
-	int test_hostile_state;	  /* `migrate test hostile-state`: the next state sent is */
+	uint64_t in_busy_refused;	       /* authenticated while a migration was already coming in */
+	char last_stat[2][MIG_STATS_LINE_MAX]; /* `migrate info`: [0] source, [1] destination */
+	int test_hostile_state;		       /* `migrate test hostile-state`: the next state sent is */
 	struct mig_guard guard;
 	int listening;
 	int crypto_broken; /* the boot self-test failed: nothing may use the channel */

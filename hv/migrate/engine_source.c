@@ -595,6 +595,16 @@ int mig_source_cancel(struct mig_source *s)
 	return MIG_OK;
 }
 
+int mig_source_set_policy(struct mig_source *s, uint64_t downtime_target_ns, int outrun_abort)
+{
+	if (s->paused || s->st == MIG_SRC_DONE || s->st == MIG_SRC_FAILED || s->st == MIG_SRC_IN_DOUBT)
+		return MIG_E_STATE;
+	mig_policy_set(&s->pol, downtime_target_ns, outrun_abort);
+	if (downtime_target_ns)
+		s->stats.target_ns = downtime_target_ns;
+	return MIG_OK;
+}
+
 int mig_source_resolve(struct mig_source *s, int resume_here)
 {
 	if (s->st != MIG_SRC_IN_DOUBT)

@@ -198,6 +198,10 @@ int mig_source_init(struct mig_source *s, const struct mig_config *cfg, const st
 int mig_source_step(struct mig_source *s);
 /* Local cancel (operator): only before COMMIT; the guest keeps running here. */
 int mig_source_cancel(struct mig_source *s);
+/* Live parameters: a new downtime target (ns, 0: keep) and outrun behaviour (<0: keep),
+ * applied at the next decision (round end). MIG_E_STATE once the guest is paused: the
+ * stop was decided. */
+int mig_source_set_policy(struct mig_source *s, uint64_t downtime_target_ns, int outrun_abort);
 /* After IN_DOUBT, the operator (who has asked the destination) decides: resume here
  * (destination confirmed it holds nothing) or scrub here (destination runs the guest). */
 int mig_source_resolve(struct mig_source *s, int resume_here);

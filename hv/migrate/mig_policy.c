@@ -34,6 +34,18 @@ void mig_policy_init(struct mig_policy *p, const struct mig_policy_cfg *cfg)
 	p->refine_rounds = 0;
 }
 
+void mig_policy_set(struct mig_policy *p, uint64_t downtime_target_ns, int outrun_abort)
+{
+	if (downtime_target_ns) {
+		/* the refinement threshold follows the target unless it was set on its own */
+		if (p->cfg.refine_min_ns == p->cfg.downtime_target_ns / 100u)
+			p->cfg.refine_min_ns = downtime_target_ns / 100u;
+		p->cfg.downtime_target_ns = downtime_target_ns;
+	}
+	if (outrun_abort >= 0)
+		p->cfg.outrun_abort = (uint32_t)outrun_abort;
+}
+
 /* bytes per second from bytes over ns, microsecond resolution: no overflow below 16 TB. */
 static uint64_t rate(uint64_t amount, uint64_t ns)
 {

@@ -56,6 +56,9 @@ struct mig_policy {
 #define MIG_REFINE_ROUNDS_MAX 4
 
 void mig_policy_init(struct mig_policy *p, const struct mig_policy_cfg *cfg);
+/* A new downtime target (0: keep) and outrun behaviour (<0: keep) for the decisions to
+ * come, as QEMU's migrate_set_parameter: what was measured so far stays. */
+void mig_policy_set(struct mig_policy *p, uint64_t downtime_target_ns, int outrun_abort);
 /* Downtime for sending pages dirty pages plus pending queued bytes and the state. */
 uint64_t mig_policy_predict(const struct mig_policy *p, uint64_t pages, uint64_t pending, uint64_t rtt_ns);
 enum mig_decision mig_policy_round(struct mig_policy *p, const struct mig_round_sample *s);

@@ -28,7 +28,7 @@ int mig_stats_format(const struct mig_stats *st, char *buf, size_t len)
 		"bytes=%llu final_pages=%llu state_bytes=%llu dirty_pps=%llu bw_Bps=%llu total_ms=%llu "
 		"target_ms=%llu predicted_ms=%llu downtime_ms=%llu downtime_us=%llu predicted_us=%llu "
 		"dt_copy_us=%llu dt_ready_us=%llu dt_confirm_us=%llu drain_us=%llu throttle_pct=%u forced_stop=%d "
-		"stop_prepared=%u fail_state=%s",
+		"stop_prepared=%u fail_state=%s busy_cycles=%llu wire_bytes=%llu cycles_per_kib=%llu",
 		(unsigned long long)st->mig_id, st->role ? "dst" : "src", mig_strerror(st->result), st->detail,
 		st->encrypted, st->rounds, (unsigned long long)st->pages, (unsigned long long)st->zero_pages,
 		(unsigned long long)st->bytes, (unsigned long long)st->final_pages, (unsigned long long)st->state_bytes,
@@ -37,7 +37,9 @@ int mig_stats_format(const struct mig_stats *st, char *buf, size_t len)
 		(unsigned long long)(st->predicted_ns / 1000u), (unsigned long long)(st->dt_copy_ns / 1000u),
 		(unsigned long long)(st->dt_ready_ns / 1000u), (unsigned long long)(st->dt_confirm_ns / 1000u),
 		(unsigned long long)(st->drain_ns / 1000u), st->throttle_pct, st->forced_stop, st->stop_prepared,
-		st->fail_state ? st->fail_state : "-");
+		st->fail_state ? st->fail_state : "-", (unsigned long long)st->busy_cycles,
+		(unsigned long long)st->wire_bytes,
+		(unsigned long long)(st->wire_bytes ? st->busy_cycles * 1024u / st->wire_bytes : 0));
 	pos = list(buf, len, pos, "round_pages", st, offsetof(struct mig_round_rec, pages));
 	pos = list(buf, len, pos, "round_bytes", st, offsetof(struct mig_round_rec, bytes));
 	pos = list(buf, len, pos, "round_zero", st, offsetof(struct mig_round_rec, zero));

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define MIG_STATS_ROUNDS   32 /* rounds recorded individually; later ones only in totals */
-#define MIG_STATS_LINE_MAX 1536
+#define MIG_STATS_LINE_MAX 1664
 
 struct mig_round_rec {
 	uint64_t pages, bytes, zero, dirtied, ns;
@@ -31,6 +31,10 @@ struct mig_stats {
 	int forced_stop;	/* stopped at the round limit over target */
 	uint32_t stop_prepared; /* frames with keystream ready at the pause */
 	const char *fail_state;
+	/* the hypervisor's own cost (0 where not measured, e.g. migsim): cycles its migration
+	 * path was busy (engine, channel, TCP stream, NIC driver; waiting not counted) and
+	 * the TCP payload bytes it sent (source) or received (destination) */
+	uint64_t busy_cycles, wire_bytes;
 };
 
 /* Formats "MIGSTAT k=v ..." (no newline). Returns the length hv_snprintf would write. */

@@ -97,8 +97,11 @@ test-migrate: migrate-unit migrate-freestanding-check $(MIGSIM)
 	$(PYTHON) tests/migrate/run_sim_tests.py --migsim $(MIGSIM)
 	$(MAKE) fuzz-migrate
 
+# Options of the benchmark, e.g. BENCH_MIGRATE_ARGS=--quick (3 pairs: a check that it runs),
+# --reps N, --links 0,1250, --loads heavy, --no-pin. The full run: 168 migrations of 1 GiB.
+BENCH_MIGRATE_ARGS ?=
 bench-migrate: $(MIGSIM)
-	$(PYTHON) tests/migrate/bench.py --migsim $(MIGSIM)
+	$(PYTHON) tests/migrate/bench.py --migsim $(MIGSIM) $(BENCH_MIGRATE_ARGS)
 
 migrate-clean:
 	rm -rf $(MIG_OUT)

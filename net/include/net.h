@@ -7,7 +7,8 @@
 /* Brings up the NIC and lwIP when the configuration gives an address. */
 int net_init(void);
 /* Receives pending frames and runs lwIP's timers; cheap when idle. */
-void net_poll(void);
+/* Returns the frames received (work done: the migration counts that time as busy). */
+unsigned net_poll(void);
 int net_is_up(void);
 /* `net ...` console subcommands; prints reply lines, returns HV_OK or an error
  * whose message was already printed as the final error line. */

@@ -500,6 +500,47 @@ static void test_outrun_throttle(void **st)
 	free(r);
 }
 
+/* Live parameters (migrate set during a migration): the same guest that outruns the link
+ * and is aborted at a 20 ms target (test_outrun_abort) completes when, after its first
+ * round, the target is raised to 10 s, or the outrun behaviour switched to throttling;
+ * once the guest is paused the stop was decided and a change is refused. */
+static void live_change(uint64_t target_ns, int outrun_abort)
+{
+	struct mig_policy_cfg pc = { .downtime_target_ns = 20000000ull, .outrun_abort = 1 };
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 2048, 200, 64 * 1024, &pc);
+	for (long i = 0; i < 400000 && r->src.round < 1; i++) {
+		mig_source_step(&r->src);
+		mig_dest_step(&r->dst);
+		r->clk.now += 1000000;
+		ml_tick(&r->l);
+		fg_tick(&r->sg);
+	}
+	assert_int_equal(r->src.round, 1);
+	assert_int_equal(mig_source_set_policy(&r->src, target_ns, outrun_abort), MIG_OK);
+	rig_run(r, NULL);
+	assert_int_equal(r->rs, MIG_DONE);
+	assert_int_equal(r->rd, MIG_DONE);
+	check_equal_to_snapshot(r);
+	if (target_ns)
+		assert_int_equal(r->src.stats.target_ns, target_ns);
+	assert_int_equal(mig_source_set_policy(&r->src, 1, -1), MIG_E_STATE);
+	rig_free(r);
+	free(r);
+}
+
+static void test_live_downtime_target(void **st)
+{
+	(void)st;
+	live_change(10000000000ull, -1);
+}
+
+static void test_live_outrun(void **st)
+{
+	(void)st;
+	live_change(0, 0);
+}
+
 static void test_cancel(void **st)
 {
 	(void)st;
@@ -727,6 +768,8 @@ int main(void)
 		cmocka_unit_test(test_page_flood_in_round),
 		cmocka_unit_test(test_page_flood_after_stop),
 		cmocka_unit_test(test_page_flood_across_rounds),
+		cmocka_unit_test(test_live_downtime_target),
+		cmocka_unit_test(test_live_outrun),
 		cmocka_unit_test(test_bad_init),
 	};
 	return cmocka_run_group_tests_name("migrate engine (in-process)", tests, NULL, NULL);

@@ -27,6 +27,7 @@ import struct
 import time
 
 import systest
+from hvtools.lines import parse_kv
 from systest import ConsoleTimeout, data_pages, free_kib, heartbeats, model, seed_of, set_psk
 
 
@@ -60,6 +61,76 @@ def connection_end(pcap, port):
     fins = sum(1 for sp, dp, fl in segs if sp == port and dp == peer and fl & 0x01)
     rsts = sum(1 for sp, dp, fl in segs if sp == port and dp == peer and fl & 0x04)
     return fins, rsts
+
+
+def live_bandwidth_cap(t, ca, mark_a):
+    """Issue 16: `migrate set bw_cap_kib` during the migration applies at once: the
+    first round runs under the 600 KiB/s cap, the rounds after the change under 250."""
+    try:
+        ca.wait_for(r"^\[hv\] MIGROUND .* round=0 ", timeout=180, since=mark_a)
+        ok, reply = ca.command("migrate set bw_cap_kib 250", timeout=30)
+        t.check(
+            "migrate set bw_cap_kib during the migration is taken, and says it applies now",
+            ok and any("applies to the migration under way now" in ln for ln in reply),
+            " | ".join(reply),
+        )
+    except ConsoleTimeout as e:
+        t.check("the first round ends", False, str(e)[:300])
+
+
+def bandwidth_followed(t, ca, mark_a):
+    mr = [parse_kv(ln) for ln in ca.lines_since(mark_a) if ln.startswith("[hv] MIGROUND ")]
+    bw = [int(m["bw_Bps"]) // 1024 for m in mr]
+    t.check(
+        "the measured bandwidth follows the cap set during the migration (round 0 > 450 KiB/s, "
+        "the last round < 330)",
+        len(bw) >= 2 and bw[0] > 450 and bw[-1] < 330,
+        "bandwidth per round: %s KiB/s" % bw,
+    )
+
+
+def machine_lines(t, ca, cb, mark_a, stat_a, stat_b):
+    """Issue 16: one MIGROUND line per pre-copy round, a MIGSTAT line whole (per-round
+    lists as long as its round count), the hypervisor's own cost in it, and `migrate
+    info` returning the last migration's statistics on both sides."""
+    src = parse_kv(stat_a[0]) if stat_a else {}
+    dst = parse_kv(stat_b[0]) if stat_b else {}
+    rounds = int(src.get("rounds", "0"))
+    t.check(
+        "MIGSTAT is whole: its per-round lists have one entry per round",
+        rounds > 0
+        and len(src.get("round_ns", "").split(",")) == rounds
+        and len(src.get("round_pages", "").split(",")) == rounds,
+        "rounds=%s round_ns=%s" % (rounds, src.get("round_ns")),
+    )
+    mr = [parse_kv(ln) for ln in ca.lines_since(mark_a) if ln.startswith("[hv] MIGROUND ")]
+    t.check(
+        "one MIGROUND line per pre-copy round, with the migration's id",
+        len(mr) == rounds
+        and [int(m["round"]) for m in mr] == list(range(rounds))
+        and all(m.get("id") == src.get("id") for m in mr),
+        "%d MIGROUND lines for %d rounds" % (len(mr), rounds),
+    )
+    t.check(
+        "both sides count their own cost: busy cycles and wire bytes",
+        all(
+            int(x.get(k, "0")) > 0
+            for x in (src, dst)
+            for k in ("busy_cycles", "wire_bytes", "cycles_per_kib")
+        ),
+        "src %s/%s dst %s/%s"
+        % (src.get("busy_cycles"), src.get("wire_bytes"), dst.get("busy_cycles"), dst.get("wire_bytes")),
+    )
+    ok, ra = ca.command("migrate info", timeout=30)
+    ok2, rb = cb.command("migrate info", timeout=30)
+    t.check(
+        "migrate info gives the last migration's MIGSTAT on both sides",
+        ok
+        and ok2
+        and any(ln.startswith("source: MIGSTAT id=%s " % src.get("id")) for ln in ra)
+        and any(ln.startswith("destination: MIGSTAT id=%s " % dst.get("id")) for ln in rb),
+        " | ".join(ra + rb)[:300],
+    )
 
 
 def counters(con, cmd, prefix):
@@ -300,6 +371,7 @@ def checks(t):
     mark_a, mark_b = ca.mark(), cb.mark()
     ok, _ = ca.command("migrate 1 lab-b", timeout=30)
     t.check("migrate 1 lab-b (a named peer) started", ok, str(ca.last_final))
+    live_bandwidth_cap(t, ca, mark_a)
     try:
         done = ca.wait_for(r"^\[hv\] migrate: source (done|FAILED)(.*)$", timeout=300, since=mark_a)
         t.check("A: migration done", done.group(1) == "done", done.group(0))
@@ -322,6 +394,8 @@ def checks(t):
         end is not None and end[0] >= 1 and end[1] == 0,
         "FIN/RST segments from B's port: %s" % (end,),
     )
+    machine_lines(t, ca, cb, mark_a, stat_a, stat_b)
+    bandwidth_followed(t, ca, mark_a)
     bw = re.search(r" bw_Bps=(\d+)", stat_a[0]) if stat_a else None
     t.check(
         "the migration kept to the 600 KiB/s cap",

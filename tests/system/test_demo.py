@@ -9,7 +9,8 @@
    is unbroken across A and B and every heartbeat checksum matches the guest
    model (no write lost), the memory self-check passes on B, A reports the
    guest migrated and scrubbed and lists vm 1 stopped, the cutover report
-   exists with both measurements (CSV with its header, a PNG image, the text
+   exists with both measurements (CSV with its header, a PNG image, the SVG
+   figure and its data file, the text
    with the guest-seen gap and both MIGSTAT downtimes), hvctl migrate printed
    the source's MIGSTAT line, and every process the demo started is gone.
 2. Interrupts a second demo run with SIGINT (Ctrl-C) while the guest runs on
@@ -17,6 +18,7 @@
 Prints PASS/FAIL lines and `N passed, N failed`; exit 0 only if all passed.
 Takes about a minute (well under 3 minutes).
 """
+import json
 import os
 import re
 import signal
@@ -217,6 +219,20 @@ def checks(t):
     except OSError:
         pass
     t.check("cutover PNG plot written", png_ok)
+    fig_ok, mid = False, re.search(r"\[hv\] MIGSTAT id=(\S+) role=src result=done", out)
+    try:
+        with open(prefix + "-figure.json") as f:
+            fig = json.load(f)
+        fig_ok = (
+            bool(mid)
+            and fig["migration"]["id"] == mid.group(1)
+            and len(fig["rounds"]) == fig["migration"]["rounds"] > 0
+            and [p["name"] for p in fig["stop"]["parts"]] == ["copy", "ready", "confirm"]
+            and os.path.getsize(prefix + ".svg") > 5000
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    t.check("cutover figure: SVG and its data (this migration's rounds, the stop's three parts)", fig_ok)
     try:
         with open(prefix + ".txt") as f:
             rep = f.read()

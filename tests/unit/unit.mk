@@ -45,3 +45,9 @@ fuzz-state: $(STATE_FUZZ_BIN)
 		-artifact_prefix=$(BUILD)/unit/fuzz-state-artifacts/ $(BUILD)/unit/fuzz-state-corpus
 	@echo "fuzz-state: no findings in $(STATE_FUZZ_SECONDS) s"
 test-unit: fuzz-state
+
+# The cutover figure's data and verdict from real demo logs (tests/tools/fixtures).
+.PHONY: cutover-figure-test
+cutover-figure-test:
+	$(PYTHON) tests/tools/test_cutover_figure.py
+test-unit: cutover-figure-test

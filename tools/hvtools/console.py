@@ -1,8 +1,10 @@
 """Client side of the hypervisor's serial console (see docs/console.md).
 
-A Console connects to the machine's COM1, either directly over TCP (an
-emulator's socket-server serial port, `Console(host, port)`) or through
-hvtools.mux's unix socket (`Console(mux="/path/sock")`, tools/serial_mux.py). A reader
+A Console connects to the machine's COM1: directly over TCP (an emulator's
+socket-server serial port, `Console(host, port)`), through hvtools.mux's unix
+socket (`Console(mux="/path/sock")`, tools/serial_mux.py), or over a real serial
+line (`Console(serial="/dev/ttyUSB0", baud=115200)`, or a pyserial URL such as
+`serial="rfc2217://console-server:7001"`; hvtools.serialline). A reader
 thread appends every received byte to an optional log file and splits the
 stream into lines kept in memory (index, monotonic time, text). With
 times_path= it also writes each complete line with its host arrival time
@@ -45,6 +47,14 @@ import time
 
 from .lines import TIMES_HEADER, times_header
 from .proc import append_log, tail_file
+from .serialline import (
+    DEFAULT_BAUD,
+    SerialLine,
+    SerialLineError,
+    add_line_options,
+    line_from_args,
+    require_pyserial,
+)
 
 __all__ = [
     "Console",
@@ -55,6 +65,7 @@ __all__ = [
     "FINAL_RE",
     "clean_text",
     "strip_prompts",
+    "strip_prompt_tail",
     "is_async_line",
     "times_header",
     "TIMES_HEADER",
@@ -104,6 +115,16 @@ def strip_prompts(text):
     return text
 
 
+def strip_prompt_tail(text):
+    """strip_prompts() for a line that may begin in the middle of a prompt (`> `,
+    `v> `): what a client sees first when it attached while the prompt was being
+    printed (a serial line opened at any moment, a mux client that connected then)."""
+    for k in range(1, len(PROMPT)):
+        if text.startswith(PROMPT[k:]):
+            return strip_prompts(text[len(PROMPT) - k :])
+    return strip_prompts(text)
+
+
 def is_async_line(text):
     """True for guest lines and hypervisor event lines (after prompts)."""
     t = strip_prompts(text)
@@ -117,6 +138,8 @@ class Console:
         port=None,
         *,
         mux=None,
+        serial=None,
+        baud=DEFAULT_BAUD,
         log_path=None,
         deadline=30.0,
         retry_interval=0.2,
@@ -126,7 +149,8 @@ class Console:
         times_path=None,
         times_mode="w",
     ):
-        """Connect to (host, port) over TCP, or to the unix socket `mux`.
+        """Connect to (host, port) over TCP, to the unix socket `mux`, or open the
+        serial line `serial` (a device path or a pyserial URL) at `baud`, 8N1.
 
         deadline: seconds to keep retrying the connection.
         log_path: file that gets every received byte appended (None: no log).
@@ -141,10 +165,11 @@ class Console:
           between them, so an emulated 16550 (16-byte FIFO, polled by the
           hypervisor between guest time slices) does not overrun. None: no pacing.
         """
-        if mux is None and (host is None or port is None):
-            raise ValueError("Console needs host and port, or mux=PATH")
+        if mux is None and serial is None and (host is None or port is None):
+            raise ValueError("Console needs host and port, mux=PATH or serial=DEVICE|URL")
         self.host, self.port, self.mux = host, port, mux
-        self.target = mux if mux else "%s:%s" % (host, port)
+        self.serial, self.baud = serial, baud
+        self.target = mux or serial or "%s:%s" % (host, port)
         self._cond = threading.Condition()
         self.lines = []  # cleaned text of complete lines
         self.times = []  # monotonic arrival time of each line
@@ -175,8 +200,16 @@ class Console:
     def _connect(self, deadline, retry_interval):
         end = time.monotonic() + max(0.0, deadline)
         last_err = None
-        while True:
+        if self.serial:
             try:
+                require_pyserial()  # no point retrying without it
+            except SerialLineError as e:
+                raise ConsoleError(str(e))
+        while True:
+            s = None
+            try:
+                if self.serial:
+                    return SerialLine(self.serial, self.baud)
                 if self.mux:
                     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                     s.settimeout(2.0)
@@ -189,7 +222,8 @@ class Console:
             except OSError as e:
                 last_err = e
                 try:
-                    s.close()
+                    if s is not None:
+                        s.close()
                 except Exception:
                     pass
             if time.monotonic() >= end:
@@ -450,6 +484,7 @@ class Console:
                         if (
                             t == cmd_clean
                             or t.strip() == cmd_clean.strip()
+                            or strip_prompt_tail(t) == cmd_clean
                             or (len(t) >= 64 and cmd_clean.startswith(t))
                         ):
                             echo_seen = True
@@ -484,6 +519,7 @@ def main(argv=None):
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--connect", metavar="HOST:PORT")
     g.add_argument("--mux", metavar="SOCKPATH")
+    add_line_options(ap, g)
     ap.add_argument("--log", help="append received bytes to this file")
     ap.add_argument(
         "--times",
@@ -491,19 +527,19 @@ def main(argv=None):
         help="write a timestamped line log (for tools/cutover.py; " "convention: LOG.times)",
     )
     args = ap.parse_args(argv)
-    if args.connect:
-        host, _, port = args.connect.rpartition(":")
-        con = Console(
-            host or "127.0.0.1",
-            int(port),
-            log_path=args.log,
-            echo=lambda t: print(t, flush=True),
-            times_path=args.times,
-        )
-    else:
-        con = Console(
-            mux=args.mux, log_path=args.log, echo=lambda t: print(t, flush=True), times_path=args.times
-        )
+    serial = line_from_args(ap, args)
+    kw = dict(log_path=args.log, echo=lambda t: print(t, flush=True), times_path=args.times)
+    try:
+        if args.connect:
+            host, _, port = args.connect.rpartition(":")
+            con = Console(host or "127.0.0.1", int(port), **kw)
+        elif serial:
+            con = Console(serial=serial, baud=args.baud, deadline=5.0, **kw)
+        else:
+            con = Console(mux=args.mux, **kw)
+    except ConsoleError as e:
+        print("hvconsole: %s" % e, file=sys.stderr)
+        return 2
     try:
         for line in sys.stdin:
             con.send_line(line.rstrip("\r\n"))

@@ -1,23 +1,29 @@
 """Share one serial console connection among several clients (tools/serial_mux.py).
 
 serial_mux connects to an instance's TCP serial port (an emulator's
-socket-server COM1), appends everything it receives to a log file, and serves
-a unix socket. Every client of the unix socket gets a copy of the console
-output from the moment it connected, and what it sends goes to the serial
-line. Clients' lines are sent one at a time: after a line (ended by CR, LF or
+socket-server COM1) or opens a real serial line (--serial /dev/ttyUSB0, or
+--serial-url rfc2217://HOST:PORT or socket://HOST:PORT for a console server;
+--baud, default 115200, 8N1, no flow control), appends everything it receives
+to a log file, and serves a unix socket. Every client of the unix socket gets a
+copy of the console output from the moment it connected, and what it sends goes
+to the serial line. Clients' lines are sent one at a time: after a line (ended by CR, LF or
 CRLF) the mux waits for the console's final reply line (`ok` or `error: ...`,
 see docs/console.md) or --reply-timeout before it sends the next client's
-line, so short-lived `hvctl --mux SOCK` calls never interleave. Bytes a client
-leaves without a line end are sent when it disconnects.
+line, so short-lived `hvctl --mux SOCK` calls never interleave. A Ctrl-] (0x1d,
+which ends `vm console`) is sent at once, like a line that needs no reply. Other
+bytes a client leaves without a line end are sent when it disconnects.
 
-It runs until the serial connection closes (the emulator exited), or until
-SIGTERM/SIGINT. Note that Bochs serves its serial socket to exactly one client
-and dies of SIGPIPE once that client goes away: stopping the mux while Bochs
-runs ends Bochs too.
+It runs until the serial connection closes (the emulator exited, the serial
+adapter was unplugged, the console server hung up), or until SIGTERM/SIGINT.
+Note that Bochs serves its serial socket to exactly one client and dies of
+SIGPIPE once that client goes away: stopping the mux while Bochs runs ends
+Bochs too. A serial device is held locked while the mux runs (hvctl --serial
+on the same device is refused: attach to the mux instead).
 
-Usable as a module: SerialMux(host, port, sock_path, log_path).start() runs
-it in threads; .wait() / .stop(); .add_stdout_client() copies the console
-to stdout.
+Usable as a module: SerialMux(host, port, sock_path, log_path) (or
+SerialMux(None, None, sock_path, log_path, serial="/dev/ttyUSB0", baud=115200))
+.start() runs it in threads; .wait() / .stop(); .add_stdout_client() copies the
+console to stdout.
 """
 
 import argparse
@@ -32,6 +38,7 @@ import time
 
 from .console import FINAL_RE, clean_text, strip_prompts
 from .proc import append_log
+from .serialline import DEFAULT_BAUD, SerialLine, add_line_options, line_from_args, require_pyserial
 
 
 # what `tools/serial_mux.py --help` says (the script's docstring of old)
@@ -74,9 +81,22 @@ class _StdoutClient(_Client):
 
 class SerialMux:
     def __init__(
-        self, host, port, sock_path, log_path=None, connect_deadline=60.0, reply_timeout=20.0, verbose=False
+        self,
+        host,
+        port,
+        sock_path,
+        log_path=None,
+        connect_deadline=60.0,
+        reply_timeout=20.0,
+        verbose=False,
+        serial=None,
+        baud=DEFAULT_BAUD,
     ):
-        self.host, self.port = host, int(port)
+        """host, port: the TCP serial port; or serial: a serial device or pyserial
+        URL (hvtools.serialline) at baud, host and port then None."""
+        self.line, self.baud = serial, baud
+        self.host, self.port = host, None if serial else int(port)
+        self.target = serial if serial else "%s:%d" % (host, self.port)
         self.sock_path = sock_path
         self.log_path = log_path
         self.connect_deadline = connect_deadline
@@ -104,8 +124,13 @@ class SerialMux:
     def connect(self):
         end = time.monotonic() + self.connect_deadline
         last = None
+        if self.line:
+            require_pyserial()  # missing: no point retrying
         while True:
             try:
+                if self.line:
+                    self.serial = SerialLine(self.line, self.baud)
+                    return
                 s = socket.create_connection((self.host, self.port), timeout=2.0)
                 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 s.settimeout(None)
@@ -114,7 +139,7 @@ class SerialMux:
             except OSError as e:
                 last = e
             if time.monotonic() >= end:
-                raise OSError("cannot connect to %s:%d: %s" % (self.host, self.port, last))
+                raise OSError("cannot connect to %s: %s" % (self.target, last))
             time.sleep(0.2)
 
     def start(self):
@@ -138,7 +163,7 @@ class SerialMux:
             (self._writer, "mux-writer"),
         ):
             threading.Thread(target=fn, name=nm, daemon=True).start()
-        self._say("serving %s for %s:%d" % (self.sock_path, self.host, self.port))
+        self._say("serving %s for %s" % (self.sock_path, self.target))
         return self
 
     # serial -> log + clients
@@ -198,7 +223,7 @@ class SerialMux:
                     break
                 c.buf += data
                 while True:
-                    m = re.search(rb"\r\n|\r|\n", c.buf)
+                    m = re.search(rb"\r\n|\r|\n|\x1d", c.buf)
                     if not m:
                         break
                     unit, c.buf = c.buf[: m.end()], c.buf[m.end() :]
@@ -297,7 +322,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         description=CLI_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--connect", required=True, metavar="HOST:PORT", help="the instance's TCP serial port")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--connect", metavar="HOST:PORT", help="the instance's TCP serial port")
+    add_line_options(ap, g)
     ap.add_argument(
         "--socket", required=True, metavar="PATH", help="unix socket to serve (for hvctl --mux PATH)"
     )
@@ -306,7 +333,7 @@ def main(argv=None):
         "--deadline",
         type=float,
         default=60.0,
-        help="seconds to keep retrying the serial connection (default 60)",
+        help="seconds to keep retrying the serial connection or opening the device (default 60)",
     )
     ap.add_argument(
         "--reply-timeout",
@@ -317,15 +344,23 @@ def main(argv=None):
     ap.add_argument("--stdout", action="store_true", help="also copy the console output to stdout")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
-    host, _, port = args.connect.rpartition(":")
+    line = line_from_args(ap, args)
+    host = port = None
+    if args.connect:
+        host, _, port = args.connect.rpartition(":")
+        if not port.isdigit():
+            ap.error("bad --connect %r (want HOST:PORT)" % args.connect)
+        host = host or "127.0.0.1"
     mux = SerialMux(
-        host or "127.0.0.1",
-        int(port),
+        host,
+        port,
         args.socket,
         args.log,
         connect_deadline=args.deadline,
         reply_timeout=args.reply_timeout,
         verbose=args.verbose,
+        serial=line,
+        baud=args.baud,
     )
 
     def on_signal(signum, frame):

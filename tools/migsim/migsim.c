@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ struct opts {
 	uint64_t guest_id, backoff_ms, refill_ms, fixed_us;
 	uint32_t batch, max_rounds, burst, retries, serve, ks_frames, ks_thread;
 	enum hvc_policy policy;
-	int outrun_abort, verify;
+	int outrun_abort, verify, cpu;
 	const char *fault_mode, *fault_state;
 	uint8_t psk[HVC_PSK_MAX];
 	size_t psk_len;
@@ -57,6 +58,31 @@ static double process_cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
 	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Busy time of one core (user, nice, system, irq, softirq: everything that ran there, the
+ * kernel's threads included) from /proc/stat, in its 1/CLK_TCK ticks; -1 when unknown. */
+static double core_busy_s(int cpu)
+{
+	if (cpu < 0)
+		return -1;
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return -1;
+	char line[512], name[16];
+	snprintf(name, sizeof(name), "cpu%d ", cpu);
+	double r = -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long v[7] = { 0 };
+		if (strncmp(line, name, strlen(name)) ||
+		    sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+			   &v[5], &v[6]) != 7)
+			continue;
+		r = (double)(v[0] + v[1] + v[2] + v[5] + v[6]) / (double)sysconf(_SC_CLK_TCK);
+		break;
+	}
+	fclose(f);
+	return r;
 }
 
 static void sleep_ms(uint64_t ms)
@@ -100,7 +126,9 @@ static void usage(void)
 			"                      resume); default: measured on the simulated guest at start\n"
 			"  --ks-thread 0|1     make that keystream on a second thread instead (default 0: on\n"
 			"                      the 2-core test machine it saved the sender ~9 %% CPU and no\n"
-			"                      time); its CPU counts as the engine's\n");
+			"                      time); its CPU counts as the engine's\n"
+			"  --cpu N             run on core N only (all threads: engine, vCPU writer, keystream);\n"
+			"                      the final line then gives that core's busy time (core_busy_s)\n");
 	exit(2);
 }
 
@@ -144,38 +172,25 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->backoff_ms = 1000;
 	o->guest_id = 1;
 	o->policy = HVC_POLICY_REQUIRED;
+	o->cpu = -1;
 	const char *psk_file = NULL;
 	int role = -1;
 	static const struct option lo[] = {
-		{ "role", 1, 0, 'r' },
-		{ "addr", 1, 0, 'a' },
-		{ "port", 1, 0, 'p' },
-		{ "mem-mib", 1, 0, 'm' },
-		{ "dirty-mibps", 1, 0, 'd' },
-		{ "downtime-ms", 1, 0, 't' },
-		{ "bw-mbps", 1, 0, 'b' },
-		{ "psk-file", 1, 0, 'k' },
-		{ "policy", 1, 0, 'P' },
-		{ "outrun", 1, 0, 'o' },
-		{ "max-rounds", 1, 0, 'R' },
-		{ "stall-ms", 1, 0, 's' },
-		{ "verify", 0, 0, 'v' },
-		{ "run-after-ms", 1, 0, 'A' },
-		{ "warmup-ms", 1, 0, 'w' },
-		{ "fault", 1, 0, 'f' },
-		{ "serve", 1, 0, 'S' },
-		{ "bind", 1, 0, 'B' },
-		{ "retries", 1, 0, 'T' },
-		{ "backoff-ms", 1, 0, 'O' },
-		{ "rate-burst", 1, 0, 'u' },
-		{ "rate-refill-ms", 1, 0, 'F' },
-		{ "batch", 1, 0, 'n' },
-		{ "ks-frames", 1, 0, 'K' },
-		{ "ks-thread", 1, 0, 'W' },
-		{ "fixed-us", 1, 0, 'X' },
-		{ "guest-id", 1, 0, 'g' },
-		{ "help", 0, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "role", 1, 0, 'r' },	      { "addr", 1, 0, 'a' },
+		{ "port", 1, 0, 'p' },	      { "mem-mib", 1, 0, 'm' },
+		{ "dirty-mibps", 1, 0, 'd' }, { "downtime-ms", 1, 0, 't' },
+		{ "bw-mbps", 1, 0, 'b' },     { "psk-file", 1, 0, 'k' },
+		{ "policy", 1, 0, 'P' },      { "outrun", 1, 0, 'o' },
+		{ "max-rounds", 1, 0, 'R' },  { "stall-ms", 1, 0, 's' },
+		{ "verify", 0, 0, 'v' },      { "run-after-ms", 1, 0, 'A' },
+		{ "warmup-ms", 1, 0, 'w' },   { "fault", 1, 0, 'f' },
+		{ "serve", 1, 0, 'S' },	      { "bind", 1, 0, 'B' },
+		{ "retries", 1, 0, 'T' },     { "backoff-ms", 1, 0, 'O' },
+		{ "rate-burst", 1, 0, 'u' },  { "rate-refill-ms", 1, 0, 'F' },
+		{ "batch", 1, 0, 'n' },	      { "ks-frames", 1, 0, 'K' },
+		{ "ks-thread", 1, 0, 'W' },   { "fixed-us", 1, 0, 'X' },
+		{ "guest-id", 1, 0, 'g' },    { "cpu", 1, 0, 'C' },
+		{ "help", 0, 0, 'h' },	      { 0, 0, 0, 0 },
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -224,6 +239,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'W': o->ks_thread = (uint32_t)atoi(optarg); break;
 		case 'X': o->fixed_us = strtoull(optarg, NULL, 0); break;
 		case 'g': o->guest_id = strtoull(optarg, NULL, 0); break;
+		case 'C': o->cpu = atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -502,7 +518,8 @@ static int run_source(void)
 	int r = MIG_E_TRANSPORT;
 	struct conn c;
 	int have_conn = 0, fired = 0, stalled = 0;
-	double cpu0 = thread_cpu_s(), pcpu0 = process_cpu_s();
+	double cpu0 = thread_cpu_s(), pcpu0 = process_cpu_s(), gcpu0 = sg_writer_cpu_s(&G);
+	double core0 = core_busy_s(O.cpu);
 	uint64_t t0 = mono_ns();
 	for (uint32_t attempt = 0;; attempt++) {
 		uint64_t wait;
@@ -563,6 +580,9 @@ static int run_source(void)
 	}
 	double kscpu = have_conn ? conn_worker_finish(&c) : 0;
 	double cpu = thread_cpu_s() - cpu0 + kscpu, pcpu = process_cpu_s() - pcpu0;
+	/* the simulated guest's writer: the guest's work, not the migration's */
+	double gcpu = sg_writer_cpu_s(&G) - gcpu0;
+	double core1 = core_busy_s(O.cpu), core = core0 < 0 || core1 < 0 ? -1 : core1 - core0;
 	/* frames sent, and how many had their keystream made ahead (the pipelined case) */
 	uint64_t ks_frames = 0, ks_ready = 0;
 	if (have_conn)
@@ -580,7 +600,7 @@ static int run_source(void)
 	printf("MIGSIM role=src result=%s state=%s fail_state=%s detail=%d detail_name=%s enc=%d guest=%s "
 	       "hash=%016llx pattern=%s edge=%llu cursor=%llu cpu_engine_s=%.3f cpu_ks_thread_s=%.3f "
 	       "cpu_process_s=%.3f wall_s=%.3f "
-	       "bytes_out=%llu ks_ready=%llu/%llu\n",
+	       "bytes_out=%llu ks_ready=%llu/%llu cpu_guest_s=%.3f core_busy_s=%.3f cpu_pin=%d\n",
 	       mig_strerror(r < 0 ? r : MIG_DONE), mig_src_state_name(S.st),
 	       S.stats.fail_state ? S.stats.fail_state : "-", S.detail,
 	       S.detail < 0 && (S.err == MIG_E_PEER_ABORT || S.err == MIG_E_IN_DOUBT) ? mig_strerror(S.detail)
@@ -592,7 +612,7 @@ static int run_source(void)
 				: "BAD",
 	       (unsigned long long)src_edge, (unsigned long long)src_cursor, cpu, kscpu, pcpu, wall,
 	       have_conn ? (unsigned long long)c.net.bytes_out : 0ull, (unsigned long long)ks_ready,
-	       (unsigned long long)ks_frames);
+	       (unsigned long long)ks_frames, gcpu, core, O.cpu);
 	fflush(stdout);
 	if (have_conn)
 		conn_close(&c);
@@ -646,10 +666,13 @@ static int run_dest(void)
 	double cpu0 = thread_cpu_s(), kscpu = 0;
 	uint64_t ks_frames = 0, ks_ready = 0; /* frames received; how many had keystream made ahead */
 	uint64_t t0 = 0;
+	double core0 = -1; /* the core's busy time from the first connection on */
 	while (!done && conns < serve) {
 		int fd = accept(lfd, NULL, NULL);
 		if (fd < 0)
 			continue;
+		if (!conns)
+			core0 = core_busy_s(O.cpu);
 		conns++;
 		uint32_t peer = peer_of(fd);
 		int a = mig_guard_admit(&guard, peer, mono_ns());
@@ -717,6 +740,7 @@ static int run_dest(void)
 		fflush(stdout);
 	}
 	double cpu = thread_cpu_s() - cpu0 + kscpu;
+	double core1 = core_busy_s(O.cpu), core = core0 < 0 || core1 < 0 ? -1 : core1 - core0;
 	print_guard(&guard);
 	uint64_t hash = 0, edge = 0, bad = 0;
 	int pat = -1, alive = -1, pat2 = -1, cursor_ok = -1, frozen = -1;
@@ -744,7 +768,7 @@ static int run_dest(void)
 	}
 	printf("MIGSIM role=dst result=%s enc=%d hash=%016llx pattern=%s cursor_matches=%d alive_after=%d "
 	       "pattern_after=%d frozen_when_paused=%d mem=%s cpu_engine_s=%.3f cpu_ks_thread_s=%.3f "
-	       "wall_s=%.3f connections=%u ks_ready=%llu/%llu\n",
+	       "wall_s=%.3f connections=%u ks_ready=%llu/%llu core_busy_s=%.3f cpu_pin=%d\n",
 	       done ? "done" : mig_strerror(r), D.stats.encrypted, (unsigned long long)hash,
 	       pat < 0 ? "skipped"
 	       : pat   ? "ok"
@@ -754,7 +778,7 @@ static int run_dest(void)
 	       : mem_all_zero() ? "zero"
 				: "NONZERO",
 	       cpu, kscpu, t0 ? (double)(mono_ns() - t0) / 1e9 : 0.0, conns, (unsigned long long)ks_ready,
-	       (unsigned long long)ks_frames);
+	       (unsigned long long)ks_frames, core, O.cpu);
 	fflush(stdout);
 	close(lfd);
 	free(msg);
@@ -766,6 +790,16 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
 	parse(argc, argv, &O);
+	if (O.cpu >= 0) {
+		/* before the guest RAM is touched and before any thread: they all inherit it */
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(O.cpu, &set);
+		if (O.cpu >= CPU_SETSIZE || sched_setaffinity(0, sizeof(set), &set) < 0) {
+			fprintf(stderr, "migsim: cannot pin to CPU %d: %s\n", O.cpu, strerror(errno));
+			return 2;
+		}
+	}
 	if (sg_init(&G, O.mem_mib << 20, O.dirty_mibps * 256, O.src) < 0) {
 		fprintf(stderr, "migsim: cannot allocate %llu MiB\n", (unsigned long long)O.mem_mib);
 		return 2;

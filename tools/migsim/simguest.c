@@ -102,8 +102,21 @@ static void *writer(void *arg)
 				break;
 		}
 	}
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	g->writer_cpu_last = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	atomic_store(&g->parked, 1);
 	return NULL;
+}
+
+double sg_writer_cpu_s(const struct simguest *g)
+{
+	double s = g->writer_cpu_done;
+	clockid_t cid;
+	struct timespec ts;
+	if (g->have_thread && pthread_getcpuclockid(g->thr, &cid) == 0 && clock_gettime(cid, &ts) == 0)
+		s += (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return s;
 }
 
 void sg_start(struct simguest *g)
@@ -123,6 +136,7 @@ void sg_stop_thread(struct simguest *g)
 		return;
 	atomic_store(&g->quit, 1);
 	pthread_join(g->thr, NULL);
+	g->writer_cpu_done += g->writer_cpu_last;
 	g->have_thread = 0;
 	atomic_store(&g->quit, 0);
 }

@@ -21,6 +21,9 @@ struct simguest {
 	uint64_t cursor, sweep;	 /* vCPU state: next page, current sweep number */
 	pthread_t thr;
 	int have_thread, loaded, defer_start, scrub_verified;
+	/* the writer's CPU time: its own clock, kept when it exits (last), summed over the
+	 * threads already joined (done) */
+	double writer_cpu_last, writer_cpu_done;
 	uint8_t state_fill[4096]; /* stands in for registers, FPU, MSRs, devices */
 };
 
@@ -35,4 +38,7 @@ uint64_t sg_hash(const struct simguest *g);
 int sg_pattern_check(const struct simguest *g, uint64_t *edge, uint64_t *bad_pfn);
 int sg_pause(struct simguest *g);
 int sg_resume(struct simguest *g);
+/* CPU seconds (user+sys) the vCPU writer has used so far, over all its runs: the
+ * simulated guest's work, which is not the migration's. */
+double sg_writer_cpu_s(const struct simguest *g);
 #endif

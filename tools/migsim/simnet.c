@@ -54,6 +54,30 @@ void simnet_cut(struct simnet *n)
 	n->dead = 1;
 }
 
+/* The cap's token bucket, refilled for the time gone by (at most 10 ms of burst). */
+static void refill(struct simnet *n)
+{
+	uint64_t t = now_ns();
+	uint64_t add = (t - n->last_ns) * n->bw_Bps / 1000000000ull;
+	if (add) {
+		n->tokens += add;
+		n->last_ns = t;
+	}
+	uint64_t burst = n->bw_Bps / 100 > 65536 ? n->bw_Bps / 100 : 65536; /* 10 ms */
+	if (n->tokens > burst)
+		n->tokens = burst;
+}
+
+/* How much of len bytes a direct write may take now: all of it without a cap, else what
+ * the bucket holds. */
+static size_t allowance(struct simnet *n, size_t len)
+{
+	if (!n->bw_Bps)
+		return len;
+	refill(n);
+	return len < n->tokens ? len : (size_t)n->tokens;
+}
+
 void simnet_flush(struct simnet *n)
 {
 	if (n->dead || n->fd < 0)
@@ -61,15 +85,7 @@ void simnet_flush(struct simnet *n)
 	while (n->otail > n->ohead) {
 		size_t len = n->otail - n->ohead;
 		if (n->bw_Bps) {
-			uint64_t t = now_ns();
-			uint64_t add = (t - n->last_ns) * n->bw_Bps / 1000000000ull;
-			if (add) {
-				n->tokens += add;
-				n->last_ns = t;
-			}
-			uint64_t burst = n->bw_Bps / 100 > 65536 ? n->bw_Bps / 100 : 65536; /* 10 ms */
-			if (n->tokens > burst)
-				n->tokens = burst;
+			refill(n);
 			if (!n->tokens)
 				return;
 			if (len > n->tokens)
@@ -126,6 +142,8 @@ static ssize_t direct_write(struct simnet *n, struct iovec *iov, int cnt)
 		w = 0;
 	}
 	n->bytes_out += (uint64_t)w;
+	if (n->bw_Bps)
+		n->tokens -= (uint64_t)w;
 	return w;
 }
 
@@ -134,11 +152,13 @@ static int b_send(void *ctx, const void *buf, size_t len)
 	struct simnet *n = ctx;
 	if (n->dead)
 		return -1;
-	/* Nothing queued: hand the frame straight to the socket and queue only the rest,
-	 * saving a copy of every byte on the fast path. */
-	if (n->ohead == n->otail && !n->bw_Bps && !n->corrupt_next) {
+	/* Nothing queued: hand the frame straight to the socket (on a capped link, as much
+	 * as the bucket allows) and queue only the rest, saving a copy of every byte on the
+	 * fast path. */
+	size_t take = n->ohead == n->otail && !n->corrupt_next ? allowance(n, len) : 0;
+	if (take) {
 		n->ohead = n->otail = 0;
-		struct iovec iov = { (void *)buf, len };
+		struct iovec iov = { (void *)buf, take };
 		ssize_t w = direct_write(n, &iov, 1);
 		if (w < 0)
 			return -1;
@@ -173,13 +193,18 @@ static int b_send2(void *ctx, const void *a, size_t alen, const void *b, size_t 
 	struct simnet *n = ctx;
 	if (n->dead)
 		return -1;
-	if (n->ohead != n->otail || n->bw_Bps || n->corrupt_next || !alen) {
+	size_t take = n->ohead == n->otail && !n->corrupt_next && alen ? allowance(n, alen + blen) : 0;
+	if (!take) {
 		if (b_send(ctx, a, alen) < 0)
 			return -1;
 		return b_send(ctx, b, blen);
 	}
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
-	ssize_t w = direct_write(n, iov, 2);
+	if (take <= alen)
+		iov[0].iov_len = take;
+	else
+		iov[1].iov_len = take - alen;
+	ssize_t w = direct_write(n, iov, take <= alen ? 1 : 2);
 	if (w < 0)
 		return -1;
 	if ((size_t)w < alen) {
