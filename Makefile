@@ -2,6 +2,15 @@
 # Each component keeps its rules in a fragment (*.mk) next to its sources.
 include mk/toolchain.mk
 SETUP_DONE := third_party/.setup-done-v3
+# Goals that run the setup step themselves (or need nothing it provides); any other goal
+# on a clone that was never set up stops at once with one line saying what to do,
+# instead of failing later on a missing third-party file.
+SETUP_FREE_GOALS := all setup setup-check demo test clean
+ifeq ($(wildcard $(SETUP_DONE)),)
+ifneq ($(filter-out $(SETUP_FREE_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error this clone is not set up: run 'make setup' first (Debian packages; lwIP, ipsec-mb, BearSSL and Linux sources), or plain 'make', which runs it)
+endif
+endif
 
 .PHONY: all build setup setup-check demo test test-unit test-system clean
 # `make` on a fresh clone: the setup step (Debian packages and sources) first, then the

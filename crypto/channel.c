@@ -185,6 +185,17 @@ void hvc__rx_scrub_partial(struct hvc_channel *ch)
 static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *out, size_t off, size_t n)
 {
 	struct hvc_dir *d = &ch->rx;
+	if (!(ch->rx_h.flags & HVC_FLAG_ENCRYPTED)) {
+		/* A plaintext frame lent by the transport: hashed and copied in one pass, as
+		 * the fused decrypt does, with a keystream of zeros (ks_chunk is kept zero
+		 * between uses). */
+		for (size_t done = 0; done < n;) {
+			size_t step = n - done < HVC_SEND_CHUNK ? n - done : HVC_SEND_CHUNK;
+			hvc_ghash_xor_dec(&d->key, ch->rx_ghash, ch->ks_chunk, in + done, out + done, step);
+			done += step;
+		}
+		return;
+	}
 	if (ch->rx_stream) {
 		hvc_gcm_stream_dec_update(&d->key, ch->rx_gctx, out, in, n);
 		return;
@@ -215,7 +226,9 @@ static void rx_frame_start(struct hvc_channel *ch)
 	if (!(ch->rx_h.flags & HVC_FLAG_ENCRYPTED)) { /* plaintext: hashed as it is, nothing to open */
 		hvc_zero(ch->rx_ghash, 16);
 		hvc_gcm_ghash(&d->key, ch->rx_ghash, ch->rx_hdr, HVC_HDR_LEN);
-		ch->rx_fused = 0;
+		/* from a lending transport: hash while copying out of its buffer (one pass);
+		 * else the copy is the transport's and the hash follows it in cache */
+		ch->rx_fused = ch->cfg.transport.peek != NULL;
 		return;
 	}
 	int ready = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, ch->rx_h.length) != NULL;

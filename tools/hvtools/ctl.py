@@ -1,14 +1,16 @@
 """What tools/hvctl does, as functions: follow a migration to its end
-(follow_migration, summarize_migstat), read and type the pre-shared key
-(read_psk, send_psk, enter_psk)."""
+(follow_migration, summarize_migstat; its events: hvtools.progress), print a reply as
+JSON (emit_reply; hvtools.jsonout), read and type the pre-shared key (read_psk,
+send_psk, enter_psk)."""
 import re
 import sys
 import time
 
 from .console import EVENT_RE, GUEST_RE, ConsoleError, ConsoleTimeout, strip_prompts
-from .lines import MIG_LINE_RE, MIG_SRC_EARLY_END_RE, MIG_SRC_END_RE, parse_kv
+from .jsonout import dumps, reply_object
+from .lines import MIG_LINE_RE, parse_kv
+from .progress import MigrationEvents, sink_for
 
-MIGSTAT_SRC = re.compile(r"^\[hv\] MIGSTAT .*\brole=src\b")
 PSK_DONE = re.compile(r"^(PSK set \(\d+ bytes\)|error:.*)$")
 
 
@@ -39,85 +41,133 @@ def summarize_migstat(line):
     )
 
 
+def guest_pages(con, vm, timeout=15.0):
+    """The guest's size in pages from `vm list` (mem=KiB / 4), None when unknown."""
+    try:
+        ok, reply = con.command("vm list", timeout=timeout)
+    except (ConsoleTimeout, ConsoleError):
+        return None
+    if not ok:
+        return None
+    for v in reply_object("vm list", ok, reply).get("vms", []):
+        if v.get("id") == vm and isinstance(v.get("mem_kib"), int):
+            return v["mem_kib"] // 4
+    return None
+
+
+def emit_reply(line, ok, reply, final):
+    """hvctl --json: the reply object of one command on stdout."""
+    print(dumps(reply_object(line, ok, reply, final)), flush=True)
+
+
 def follow_migration(con, line, args):
-    """migrate VM PEER: start it and follow its progress to the end."""
+    """migrate VM PEER: start it and follow its progress to the end.
+
+    The source's lines become events (hvtools.progress.MigrationEvents) shown by a
+    sink: JSON objects with --json, one line kept up to date on a terminal, plain
+    lines otherwise; then the summary (or, with --json, the final object)."""
+    json_mode = getattr(args, "json", False)
     out = sys.stdout
-    vm = line.split()[1]
+    vm = int(line.split()[1])
+    total_pages = guest_pages(con, vm, args.timeout)
     mark = con.mark()
+    t0 = time.monotonic()
     try:
         ok, reply = con.command(line, timeout=args.timeout)
-    except ConsoleTimeout as e:
-        print("hvctl: no reply to %r: %s" % (line, e), file=sys.stderr)
+    except (ConsoleTimeout, ConsoleError) as e:
+        why = ("no reply to %r: %s" % (line, e)) if isinstance(e, ConsoleTimeout) else str(e)
+        print("hvctl: %s" % why, file=sys.stderr)
+        if json_mode:
+            emit_reply(line, False, [], "hvctl: " + why.split("\n")[0])
         return 2
-    except ConsoleError as e:
-        print("hvctl: %s" % e, file=sys.stderr)
-        return 2
-    for r in reply:
-        print(r, file=out)
+    if json_mode:
+        emit_reply(line, ok, reply, con.last_final)
+    else:
+        for r in reply:
+            print(r, file=out)
     if not ok:
         print("hvctl: %r refused: %s" % (line, con.last_final), file=sys.stderr)
         return 1
-    print("hvctl: %s: started, following [hv] migrate: lines" % line, file=out, flush=True)
-    t0 = time.monotonic()
+    sink = sink_for(out, json_mode)
+    sink.message("hvctl: %s: started, following [hv] migrate: lines" % line)
+    ev = MigrationEvents(vm, line, total_pages=total_pages, t0=t0)
     end = t0 + args.migrate_timeout
     i = mark
-    result = None
+    ended = False
     try:
         while True:
-            for t in con.lines_since(i):
+            for t, text in con.timed_lines_since(i):
                 i += 1
-                t = strip_prompts(t)
-                if MIG_LINE_RE.match(t):
-                    print(t, file=out, flush=True)
-                    m = MIG_SRC_END_RE.match(t)
-                    e = MIG_SRC_EARLY_END_RE.match(t)
-                    if e and e.group(1) == vm and result is None:
-                        result = "FAILED"
-                        end = min(end, time.monotonic() + 0.5)
-                    if m and result is None:
-                        result = m.group(1)
-                        end = min(end, time.monotonic() + (0.5 if result == "done" else 2.0))
-                elif args.show_async and (GUEST_RE.match(t) or EVENT_RE.match(t)):
-                    print(t, file=sys.stderr)
+                text = strip_prompts(text)
+                for e in ev.feed(text, t):
+                    sink.event(e)
+                if ev.ended and not ended:
+                    ended = True
+                    end = min(end, time.monotonic() + (0.5 if ev.succeeded else 2.0))
+                if (
+                    args.show_async
+                    and (GUEST_RE.match(text) or EVENT_RE.match(text))
+                    and not MIG_LINE_RE.match(text)
+                ):
+                    print(text, file=sys.stderr)
             if time.monotonic() >= end:
                 break
-            if con.closed and result is not None:
+            if con.closed and ended:
                 break
             if con.closed:
-                print(
-                    "hvctl: console connection ended (%s) while following the migration" % con.eof_reason,
-                    file=sys.stderr,
-                )
+                why = "console connection ended (%s) while following the migration" % con.eof_reason
+                sink.close()
+                print("hvctl: " + why, file=sys.stderr)
+                if json_mode:
+                    sink.event(ev.result(error="hvctl: " + why))
                 return 2
             try:
                 con.wait_for(r".", timeout=0.3, since=i)
             except ConsoleTimeout:
                 pass
     except KeyboardInterrupt:
+        sink.close()
         print(
             "\nhvctl: stopped following; the migration goes on in the hypervisor "
             "(hvctl migrate-status / migrate-cancel)",
             file=sys.stderr,
         )
         return 130
-    if result is None:
-        print(
-            "hvctl: no end of the migration after %.0f s (hvctl migrate-status shows "
-            "where it is)" % args.migrate_timeout,
-            file=sys.stderr,
+    sink.close()
+    if not ev.ended:
+        why = (
+            "no end of the migration after %.0f s (hvctl migrate-status shows where it is)"
+            % args.migrate_timeout
         )
+        print("hvctl: " + why, file=sys.stderr)
+        if json_mode:
+            sink.event(ev.result(error="hvctl: " + why))
         return 2
-    stat = [strip_prompts(t) for t in con.lines_since(mark) if MIGSTAT_SRC.match(strip_prompts(t))]
+    final = ev.result()
+    if json_mode:
+        sink.event(final)
+        return 0 if ev.succeeded else 1
     print("---- summary (%.1f s on this host's clock) ----" % (time.monotonic() - t0), file=out)
-    if stat:
-        print(summarize_migstat(stat[-1]), file=out)
-        print(stat[-1], file=out)
-    elif result == "done":
+    if ev.migstat_line:
+        print(summarize_migstat(ev.migstat_line), file=out)
+        if final.get("setup-time") is not None:
+            print(
+                "setup %d ms, %.2f MiB in pre-copy rounds, %.2f MiB after the stop (%s pages)"
+                % (
+                    final["setup-time"],
+                    final["ram"]["precopy-bytes"] / (1 << 20),
+                    final["ram"]["downtime-bytes"] / (1 << 20),
+                    final["hv"].get("final_pages", "?"),
+                ),
+                file=out,
+            )
+        print("[hv] " + ev.migstat_line, file=out)
+    elif ev.succeeded:
         print("(no MIGSTAT line from the source)", file=out)
     else:
         print("result: FAILED before the migration engine ran (no MIGSTAT line)", file=out)
     out.flush()
-    return 0 if result == "done" else 1
+    return 0 if ev.succeeded else 1
 
 
 def read_psk():
@@ -142,19 +192,34 @@ def read_psk():
 def send_psk(con, psk, args, mux=None):
     """`migrate psk`, then the key on the next line (the console does not echo
     it, and answers `PSK set (N bytes)` and `ok`, or an `error:` line, like any
-    command, so a serial_mux passes it through as one)."""
+    command, so a serial_mux passes it through as one). With args.json the
+    answer is printed as a reply object (never the key)."""
+    json_mode = getattr(args, "json", False)
+
+    def report(ok, lines, final):
+        if json_mode:
+            emit_reply("migrate psk", ok, lines, final)
+
     try:
         answer = enter_psk(con, psk, timeout=args.timeout)
         if answer is None:
             print("hvctl: migrate psk refused: %s" % con.last_final, file=sys.stderr)
+            report(False, [], con.last_final)
             return 1
     except ConsoleTimeout as e:
-        print("hvctl: no answer to the PSK: %s" % str(e).split("\n")[0], file=sys.stderr)
+        why = "no answer to the PSK: %s" % str(e).split("\n")[0]
+        print("hvctl: " + why, file=sys.stderr)
+        report(False, [], "hvctl: " + why)
         return 2
     except ConsoleError as e:
         print("hvctl: %s" % e, file=sys.stderr)
+        report(False, [], "hvctl: %s" % e)
         return 2
-    print(answer)
+    if json_mode:
+        ok = answer.startswith("PSK set")
+        report(ok, [answer] if ok else [], answer)
+    else:
+        print(answer)
     return 0 if answer.startswith("PSK set") else 1
 
 

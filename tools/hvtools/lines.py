@@ -2,12 +2,17 @@
 
 - parse_kv("a=1 b=x"): the `key=value` words of a line as a dict of strings
   (MIGSTAT, MIGGUARD, MIGSIM lines, the .times header).
+- parse_kv_typed("a=1 t=300 ms b=x"): the same with numbers as int (or float) and a
+  unit word after a value folded into the key ({"a": 1, "t_ms": 300, "b": "x"});
+  typed() converts one value. The machine form of replies and events (hvctl --json).
 - HB_RE: the test guest's heartbeat on a console, `[vmN] HB vm=G seq=S t_us=T
   writes=W sum=XXXXXXXX` (guest/work.c); groups: 1 console label N, 2 guest id
   G, 3 seq, 4 t_us, 5 writes, 6 sum. heartbeats() picks them out of lines.
 - GUEST_START_RE: the guest's `GUEST start ... pages=P` line (data pages).
 - MIGSTAT_RE / migstat(): the hypervisor's `[hv] MIGSTAT key=value ...` line;
-  MIG_*_RE: its `[hv] migrate: ...` progress lines (docs/migration.md).
+  migstat_typed(): its typed dict (per-round lists as lists); MIGROUND_RE /
+  miground(): the source's `[hv] MIGROUND ...` line per pre-copy round;
+  MIG_*_RE: its `[hv] migrate: ...` progress lines (docs/migration.md, docs/console.md).
 - Timestamped line logs (.times, written by console.Console(times_path=...)):
   TIMES_HEADER, times_header(), read_times().
 """
@@ -18,6 +23,8 @@ import time
 
 __all__ = [
     "parse_kv",
+    "parse_kv_typed",
+    "typed",
     "HB_RE",
     "GUEST_START_RE",
     "MIGSTAT_RE",
@@ -27,7 +34,14 @@ __all__ = [
     "MIG_SRC_EARLY_END_RE",
     "MIG_DST_NEW_RE",
     "MIG_DST_END_RE",
+    "MIGROUND_RE",
+    "MIG_PROGRESS_RE",
+    "MIG_THROTTLE_RE",
+    "MIG_SET_RE",
+    "MIG_IN_DOUBT_RE",
     "migstat",
+    "migstat_typed",
+    "miground",
     "heartbeats",
     "TIMES_HEADER",
     "times_header",
@@ -46,6 +60,27 @@ MIG_SRC_EARLY_END_RE = re.compile(
 )
 MIG_DST_NEW_RE = re.compile(r"^\[hv\] migrate: incoming guest of .* becomes vm (\d+)")
 MIG_DST_END_RE = re.compile(r"^\[hv\] migrate: destination (done|FAILED)\b(.*)$")
+MIGROUND_RE = re.compile(r"^\[hv\] (MIGROUND .*)$")
+# `[hv] migrate: vm N round R: P pages left, dirty D pages/s, bandwidth B KiB/s, predicted
+# downtime X ms, rtt Y ms, queued Q KiB, state S` (hv/core/mig_session.c, each round and
+# at most once a second): groups vm, round, pages_left, dirty_pps, bandwidth_kib_s,
+# predicted_ms, rtt_ms, queued_kib, state
+MIG_PROGRESS_RE = re.compile(
+    r"^\[hv\] migrate: vm (?P<vm>\d+) round (?P<round>\d+): (?P<pages_left>\d+) pages left, "
+    r"dirty (?P<dirty_pps>\d+) pages/s, bandwidth (?P<bandwidth_kib_s>\d+) KiB/s, "
+    r"predicted downtime (?P<predicted_ms>\d+) ms, rtt (?P<rtt_ms>\d+) ms, "
+    r"queued (?P<queued_kib>\d+) KiB, state (?P<state>[\w-]+)"
+)
+MIG_THROTTLE_RE = re.compile(r"^\[hv\] migrate: vm (\d+) throttled to (\d+)% of its time slices")
+MIG_SET_RE = re.compile(r"^\[hv\] migrate: vm (\d+): (\w+) set to (\S+) during the migration")
+MIG_IN_DOUBT_RE = re.compile(r"^\[hv\] migrate: vm (\d+) is IN DOUBT\b")
+
+# A unit word after `key=N` belongs to the value: `downtime_target=300 ms` is
+# downtime_target_ms=300 (`migrate status`).
+UNIT_SUFFIX = {"ms": "_ms", "us": "_us", "KiB": "_kib", "KiB/s": "_kib_s", "kHz": "_khz", "MiB": "_mib"}
+_INT_RE = re.compile(r"^-?\d+$")
+_FLOAT_RE = re.compile(r"^-?\d+\.\d+$")
+_UNIT_VALUE_RE = re.compile(r"^(\d+)(KiB|MiB|ms|us|kHz)$")
 
 
 def parse_kv(text):
@@ -56,6 +91,71 @@ def parse_kv(text):
             k, v = w.split("=", 1)
             out[k] = v
     return out
+
+
+def typed(value):
+    """A console value as JSON would have it: "42" -> 42, "-7" -> -7, "0.5" -> 0.5;
+    anything else stays a string."""
+    if _INT_RE.match(value):
+        return int(value)
+    if _FLOAT_RE.match(value):
+        return float(value)
+    return value
+
+
+def parse_kv_typed(text, strings=("id", "mac", "ip")):
+    """parse_kv with typed values: numbers become int (float), `N UNIT` and `NUNIT`
+    fold the unit into the key (`downtime_target=300 ms` -> downtime_target_ms=300,
+    `mem=4096KiB` -> mem_kib=4096, `bw_cap=0 KiB/s` -> bw_cap_kib_s=0). Keys in
+    strings keep their text (ids are hex and may look decimal; addresses).
+    Words without `=` are left out."""
+    out = {}
+    words = text.split()
+    for i, w in enumerate(words):
+        if "=" not in w:
+            continue
+        k, v = w.split("=", 1)
+        if k in strings:
+            out[k] = v
+            continue
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        m = _UNIT_VALUE_RE.match(v)
+        if m:
+            out[k + UNIT_SUFFIX[m.group(2)]] = int(m.group(1))
+        elif _INT_RE.match(v) and nxt in UNIT_SUFFIX:
+            out[k + UNIT_SUFFIX[nxt]] = int(v)
+        else:
+            out[k] = typed(v)
+    return out
+
+
+ROUND_LISTS = ("round_pages", "round_bytes", "round_zero", "round_dirtied", "round_ns")
+
+
+def migstat_typed(text):
+    """The typed dict of a MIGSTAT line (with or without `[hv] `, or `source: ` /
+    `destination: ` of `migrate info`): numbers as int, `id` as its hex text,
+    `fail_state=-` as None, the per-round lists (round_*) as lists of int ([] for
+    `-`). None when text holds no MIGSTAT record."""
+    i = text.find("MIGSTAT ")
+    if i < 0:
+        return None
+    kv = parse_kv_typed(text[i + len("MIGSTAT ") :], strings=("id",) + ROUND_LISTS)
+    for k in ROUND_LISTS:
+        if k in kv:
+            v = kv[k]
+            kv[k] = [] if v in ("", "-") else [int(x) for x in v.split(",") if x]
+    if kv.get("fail_state") == "-":
+        kv["fail_state"] = None
+    return kv
+
+
+def miground(line):
+    """The typed dict of an `[hv] MIGROUND ...` line (None for other lines)."""
+    m = MIGROUND_RE.match(line)
+    if not m:
+        return None
+    return parse_kv_typed(m.group(1)[len("MIGROUND ") :], strings=("id",))
 
 
 def migstat(line, role=None):
