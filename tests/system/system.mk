@@ -12,6 +12,7 @@ test-system-bochs: iso
 	$(PYTHON) tests/system/test_bochs_linux_migrate.py --iso $(BUILD)/hv-linux-mig.iso \
 		--skew-iso $(BUILD)/hv-linux-skew.iso --workdir $(BUILD)/systest-linux-migrate
 	$(PYTHON) tests/system/test_bochs_migrate.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-migrate
+	$(PYTHON) tests/system/test_hvctl_json.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-hvctl-json
 	$(PYTHON) tests/system/test_bochs_attacks.py --iso $(BUILD)/hv-mig.iso --workdir $(BUILD)/systest-attacks
 	$(PYTHON) tests/system/test_bochs_attacks.py --guest linux --iso $(BUILD)/hv-linux-mig.iso \
 		--workdir $(BUILD)/systest-attacks-linux

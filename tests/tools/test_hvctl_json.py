@@ -24,7 +24,8 @@ e. Events (hvtools.progress.MigrationEvents on a recorded migration, 10 rounds, 
 h. tools/hvctl --json against the stand-in: each recorded command prints exactly
    its parsed reply (one line, exit 0 or 1); `migrate 1 lab-b` prints the reply, the
    same events as e. and the final object (exit 0); the cancelled one exits 1; no
-   console at all is one object with ok false (exit 2).
+   console at all is one object with ok false (exit 2); Ctrl-C while following ends
+   with a result object carrying the error and the status so far (exit 130).
 
 --tools DIR runs another copy of tools/ (to show that the test fails on a broken one).
 Prints PASS/FAIL lines and `N passed, N failed`; exit status 0 only if all passed.
@@ -33,8 +34,10 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -320,8 +323,8 @@ def stream_lines(fx, path):
     return lines[i][4:], lines[i + 1 :]
 
 
-def run_events(pr, cmd, lines, total_pages=None):
-    ev = pr.MigrationEvents(int(cmd.split()[1]), cmd, total_pages=total_pages)
+def run_events(pr, cmd, lines, total_pages=None, target_ms=None):
+    ev = pr.MigrationEvents(int(cmd.split()[1]), cmd, total_pages=total_pages, target_ms=target_ms)
     out = []
     for x in lines:
         out.extend(ev.feed(x))
@@ -379,6 +382,27 @@ def events(jo, pr, fx):
         "e1 one progress event per progress line, with its numbers",
         good,
         "%d events, %d lines" % (len(prog), len(prog_lines)),
+    )
+    # the estimate between round ends: the last MIGROUND's sent_bytes plus this round's
+    # pages sent (its dirty set, the last MIGROUND's remaining_pages, less pages left)
+    # at the bytes a page took so far
+    bad = []
+    for e in prog:
+        before = [typed_kv(x) for x in text[: text.index(e["line"])] if x.startswith("[hv] MIGROUND ")]
+        if not before or before[-1]["round"] != e["round"] - 1:
+            continue
+        sent, pages = before[-1]["sent_bytes"], sum(r["pages"] for r in before)
+        done = before[-1]["remaining_pages"] - e["hv"]["pages_left"]
+        if not (
+            e["hv"]["round_pages_sent"] == done
+            and e["ram"]["transferred"] == sent
+            and e["hv"]["transferred_estimate"] == sent + round(done * sent / pages)
+        ):
+            bad.append(e["line"])
+    check(
+        "e1b between round ends: transferred exact at the last round end, the estimate from its bytes/page",
+        not bad and any(e["hv"]["round_pages_sent"] for e in prog),
+        bad[:2],
     )
 
     mr_lines = [x for x in text if x.startswith("[hv] MIGROUND ")]
@@ -508,16 +532,21 @@ def events(jo, pr, fx):
         and r["migstat"] is None,
         jo.dumps(r),
     )
-    # an incoming migration that ends while this one runs: its MIGSTAT (role=dst, the
-    # recorded one of `migrate info`) is not this migration's
-    dst = next(
-        x.split(": ", 1)[1] for x in fx.log_lines(os.path.join(FIX, "replies.serial")) if "role=dst" in x
-    )
+    # an incoming migration (recorded on the same console) that ends while this one
+    # runs, and one that ends between this one's MIGSTAT and its `source done` line:
+    # neither its MIGSTAT (role=dst, another id) nor its lines are this migration's
+    inc = [x for x in fx.log_lines(os.path.join(FIX, "incoming-failed.serial")) if x.startswith("[hv] ")]
     i = next(i for i, x in enumerate(lines) if "MIGROUND" in x and " round=5 " in x)
-    r = run_events(pr, cmd, lines[:i] + ["[hv] " + dst] + lines[i:])[-1]
+    j = next(i for i, x in enumerate(lines) if x.startswith("[hv] MIGSTAT ") and " role=src " in x)
+    evs2 = run_events(pr, cmd, lines[:i] + inc + lines[i : j + 1] + inc + lines[j + 1 :])
+    r = evs2[-1]
     check(
-        "e11 a destination's MIGSTAT meanwhile (role=dst) is not taken for this migration's",
-        r["migstat"] == stat and r["hv"]["role"] == "src" and r["total-time"] == k["total_ms"],
+        "e11 an incoming migration's lines and MIGSTAT (role=dst) meanwhile are not this migration's",
+        len(inc) == 7
+        and r["migstat"] == stat
+        and r["hv"]["role"] == "src"
+        and r["total-time"] == k["total_ms"]
+        and [e for e in evs2 if e.get("line") in inc] == [],
         jo.dumps(r)[:300],
     )
     return cmd, evs
@@ -569,23 +598,35 @@ def end_to_end(tools, jo, pr, fx, recorded, cmd):
                 e.pop("total-time", None)
             return e
 
-        ref = run_events(pr, cmd, stream_lines(fx, os.path.join(FIX, "migrate-done.serial"))[1], 1024)
+        # what hvctl learns before the start: the guest's size (`vm list`: 4096 KiB) and
+        # the downtime target (`migrate status`), as the stand-in answers them
+        pre = {c: ln for c, ok, ln, f in reversed(recorded)}
+        kib = int(re.search(r"^vm 1 .*mem=(\d+)KiB", pre["vm list"][0]).group(1))
+        target = int(re.search(r"downtime_target=(\d+) ms", pre["migrate status"][0]).group(1))
+        ref = run_events(
+            pr, cmd, stream_lines(fx, os.path.join(FIX, "migrate-done.serial"))[1], kib // 4, target
+        )
         check(
             "h2 hvctl --json migrate 1 lab-b: the reply, then the events and the final object of e., exit 0",
             rc == 0
             and objs[0] == {"event": "reply", "command": "migrate 1 lab-b", "ok": True, "lines": []}
             and [strip(e) for e in objs[1:]] == [strip(e) for e in ref]
             and objs[-1]["status"] == "completed"
-            and all(e["ram"]["total"] == 4194304 for e in objs if e["event"] == "progress"),
+            and all(e["ram"]["total"] == kib * 1024 for e in objs if e["event"] == "progress")
+            and all(e["downtime-limit"] == target for e in objs if e["event"] == "progress"),
             "status %s, %d objects; %s" % (rc, len(objs), err[-300:]),
         )
         check(
-            "h3 hvctl --json migrate: progress events' total-time is hvctl's clock since the command",
+            "h3 hvctl --json migrate: progress events' total-time goes on from the last round event's",
             all(
-                isinstance(e["total-time"], int) and e["total-time"] >= 0
-                for e in objs
+                isinstance(e["total-time"], int) and e["total-time"] >= last
+                for last, e in (
+                    (max([0] + [r["total-time"] for r in objs[:i] if r["event"] == "round"]), e)
+                    for i, e in enumerate(objs)
+                )
                 if e["event"] == "progress"
             ),
+            [e["total-time"] for e in objs if e["event"] in ("progress", "round")],
         )
     finally:
         hv.stop()
@@ -611,6 +652,33 @@ def end_to_end(tools, jo, pr, fx, recorded, cmd):
         and "no console" in o.get("error", ""),
         "status %s, %s" % (rc, out),
     )
+    # Ctrl-C while following: the migration goes on; the last object says so
+    hv = fx.FakeHv(
+        [os.path.join(FIX, "replies.serial")], [os.path.join(FIX, "migrate-done.serial")], line_delay=0.05
+    )
+    port = hv.start()
+    try:
+        argv = [sys.executable, os.path.join(tools, "hvctl"), "--connect", "127.0.0.1:%d" % port, "--json"]
+        p = subprocess.Popen(
+            argv + ["migrate", "1", "lab-b"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        first = p.stdout.readline()
+        time.sleep(2.0)
+        p.send_signal(signal.SIGINT)
+        rest, err = p.communicate(timeout=30)
+        objs = [json.loads(x) for x in [first] + rest.splitlines() if x.strip()]
+        last = objs[-1] if objs else {}
+        check(
+            "h6 Ctrl-C while following: exit 130, the last object a result with error, the status so far",
+            p.returncode == 130
+            and last.get("event") == "result"
+            and "stopped following" in last.get("error", "")
+            and last.get("status") in ("setup", "active", "device")
+            and any(o.get("event") == "progress" for o in objs),
+            "status %s, last %s" % (p.returncode, json.dumps(last)[:300]),
+        )
+    finally:
+        hv.stop()
 
 
 def main():

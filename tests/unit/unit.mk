@@ -51,3 +51,10 @@ test-unit: fuzz-state
 cutover-figure-test:
 	$(PYTHON) tests/tools/test_cutover_figure.py
 test-unit: cutover-figure-test
+
+# hvctl --json and the migration progress display on recorded console output (tests/tools/fixtures/hvctl-json).
+.PHONY: hvctl-json-test
+hvctl-json-test:
+	$(PYTHON) tests/tools/test_hvctl_json.py
+	$(PYTHON) tests/tools/test_hvctl_progress.py
+test-unit: hvctl-json-test

@@ -41,18 +41,23 @@ def summarize_migstat(line):
     )
 
 
-def guest_pages(con, vm, timeout=15.0):
-    """The guest's size in pages from `vm list` (mem=KiB / 4), None when unknown."""
-    try:
-        ok, reply = con.command("vm list", timeout=timeout)
-    except (ConsoleTimeout, ConsoleError):
-        return None
-    if not ok:
-        return None
-    for v in reply_object("vm list", ok, reply).get("vms", []):
-        if v.get("id") == vm and isinstance(v.get("mem_kib"), int):
-            return v["mem_kib"] // 4
-    return None
+def preflight(con, vm, timeout=15.0):
+    """What the progress display needs before the first round ends: the guest's size
+    in pages (`vm list` mem= KiB / 4) and the downtime target in ms (`migrate status`
+    downtime_target); None for what the console did not say."""
+    out = []
+    for cmd, pick in (
+        ("vm list", lambda o: next((v.get("mem_kib") for v in o.get("vms", []) if v.get("id") == vm), None)),
+        ("migrate status", lambda o: (o.get("settings") or {}).get("downtime_target_ms")),
+    ):
+        try:
+            ok, reply = con.command(cmd, timeout=timeout)
+        except (ConsoleTimeout, ConsoleError):
+            ok, reply = False, []
+        v = pick(reply_object(cmd, ok, reply)) if ok else None
+        out.append(v if isinstance(v, int) else None)
+    kib, target = out
+    return (kib // 4 if kib is not None else None), target
 
 
 def emit_reply(line, ok, reply, final):
@@ -69,7 +74,7 @@ def follow_migration(con, line, args):
     json_mode = getattr(args, "json", False)
     out = sys.stdout
     vm = int(line.split()[1])
-    total_pages = guest_pages(con, vm, args.timeout)
+    total_pages, target_ms = preflight(con, vm, args.timeout)
     mark = con.mark()
     t0 = time.monotonic()
     try:
@@ -90,7 +95,7 @@ def follow_migration(con, line, args):
         return 1
     sink = sink_for(out, json_mode)
     sink.message("hvctl: %s: started, following [hv] migrate: lines" % line)
-    ev = MigrationEvents(vm, line, total_pages=total_pages, t0=t0)
+    ev = MigrationEvents(vm, line, total_pages=total_pages, t0=t0, target_ms=target_ms)
     end = t0 + args.migrate_timeout
     i = mark
     ended = False
@@ -127,11 +132,13 @@ def follow_migration(con, line, args):
                 pass
     except KeyboardInterrupt:
         sink.close()
-        print(
-            "\nhvctl: stopped following; the migration goes on in the hypervisor "
-            "(hvctl migrate-status / migrate-cancel)",
-            file=sys.stderr,
+        why = (
+            "stopped following; the migration goes on in the hypervisor "
+            "(hvctl migrate-status / migrate-cancel)"
         )
+        print("\nhvctl: " + why, file=sys.stderr)
+        if json_mode:
+            sink.event(ev.result(error="hvctl: " + why))
         return 130
     sink.close()
     if not ev.ended:

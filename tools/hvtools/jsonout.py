@@ -104,7 +104,7 @@ def _vm_list(lines):
 
 
 def _vm_stats(lines):
-    out = {"exit_reasons": [], "msr_gp": []}
+    out = {"vm": None, "exits": None, "exit_reasons": [], "msr_gp": []}
     for ln in lines:
         w = ln.split()
         if len(w) >= 2 and w[0] == "vm" and w[1].isdigit():

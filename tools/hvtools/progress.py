@@ -95,16 +95,17 @@ class MigrationEvents:
     """The event parser of one outgoing migration (see the module's doc).
 
     vm: the migrating VM's id (lines of other VMs are ignored); command: the console
-    command (in every event); total_pages: the guest's size in pages when known
-    before the first MIGROUND (hvctl reads it from `vm list`); t0: host seconds when
-    the command was sent (total-time of progress events; None: left out)."""
+    command (in every event); total_pages, target_ms: the guest's size in pages and
+    the downtime target when known before the first MIGROUND (hvctl reads them from
+    `vm list` and `migrate status`); t0: host seconds when the command was sent
+    (total-time of progress events before the first round ends; None: left out)."""
 
-    def __init__(self, vm, command=None, total_pages=None, t0=None):
+    def __init__(self, vm, command=None, total_pages=None, t0=None, target_ms=None):
         self.vm = int(vm)
         self.command = command
         self.t0 = t0
         self.total_pages = total_pages
-        self.target_ms = None
+        self.target_ms = target_ms
         self.state = None
         self.round = 0
         self.round_start_pages = total_pages  # pages to send in the current round
@@ -122,6 +123,7 @@ class MigrationEvents:
         self.early_end = None  # `[hv] migrate: vm N: connection to the peer failed ...`
         self.in_doubt = False
         self.t_last = None
+        self.anchor = None  # (MIGROUND elapsed_ms, host time of its line)
 
     # ---- state ---------------------------------------------------------------------
     @property
@@ -140,7 +142,15 @@ class MigrationEvents:
         return e
 
     def _elapsed_ms(self, t):
-        if t is None or self.t0 is None:
+        """total-time of a progress or state event at host time t: the hypervisor's
+        elapsed_ms of the last round event plus the host time since its line came
+        (before the first round: the host time since the command), so that it goes on
+        from the round events' numbers. None without host times."""
+        if t is None:
+            return None
+        if self.anchor is not None:
+            return self.anchor[0] + int(round((t - self.anchor[1]) * 1000))
+        if self.t0 is None:
             return None
         return int(round((t - self.t0) * 1000))
 
@@ -234,7 +244,10 @@ class MigrationEvents:
         done_in_round = None
         if started and self.round_start_pages is not None:
             done_in_round = max(0, self.round_start_pages - left)
-        estimate = self.sent_bytes + (done_in_round or 0) * PAGE_SIZE
+        # the bytes a page took so far (zero pages go as markers), a whole page before
+        # the first round's end
+        per_page = self.sent_bytes / self.pages if self.pages else PAGE_SIZE
+        estimate = self.sent_bytes + int(round((done_in_round or 0) * per_page))
         total = self.total_pages * PAGE_SIZE if self.total_pages else None
         e = self._base("progress")
         e.update(
@@ -294,6 +307,8 @@ class MigrationEvents:
         if "target_ms" in r:
             self.target_ms = r["target_ms"]
         self.throttle_pct = r.get("throttle_pct", self.throttle_pct)
+        if self.t_last is not None and isinstance(r.get("elapsed_ms"), int):
+            self.anchor = (r["elapsed_ms"], self.t_last)
         e = self._base("round")
         e.update(
             {
@@ -419,10 +434,18 @@ def _numbers(e):
     )
 
 
+def _estimated(e):
+    """`~` where the bytes shown include pages of the round under way (an estimate)."""
+    return "~" if e["event"] == "progress" and (e.get("hv", {}).get("round_pages_sent") or 0) > 0 else ""
+
+
 def progress_text(e):
     """The human line of a progress or round event: round, MiB sent / MiB of the
     guest and the percentage copied, bandwidth, dirty rate, predicted / target
-    downtime, elapsed time."""
+    downtime, elapsed time. MiB sent is exact at round ends; between them it is
+    marked `~`: the last round end's count plus this round's pages sent so far at
+    the bytes a page took until then (a whole page in round 0, whose zero pages go
+    as small markers: the count can drop back when the round ends)."""
     ram = e.get("ram", {})
     sent, pct, bw, dirty = _numbers(e)
     if e["event"] == "round":
@@ -431,11 +454,11 @@ def progress_text(e):
         parts = ["round %s %s" % (e.get("round"), e.get("state"))]
     if ram.get("total"):
         parts.append(
-            "%.2f MiB sent / %.2f MiB guest%s"
-            % (_mib(sent), _mib(ram["total"]), (", %.0f%%" % pct) if pct is not None else "")
+            "%s%.2f MiB sent / %.2f MiB guest%s"
+            % (_estimated(e), _mib(sent), _mib(ram["total"]), (", %.0f%%" % pct) if pct is not None else "")
         )
     else:
-        parts.append("%.2f MiB sent" % _mib(sent))
+        parts.append("%s%.2f MiB sent" % (_estimated(e), _mib(sent)))
     parts.append("%.0f KiB/s" % (bw or 0))
     parts.append("dirty %s pages/s" % (dirty if dirty is not None else "?"))
     lim = e.get("downtime-limit")
@@ -450,13 +473,14 @@ def progress_text(e):
 
 def compact_text(e):
     """progress_text in at most ~75 columns (an 80-column terminal's status line):
-    `r3 precopy 4.57/4.00 MiB 95% 385 KiB/s dirty 41/s down 615/300 ms 12.1 s`."""
+    `r3 precopy ~4.67/4.00 MiB 99% 430 KiB/s dirty 41/s down 798/300 ms 11.8 s`."""
     ram = e.get("ram", {})
     sent, pct, bw, dirty = _numbers(e)
     lim = e.get("downtime-limit")
-    text = "r%s %s %.2f/%s MiB%s %.0f KiB/s dirty %s/s down %s/%s ms" % (
+    text = "r%s %s %s%.2f/%s MiB%s %.0f KiB/s dirty %s/s down %s/%s ms" % (
         e.get("round"),
         e.get("state") or "done",
+        _estimated(e),
         _mib(sent),
         ("%.2f" % _mib(ram["total"])) if ram.get("total") else "?",
         (" %.0f%%" % pct) if pct is not None else "",
