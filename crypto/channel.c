@@ -787,6 +787,22 @@ void hvc_channel_ks_stats(const struct hvc_channel *ch, int dir, uint64_t *frame
 }
 
 enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch) { return hvc_gcm_key_path(&ch->tx.key); }
+
+static int any_set(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= b[i];
+	return acc != 0;
+}
+
+int hvc_channel_holds_keys(const struct hvc_channel *ch)
+{
+	return any_set(&ch->tx.key, sizeof(ch->tx.key)) || any_set(&ch->rx.key, sizeof(ch->rx.key)) ||
+	       any_set(ch->tx.secret, 32) || any_set(ch->rx.secret, 32) || any_set(ch->psk, sizeof(ch->psk)) ||
+	       any_set(ch->prk, sizeof(ch->prk)) || any_set(ch->dh_priv, sizeof(ch->dh_priv));
+}
 uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch) { return ch->tx.epoch; }
 unsigned hvc_channel_tx_ks_ready(const struct hvc_channel *ch) { return hvc_ks_ring_ready(&ch->tx.ring); }
 uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch) { return ch->rx.epoch; }

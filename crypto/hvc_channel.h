@@ -221,6 +221,9 @@ void hvc_channel_destroy(struct hvc_channel *ch);
 int hvc_channel_last_error(const struct hvc_channel *ch);
 enum hvc_mode hvc_channel_mode(const struct hvc_channel *ch);
 enum hvc_gcm_path hvc_channel_gcm_path(const struct hvc_channel *ch);
+/* Whether any key material is left in the channel (keys, traffic secrets, PSK copy,
+ * handshake secrets): for the console to show that a session's keys are gone. */
+int hvc_channel_holds_keys(const struct hvc_channel *ch);
 uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch);
 /* Encrypted frames sent (dir 0) or received (dir 1), and how many of them had their
  * keystream ready in the ring. */

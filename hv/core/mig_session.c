@@ -393,9 +393,10 @@ int mig_session_resolve(struct mig_service *s, int resume)
 void mig_session_print(struct mig_service *s, const struct printer *p)
 {
 	if (s->out.side.active)
-		pr_printf(p, "outgoing: vm %u %s round %u pages_left %lu\r\n", s->out.side.vm->id,
+		pr_printf(p, "outgoing: vm %u %s round %u pages_left %lu keys=%s\r\n", s->out.side.vm->id,
 			  s->out.side.connected ? mig_src_state_name(mig_source_state(&s->out.eng)) : "connecting",
-			  s->out.eng.round, (unsigned long)s->out.eng.left);
+			  s->out.eng.round, (unsigned long)s->out.eng.left,
+			  hvc_channel_holds_keys(&s->out.side.ch) ? "held" : "none");
 	if (s->in.side.active)
 		pr_printf(p, "incoming: %s vm %u\r\n", mig_dst_state_name(mig_dest_state(&s->in.eng)),
 			  s->in.side.vm ? s->in.side.vm->id : 0);

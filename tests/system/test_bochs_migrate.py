@@ -193,6 +193,111 @@ def idle_hosts(t, ca, cb):
         )
 
 
+def vmcs_line(con, vm):
+    ok, reply = con.command("vm stats %s" % vm, timeout=30)
+    line = [ln for ln in reply if ln.startswith("vmcs: ")]
+    return parse_kv(line[0]) if ok and line else {}, (line[0] if line else " | ".join(reply))
+
+
+def vmcs_scrubbed(t, ca, cb, label):
+    """Issue 13, finding 8: the VMCS of the VM the guest left holds nothing of it (RSP,
+    CR3, FS/GS bases at their reset values), while the running copy's does."""
+    a, la = vmcs_line(ca, 1)
+    b, lb = vmcs_line(cb, label)
+    t.check(
+        "A's scrubbed VMCS holds nothing of the guest (RSP, CR3, FS/GS bases 0; B's running copy: RSP set)",
+        a.get("rsp") == "0x0"
+        and a.get("cr3") == "0x0"
+        and a.get("fs_base") == "0x0"
+        and a.get("gs_base") == "0x0"
+        and b.get("rsp") not in (None, "0x0"),
+        "A: %s | B: %s" % (la, lb),
+    )
+
+
+def drop_confirm(port=7001):
+    """A relay filter for a migration from B to A: once B's COMMIT frame (version 2, type
+    0x48, encrypted, 8 bytes) has passed, every segment from A's migration port to B is
+    dropped, so CONFIRM (and A's FIN) never arrive."""
+    seen = {"commit": False, "dropped": 0}
+
+    def fn(direction, frame):
+        if len(frame) < 54 or frame[12:14] != b"\x08\x00" or frame[23] != 6:
+            return frame
+        tcp = 14 + (frame[14] & 15) * 4
+        sport, dport = struct.unpack(">HH", frame[tcp : tcp + 4])
+        pay = frame[tcp + (frame[tcp + 12] >> 4) * 4 :]
+        if direction == "b2a" and dport == port and pay[:8] == b"\x02\x48\x00\x01\x00\x00\x00\x08":
+            seen["commit"] = True
+        if direction == "a2b" and sport == port and seen["commit"]:
+            seen["dropped"] += 1
+            return None
+        return frame
+
+    return fn, seen
+
+
+def in_doubt(t, pair, ca, cb, label):
+    """4. CONFIRM lost (issue 13, finding 8): B sends the guest to A; after COMMIT the link
+    drops everything A sends. A runs the guest; B waits, goes IN DOUBT, wipes the session
+    keys at once (`migrate status`: keys=none) and, told by the operator, scrubs."""
+    fn, seen = drop_confirm()
+    ma, mb = ca.mark(), cb.mark()
+    pair.relay.set_filter(fn)
+    try:
+        doubt = None
+        for _ in range(10):
+            mb = cb.mark()
+            ok, reply = cb.command("migrate %s 192.0.2.1" % label, timeout=30)
+            wait = re.search(r"retry in (\d+) ms", " ".join(reply))
+            if not ok:
+                time.sleep(min(int(wait.group(1)) / 1000.0, 20) + 0.3 if wait else 3)
+                continue
+            end = cb.wait_for(
+                r"^\[hv\] migrate: (vm %s is IN DOUBT.*|source FAILED.*|source done.*)$" % label,
+                timeout=300,
+                since=mb,
+            )
+            if "IN DOUBT" in end.group(1):
+                doubt = end
+                break
+            time.sleep(5)  # refused before COMMIT (A's admission guard): try again
+        if doubt is None:
+            raise ConsoleTimeout("the migration never reached COMMIT")
+        da = ca.wait_for(r"^\[hv\] migrate: destination (done|FAILED)", timeout=60, since=ma)
+        ok, reply = cb.command("migrate status", timeout=30)
+        out = [ln for ln in reply if ln.startswith("outgoing: ")]
+        t.check(
+            "CONFIRM lost: B is in doubt with its session keys wiped at once, A runs the guest",
+            seen["commit"]
+            and seen["dropped"] > 0
+            and "keys wiped" in doubt.group(0)
+            and bool(out)
+            and "keys=none" in out[0]
+            and da.group(1) == "done",
+            "%s | %s | dropped %d" % (doubt.group(0)[:120], out[0] if out else reply, seen["dropped"]),
+        )
+    except ConsoleTimeout as e:
+        t.check("CONFIRM lost: B goes in doubt", False, str(e)[:300])
+        return
+    finally:
+        pair.relay.set_filter(None)
+    ok, _ = cb.command("migrate resolve scrub", timeout=30)
+    new = re.search(r"becomes vm (\d+)", "\n".join(ca.lines_since(ma)))
+    states = systest.vm_states(cb)
+    try:
+        s_now = int(heartbeats(ca, new.group(1))[-1].group(3)) if new else 0
+        ca.wait_for(r"^\[vm%s\] HB vm=1 seq=%d\b" % (new.group(1), s_now + 1), timeout=60, since=ma)
+        runs = True
+    except (ConsoleTimeout, AttributeError, IndexError):
+        runs = False
+    t.check(
+        "after 'migrate resolve scrub' B's copy is stopped and the guest runs on A",
+        ok and states.get(int(label)) == "stopped" and runs,
+        "B: %s, A runs the guest: %s" % (states, runs),
+    )
+
+
 HOSTILE_ROUNDS = 9  # one more than the eight VM slots the old destination never freed
 
 
@@ -443,7 +548,9 @@ def checks(t):
         "; ".join(bad[:2]),
     )
     t.check("the memory self-check passes on B", True)
+    vmcs_scrubbed(t, ca, cb, label)
     hostile_state(t, ca, cb, label)
+    in_doubt(t, pair, ca, cb, label)
     bad_lines = [ln for c in cons for ln in c.lines_since(0) if "MEMCHECK FAIL" in ln or "PANIC" in ln]
     t.check("no MEMCHECK FAIL or PANIC anywhere", not bad_lines, "; ".join(bad_lines[:2]))
     pair.power_off()

@@ -19,7 +19,7 @@ dumps(obj) is the one-line JSON text hvctl prints.
 import json
 import re
 
-from .lines import parse_kv_typed, typed, migstat_typed
+from .lines import parse_kv, parse_kv_typed, typed, migstat_typed
 
 __all__ = ["reply_object", "parse_reply", "sections", "dumps"]
 
@@ -117,6 +117,8 @@ def _vm_stats(lines):
                 out["msr_gp_other"] = int(w[3])
             else:
                 out["msr_gp"].append({"msr": w[1], "count": int(w[3])})
+        elif w and w[0] == "vmcs:":
+            out["vmcs"] = parse_kv(ln)  # hex strings, as printed
         elif w and w[0] in ("interrupts", "timer"):
             d = parse_kv_typed(ln)
             if w[0] == "timer":

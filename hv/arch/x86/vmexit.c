@@ -266,4 +266,11 @@ void arch_vm_print_stats(const struct vm *vm, const struct printer *p)
 			  t->deadline ? (long)((int64_t)(t->deadline - now) * 1000 / (int64_t)hv_tsc_khz) : -1L);
 	}
 	msr_print_stats(vm, p);
+	/* What the VMCS holds of the guest: a scrubbed VM shows the reset values (RSP, CR3
+	 * and the FS/GS bases 0), so nothing of a guest that left stays here. */
+	if (vm->arch.vmcs_phys && !vmx_load_vmcs((struct vm *)vm))
+		pr_printf(p, "vmcs: rip=0x%lx rsp=0x%lx cr3=0x%lx fs_base=0x%lx gs_base=0x%lx\r\n",
+			  (unsigned long)vmread(GUEST_RIP), (unsigned long)vmread(GUEST_RSP),
+			  (unsigned long)vmread(GUEST_CR3), (unsigned long)vmread(GUEST_FS_BASE),
+			  (unsigned long)vmread(GUEST_GS_BASE));
 }
