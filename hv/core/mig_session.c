@@ -95,6 +95,8 @@ static void report_end(struct mig_stats *st, const struct mig_side *m, const cha
 			 role, (unsigned long)(st->downtime_ns / 1000000), (unsigned long)(st->predicted_ns / 1000000),
 			 (unsigned long)(st->total_ns / 1000000), (unsigned long)st->rounds, (unsigned long)st->pages,
 			 (unsigned long)st->zero_pages, st->encrypted ? "on" : "off");
+	else if (r == MIG_E_IN_DOUBT) /* the detail is the engine's own cause, not the channel's */
+		hv_event("migrate: %s FAILED: %s (cause: %s)", role, mig_strerror(r), mig_strerror(st->detail));
 	else if (r == MIG_E_PEER_ABORT)
 		hv_event("migrate: %s FAILED: %s (peer's reason: %s)", role, mig_strerror(r), mig_strerror(st->detail));
 	else if (st->detail < 0)

@@ -253,13 +253,9 @@ def in_doubt(t, pair, ca, cb, label):
             if not ok:
                 time.sleep(min(int(wait.group(1)) / 1000.0, 20) + 0.3 if wait else 3)
                 continue
-            end = cb.wait_for(
-                r"^\[hv\] migrate: (vm %s is IN DOUBT.*|source FAILED.*|source done.*)$" % label,
-                timeout=300,
-                since=mb,
-            )
-            if "IN DOUBT" in end.group(1):
-                doubt = end
+            end = cb.wait_for(r"^\[hv\] migrate: source (FAILED|done)(.*)$", timeout=300, since=mb)
+            if "in-doubt" in end.group(2):
+                doubt = cb.wait_for(r"^\[hv\] migrate: vm %s is IN DOUBT.*$" % label, timeout=60, since=mb)
                 break
             time.sleep(5)  # refused before COMMIT (A's admission guard): try again
         if doubt is None:
