@@ -158,6 +158,8 @@ def fields(t, name, o):
         good = good and [(e["reason"], e["name"], e["count"]) for e in o["exit_reasons"]] == [
             (int(a[1]), a[2], int(a[3])) for a in ex
         ]
+        vm_line = [dict(KV.findall(x)) for x in ln if x.startswith("vmcs: ")]
+        good = good and bool(vm_line) and o.get("vmcs") == vm_line[0]
     elif w[:2] == ["vm", "dirty"]:
         d = o["dirty"]
         good = d["vm"] == 1 and d["count"] == len(d["pages"]) and d["method"] in ("pml", "ad")
