@@ -9,7 +9,7 @@ reply lines where the reply has a machine form (docs/console.md, "Machine-readab
 output: hvctl --json", lists them per command). The lines are parsed with one generic
 `key=value` parser (hvtools.lines.parse_kv_typed) and a generic `name: value` line
 splitter (sections); only the shapes that are neither (`exit R NAME N`, `peer: NAME
-A.B.C.D:PORT`, `outgoing: vm N STATE round R pages_left P`, `help`) have their own few
+A.B.C.D:PORT`, `outgoing: vm N STATE round R pages_left P keys=K`, `help`) have their own few
 lines. A parser that meets a line it does not know leaves it in "lines" (always there)
 and never fails the object: an exception while parsing is reported as "parse_error".
 
@@ -142,7 +142,7 @@ def _migrate_status(lines):
     s = sections(lines)
     out = {"settings": s.get("migrate"), "outgoing": None, "incoming": None, "peers": []}
     for ln in lines:
-        m = re.match(r"^outgoing: vm (\d+) (\S+) round (\d+) pages_left (\d+)$", ln)
+        m = re.match(r"^outgoing: vm (\d+) (\S+) round (\d+) pages_left (\d+)(?: keys=(\w+))?$", ln)
         if m:
             out["outgoing"] = {
                 "vm": int(m.group(1)),
@@ -150,6 +150,8 @@ def _migrate_status(lines):
                 "round": int(m.group(3)),
                 "pages_left": int(m.group(4)),
             }
+            if m.group(5):  # whether the session still holds key material (held|none)
+                out["outgoing"]["keys"] = m.group(5)
         m = re.match(r"^incoming: (\S+) vm (\d+)$", ln)
         if m:
             out["incoming"] = {"state": m.group(1), "vm": int(m.group(2))}
