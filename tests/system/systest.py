@@ -322,3 +322,20 @@ def set_psk(con, psk):
     """Types the PSK on the line the console does not echo; True when it was set."""
     answer = enter_psk(con, psk, timeout=30)
     return bool(answer) and answer.startswith("PSK set")
+
+
+def migration_ends(t, ca, cb, mark_a, mark_b, timeout):
+    """Waits for the source's end on A and the destination's on B (checks "A: migration
+    done", "B: migration done"); returns their MIGSTAT lines (source's, destination's).
+    On a timeout it records "migration finished" as failed and raises ConsoleTimeout."""
+    try:
+        done = ca.wait_for(r"^\[hv\] migrate: source (done|FAILED)(.*)$", timeout=timeout, since=mark_a)
+        t.check("A: migration done", done.group(1) == "done", done.group(0))
+        dd = cb.wait_for(r"^\[hv\] migrate: destination (done|FAILED)(.*)$", timeout=60, since=mark_b)
+        t.check("B: migration done", dd.group(1) == "done", dd.group(0))
+    except ConsoleTimeout as e:
+        t.check("migration finished", False, str(e)[:400])
+        raise
+    stat_a = [ln for ln in ca.lines_since(mark_a) if ln.startswith("[hv] MIGSTAT ") and "role=src" in ln]
+    stat_b = [ln for ln in cb.lines_since(mark_b) if ln.startswith("[hv] MIGSTAT ") and "role=dst" in ln]
+    return stat_a, stat_b

@@ -473,16 +473,7 @@ def checks(t):
     ok, _ = ca.command("migrate 1 lab-b", timeout=30)
     t.check("migrate 1 lab-b (a named peer) started", ok, str(ca.last_final))
     live_bandwidth_cap(t, ca, mark_a)
-    try:
-        done = ca.wait_for(r"^\[hv\] migrate: source (done|FAILED)(.*)$", timeout=300, since=mark_a)
-        t.check("A: migration done", done.group(1) == "done", done.group(0))
-        dd = cb.wait_for(r"^\[hv\] migrate: destination (done|FAILED)(.*)$", timeout=60, since=mark_b)
-        t.check("B: migration done", dd.group(1) == "done", dd.group(0))
-    except ConsoleTimeout as e:
-        t.check("migration finished", False, str(e)[:400])
-        raise
-    stat_a = [ln for ln in ca.lines_since(mark_a) if ln.startswith("[hv] MIGSTAT ") and "role=src" in ln]
-    stat_b = [ln for ln in cb.lines_since(mark_b) if ln.startswith("[hv] MIGSTAT ") and "role=dst" in ln]
+    stat_a, stat_b = systest.migration_ends(t, ca, cb, mark_a, mark_b, timeout=300)
     t.check(
         "both sides emit a machine-readable MIGSTAT line with encryption on",
         bool(stat_a) and bool(stat_b) and " enc=1 " in stat_a[0] and " enc=1 " in stat_b[0],

@@ -39,6 +39,8 @@ import sys
 import tempfile
 import xml.dom.minidom
 
+from toolcheck import check, finish  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 FIXTURES = [os.path.join(HERE, "fixtures", d) for d in ("cutover-test-guest", "cutover-linux")]
@@ -48,18 +50,6 @@ MIGSTAT = re.compile(r"^\[hv\] (MIGSTAT .*)$")
 SRC_START = re.compile(r"^\[hv\] migrate: vm (\d+) to \S+: connecting")
 SRC_DONE = re.compile(r"^\[hv\] migrate: source done")
 BECOMES = re.compile(r"^\[hv\] migrate: incoming guest of .* becomes vm (\d+)")
-
-RESULTS = {"pass": 0, "fail": 0}
-
-
-def check(what, cond, detail=""):
-    if cond:
-        RESULTS["pass"] += 1
-        print("PASS  %s" % what)
-    else:
-        RESULTS["fail"] += 1
-        print("FAIL  %s%s" % (what, ("  (%s)" % detail) if detail else ""))
-    return cond
 
 
 def lines_of(times_path):
@@ -463,8 +453,7 @@ def main():
         check_cut_lists(tools)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (RESULTS["pass"], RESULTS["fail"]))
-    return 0 if RESULTS["fail"] == 0 else 1
+    return finish()
 
 
 if __name__ == "__main__":

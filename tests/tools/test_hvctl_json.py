@@ -39,6 +39,8 @@ import subprocess
 import sys
 import time
 
+from toolcheck import check, finish, hvctl_argv  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 FIX = os.path.join(HERE, "fixtures", "hvctl-json")
@@ -47,7 +49,6 @@ PROGRESS = re.compile(
     r"^\[hv\] migrate: vm (\d+) round (\d+): (\d+) pages left, dirty (\d+) pages/s, bandwidth (\d+) KiB/s, "
     r"predicted downtime (\d+) ms, rtt (\d+) ms, queued (\d+) KiB, state (\S+)$"
 )
-RESULTS = {"pass": 0, "fail": 0}
 
 # the documented fields of each event (docs/console.md, "Machine-readable output")
 EVENT_FIELDS = {
@@ -99,16 +100,6 @@ RAM_PROGRESS = {
 RAM_ROUND = RAM_PROGRESS | {"duplicate", "normal", "normal-bytes"}
 RAM_RESULT = RAM_ROUND | {"precopy-bytes", "downtime-bytes"}
 RESULT_DONE = {"total-time", "setup-time", "downtime", "expected-downtime", "downtime-limit", "ram"}
-
-
-def check(what, cond, detail=""):
-    if cond:
-        RESULTS["pass"] += 1
-        print("PASS  %s" % what)
-    else:
-        RESULTS["fail"] += 1
-        print("FAIL  %s%s" % (what, (": " + str(detail)[:600]) if detail else ""))
-    return cond
 
 
 def guarded(name, fn, *a):
@@ -658,7 +649,7 @@ def end_to_end(tools, jo, pr, fx, recorded, cmd):
     )
     port = hv.start()
     try:
-        argv = [sys.executable, os.path.join(tools, "hvctl"), "--connect", "127.0.0.1:%d" % port, "--json"]
+        argv = hvctl_argv(tools, port, "--json")
         p = subprocess.Popen(
             argv + ["migrate", "1", "lab-b"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -695,8 +686,7 @@ def main():
     guarded("r", replies, jo, recorded)
     guarded("e", events, jo, pr, fx)
     guarded("h", end_to_end, tools, jo, pr, fx, recorded, "migrate 1 lab-b")
-    print("%d passed, %d failed" % (RESULTS["pass"], RESULTS["fail"]))
-    return 0 if RESULTS["fail"] == 0 and RESULTS["pass"] > 0 else 1
+    return finish()
 
 
 if __name__ == "__main__":

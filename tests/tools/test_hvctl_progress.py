@@ -37,22 +37,13 @@ import sys
 import termios
 import time
 
+from toolcheck import check, finish, hvctl_argv  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 FIX = os.path.join(HERE, "fixtures", "hvctl-json")
 ESC = re.compile(r"\x1b")
-RESULTS = {"pass": 0, "fail": 0}
 COLS = 80
-
-
-def check(what, cond, detail=""):
-    if cond:
-        RESULTS["pass"] += 1
-        print("PASS  %s" % what)
-    else:
-        RESULTS["fail"] += 1
-        print("FAIL  %s%s" % (what, (": " + str(detail)[:600]) if detail else ""))
-    return cond
 
 
 def on_pty(argv, timeout=60):
@@ -115,14 +106,7 @@ def main():
         [os.path.join(FIX, "replies.serial")], [os.path.join(FIX, "migrate-done.serial")], line_delay=0.01
     )
     port = hv.start()
-    argv = [
-        sys.executable,
-        os.path.join(tools, "hvctl"),
-        "--connect",
-        "127.0.0.1:%d" % port,
-        "--timeout",
-        "10",
-    ]
+    argv = hvctl_argv(tools, port, "--timeout", "10")
     try:
         rc, out = on_pty(argv + cmd.split())
         rows = out.split("\n")
@@ -202,14 +186,7 @@ def main():
         [os.path.join(FIX, "replies.serial")], [os.path.join(FIX, "migrate-handshake-failed.serial")]
     )
     port = hv.start()
-    argv = [
-        sys.executable,
-        os.path.join(tools, "hvctl"),
-        "--connect",
-        "127.0.0.1:%d" % port,
-        "--timeout",
-        "10",
-    ]
+    argv = hvctl_argv(tools, port, "--timeout", "10")
     try:
         c, _ = recorded(fx, "migrate-handshake-failed.serial")
         rc, out = on_pty(argv + c.split())
@@ -254,8 +231,7 @@ def main():
         len(status) >= 10 and all(len(x) <= 39 for x in status),
         max(status, key=len) if status else buf.getvalue()[:200],
     )
-    print("%d passed, %d failed" % (RESULTS["pass"], RESULTS["fail"]))
-    return 0 if RESULTS["fail"] == 0 and RESULTS["pass"] > 0 else 1
+    return finish()
 
 
 if __name__ == "__main__":
