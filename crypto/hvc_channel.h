@@ -204,6 +204,11 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
 int hvc_channel_prefill(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint);
 /* The same, at most max frames per direction. */
 int hvc_channel_prefill_frames(struct hvc_channel *ch, size_t tx_len_hint, size_t rx_len_hint, uint32_t max);
+/* Whether receive keystream made ahead saves this side work: not where the receive key's
+ * path opens a frame in one streaming pass (VAES/AVX-512 without our fast keystream),
+ * since keystream made ahead costs more passes there (make, XOR, wipe) than it saves. A
+ * receiver asks before prefilling its direction; the ring itself works either way. */
+int hvc_channel_rx_prefill_useful(const struct hvc_channel *ch);
 /* Reserves ring room for the next frame without keystream (messages of tx_len/rx_len
  * bytes, as prefill) and describes the work in *job: HVC_OK, or HVC_AGAIN when there is
  * nothing to do. Every job taken must be returned with hvc_channel_ks_job_done, also

@@ -5,7 +5,7 @@ HV_ASFLAGS := $(FS_ASFLAGS) $(HV_INC) -MMD -MP
 HV_LDFLAGS := -Wl,--build-id=none -nostdlib -static -no-pie -z max-page-size=4096 -T linker.ld
 
 HV_C_SRCS := $(wildcard hv/core/*.c) $(wildcard hv/arch/$(HV_ARCH)/*.c) $(wildcard hv/arch/$(HV_ARCH)/dev/*.c) \
-	$(MIG_CORE_SRCS) $(MIG_LINK_SRCS) $(MB2_C_SRCS)
+	$(filter-out $(MIG_ARCH_SRCS),$(MIG_CORE_SRCS)) $(MIG_LINK_SRCS) $(MB2_C_SRCS)
 HV_S_SRCS := $(wildcard hv/core/*.S) $(wildcard hv/arch/$(HV_ARCH)/*.S) $(MB2_S_SRCS)
 HV_OBJS := $(patsubst %.c,$(BUILD)/hv/%.o,$(HV_C_SRCS)) $(patsubst %.S,$(BUILD)/hv/%.o,$(HV_S_SRCS))
 HV_ELF := $(BUILD)/hv/hv.elf

@@ -58,10 +58,12 @@ CORE_PORTABLE_SRCS := $(HVLIB_SRCS) hv/core/page_alloc.c hv/core/line_edit.c hv/
 	hv/arch/$(HV_ARCH)/ept.c hv/arch/$(HV_ARCH)/dirty_ad.c hv/arch/$(HV_ARCH)/dirty_pml.c \
 	hv/arch/$(HV_ARCH)/vcpu_state_check.c hv/arch/$(HV_ARCH)/dev/uart16550.c \
 	hv/arch/$(HV_ARCH)/msr_policy.c hv/arch/$(HV_ARCH)/dev/lapic_timer.c hv/arch/$(HV_ARCH)/dev/i8259.c
+# What the engine needs of the CPU (page_stream.h), built hosted too.
+MIG_ARCH_SRCS := hv/arch/$(HV_ARCH)/page_stream.c
 # The migration engine (hv/migrate): state machines, codec, policy, admission guard,
 # statistics, error names; and its adapter to the secure channel.
 MIG_CORE_SRCS := $(patsubst %,hv/migrate/%.c,engine_source engine_dest mig_proto mig_policy \
-	mig_guard mig_preauth mig_stats mig_err)
+	mig_guard mig_preauth mig_stats mig_err) $(MIG_ARCH_SRCS)
 MIG_LINK_SRCS := hv/migrate/mig_link_hvc.c
 
 endif

@@ -350,7 +350,8 @@ static void step_in(struct mig_service *s)
 	tcp_stream_poll(m->ts);
 	if (stream_work(m->ts) != w0 || mig_dest_state(&s->in.eng) != st0)
 		m->busy_cycles += arch_cycles() - c0;
-	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED) {
+	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED &&
+	    hvc_channel_rx_prefill_useful(&m->ch)) {
 		uint64_t c1 = arch_cycles();
 		if (hvc_channel_prefill_frames(&m->ch, 0, m->bufs.msg_len, 1)) /* as the source */
 			m->busy_cycles += arch_cycles() - c1;

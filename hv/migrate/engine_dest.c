@@ -2,6 +2,7 @@
  * everything received on any failure before that. */
 #include "mig_engine.h"
 #include "hvlib.h"
+#include "page_stream.h"
 
 static const char *const dst_names[MIG_DST_NSTATES] = {
 	"init",	       "handshake", "wait-announce", "accept", "receive", "ready",
@@ -172,16 +173,21 @@ static int on_pages(struct mig_dest *d, size_t len)
 	for (uint32_t i = 0; i < p.count; i++) {
 		uint64_t e = mig_get_be64(p.entries + 8u * i);
 		void *pg = d->g.page_rw(d->g.ctx, e & MIG_PFN_MASK);
-		if (!pg)
+		if (!pg) {
+			page_stream_fence();
 			return fail(d, MIG_E_PREPARE, 0);
+		}
+		/* Streaming stores: the paused guest reads these pages long after, and an
+		 * ordinary store would first read every line it overwrites. */
 		if (e & MIG_PFN_ZERO) {
-			memset(pg, 0, MIG_PAGE_SIZE);
+			page_zero_stream(pg);
 			d->stats.zero_pages++;
 		} else {
-			memcpy(pg, src, MIG_PAGE_SIZE);
+			page_copy_stream(pg, src);
 			src += MIG_PAGE_SIZE;
 		}
 	}
+	page_stream_fence();
 	d->applied_pages += p.count;
 	d->stats.pages += p.count;
 	d->stats.bytes += len;

@@ -238,12 +238,16 @@ static int send_batch(struct mig_source *s, int final, uint64_t now)
 	uint32_t ndata = 0, nzero = 0;
 	for (uint32_t i = 0; i < k; i++) {
 		const void *pg = s->g.page_ro(s->g.ctx, s->ent_pfn[i]);
-		if (mig_page_is_zero(pg)) {
+		/* Copied first, then the copy tested (in L1): the guest's page is read once,
+		 * by the copy's streaming loads, and what is sent is one snapshot of the page
+		 * even while the guest writes it (a zero page's copy is overwritten next). */
+		uint8_t *slot = data + (size_t)ndata * MIG_PAGE_SIZE;
+		memcpy(slot, pg, MIG_PAGE_SIZE);
+		if (mig_page_is_zero(slot)) {
 			mig_put_be64(ent + 8u * i, s->ent_pfn[i] | MIG_PFN_ZERO);
 			nzero++;
 		} else {
 			mig_put_be64(ent + 8u * i, s->ent_pfn[i]);
-			memcpy(data + (size_t)ndata * MIG_PAGE_SIZE, pg, MIG_PAGE_SIZE);
 			ndata++;
 		}
 	}

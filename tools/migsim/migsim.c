@@ -367,6 +367,8 @@ static void prefill(struct conn *c, int src)
 		return;
 	if (!c->kslen || c->ch.state != HVC_ST_ESTABLISHED || hvc_channel_mode(&c->ch) != HVC_MODE_ENCRYPTED)
 		return;
+	if (!src && !hvc_channel_rx_prefill_useful(&c->ch))
+		return;
 	size_t n = c->txlen - HVC_FRAME_OVERHEAD;
 	while (!io_ready(c) && hvc_channel_prefill_frames(&c->ch, src ? n : 0, src ? 0 : n, 1) > 0)
 		;
@@ -385,6 +387,11 @@ static int src_hashed;
 static uint64_t src_hash, src_edge, src_cursor;
 static int src_pattern_ok;
 static int (*real_scrub)(void *);
+static double src_scrub_cpu_s; /* the scrub's own CPU: reported apart from the transfer's */
+/* Turns of the source's engine loop: about one per frame, and one per wait; a loop that
+ * spins instead of waiting (as a capped link once did, polling for a writable socket
+ * while its bucket was in debt) shows here as thousands per frame. */
+static uint64_t src_loops;
 
 /* Source: memory is frozen from the pause on; hash it before the scrub erases it. */
 static int scrub_with_hash(void *ctx)
@@ -396,7 +403,10 @@ static int scrub_with_hash(void *ctx)
 		src_cursor = G.cursor;
 		src_hashed = 1;
 	}
-	return real_scrub(ctx);
+	double c0 = thread_cpu_s();
+	int r = real_scrub(ctx);
+	src_scrub_cpu_s += thread_cpu_s() - c0;
+	return r;
 }
 
 static int fault_due(const struct opts *o, const char *state, int *fired)
@@ -434,10 +444,14 @@ static void stalled_wait(void)
 static void wait_io(struct conn *c, int listen_fd)
 {
 	struct pollfd p[2] = { { c->net.fd, POLLIN, 0 }, { listen_fd, POLLIN, 0 } };
-	if (simnet_want_write(&c->net))
+	/* With a bandwidth cap the bucket refills with time, not with an event: wake when
+	 * its debt is paid (or, with bytes queued, soon). A socket that could take more
+	 * says nothing then: waiting for POLLOUT in debt would return at once, a spin. */
+	int to = simnet_wait_ms(&c->net);
+	if (simnet_want_write(&c->net) && !to)
 		p[0].events |= POLLOUT;
-	/* With a bandwidth cap the tokens refill with time, not with an event. */
-	int to = (c->net.bw_Bps && simnet_want_write(&c->net)) ? 1 : 5;
+	if (!to)
+		to = (c->net.bw_Bps && simnet_want_write(&c->net)) ? 1 : 5;
 	if (c->net.fd < 0)
 		p[0].fd = -1;
 	poll(p, listen_fd >= 0 ? 2 : 1, to);
@@ -560,6 +574,7 @@ static int run_source(void)
 			break;
 		for (;;) {
 			pump_keystream(&c);
+			src_loops++;
 			if (!stalled)
 				r = mig_source_step(&S);
 			if (after_step(&c, &O, mig_src_state_name(S.st), &fired, &stalled, r))
@@ -600,7 +615,8 @@ static int run_source(void)
 	printf("MIGSIM role=src result=%s state=%s fail_state=%s detail=%d detail_name=%s enc=%d guest=%s "
 	       "hash=%016llx pattern=%s edge=%llu cursor=%llu cpu_engine_s=%.3f cpu_ks_thread_s=%.3f "
 	       "cpu_process_s=%.3f wall_s=%.3f "
-	       "bytes_out=%llu ks_ready=%llu/%llu cpu_guest_s=%.3f core_busy_s=%.3f cpu_pin=%d\n",
+	       "bytes_out=%llu ks_ready=%llu/%llu cpu_guest_s=%.3f core_busy_s=%.3f cpu_pin=%d cpu_scrub_s=%.3f "
+	       "loops=%llu\n",
 	       mig_strerror(r < 0 ? r : MIG_DONE), mig_src_state_name(S.st),
 	       S.stats.fail_state ? S.stats.fail_state : "-", S.detail,
 	       S.detail < 0 && (S.err == MIG_E_PEER_ABORT || S.err == MIG_E_IN_DOUBT) ? mig_strerror(S.detail)
@@ -612,7 +628,7 @@ static int run_source(void)
 				: "BAD",
 	       (unsigned long long)src_edge, (unsigned long long)src_cursor, cpu, kscpu, pcpu, wall,
 	       have_conn ? (unsigned long long)c.net.bytes_out : 0ull, (unsigned long long)ks_ready,
-	       (unsigned long long)ks_frames, gcpu, core, O.cpu);
+	       (unsigned long long)ks_frames, gcpu, core, O.cpu, src_scrub_cpu_s, (unsigned long long)src_loops);
 	fflush(stdout);
 	if (have_conn)
 		conn_close(&c);

@@ -54,28 +54,44 @@ void simnet_cut(struct simnet *n)
 	n->dead = 1;
 }
 
-/* The cap's token bucket, refilled for the time gone by (at most 10 ms of burst). */
+/* The cap's token bucket, refilled for the time gone by (at most 10 ms of burst). A write
+ * on a capped link takes as much as the socket accepts, whole frames, and may leave the
+ * bucket in debt: nothing more is sent until it is paid back. So the average rate is the
+ * cap, as a NIC paces a frame handed to it whole, and the CPU hands over large pieces as
+ * it would to a NIC, instead of trickling the bucket's few bytes (many small sends and
+ * wake-ups that cost the two sides more CPU per byte than the link itself would). */
 static void refill(struct simnet *n)
 {
 	uint64_t t = now_ns();
 	uint64_t add = (t - n->last_ns) * n->bw_Bps / 1000000000ull;
 	if (add) {
-		n->tokens += add;
+		n->tokens += (int64_t)add;
 		n->last_ns = t;
 	}
-	uint64_t burst = n->bw_Bps / 100 > 65536 ? n->bw_Bps / 100 : 65536; /* 10 ms */
+	int64_t burst = n->bw_Bps / 100 > 65536 ? (int64_t)(n->bw_Bps / 100) : 65536; /* 10 ms */
 	if (n->tokens > burst)
 		n->tokens = burst;
 }
 
-/* How much of len bytes a direct write may take now: all of it without a cap, else what
- * the bucket holds. */
+/* How much of len bytes a direct write may take now: all of it, unless a cap's bucket is
+ * in debt. */
 static size_t allowance(struct simnet *n, size_t len)
 {
 	if (!n->bw_Bps)
 		return len;
 	refill(n);
-	return len < n->tokens ? len : (size_t)n->tokens;
+	return n->tokens >= 0 ? len : 0;
+}
+
+int simnet_wait_ms(struct simnet *n)
+{
+	if (!n->bw_Bps)
+		return 0;
+	refill(n);
+	if (n->tokens >= 0)
+		return 0;
+	uint64_t ns = (uint64_t)(-n->tokens) * 1000000000ull / n->bw_Bps;
+	return (int)(ns / 1000000ull) + 1;
 }
 
 void simnet_flush(struct simnet *n)
@@ -84,13 +100,8 @@ void simnet_flush(struct simnet *n)
 		return;
 	while (n->otail > n->ohead) {
 		size_t len = n->otail - n->ohead;
-		if (n->bw_Bps) {
-			refill(n);
-			if (!n->tokens)
-				return;
-			if (len > n->tokens)
-				len = n->tokens;
-		}
+		if (!allowance(n, len))
+			return;
 		ssize_t w = send(n->fd, n->obuf + n->ohead, len, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -101,7 +112,7 @@ void simnet_flush(struct simnet *n)
 		n->ohead += (size_t)w;
 		n->bytes_out += (uint64_t)w;
 		if (n->bw_Bps)
-			n->tokens -= (uint64_t)w;
+			n->tokens -= (int64_t)w;
 	}
 	n->ohead = n->otail = 0;
 }
@@ -116,6 +127,9 @@ static size_t b_writable(void *ctx)
 		return n->ocap; /* let the send fail and report it */
 	if (n->ohead && n->ohead == n->otail)
 		n->ohead = n->otail = 0;
+	/* In debt: no room until it is paid back (the engine waits, wait_io says how long). */
+	if (n->bw_Bps && n->tokens < 0 && (refill(n), n->tokens < 0))
+		return 0;
 	return n->ocap - (n->otail - n->ohead);
 }
 
@@ -143,7 +157,7 @@ static ssize_t direct_write(struct simnet *n, struct iovec *iov, int cnt)
 	}
 	n->bytes_out += (uint64_t)w;
 	if (n->bw_Bps)
-		n->tokens -= (uint64_t)w;
+		n->tokens -= (int64_t)w;
 	return w;
 }
 
