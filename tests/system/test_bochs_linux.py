@@ -204,14 +204,17 @@ def contained(t, con, args, expect, name):
 
 
 def check_move(t, con):
-    before = hbs(con, 1)
-    last_seq, last_t = before[-1][0], before[-1][1]
-    passes = [ln for ln in con.lines_since(0) if ln.startswith("[vm1] MEMCHECK ok")]
     ok, reply = con.command("vm move 1", timeout=60)
     m = re.match(r"moved vm 1 to vm (\d+)", reply[0]) if ok and reply else None
     if not t.check("vm move 1 (a running Linux guest)", bool(m), " | ".join(reply) or str(con.last_final)):
         return
     new = int(m.group(1))
+    # What vm 1 printed, read once it is gone: the guest runs while the command is typed
+    # and may print a heartbeat (or a memory check) in between, which a snapshot taken
+    # before the command would miss (seen once: seq 83 between "vm move " and "1").
+    before = hbs(con, 1)
+    last_seq, last_t = before[-1][0], before[-1][1]
+    passes = [ln for ln in con.lines_since(0) if ln.startswith("[vm1] MEMCHECK ok")]
     mark = con.mark()
     try:
         con.wait_for(r"^\[vm%d\] HB vm=1 seq=%d\b" % (new, last_seq + 8), timeout=120, since=0)
