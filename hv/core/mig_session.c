@@ -163,7 +163,8 @@ static void step_out(struct mig_service *s)
 	/* Waiting on the link: the time to compute keystream for the next frames, one
 	 * frame's per call so that the NIC is polled in between: the whole ring at once
 	 * would hold up whatever arrived meanwhile (in the stop-and-copy, the downtime). */
-	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED) {
+	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED &&
+	    hvc_channel_prefill_useful(&m->ch, 0)) {
 		uint64_t c1 = arch_cycles();
 		if (hvc_channel_prefill_frames(&m->ch, m->bufs.msg_len, 0, 1))
 			m->busy_cycles += arch_cycles() - c1;
@@ -351,7 +352,7 @@ static void step_in(struct mig_service *s)
 	if (stream_work(m->ts) != w0 || mig_dest_state(&s->in.eng) != st0)
 		m->busy_cycles += arch_cycles() - c0;
 	if (r == MIG_BLOCKED && m->ch.state == HVC_ST_ESTABLISHED && hvc_channel_mode(&m->ch) == HVC_MODE_ENCRYPTED &&
-	    hvc_channel_rx_prefill_useful(&m->ch)) {
+	    hvc_channel_prefill_useful(&m->ch, 1)) {
 		uint64_t c1 = arch_cycles();
 		if (hvc_channel_prefill_frames(&m->ch, 0, m->bufs.msg_len, 1)) /* as the source */
 			m->busy_cycles += arch_cycles() - c1;

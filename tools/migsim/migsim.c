@@ -367,7 +367,7 @@ static void prefill(struct conn *c, int src)
 		return;
 	if (!c->kslen || c->ch.state != HVC_ST_ESTABLISHED || hvc_channel_mode(&c->ch) != HVC_MODE_ENCRYPTED)
 		return;
-	if (!src && !hvc_channel_rx_prefill_useful(&c->ch))
+	if (!hvc_channel_prefill_useful(&c->ch, !src))
 		return;
 	size_t n = c->txlen - HVC_FRAME_OVERHEAD;
 	while (!io_ready(c) && hvc_channel_prefill_frames(&c->ch, src ? n : 0, src ? 0 : n, 1) > 0)
@@ -450,6 +450,11 @@ static void wait_io(struct conn *c, int listen_fd)
 	int to = simnet_wait_ms(&c->net);
 	if (simnet_want_write(&c->net) && !to)
 		p[0].events |= POLLOUT;
+	/* In debt with input already waiting that the engine left unread (it reads nothing
+	 * while it waits for room, e.g. to send ROUND_END): POLLIN would return at once, a
+	 * spin; the debt's end is what it waits for. */
+	if (to && io_ready(c))
+		p[0].events &= (short)~POLLIN;
 	if (!to)
 		to = (c->net.bw_Bps && simnet_want_write(&c->net)) ? 1 : 5;
 	if (c->net.fd < 0)
