@@ -37,10 +37,13 @@ import sys
 import time
 
 import systest
-from hvtools import bochs
-from hvtools.mux import SerialMux
-from hvtools.relay import Relay
-from systest import free_udp_pair
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from kvref import typed_kv  # noqa: E402
+from hvtools import bochs  # noqa: E402
+from hvtools.mux import SerialMux  # noqa: E402
+from hvtools.relay import Relay  # noqa: E402
+from systest import free_udp_pair  # noqa: E402
 
 HVCTL = os.path.join(systest.TOP, "tools", "hvctl")
 PSK = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -191,21 +194,6 @@ def fields(t, name, o):
         good = all(o["hold"][k] == int(v) for k, v in kv.items())
     why = json.dumps(o)[:300]
     t.check("j2 %s: the documented fields, equal to its lines" % name, good, "" if good else why)
-
-
-def typed_kv(line):
-    """A MIGSTAT/MIGROUND line's key=value words, read independently of hvtools."""
-    out = {}
-    for k, v in KV.findall(line):
-        if k.startswith("round_") and k != "round_ms":
-            out[k] = [] if v == "-" else [int(x) for x in v.split(",")]
-        elif k == "id":
-            out[k] = v
-        elif re.fullmatch(r"-?\d+", v):
-            out[k] = int(v)
-        else:
-            out[k] = None if (k == "fail_state" and v == "-") else v
-    return out
 
 
 def start_pair(t):

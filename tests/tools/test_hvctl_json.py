@@ -39,6 +39,7 @@ import subprocess
 import sys
 import time
 
+from kvref import typed_kv  # noqa: E402
 from toolcheck import check, finish, hvctl_argv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,21 +110,6 @@ def guarded(name, fn, *a):
     except Exception as e:  # noqa: BLE001 - any error is a failure, with its reason
         check("%s ran to its end" % name, False, "%s: %s" % (type(e).__name__, e))
         return None
-
-
-def typed_kv(text):
-    """key=value words as JSON would have them, read without hvtools."""
-    out = {}
-    for k, v in KV.findall(text):
-        if k.startswith("round_") and k != "round_ms":
-            out[k] = [] if v == "-" else [int(x) for x in v.split(",")]
-        elif k == "id":
-            out[k] = v
-        elif re.fullmatch(r"-?\d+", v):
-            out[k] = int(v)
-        else:
-            out[k] = None if (k == "fail_state" and v == "-") else v
-    return out
 
 
 def ints(text):
