@@ -216,6 +216,52 @@ static void rx_open_piece(struct hvc_channel *ch, const uint8_t *in, uint8_t *ou
 	hvc_zero(ch->ks_chunk, n < HVC_SEND_CHUNK ? n : HVC_SEND_CHUNK);
 }
 
+/* Where the plaintext of payload offset off goes: the caller's placement for the region
+ * holding off (asked when off reaches the end of the previous region), or payload + off
+ * (no placement, or a region kept in place); *n: how many bytes of the region follow.
+ * NULL when the placement broke its rules (a region empty, past the payload, or not
+ * ending on a 16-byte block before the payload's end). */
+static uint8_t *rx_out(struct hvc_channel *ch, uint8_t *payload, size_t off, size_t *n)
+{
+	size_t len = ch->rx_h.length;
+	if (!ch->rx_place_on) {
+		*n = len - off;
+		return payload + off;
+	}
+	if (off == ch->rx_reg_end) {
+		size_t m = 0;
+		uint8_t *p = ch->place_fn(ch->place_ctx, ch->rx_h.type, payload, len, off, &m);
+		if (!m || m > len - off || ((off + m) % 16 && off + m != len))
+			return NULL;
+		ch->rx_reg_start = off;
+		ch->rx_reg_end = off + m;
+		ch->rx_reg_out = p;
+	}
+	if (off < ch->rx_reg_start || off >= ch->rx_reg_end)
+		return NULL;
+	*n = ch->rx_reg_end - off;
+	return ch->rx_reg_out ? ch->rx_reg_out + (off - ch->rx_reg_start) : payload + off;
+}
+
+/* rx_open_piece over n bytes at payload offset off, each region's plaintext written
+ * where rx_out says. HVC_OK, or HVC_E_INVAL for a placement that broke its rules. */
+static int rx_open_to(struct hvc_channel *ch, const uint8_t *in, uint8_t *payload, size_t off, size_t n)
+{
+	while (n) {
+		size_t m;
+		uint8_t *out = rx_out(ch, payload, off, &m);
+		if (!out)
+			return HVC_E_INVAL;
+		if (m > n)
+			m = n;
+		rx_open_piece(ch, in, out, off, m);
+		in += m;
+		off += m;
+		n -= m;
+	}
+	return HVC_OK;
+}
+
 /* How an encrypted frame's payload is opened as it arrives, decided once per frame (the
  * running GHASH lives in rx_ghash or in rx_gctx, not both): with keystream from the ring
  * or our fast keystream, fused XOR+GHASH; else, where the path has it, its one-pass
@@ -227,7 +273,9 @@ static void rx_frame_start(struct hvc_channel *ch)
 		hvc_zero(ch->rx_ghash, 16);
 		hvc_gcm_ghash(&d->key, ch->rx_ghash, ch->rx_hdr, HVC_HDR_LEN);
 		/* from a lending transport: hash while copying out of its buffer (one pass);
-		 * else the copy is the transport's and the hash follows it in cache */
+		 * else the copy is the transport's and the hash follows it in cache (and a
+		 * placement is not used: hashing in cache, then a streaming copy, is cheaper
+		 * than hashing while copying with ordinary stores into cold pages) */
 		ch->rx_fused = ch->cfg.transport.peek != NULL;
 		return;
 	}
@@ -248,20 +296,23 @@ static void rx_frame_start(struct hvc_channel *ch)
 /* The payload bytes in payload[rx_hashed, received) that make whole blocks (or end the
  * payload) are hashed while still in cache, and decrypted in the same pass where the
  * keystream is cheap (rx_fused). */
-static void rx_advance(struct hvc_channel *ch, uint8_t *payload)
+static int rx_advance(struct hvc_channel *ch, uint8_t *payload)
 {
 	size_t have = ch->rx_got - HVC_HDR_LEN;
 	if (have > ch->rx_h.length)
 		have = ch->rx_h.length;
 	size_t upto = have == ch->rx_h.length ? have : have & ~(size_t)15;
 	if (upto <= ch->rx_hashed)
-		return;
+		return HVC_OK;
 	uint8_t *p = payload + ch->rx_hashed;
-	if (ch->rx_fused)
-		rx_open_piece(ch, p, p, ch->rx_hashed, upto - ch->rx_hashed);
-	else
+	if (ch->rx_fused) {
+		if (rx_open_to(ch, p, payload, ch->rx_hashed, upto - ch->rx_hashed) != HVC_OK)
+			return HVC_E_INVAL;
+	} else {
 		hvc_gcm_ghash(&ch->rx.key, ch->rx_ghash, p, upto - ch->rx_hashed);
+	}
 	ch->rx_hashed = upto;
+	return HVC_OK;
 }
 
 /* Fused frames over a transport that lends its buffer: hash and decrypt straight from it
@@ -272,6 +323,8 @@ static long rx_from_view(struct hvc_channel *ch, uint8_t *payload, size_t want, 
 {
 	const void *v = NULL;
 	long n = ch->cfg.transport.peek(ch->cfg.transport.ctx, &v, want);
+	if (n < 0 && n != HVC_RECV_EOF)
+		return -2;
 	if (n <= 0)
 		return n;
 	if ((size_t)n > want || !v)
@@ -282,7 +335,8 @@ static long rx_from_view(struct hvc_channel *ch, uint8_t *payload, size_t want, 
 		*copy_n = (size_t)n;
 		return 0;
 	}
-	rx_open_piece(ch, v, payload + ch->rx_hashed, ch->rx_hashed, m);
+	if (rx_open_to(ch, v, payload, ch->rx_hashed, m) != HVC_OK)
+		return -3;
 	ch->cfg.transport.consume(ch->cfg.transport.ctx, m);
 	ch->rx_hashed += m;
 	return (long)m;
@@ -313,8 +367,13 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 				ch->rx_hashed = 0;
 				ch->rx_fused = 0;
 				ch->rx_stream = 0;
+				ch->rx_reg_start = ch->rx_reg_end = 0;
+				ch->rx_reg_out = NULL;
 				if (ch->state == HVC_ST_ESTABLISHED)
 					rx_frame_start(ch);
+				/* plaintext is placed only where it is copied anyway (lent) */
+				ch->rx_place_on = ch->state == HVC_ST_ESTABLISHED && ch->place_fn != NULL &&
+						  ((ch->rx_h.flags & HVC_FLAG_ENCRYPTED) || ch->rx_fused);
 			}
 			if (ch->rx_h.length > cap)
 				return HVC_E_BUF_TOO_SMALL;
@@ -349,6 +408,8 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 					}
 					if (n == HVC_RECV_EOF)
 						return hvc__fail(ch, HVC_E_TRUNCATED);
+					if (n == -3)
+						return hvc__fail(ch, HVC_E_INVAL);
 					if (n < 0)
 						return hvc__fail(ch, HVC_E_TRANSPORT);
 					if (!copy_n)
@@ -364,8 +425,8 @@ int hvc__recv_frame(struct hvc_channel *ch, uint8_t *payload, size_t cap)
 		if (n > 0 && (size_t)n <= want) {
 			ch->rx_got += (size_t)n;
 			ch->last_progress_ns = 0;
-			if (tagged_payload)
-				rx_advance(ch, payload);
+			if (tagged_payload && rx_advance(ch, payload) != HVC_OK)
+				return hvc__fail(ch, HVC_E_INVAL);
 			continue;
 		}
 		if (n == 0)
@@ -394,16 +455,54 @@ int hvc__send_hs_frame(struct hvc_channel *ch, uint8_t type, const uint8_t *payl
 	return HVC_OK;
 }
 
+/* A payload to send: head_len bytes at head, then nparts parts of part_len bytes each
+ * (a message gathered from where its pieces lie; nparts 0 for an ordinary buffer). */
+struct gather {
+	const uint8_t *head;
+	size_t head_len;
+	const void *const *parts;
+	unsigned nparts;
+	size_t part_len;
+};
+
+static size_t gather_len(const struct gather *g) { return g->head_len + (size_t)g->nparts * g->part_len; }
+
+/* The payload bytes at offset off and how many follow contiguously there. */
+static const uint8_t *gather_at(const struct gather *g, size_t off, size_t *n)
+{
+	if (off < g->head_len) {
+		*n = g->head_len - off;
+		return g->head + off;
+	}
+	off -= g->head_len;
+	size_t i = off / g->part_len, in = off % g->part_len;
+	*n = g->part_len - in;
+	return (const uint8_t *)g->parts[i] + in;
+}
+
+/* Copies the payload into the frame's place in tx_buf: for the paths that cannot read it
+ * in pieces (and for plaintext, whose tag and bytes must come from one snapshot). */
+static const uint8_t *gather_stage(struct hvc_channel *ch, const struct gather *g)
+{
+	uint8_t *p = ch->cfg.tx_buf + HVC_HDR_LEN;
+	if (g->head_len)
+		memcpy(p, g->head, g->head_len);
+	for (unsigned i = 0; i < g->nparts; i++)
+		memcpy(p + g->head_len + (size_t)i * g->part_len, g->parts[i], g->part_len);
+	return p;
+}
+
 /* Builds and sends one encrypted frame (header as AAD, payload, tag) chunk by chunk:
  * each chunk is XORed with its keystream (precomputed in the ring, or made here just
  * before use), hashed while in L1 and passed to the transport; the tag rides with the
- * last chunk. The bytes on the wire are standard AES-256-GCM either way. */
-static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, const uint8_t *ks)
+ * last chunk. The bytes on the wire are standard AES-256-GCM either way. A gathered
+ * payload's pieces must be whole blocks (but the last): each chunk stays in one piece. */
+static int send_chunked(struct hvc_channel *ch, const struct gather *g, const uint8_t *ks)
 {
 	struct hvc_dir *d = &ch->tx;
 	uint8_t *f = ch->cfg.tx_buf, *out = f + HVC_HDR_LEN;
 	uint8_t s[16] = { 0 }, mask[16], nonce[12];
-	size_t off = 0;
+	size_t off = 0, len = gather_len(g);
 	int rc = HVC_OK;
 
 	hvc_frame_nonce(d->salt, d->seq, nonce);
@@ -418,10 +517,14 @@ static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, 
 		size_t step = ks ? HVC_SEND_PIECE : HVC_SEND_CHUNK;
 		size_t n = len - off < step ? len - off : step;
 		if (n) { /* len 0 (REKEY, CLOSE) has no payload and buf may be NULL */
+			size_t cont;
+			const uint8_t *in = gather_at(g, off, &cont);
+			if (n > cont)
+				n = cont;
 			const uint8_t *kp = ks ? ks + HVC_TAG_LEN + off : ch->ks_chunk;
 			if (!ks)
 				hvc_gcm_keystream(&d->key, nonce, 2 + (uint32_t)(off / 16), ch->ks_chunk, n);
-			hvc_xor_ghash_enc(&d->key, s, kp, buf + off, out, n);
+			hvc_xor_ghash_enc(&d->key, s, kp, in, out, n);
 			off += n;
 		}
 		out += n;
@@ -445,9 +548,10 @@ static int send_chunked(struct hvc_channel *ch, const uint8_t *buf, size_t len, 
 	return rc;
 }
 
-static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
+static int send_encrypted(struct hvc_channel *ch, uint8_t type, const struct gather *g)
 {
 	struct hvc_dir *d = &ch->tx;
+	size_t len = gather_len(g);
 	struct hvc_frame_hdr h = { HVC_PROTO_VERSION, type, HVC_FLAG_ENCRYPTED, (uint32_t)len, d->seq };
 	uint8_t *f = ch->cfg.tx_buf;
 	const uint8_t *ks;
@@ -459,16 +563,37 @@ static int send_encrypted(struct hvc_channel *ch, uint8_t type, const uint8_t *b
 	ks = hvc_ks_ring_peek(&d->ring, d->epoch, d->seq, len);
 	ch->frames[0]++;
 	ch->frames_ks_ready[0] += ks != NULL;
+	int gathered = g->nparts != 0;
 	if (ks || hvc_gcm_fast_keystream(&d->key)) {
-		rc = send_chunked(ch, buf, len, ks);
+		struct gather one = { 0 };
+		if (gathered && (g->head_len % 16 || g->part_len % 16)) {
+			one.head = gather_stage(ch, g);
+			one.head_len = len;
+			g = &one;
+		}
+		rc = send_chunked(ch, g, ks);
 		if (ks)
 			hvc_ks_ring_pop(&d->ring);
 	} else {
 		/* No fast keystream here (AES-NI/AVX2 without VAES, or the VAES/AVX-512 path):
-		 * ipsec-mb's stitched one-pass GCM is the faster way. */
+		 * ipsec-mb's stitched one-pass GCM is the faster way; a gathered payload goes
+		 * through its streaming form piece by piece, read once, by the cipher. */
 		uint8_t nonce[12];
 		hvc_frame_nonce(d->salt, d->seq, nonce);
-		hvc_gcm_encrypt(&d->key, nonce, f, HVC_HDR_LEN, buf, f + HVC_HDR_LEN, len, f + HVC_HDR_LEN + len);
+		if (gathered && hvc_gcm_stream_enc_available(&d->key)) {
+			_Alignas(64) uint8_t gctx[HVC_GCM_STREAM_CTX];
+			hvc_gcm_stream_enc_init(&d->key, gctx, nonce, f, HVC_HDR_LEN);
+			for (size_t off = 0, n; off < len; off += n) {
+				const uint8_t *in = gather_at(g, off, &n);
+				hvc_gcm_stream_enc_update(&d->key, gctx, f + HVC_HDR_LEN + off, in, n);
+			}
+			hvc_gcm_stream_enc_final(&d->key, gctx, f + HVC_HDR_LEN + len);
+			hvc_zero(gctx, sizeof(gctx));
+		} else {
+			const uint8_t *buf = gathered ? gather_stage(ch, g) : g->head;
+			hvc_gcm_encrypt(&d->key, nonce, f, HVC_HDR_LEN, buf, f + HVC_HDR_LEN, len,
+					f + HVC_HDR_LEN + len);
+		}
 		if (ch->cfg.transport.send(ch->cfg.transport.ctx, f, HVC_FRAME_OVERHEAD + len) < 0)
 			rc = HVC_E_TRANSPORT;
 	}
@@ -525,29 +650,58 @@ static int send_plain(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, 
 	return HVC_OK;
 }
 
-static int send_frame(struct hvc_channel *ch, uint8_t type, const uint8_t *buf, size_t len)
+static int send_frame(struct hvc_channel *ch, uint8_t type, const struct gather *g)
 {
-	return ch->mode == HVC_MODE_ENCRYPTED ? send_encrypted(ch, type, buf, len) : send_plain(ch, type, buf, len);
+	if (ch->mode == HVC_MODE_ENCRYPTED)
+		return send_encrypted(ch, type, g);
+	/* Plaintext is hashed, then sent: from a gathered payload that may still change
+	 * (a running guest's pages), both must read one snapshot. */
+	return send_plain(ch, type, g->nparts ? gather_stage(ch, g) : g->head, gather_len(g));
 }
 
-int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size_t len)
+static int send_checked(struct hvc_channel *ch, uint8_t type, const struct gather *g)
 {
 	int rc;
+	size_t len = gather_len(g);
 	if (ch->state == HVC_ST_DEAD)
 		return HVC_E_DEAD;
 	if (ch->state != HVC_ST_ESTABLISHED)
 		return HVC_E_STATE;
-	if (type < HVC_FT_APP_MIN || (len && !buf) || len > ch->peer_rx_max ||
-	    len + HVC_FRAME_OVERHEAD > ch->cfg.tx_buf_len)
+	if (type < HVC_FT_APP_MIN || len > ch->peer_rx_max || len + HVC_FRAME_OVERHEAD > ch->cfg.tx_buf_len)
 		return HVC_E_INVAL;
-	/* Rekey before this frame would reach the sender's key-usage limit. */
+	/* Rekey before this frame would reach the sender's key-usage limit (and before a
+	 * gathered payload is staged in tx_buf, which the REKEY frame is built in). */
 	if (ch->tx.epoch_msgs + 1 > ch->cfg.rekey_msgs || ch->tx.epoch_bytes + len > ch->cfg.rekey_bytes) {
-		if ((rc = send_frame(ch, HVC_FT_REKEY, NULL, 0)) != HVC_OK)
+		static const struct gather none;
+		if ((rc = send_frame(ch, HVC_FT_REKEY, &none)) != HVC_OK)
 			return rc;
 		if ((rc = dir_next(ch, &ch->tx)) != HVC_OK)
 			return hvc__fail(ch, rc);
 	}
-	return send_frame(ch, type, buf, len);
+	return send_frame(ch, type, g);
+}
+
+int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size_t len)
+{
+	if (len && !buf && ch->state == HVC_ST_ESTABLISHED)
+		return HVC_E_INVAL;
+	struct gather g = { buf, len, NULL, 0, 0 };
+	return send_checked(ch, type, &g);
+}
+
+int hvc_channel_sendv(struct hvc_channel *ch, uint8_t type, const void *head, size_t head_len,
+		      const void *const *parts, unsigned nparts, size_t part_len)
+{
+	if (ch->state == HVC_ST_ESTABLISHED) {
+		if ((head_len && !head) || (nparts && (!parts || !part_len)) ||
+		    (part_len && nparts > (SIZE_MAX - head_len) / part_len))
+			return HVC_E_INVAL;
+		for (unsigned i = 0; i < nparts; i++)
+			if (!parts[i])
+				return HVC_E_INVAL;
+	}
+	struct gather g = { head, head_len, nparts ? parts : NULL, nparts, nparts ? part_len : 0 };
+	return send_checked(ch, type, &g);
 }
 
 /* Verifies the frame now in (rx_hdr, payload, rx_small tag): its payload has been hashed
@@ -592,13 +746,25 @@ static int open_frame(struct hvc_channel *ch, uint8_t *payload)
 	if (ch->rx_fused) {
 		if (ks)
 			hvc_ks_ring_pop(&d->ring);
-	} else if (ks) {
-		hvc_xor_ks(payload, payload, ks + HVC_TAG_LEN, len);
-		hvc_ks_ring_pop(&d->ring);
 	} else {
-		hvc_gcm_ctr_xor(&d->key, nonce, 2, payload, payload, len);
+		/* Verified, decrypted now: each region to where the placement puts it (the
+		 * regions kept in place first, so it reads their plaintext). */
+		for (size_t off = 0, m; off < len; off += m) {
+			uint8_t *out = rx_out(ch, payload, off, &m);
+			if (!out) {
+				hvc_zero(payload, len);
+				return hvc__fail(ch, HVC_E_INVAL);
+			}
+			if (ks)
+				hvc_xor_ks(out, payload + off, ks + HVC_TAG_LEN + off, m);
+			else
+				hvc_gcm_ctr_xor(&d->key, nonce, 2 + (uint32_t)(off / 16), payload + off, out, m);
+		}
+		if (ks)
+			hvc_ks_ring_pop(&d->ring);
 	}
 done:
+	ch->rx_last_placed = ch->rx_place_on;
 	d->seq++;
 	d->epoch_msgs++;
 	d->epoch_bytes += len;
@@ -608,6 +774,7 @@ done:
 int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t cap, size_t *len)
 {
 	int rc;
+	ch->rx_last_placed = 0;
 	if (ch->state == HVC_ST_DEAD)
 		return HVC_E_DEAD;
 	if (ch->state == HVC_ST_CLOSED)
@@ -752,8 +919,10 @@ int hvc_channel_close(struct hvc_channel *ch)
 	int rc = HVC_OK;
 	if (ch->state == HVC_ST_DEAD)
 		return HVC_E_DEAD;
-	if (ch->state == HVC_ST_ESTABLISHED)
-		rc = send_frame(ch, HVC_FT_CLOSE, NULL, 0);
+	if (ch->state == HVC_ST_ESTABLISHED) {
+		static const struct gather none;
+		rc = send_frame(ch, HVC_FT_CLOSE, &none);
+	}
 	hvc__wipe_secrets(ch);
 	if (ch->state != HVC_ST_DEAD)
 		ch->state = HVC_ST_CLOSED;
@@ -817,3 +986,14 @@ int hvc_channel_holds_keys(const struct hvc_channel *ch)
 uint32_t hvc_channel_tx_epoch(const struct hvc_channel *ch) { return ch->tx.epoch; }
 unsigned hvc_channel_tx_ks_ready(const struct hvc_channel *ch) { return hvc_ks_ring_ready(&ch->tx.ring); }
 uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch) { return ch->rx.epoch; }
+
+void hvc_channel_set_place(struct hvc_channel *ch, hvc_place_fn where, void *ctx)
+{
+	/* Not while a frame is half read: its regions so far went where the old one said. */
+	if (ch->rx_got)
+		return;
+	ch->place_fn = where;
+	ch->place_ctx = where ? ctx : NULL;
+}
+
+int hvc_channel_rx_placed(const struct hvc_channel *ch) { return ch->rx_last_placed; }

@@ -20,6 +20,10 @@ struct hvc_gcm_ops {
 	void (*sinit)(const void *kd, void *ctx, const uint8_t *iv, const uint8_t *aad, uint64_t aad_len);
 	void (*sdec)(const void *kd, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len);
 	void (*sfin)(const void *kd, void *ctx, uint8_t *tag, uint64_t tag_len);
+	/* streaming one-pass encrypt from pieces (a gathered message); sinit starts it */
+	void (*seinit)(const void *kd, void *ctx, const uint8_t *iv, const uint8_t *aad, uint64_t aad_len);
+	void (*senc)(const void *kd, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len);
+	void (*sefin)(const void *kd, void *ctx, uint8_t *tag, uint64_t tag_len);
 };
 
 _Static_assert(sizeof(((struct hvc_gcm_key *)0)->kd) >= HVC_IMB_GCM_KEY_DATA_SIZE, "kd size");
@@ -50,11 +54,13 @@ static const struct hvc_gcm_ops ops_tab[HVC_GCM_NPATHS] = {
 	[HVC_GCM_SSE] = { HVC_GCM_SSE, "sse-aesni", aes_keyexp_256_enc_sse, aes_gcm_precomp_256_sse,
 			  aes_gcm_enc_256_sse, ghash_sse, ctr_sse },
 	[HVC_GCM_AVX2] = { HVC_GCM_AVX2, "avx2-gen4", aes_keyexp_256_enc_avx2, aes_gcm_precomp_256_avx_gen4,
-			   aes_gcm_enc_256_avx_gen4, ghash_avx_gen4, ctr_avx },
+			   aes_gcm_enc_256_avx_gen4, ghash_avx_gen4, ctr_avx, NULL, NULL, NULL, aes_gcm_init_256_avx_gen4,
+			   aes_gcm_enc_256_update_avx_gen4, aes_gcm_enc_256_finalize_avx_gen4 },
 	[HVC_GCM_VAES_AVX512] = { HVC_GCM_VAES_AVX512, "vaes-avx512", aes_keyexp_256_enc_avx2,
 				  aes_gcm_precomp_256_vaes_avx512, aes_gcm_enc_256_vaes_avx512, ghash_vaes_avx512,
 				  ctr_vaes, aes_gcm_init_256_vaes_avx512, aes_gcm_dec_256_update_vaes_avx512,
-				  aes_gcm_dec_256_finalize_vaes_avx512 },
+				  aes_gcm_dec_256_finalize_vaes_avx512, aes_gcm_init_256_vaes_avx512,
+				  aes_gcm_enc_256_update_vaes_avx512, aes_gcm_enc_256_finalize_vaes_avx512 },
 };
 
 int hvc_gcm_path_available(enum hvc_gcm_path path)
@@ -201,6 +207,25 @@ void hvc_gcm_stream_dec_update(const struct hvc_gcm_key *k, void *ctx, uint8_t *
 void hvc_gcm_stream_dec_final(const struct hvc_gcm_key *k, void *ctx, uint8_t tag[16])
 {
 	k->ops->sfin(k->kd, ctx, tag, 16);
+}
+
+int hvc_gcm_stream_enc_available(const struct hvc_gcm_key *k) { return k->ops && k->ops->senc != NULL; }
+
+void hvc_gcm_stream_enc_init(const struct hvc_gcm_key *k, void *ctx, const uint8_t iv[12], const uint8_t *aad,
+			     size_t aad_len)
+{
+	k->ops->seinit(k->kd, ctx, iv, aad, aad_len);
+}
+
+void hvc_gcm_stream_enc_update(const struct hvc_gcm_key *k, void *ctx, uint8_t *out, const uint8_t *in, size_t len)
+{
+	if (len)
+		k->ops->senc(k->kd, ctx, out, in, len);
+}
+
+void hvc_gcm_stream_enc_final(const struct hvc_gcm_key *k, void *ctx, uint8_t tag[16])
+{
+	k->ops->sefin(k->kd, ctx, tag, 16);
 }
 
 int hvc_gcm_fast_keystream(const struct hvc_gcm_key *k) { return k->ctr_vaes && k->gh.kind == HVC_CLMUL_YMM; }

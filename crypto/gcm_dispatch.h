@@ -53,6 +53,15 @@ void hvc_gcm_stream_dec_init(const struct hvc_gcm_key *k, void *ctx, const uint8
 void hvc_gcm_stream_dec_update(const struct hvc_gcm_key *k, void *ctx, uint8_t *out, const uint8_t *in, size_t len);
 void hvc_gcm_stream_dec_final(const struct hvc_gcm_key *k, void *ctx, uint8_t tag[16]);
 
+/* Streaming encrypt with the path's one-pass GCM, for a message gathered from pieces of
+ * any length (a header and guest pages): the VAES/AVX-512 and AVX2 paths. Each piece is
+ * read once, by the cipher, straight from where it lies: no staging copy. ctx as above. */
+int hvc_gcm_stream_enc_available(const struct hvc_gcm_key *k);
+void hvc_gcm_stream_enc_init(const struct hvc_gcm_key *k, void *ctx, const uint8_t iv[12], const uint8_t *aad,
+			     size_t aad_len);
+void hvc_gcm_stream_enc_update(const struct hvc_gcm_key *k, void *ctx, uint8_t *out, const uint8_t *in, size_t len);
+void hvc_gcm_stream_enc_final(const struct hvc_gcm_key *k, void *ctx, uint8_t tag[16]);
+
 /* One-shot AES-256-GCM, 96-bit IV, 16-byte tag. */
 void hvc_gcm_encrypt(const struct hvc_gcm_key *k, const uint8_t iv[12], const uint8_t *aad, size_t aad_len,
 		     const uint8_t *in, uint8_t *out, size_t len, uint8_t tag[16]);

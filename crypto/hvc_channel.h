@@ -136,6 +136,10 @@ struct hvc_ks_job {
 	int dir; /* 0: send, 1: receive */
 };
 
+/* Receive placement (see hvc_channel_set_place): where the plaintext of payload bytes
+ * [off, off + *n) of a frame of type and len goes, or NULL to keep it at buf + off. */
+typedef uint8_t *(*hvc_place_fn)(void *ctx, uint8_t type, const uint8_t *buf, size_t len, size_t off, size_t *n);
+
 /* Caller-allocated (static in the hypervisor); fields are private. */
 struct hvc_channel {
 	struct hvc_dir tx, rx;
@@ -164,6 +168,12 @@ struct hvc_channel {
 	int rx_stream;			   /* ... by the path's one-pass streaming decrypt (rx_gctx) */
 	_Alignas(64) uint8_t rx_gctx[128]; /* its running GHASH and counter */
 	uint8_t *rx_buf;		   /* caller's buffer holding this frame's payload so far */
+	/* receive placement: the caller's function, this frame's current region */
+	hvc_place_fn place_fn;
+	void *place_ctx;
+	int rx_place_on, rx_last_placed;
+	size_t rx_reg_start, rx_reg_end;
+	uint8_t *rx_reg_out;
 	struct hvc_frame_hdr rx_h;
 	uint64_t last_progress_ns;
 	/* encrypted data frames sent/received, and how many of them found their keystream
@@ -187,6 +197,17 @@ int hvc_channel_handshake_step(struct hvc_channel *ch);
 int hvc_channel_handshake(struct hvc_channel *ch);
 /* type: 0x40..0xff. Rekeys first when a key-usage limit would be reached. */
 int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size_t len);
+/* Sends one message gathered from a head (head_len bytes) and nparts parts of part_len
+ * bytes each, as hvc_channel_send would send their concatenation: a PAGES message is its
+ * header and entries, then guest pages where they lie. Where the key's path encrypts in
+ * one streaming pass (VAES/AVX-512, AVX2) or the keystream is ready (ring, fast keystream;
+ * head_len and part_len then multiples of 16), each part is read once, by the cipher,
+ * with no staging copy; else (SSE, plaintext) the parts are copied into tx_buf first. A
+ * part that changes during the call (a running guest's page) is sent as the cipher read
+ * it, and the tag covers exactly what was sent: plaintext, hashed and then sent, is
+ * always staged so that both read one snapshot. Parts are not used after the call. */
+int hvc_channel_sendv(struct hvc_channel *ch, uint8_t type, const void *head, size_t head_len,
+		      const void *const *parts, unsigned nparts, size_t part_len);
 /* Receives one message into buf (cap bytes). Pass the same buf until the result is not
  * HVC_AGAIN (HVC_E_INVAL otherwise), and keep it valid until then or until the channel is
  * destroyed. Only HVC_OK releases a payload, after its tag was checked. Between HVC_AGAIN
@@ -197,6 +218,27 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
  * On HVC_E_BUF_TOO_SMALL nothing is consumed and *len is the size needed.
  * A channel is used by one thread at a time (send and receive share scratch space). */
 int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t cap, size_t *len);
+/* Receive placement, for a caller that knows from a message's first bytes where the rest
+ * belongs (the migration engine: a PAGES message's data goes to the guest's pages). For
+ * every data frame received from now on (not one half read), the channel asks
+ * where(ctx, type, buf, len, off, &n) at off = 0 and again at the end of each region it
+ * was given: set *n (>= 1, up to len - off) and return where the plaintext of those n
+ * bytes goes, or NULL to keep them at buf + off as usual. buf holds the plaintext of the
+ * earlier regions kept in buf, so later answers may depend on it (a header's count); it is
+ * NOT authenticated yet: where() must check everything it reads (bounds of the caller's
+ * own memory) and its caller must treat what was written anywhere as unverified until
+ * recv returns HVC_OK. A region must end on a 16-byte boundary or at len; a where() that
+ * breaks these rules fails the frame with HVC_E_INVAL. On a failed frame the channel
+ * zeroes buf as always, but what went to placed regions is the caller's to scrub (the
+ * engine scrubs the whole guest on any failure). Encrypted frames are decrypted to the
+ * placement as they arrive or, on the paths that decrypt after the tag, after it;
+ * plaintext frames are placed (hashed while copied there) only from a lending transport,
+ * where they are copied out of its buffer anyway; else they stay in buf (rx_placed 0). A placed region of buf holds the
+ * frame's received bytes (ciphertext, or the plaintext as sent). where NULL: no
+ * placement. */
+void hvc_channel_set_place(struct hvc_channel *ch, hvc_place_fn where, void *ctx);
+/* 1 when the message the last hvc_channel_recv returned went through the placement. */
+int hvc_channel_rx_placed(const struct hvc_channel *ch);
 /* Off the critical path: compute keystream ahead for the next frames, assuming tx/rx
  * messages of the given sizes (0 fills nothing in that direction), up to the ring's room
  * and cfg.ks_ahead bytes per direction, and leave no used keystream behind (overwritten

@@ -52,5 +52,12 @@ void aes_gcm_init_256_vaes_avx512(const void *key_data, void *ctx, const uint8_t
 				  uint64_t aad_len);
 void aes_gcm_dec_256_update_vaes_avx512(const void *key_data, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len);
 void aes_gcm_dec_256_finalize_vaes_avx512(const void *key_data, void *ctx, uint8_t *tag, uint64_t tag_len);
+void aes_gcm_enc_256_update_vaes_avx512(const void *key_data, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len);
+void aes_gcm_enc_256_finalize_vaes_avx512(const void *key_data, void *ctx, uint8_t *tag, uint64_t tag_len);
+/* ... and of the AVX2 path (its streaming encrypt only: see gcm_dispatch.h) */
+void aes_gcm_init_256_avx_gen4(const void *key_data, void *ctx, const uint8_t *iv, const uint8_t *aad,
+			       uint64_t aad_len);
+void aes_gcm_enc_256_update_avx_gen4(const void *key_data, void *ctx, uint8_t *out, const uint8_t *in, uint64_t len);
+void aes_gcm_enc_256_finalize_avx_gen4(const void *key_data, void *ctx, uint8_t *tag, uint64_t tag_len);
 #endif
 #endif

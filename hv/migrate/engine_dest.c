@@ -13,6 +13,50 @@ const char *mig_dst_state_name(enum mig_dst_state s) { return (unsigned)s < MIG_
 
 enum mig_dst_state mig_dest_state(const struct mig_dest *d) { return d->st; }
 
+/* The link's placement (mig_link.set_place) for a message being received: a PAGES
+ * message's header and entries stay in the message buffer; once they are in, each data
+ * page is written (decrypted, or hashed while copied) straight into its guest page, and
+ * on_pages copies only what was not. Reads bytes not yet authenticated: everything is
+ * bounded here (count, pfn < npages, the page exists), anything odd keeps the rest of the
+ * message in the buffer, for on_pages to judge; a frame that then fails its tag fails the
+ * migration, and the guest, with whatever went into it, is scrubbed. */
+static uint8_t *place_pages(void *ctx, uint8_t type, const uint8_t *buf, size_t len, size_t off, size_t *n)
+{
+	struct mig_dest *d = ctx;
+	*n = len - off; /* by default, all the rest in the buffer */
+	if (off == 0) {
+		d->place_done = d->place_ent = 0;
+		/* the checksum (plaintext link) is computed over the message buffer */
+		if (type == MIG_MSG_PAGES && d->st == MIG_DST_RECEIVE && d->prepared && !d->csum && len > MIG_PAGES_HDR)
+			*n = MIG_PAGES_HDR;
+		return NULL;
+	}
+	uint32_t count = mig_get_be32(buf + 4);
+	size_t ents = MIG_PAGES_HDR + 8u * (size_t)count;
+	if (count == 0 || count > d->batch || ents % 16 || ents > len || (len - ents) % MIG_PAGE_SIZE)
+		return NULL;
+	if (off == MIG_PAGES_HDR) {
+		*n = ents - off;
+		return NULL;
+	}
+	if (off != ents + (size_t)d->place_done * MIG_PAGE_SIZE)
+		return NULL;
+	while (d->place_ent < count) {
+		uint64_t e = mig_get_be64(buf + MIG_PAGES_HDR + 8u * d->place_ent++);
+		if (e & MIG_PFN_ZERO)
+			continue;
+		if ((e & ~MIG_PFN_MASK) || e >= d->npages)
+			return NULL;
+		uint8_t *pg = d->g.page_rw(d->g.ctx, e);
+		if (!pg)
+			return NULL;
+		d->place_done++;
+		*n = MIG_PAGE_SIZE;
+		return pg;
+	}
+	return NULL;
+}
+
 int mig_dest_init(struct mig_dest *d, const struct mig_config *cfg, const struct mig_guest_ops *g,
 		  const struct mig_link *l, const struct mig_clock *c, const struct mig_buffers *b)
 {
@@ -37,6 +81,8 @@ int mig_dest_init(struct mig_dest *d, const struct mig_config *cfg, const struct
 	d->stats.role = 1;
 	d->st = MIG_DST_HANDSHAKE;
 	d->t_start = d->t_last_io = mig_now(c);
+	if (l->set_place && l->placed)
+		l->set_place(l->ctx, place_pages, d);
 	return MIG_OK;
 }
 
@@ -169,23 +215,38 @@ static int on_pages(struct mig_dest *d, size_t len)
 		return fail(d, MIG_E_LIMIT, (int)d->round);
 	d->round_pages += p.count;
 	d->total_pages += p.count;
-	const uint8_t *src = p.data;
-	for (uint32_t i = 0; i < p.count; i++) {
+	/* Data pages the link placed in the guest as they arrived are there already; the
+	 * others are copied, then zero pages are cleared (the same order either way, so a
+	 * page named twice ends the same). Streaming stores: the paused guest reads these
+	 * pages long after, and an ordinary store would first read every line it
+	 * overwrites. */
+	uint32_t placed = d->link.placed && d->link.placed(d->link.ctx) ? d->place_done : 0;
+	const uint8_t *src = p.data + (size_t)placed * MIG_PAGE_SIZE;
+	for (uint32_t i = 0, data = 0; i < p.count; i++) {
 		uint64_t e = mig_get_be64(p.entries + 8u * i);
+		if (e & MIG_PFN_ZERO)
+			continue;
+		if (data++ < placed)
+			continue;
 		void *pg = d->g.page_rw(d->g.ctx, e & MIG_PFN_MASK);
 		if (!pg) {
 			page_stream_fence();
 			return fail(d, MIG_E_PREPARE, 0);
 		}
-		/* Streaming stores: the paused guest reads these pages long after, and an
-		 * ordinary store would first read every line it overwrites. */
-		if (e & MIG_PFN_ZERO) {
-			page_zero_stream(pg);
-			d->stats.zero_pages++;
-		} else {
-			page_copy_stream(pg, src);
-			src += MIG_PAGE_SIZE;
+		page_copy_stream(pg, src);
+		src += MIG_PAGE_SIZE;
+	}
+	for (uint32_t i = 0; i < p.count; i++) {
+		uint64_t e = mig_get_be64(p.entries + 8u * i);
+		if (!(e & MIG_PFN_ZERO))
+			continue;
+		void *pg = d->g.page_rw(d->g.ctx, e & MIG_PFN_MASK);
+		if (!pg) {
+			page_stream_fence();
+			return fail(d, MIG_E_PREPARE, 0);
 		}
+		page_zero_stream(pg);
+		d->stats.zero_pages++;
 	}
 	page_stream_fence();
 	d->applied_pages += p.count;

@@ -228,6 +228,10 @@ static int send_batch(struct mig_source *s, int final, uint64_t now)
 	if (fit < want)
 		return stall(s, now);
 	uint32_t n = (uint32_t)(fit < s->batch ? fit : s->batch);
+	/* An even count ends the entries on a 16-byte block, where the destination can
+	 * start writing pages straight into its guest (mig_dest's placement). */
+	if (n > 1)
+		n &= ~1u;
 	uint32_t k = pick(s, n);
 	if (!k) { /* bitmap and count disagree: trust the bitmap */
 		s->left = 0;
@@ -236,14 +240,28 @@ static int send_batch(struct mig_source *s, int final, uint64_t now)
 	uint8_t *ent = s->b.msg + MIG_PAGES_HDR;
 	uint8_t *data = ent + 8u * k;
 	uint32_t ndata = 0, nzero = 0;
+	/* Encrypted, over a link that gathers: the cipher reads each page once, where it
+	 * lies in the guest, and no copy is made. A page the guest writes meanwhile is
+	 * sent as the cipher read it (the tag covers what was sent) and is dirty again, so
+	 * the next round sends it anew; likewise a page found zero and then written. */
+	int gather = s->link.sendv && s->link.encrypted && s->link.encrypted(s->link.ctx);
 	for (uint32_t i = 0; i < k; i++) {
 		const void *pg = s->g.page_ro(s->g.ctx, s->ent_pfn[i]);
-		/* Copied first, then the copy tested (in L1): the guest's page is read once,
-		 * by the copy's streaming loads, and what is sent is one snapshot of the page
-		 * even while the guest writes it (a zero page's copy is overwritten next). */
-		uint8_t *slot = data + (size_t)ndata * MIG_PAGE_SIZE;
-		memcpy(slot, pg, MIG_PAGE_SIZE);
-		if (mig_page_is_zero(slot)) {
+		int zero;
+		if (gather) {
+			zero = mig_page_is_zero(pg);
+			if (!zero)
+				s->ent_pg[ndata] = pg;
+		} else {
+			/* Copied first, then the copy tested (in L1): the guest's page is read
+			 * once, by the copy's streaming loads, and what is sent is one snapshot
+			 * of the page even while the guest writes it (a zero page's copy is
+			 * overwritten next). */
+			uint8_t *slot = data + (size_t)ndata * MIG_PAGE_SIZE;
+			memcpy(slot, pg, MIG_PAGE_SIZE);
+			zero = mig_page_is_zero(slot);
+		}
+		if (zero) {
 			mig_put_be64(ent + 8u * i, s->ent_pfn[i] | MIG_PFN_ZERO);
 			nzero++;
 		} else {
@@ -256,9 +274,17 @@ static int send_batch(struct mig_source *s, int final, uint64_t now)
 	if (!(s->link.encrypted && s->link.encrypted(s->link.ctx)))
 		sum = mig_sum64(s->round, s->b.msg + MIG_PAGES_HDR, len - MIG_PAGES_HDR);
 	mig_enc_pages_hdr(s->b.msg, s->round, k, sum);
-	int r = send_msg(s, MIG_MSG_PAGES, s->b.msg, len, now);
-	if (r < 0)
-		return r;
+	int r;
+	if (gather) {
+		r = s->link.sendv(s->link.ctx, MIG_MSG_PAGES, s->b.msg, MIG_PAGES_HDR + 8u * k, s->ent_pg, ndata);
+		if (r < 0)
+			return fail(s, mig_link_err(r), mig_link_detail(&s->link));
+		s->t_last_io = now;
+	} else {
+		r = send_msg(s, MIG_MSG_PAGES, s->b.msg, len, now);
+		if (r < 0)
+			return r;
+	}
 	s->left = s->left > k ? s->left - k : 0;
 	s->sent_pages += k;
 	s->rtt_mark_pages[s->rtt_mark_next % 16] = s->sent_pages;

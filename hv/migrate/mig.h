@@ -77,6 +77,18 @@ struct mig_link {
 	 * channel makes keystream for the frames to come). Returns how many frames are
 	 * ready for it (made now or earlier). NULL: nothing to prepare. */
 	int (*prepare_stop)(void *ctx, uint64_t bytes);
+	/* Optional (NULL: the engine stages pages in its message buffer): send() of head
+	 * followed by npages pages of MIG_PAGE_SIZE bytes read from where they lie, once. */
+	int (*sendv)(void *ctx, uint8_t type, const void *head, size_t head_len, const void *const *pages,
+		     unsigned npages);
+	/* Optional, destination: where the plaintext of a message being received may be
+	 * written instead of the receive buffer (the engine puts PAGES data straight into
+	 * the guest's pages), and whether the message recv() just returned was placed so.
+	 * See hvc_channel_set_place. */
+	void (*set_place)(void *ctx, uint8_t *(*where)(void *wctx, uint8_t type, const uint8_t *buf, size_t len,
+						       size_t off, size_t *n),
+			  void *wctx);
+	int (*placed)(void *ctx);
 };
 
 enum mig_outrun { MIG_OUTRUN_THROTTLE = 0, MIG_OUTRUN_ABORT = 1 };
@@ -168,6 +180,7 @@ struct mig_source {
 	uint64_t drain_t0;
 	uint8_t ent_zero[MIG_BATCH_MAX];
 	uint64_t ent_pfn[MIG_BATCH_MAX];
+	const void *ent_pg[MIG_BATCH_MAX]; /* a gathered message's data pages, in the guest */
 };
 
 struct mig_dest {
@@ -187,6 +200,10 @@ struct mig_dest {
 	int prepared, err, detail, have_stop, csum;
 	uint8_t pending_type; /* control reply waiting for room */
 	size_t pending_len;
+	/* the PAGES message being received: data pages written straight into the guest by
+	 * the link's placement so far (the first place_done of them), and where the search
+	 * for the next data entry goes on */
+	uint32_t place_done, place_ent;
 };
 
 /* Source: cfg->mig_id should be unpredictable and unique per attempt. */

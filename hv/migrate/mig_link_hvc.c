@@ -97,6 +97,24 @@ static int l_send(void *ctx, uint8_t type, const void *buf, size_t len)
 	return hvc_to_mig(r);
 }
 
+static int l_sendv(void *ctx, uint8_t type, const void *head, size_t head_len, const void *const *pages,
+		   unsigned npages)
+{
+	struct mig_hvc *h = ctx;
+	int r = hvc_channel_sendv(h->ch, type, head, head_len, pages, npages, MIG_PAGE_SIZE);
+	if (r < 0)
+		h->last = r;
+	return hvc_to_mig(r);
+}
+
+static void l_set_place(void *ctx, hvc_place_fn where, void *wctx)
+{
+	struct mig_hvc *h = ctx;
+	hvc_channel_set_place(h->ch, where, wctx);
+}
+
+static int l_placed(void *ctx) { return hvc_channel_rx_placed(((struct mig_hvc *)ctx)->ch); }
+
 static int l_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
 {
 	struct mig_hvc *h = ctx;
@@ -141,4 +159,7 @@ void mig_hvc_link(struct mig_hvc *h, struct hvc_channel *ch, size_t tx_buf_len, 
 	out->encrypted = l_encrypted;
 	out->detail = l_detail;
 	out->prepare_stop = l_prepare_stop;
+	out->sendv = l_sendv;
+	out->set_place = l_set_place;
+	out->placed = l_placed;
 }

@@ -243,6 +243,187 @@ static void test_handshake_and_roundtrip(void **state)
 	pair_free(&p);
 }
 
+/* A message gathered from a head and parts (a PAGES message: header and entries, then
+ * pages from anywhere) arrives as their concatenation: encrypted without and with ring
+ * keystream, plaintext, heads that do and do not end on a block, parts of a page and of an
+ * odd size, and across rekeys (the REKEY frame is built where a staged payload goes). */
+static void test_sendv_gathered(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	uint64_t seed = 77;
+	for (int mode = 0; mode < 3; mode++) { /* 0 encrypted, 1 encrypted + ring, 2 plaintext */
+		struct pair p;
+		enum hvc_policy pol = mode == 2 ? HVC_POLICY_DISABLED : HVC_POLICY_REQUIRED;
+		pair_init(&p, path, pol, pol);
+		p.cc.rekey_msgs = 5;
+		if (mode == 1)
+			pair_with_rings(&p, 4 * 70000);
+		pair_start(&p);
+		handshake(&p);
+		assert_int_equal(p.rc_c, HVC_OK);
+		assert_int_equal(hvc_channel_mode(p.c), mode == 2 ? HVC_MODE_PLAIN : HVC_MODE_ENCRYPTED);
+		uint8_t *pool = malloc(40 * 4096), *want = malloc(BUFSZ), *got = malloc(BUFSZ);
+		rnd_fill(&seed, pool, 40 * 4096);
+		for (int it = 0; it < 24; it++) {
+			size_t k = rnd64(&seed) % 16, head_len = 16 + 8 * k;
+			size_t part_len = it % 3 == 2 ? 100 : 4096;
+			unsigned nparts = (unsigned)(rnd64(&seed) % 17);
+			const void *parts[16];
+			uint8_t head[16 + 8 * 15];
+			rnd_fill(&seed, head, head_len);
+			memcpy(want, head, head_len);
+			for (unsigned i = 0; i < nparts; i++) {
+				/* parts in any order, from anywhere in the pool, repeats allowed */
+				parts[i] = pool + (rnd64(&seed) % 39) * 4096 + (rnd64(&seed) % 64);
+				memcpy(want + head_len + i * part_len, parts[i], part_len);
+			}
+			size_t len = head_len + nparts * part_len, n = 0;
+			if (mode == 1)
+				assert_true(hvc_channel_prefill(p.c, len, 0) >= 0);
+			assert_int_equal(hvc_channel_sendv(p.c, 0x42, head, head_len, parts, nparts, part_len), HVC_OK);
+			uint8_t type = 0;
+			assert_int_equal(hvc_channel_recv(p.s, &type, got, BUFSZ, &n), HVC_OK);
+			assert_int_equal(type, 0x42);
+			assert_int_equal(n, len);
+			assert_memory_equal(got, want, len);
+		}
+		assert_true(hvc_channel_tx_epoch(p.c) >= 4); /* it rekeyed on the way */
+		uint64_t fr = 0, ready = 0;
+		hvc_channel_ks_stats(p.c, 0, &fr, &ready);
+		if (mode == 1)
+			assert_true(ready >= 12); /* the ring's keystream was used for most */
+		const void *bad[1] = { NULL };
+		assert_int_equal(hvc_channel_sendv(p.c, 0x42, NULL, 16, NULL, 0, 0), HVC_E_INVAL);
+		assert_int_equal(hvc_channel_sendv(p.c, 0x42, pool, 16, bad, 1, 4096), HVC_E_INVAL);
+		free(pool);
+		free(want);
+		free(got);
+		pair_free(&p);
+	}
+}
+
+/* A test placement: the first 16 bytes kept in buf, then regions of 48 + 16 * (byte 0 % 8)
+ * bytes alternately placed in out[] (at the same offset) and kept in buf; rules broken on
+ * request. */
+struct tplace {
+	uint8_t *out;
+	int calls, broken; /* 1: a region not ending on a block; 2: an empty one */
+};
+
+static uint8_t *tplace_where(void *ctx, uint8_t type, const uint8_t *buf, size_t len, size_t off, size_t *n)
+{
+	struct tplace *t = ctx;
+	assert_int_equal(type, 0x42);
+	t->calls++;
+	if (off == 0) {
+		*n = len < 16 ? len : 16;
+		return NULL;
+	}
+	size_t reg = 48 + 16 * (size_t)(buf[0] % 8), idx = (off - 16) / reg;
+	assert_int_equal((off - 16) % reg, 0); /* asked exactly at each region's end */
+	*n = len - off < reg ? len - off : reg;
+	if (t->broken == 1 && idx == 1 && *n > 1)
+		*n -= 1;
+	if (t->broken == 2 && idx == 1)
+		*n = 0;
+	return idx % 2 ? NULL : t->out + off;
+}
+
+/* Receive placement: every region's plaintext lands where where() said, the regions kept in
+ * buf are there, and the message is whole; encrypted (streaming, ring keystream, decrypt
+ * after the tag) and plaintext; from a copying and from a lending transport, in pieces of
+ * any size. A placement that breaks its rules fails the frame (never a crash or a silent
+ * partial write), and so does a frame altered on the wire, placed or not. */
+static void test_receive_placement(void **state)
+{
+	PATH_OR_SKIP(state, path);
+	uint64_t seed = 91;
+	for (int v = 0; v < 8; v++) {
+		int mode = v % 4, lend = v / 4; /* 0 encrypted, 1 ring, 2 plaintext, 3 one-shot pieces */
+		struct pair p;
+		enum hvc_policy pol = mode == 2 ? HVC_POLICY_DISABLED : HVC_POLICY_REQUIRED;
+		pair_init(&p, path, pol, pol);
+		if (lend) {
+			p.cc.transport = mem_transport_peek(&p.ce);
+			p.sc.transport = mem_transport_peek(&p.se);
+			p.link.p[0].wrap = p.link.p[1].wrap = 1000; /* lends stop at odd places */
+		}
+		if (mode == 1)
+			pair_with_rings(&p, 4 * 70000);
+		pair_start(&p);
+		handshake(&p);
+		assert_int_equal(p.rc_c, HVC_OK);
+		uint8_t *msg = malloc(70000), *buf = malloc(70000), *out = malloc(70000);
+		struct tplace t = { out, 0, 0 };
+		hvc_channel_set_place(p.s, tplace_where, &t);
+		for (int it = 0; it < 30; it++) {
+			size_t len = it == 0 ? 0 : it == 1 ? 5 : rnd64(&seed) % 65536;
+			rnd_fill(&seed, msg, len);
+			memset(buf, 0xAA, len);
+			memset(out, 0x55, len);
+			p.link.p[0].max_chunk = p.link.p[1].max_chunk = mode == 3 ? 0 : 1 + rnd64(&seed) % 9000;
+			if (mode == 1) {
+				hvc_channel_prefill(p.c, len, 0);
+				hvc_channel_prefill(p.s, 0, len);
+			}
+			assert_int_equal(hvc_channel_send(p.c, 0x42, msg, len), HVC_OK);
+			uint8_t type = 0;
+			size_t n = 0;
+			int rc;
+			while ((rc = hvc_channel_recv(p.s, &type, buf, 70000, &n)) == HVC_AGAIN)
+				;
+			assert_int_equal(rc, HVC_OK);
+			assert_int_equal(n, len);
+			int placed = mode != 2 || lend; /* plaintext: only when lent */
+			assert_int_equal(hvc_channel_rx_placed(p.s), placed);
+			size_t reg = len ? 48 + 16 * (size_t)(msg[0] % 8) : 1;
+			for (size_t off = 0; off < len;) {
+				size_t r = off == 0 ? 16 : reg, idx = off == 0 ? 1 : (off - 16) / reg;
+				if (r > len - off)
+					r = len - off;
+				/* placed regions hold the plaintext in out; kept ones in buf */
+				assert_memory_equal((idx % 2 || !placed ? buf : out) + off, msg + off, r);
+				off += r;
+			}
+		}
+		/* an altered frame fails, placement or not */
+		p.link.p[0].max_chunk = p.link.p[1].max_chunk = 0;
+		rnd_fill(&seed, msg, 3000);
+		assert_int_equal(hvc_channel_send(p.c, 0x42, msg, 3000), HVC_OK);
+		p.link.p[0].buf[p.link.p[0].head + HVC_HDR_LEN + 2000] ^= 0x10; /* a placed region */
+		uint8_t type;
+		size_t n;
+		int rc;
+		while ((rc = hvc_channel_recv(p.s, &type, buf, 70000, &n)) == HVC_AGAIN)
+			;
+		assert_int_equal(rc, HVC_E_AUTH_TAG);
+		assert_int_equal(hvc_channel_rx_placed(p.s), 0);
+		pair_free(&p);
+		/* broken placements */
+		for (int b = 1; b <= 2 && (mode != 2 || lend); b++) {
+			pair_init(&p, path, pol, pol);
+			if (lend) {
+				p.cc.transport = mem_transport_peek(&p.ce);
+				p.sc.transport = mem_transport_peek(&p.se);
+			}
+			pair_start(&p);
+			handshake(&p);
+			t.broken = b;
+			hvc_channel_set_place(p.s, tplace_where, &t);
+			msg[0] = 0; /* regions of 48 */
+			assert_int_equal(hvc_channel_send(p.c, 0x42, msg, 3000), HVC_OK);
+			while ((rc = hvc_channel_recv(p.s, &type, buf, 70000, &n)) == HVC_AGAIN)
+				;
+			assert_int_equal(rc, HVC_E_INVAL);
+			t.broken = 0;
+			pair_free(&p);
+		}
+		free(msg);
+		free(buf);
+		free(out);
+	}
+}
+
 static void test_pipelined_ring_roundtrip(void **state)
 {
 	PATH_OR_SKIP(state, path);
@@ -1566,6 +1747,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		ALL_PATHS(test_handshake_and_roundtrip),
 		ALL_PATHS(test_pipelined_ring_roundtrip),
+		ALL_PATHS(test_sendv_gathered),
+		ALL_PATHS(test_receive_placement),
 		ALL_PATHS(test_ks_jobs_on_a_thread),
 		ALL_PATHS(test_every_bit_flip),
 		ALL_PATHS(test_rekey),

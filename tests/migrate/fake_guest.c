@@ -275,18 +275,69 @@ static int l_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
 	if (n > cap)
 		return MIG_E_BAD_LENGTH;
 	*type = p[0];
-	memcpy(buf, p + 5, n);
+	e->placed = 0;
+	if (e->where) {
+		/* Region by region, as the channel: each placed region's bytes go where the
+		 * placement says, and buf there holds junk (ciphertext, in the channel). */
+		for (size_t off = 0, m; off < n; off += m) {
+			m = 0;
+			uint8_t *out = e->where(e->wctx, p[0], buf, n, off, &m);
+			if (!m || m > n - off || ((off + m) % 16 && off + m != n))
+				return MIG_E_CHANNEL;
+			if (out) {
+				memcpy(out, p + 5 + off, m);
+				memset((uint8_t *)buf + off, 0xee, m);
+				l->placed_bytes += m;
+			} else {
+				memcpy((uint8_t *)buf + off, p + 5 + off, m);
+			}
+		}
+		e->placed = 1;
+	} else {
+		memcpy(buf, p + 5, n);
+	}
 	*len = n;
 	q->head += n + 5;
 	q->credit -= (long)n + 5;
 	return MIG_OK;
 }
 
-static int l_enc(void *ctx)
+static int l_enc(void *ctx) { return ((struct ml_end *)ctx)->l->enc; }
+
+/* A gathered message (head, then pages from the guest) queued as one record. */
+static int l_sendv(void *ctx, uint8_t type, const void *head, size_t head_len, const void *const *pages,
+		   unsigned npages)
 {
-	(void)ctx;
-	return 0;
+	struct ml_end *e = ctx;
+	struct mem_link *l = e->l;
+	if (!l->enc)
+		return MIG_E_STATE; /* the engine gathers only over an encrypted link */
+	size_t len = head_len + (size_t)npages * MIG_PAGE_SIZE;
+	struct ml_queue *q = &l->q[e->side];
+	compact(q);
+	if (l->cut || l->closed[!e->side] || q->cap - q->tail < len + 5)
+		return MIG_E_TRANSPORT;
+	uint8_t *p = q->buf + q->tail;
+	p[0] = type;
+	memcpy(p + 1, &(uint32_t){ (uint32_t)len }, 4);
+	memcpy(p + 5, head, head_len);
+	for (unsigned i = 0; i < npages; i++)
+		memcpy(p + 5 + head_len + (size_t)i * MIG_PAGE_SIZE, pages[i], MIG_PAGE_SIZE);
+	q->tail += len + 5;
+	l->sent_msgs[e->side]++;
+	l->gathered_msgs++;
+	return MIG_OK;
 }
+
+static void l_set_place(void *ctx, uint8_t *(*where)(void *, uint8_t, const uint8_t *, size_t, size_t, size_t *),
+			void *wctx)
+{
+	struct ml_end *e = ctx;
+	e->where = where;
+	e->wctx = wctx;
+}
+
+static int l_placed(void *ctx) { return ((struct ml_end *)ctx)->placed; }
 
 struct mig_link ml_link(struct ml_end *e)
 {
@@ -297,7 +348,10 @@ struct mig_link ml_link(struct ml_end *e)
 			      .send = l_send,
 			      .recv = l_recv,
 			      .encrypted = l_enc,
-			      .detail = NULL };
+			      .detail = NULL,
+			      .sendv = l_sendv,
+			      .set_place = l_set_place,
+			      .placed = l_placed };
 	return k;
 }
 

@@ -40,10 +40,19 @@ struct mem_link {
 	int cut, closed[2], stalled[2];
 	int corrupt_next[2]; /* flip a byte in the next message sent by side i */
 	uint64_t sent_msgs[2];
+	/* as an encrypted channel: encrypted() says 1 (no checksum) and the source may gather
+	 * a message's pages (sendv); the receiver's placement is walked either way (as the
+	 * channel's over a lending transport) */
+	int enc;
+	uint64_t gathered_msgs, placed_bytes;
 };
 struct ml_end {
 	struct mem_link *l;
 	int side;
+	/* the receiver's placement, walked like the channel does (hvc_channel_set_place) */
+	uint8_t *(*where)(void *wctx, uint8_t type, const uint8_t *buf, size_t len, size_t off, size_t *n);
+	void *wctx;
+	int placed;
 }; /* side 0 source, 1 dest */
 
 void ml_init(struct mem_link *l, size_t cap, long bw_per_tick);

@@ -83,8 +83,21 @@ static int g_scrub(void *ctx)
 
 struct link {
 	struct fuzz_input in;
-	int encrypted, fixup;
+	int encrypted, fixup, placed;
+	/* the engine's receive placement, walked as the channel walks it */
+	uint8_t *(*where)(void *wctx, uint8_t type, const uint8_t *buf, size_t len, size_t off, size_t *n);
+	void *wctx;
 };
+
+static void l_set_place(void *ctx, uint8_t *(*where)(void *, uint8_t, const uint8_t *, size_t, size_t, size_t *),
+			void *wctx)
+{
+	struct link *l = ctx;
+	l->where = where;
+	l->wctx = wctx;
+}
+
+static int l_placed(void *ctx) { return ((struct link *)ctx)->placed; }
 
 /* A peer that holds the PSK makes every check it can compute come out right: with fixup
  * on, a PAGES or STATE message gets the plaintext checksum its (mutated) contents need, so
@@ -128,7 +141,27 @@ static int l_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
 		return MIG_E_PEER_CLOSED; /* the stream ends: a truncation */
 	if (n > cap)
 		return MIG_E_BAD_LENGTH;
-	memcpy(buf, p, n);
+	l->placed = 0;
+	if (l->where) {
+		/* Hostile bytes through the placement, region by region as the channel asks:
+		 * the engine's answers must keep the channel's rules whatever the message says
+		 * (a placed region inside the guest is checked by ASan). */
+		for (size_t off = 0, m; off < n; off += m) {
+			m = 0;
+			uint8_t *out = l->where(l->wctx, *type, buf, n, off, &m);
+			if (!m || m > n - off || ((off + m) % 16 && off + m != n))
+				die("the placement broke the channel's rules");
+			if (out) {
+				memcpy(out, p + off, m);
+				memset((uint8_t *)buf + off, 0xee, m);
+			} else {
+				memcpy((uint8_t *)buf + off, p + off, m);
+			}
+		}
+		l->placed = 1;
+	} else {
+		memcpy(buf, p, n);
+	}
 	*len = n;
 	if (l->fixup)
 		fix_sums(*type, buf, n);
@@ -162,9 +195,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				     .load_state = g_load,
 				     .resume = g_resume,
 				     .scrub = g_scrub };
-	struct mig_link ml = {
-		.ctx = &l, .writable = l_writable, .send = l_send, .recv = l_recv, .encrypted = l_encrypted
-	};
+	l.where = NULL;
+	l.wctx = NULL;
+	l.placed = 0;
+	struct mig_link ml = { .ctx = &l,
+			       .writable = l_writable,
+			       .send = l_send,
+			       .recv = l_recv,
+			       .encrypted = l_encrypted,
+			       .set_place = l_set_place,
+			       .placed = l_placed };
 	struct mig_clock c = { 0, now_ns };
 	struct mig_buffers b = { NULL, msg, sizeof(msg), NULL, 0, ctl, sizeof(ctl) };
 	struct mig_config cfg = { .batch_pages = 8, .stall_timeout_ns = 1000000000ull };

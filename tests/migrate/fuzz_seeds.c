@@ -21,6 +21,11 @@ static size_t r_pending(void *ctx)
 	struct recorder *r = ctx;
 	return r->inner.pending ? r->inner.pending(r->inner.ctx) : 0;
 }
+static int r_enc(void *ctx)
+{
+	struct recorder *r = ctx;
+	return r->inner.encrypted(r->inner.ctx);
+}
 static int r_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
 {
 	struct recorder *r = ctx;
@@ -45,7 +50,7 @@ static int one(const char *dir, uint64_t npages, uint64_t writes, int flags)
 	struct recorder rec = { .out = fopen(path, "wb") };
 	if (!rec.out)
 		return -1;
-	fputc(flags, rec.out); /* plaintext channel: the checksums are on (recomputed or not) */
+	fputc(flags, rec.out); /* plaintext: checksums on (recomputed or not); encrypted: none */
 	struct fake_guest sg, dg;
 	struct mem_link l;
 	struct fake_clock clk = { 1000 };
@@ -54,7 +59,8 @@ static int one(const char *dir, uint64_t npages, uint64_t writes, int flags)
 	sg.writes_per_tick = writes;
 	sg.state_len = 300;
 	ml_init(&l, 4u << 20, 1 << 20);
-	struct ml_end es = { &l, 0 }, ed = { &l, 1 };
+	l.enc = flags & 1; /* an encrypted channel: no checksums; the destination places */
+	struct ml_end es = { .l = &l, .side = 0 }, ed = { .l = &l, .side = 1 };
 	rec.inner = ml_link(&es);
 	struct mig_link sl = rec.inner;
 	sl.ctx = &rec;
@@ -62,6 +68,10 @@ static int one(const char *dir, uint64_t npages, uint64_t writes, int flags)
 	sl.pending = r_pending;
 	sl.send = r_send;
 	sl.recv = r_recv;
+	sl.encrypted = r_enc;
+	sl.sendv = NULL; /* every message through r_send, recorded */
+	sl.set_place = NULL;
+	sl.placed = NULL;
 	struct mig_link dl = ml_link(&ed);
 	struct mig_clock c = fc_clock(&clk);
 	static uint8_t smsg[MIG_MSG_BUF_SIZE(8)], dmsg[MIG_MSG_BUF_SIZE(8)], sstate[MIG_STATE_MAX], sctl[256],
@@ -101,12 +111,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fuzz_seeds DIR\n");
 		return 2;
 	}
-	static const uint64_t cfgs[][3] = { { 4, 0, 2 }, { 8, 1, 2 }, { 16, 0, 0 } };
-	for (unsigned i = 0; i < 3; i++)
+	static const uint64_t cfgs[][3] = { { 4, 0, 2 }, { 8, 1, 2 }, { 16, 0, 0 }, { 16, 1, 1 } };
+	for (unsigned i = 0; i < 4; i++)
 		if (one(argv[1], cfgs[i][0], cfgs[i][1], (int)cfgs[i][2])) {
 			fprintf(stderr, "fuzz_seeds: migration %u did not complete\n", i);
 			return 1;
 		}
-	printf("fuzz_seeds: 3 recorded migrations in %s\n", argv[1]);
+	printf("fuzz_seeds: 4 recorded migrations in %s\n", argv[1]);
 	return 0;
 }

@@ -35,8 +35,8 @@ static void rig_init(struct rig *r, uint64_t npages, uint64_t wpt, long bw, cons
 	fg_init(&r->dg, npages, 0, 7);
 	r->sg.writes_per_tick = wpt;
 	ml_init(&r->l, 4u << 20, bw);
-	r->es = (struct ml_end){ &r->l, 0 };
-	r->ed = (struct ml_end){ &r->l, 1 };
+	r->es = (struct ml_end){ .l = &r->l, .side = 0 };
+	r->ed = (struct ml_end){ .l = &r->l, .side = 1 };
 	r->clk.now = 1000;
 	r->bitmap = calloc(MIG_BITMAP_WORDS(npages), 8);
 	r->smsg = malloc(MIG_MSG_BUF_SIZE(MIG_BATCH_DEFAULT));
@@ -159,6 +159,108 @@ static void test_clean_migration(void **st)
 	assert_non_null(strstr(line0, "role=src"));
 	rig_free(r);
 	free(r);
+}
+
+/* Over an encrypted link that gathers and places (as the channel does): the source's
+ * PAGES leave without a staging copy while its guest keeps writing, the destination's
+ * data pages go straight into its guest, and the result is the same guest. */
+static void test_gathered_and_placed_migration(void **st)
+{
+	(void)st;
+	struct rig *r = calloc(1, sizeof(*r));
+	rig_init(r, 4096, 20, 256 * 1024, NULL);
+	r->l.enc = 1;
+	r->sg.state_len = 300;
+	rig_run(r, NULL);
+	assert_int_equal(r->rs, MIG_DONE);
+	assert_int_equal(r->rd, MIG_DONE);
+	assert_false(r->both_ran);
+	check_equal_to_snapshot(r);
+	assert_true(r->src.stats.rounds >= 2);
+	assert_true(r->src.stats.zero_pages >= 500);
+	assert_int_equal(r->src.stats.pages, r->dst.stats.pages);
+	/* every PAGES message was gathered, and most data went straight into the guest */
+	assert_true(r->l.gathered_msgs > 0);
+	assert_true(r->l.placed_bytes >= (r->src.stats.pages - r->src.stats.zero_pages) * MIG_PAGE_SIZE / 2);
+	print_message("gathered %llu messages, placed %llu KiB\n", (unsigned long long)r->l.gathered_msgs,
+		      (unsigned long long)(r->l.placed_bytes >> 10));
+	rig_free(r);
+	free(r);
+}
+
+/* One PAGES message from a peer (that holds the keys) straight to a destination in
+ * RECEIVE: entries as given, data pages filled with their index + 1. */
+static int evil_pages(struct rig *r, const uint64_t *ent, uint32_t count)
+{
+	static uint8_t msg[MIG_PAGES_HDR + 8 * 8 + 8 * MIG_PAGE_SIZE];
+	struct mig_link evil = ml_link(&r->es);
+	size_t len = MIG_PAGES_HDR + 8u * count;
+	for (uint32_t i = 0; i < count; i++) {
+		mig_put_be64(msg + MIG_PAGES_HDR + 8u * i, ent[i]);
+		if (!(ent[i] & MIG_PFN_ZERO)) {
+			memset(msg + len, (int)(i + 1), MIG_PAGE_SIZE);
+			len += MIG_PAGE_SIZE;
+		}
+	}
+	mig_enc_pages_hdr(msg, r->dst.round, count, 0);
+	assert_int_equal(evil.send(evil.ctx, MIG_MSG_PAGES, msg, len), MIG_OK);
+	for (int k = 0; k < 4; k++) {
+		mig_dest_step(&r->dst);
+		ml_tick(&r->l);
+	}
+	return r->dst.st == MIG_DST_FAILED ? r->dst.err : MIG_OK;
+}
+
+static int page_is(const struct rig *r, uint64_t pfn, int byte)
+{
+	const uint8_t *p = r->dg.mem + pfn * MIG_PAGE_SIZE;
+	for (size_t i = 0; i < MIG_PAGE_SIZE; i++)
+		if (p[i] != (uint8_t)byte)
+			return 0;
+	return 1;
+}
+
+/* The destination's placement reads a PAGES message before its tag is checked: whatever
+ * the message says, it writes only the guest's own pages, the message is applied as it
+ * would be without placement, and a bad one still fails the migration and is scrubbed. */
+static void test_placement_hostile_pages(void **st)
+{
+	(void)st;
+	for (int place = 0; place < 2; place++) {
+		struct rig *r = calloc(1, sizeof(*r));
+		rig_init(r, 64, 0, 1 << 20, NULL);
+		r->l.enc = 1;
+		if (!place)
+			r->ed.where = NULL; /* the same messages, copied as without a channel's placement */
+		for (int i = 0; i < 100000 && r->dst.st != MIG_DST_RECEIVE; i++) {
+			mig_source_step(&r->src);
+			mig_dest_step(&r->dst);
+			r->clk.now += 1000000;
+			ml_tick(&r->l);
+		}
+		assert_int_equal(r->dst.st, MIG_DST_RECEIVE);
+		uint64_t placed0 = r->l.placed_bytes;
+		/* an odd count: the entries end mid-block, nothing placed, all applied */
+		const uint64_t odd[] = { 1, 2, 3 | MIG_PFN_ZERO };
+		assert_int_equal(evil_pages(r, odd, 3), MIG_OK);
+		assert_true(page_is(r, 1, 1) && page_is(r, 2, 2) && page_is(r, 3, 0));
+		assert_int_equal(r->l.placed_bytes, placed0);
+		/* an even count: placed (when the link places) */
+		const uint64_t even[] = { 4, 10 | MIG_PFN_ZERO, 5, 6 };
+		assert_int_equal(evil_pages(r, even, 4), MIG_OK);
+		assert_true(page_is(r, 4, 1) && page_is(r, 5, 3) && page_is(r, 6, 4) && page_is(r, 10, 0));
+		assert_int_equal(r->l.placed_bytes, placed0 + (place ? 3u * MIG_PAGE_SIZE : 0));
+		/* a page named twice: the data entries in order, then the ZERO ones, either way */
+		const uint64_t twice[] = { 7, 7 | MIG_PFN_ZERO, 8 | MIG_PFN_ZERO, 8, 9, 9 };
+		assert_int_equal(evil_pages(r, twice, 6), MIG_OK);
+		assert_true(page_is(r, 7, 0) && page_is(r, 8, 0) && page_is(r, 9, 6));
+		/* a page past the guest after placed ones: refused, and all of it scrubbed */
+		const uint64_t bad[] = { 11, 64 };
+		assert_int_equal(evil_pages(r, bad, 2), MIG_E_BAD_PFN);
+		assert_true(fg_all_zero(&r->dg));
+		rig_free(r);
+		free(r);
+	}
 }
 
 /* The link is asked to prepare the stop-and-copy (the channel makes its keystream) once,
@@ -750,6 +852,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean_migration),
+		cmocka_unit_test(test_gathered_and_placed_migration),
+		cmocka_unit_test(test_placement_hostile_pages),
 		cmocka_unit_test(test_prepare_stop_before_pause),
 		cmocka_unit_test(test_stop_waits_for_destination),
 		cmocka_unit_test(test_stop_wait_bounded_by_target),
