@@ -989,11 +989,19 @@ uint32_t hvc_channel_rx_epoch(const struct hvc_channel *ch) { return ch->rx.epoc
 
 void hvc_channel_set_place(struct hvc_channel *ch, hvc_place_fn where, void *ctx)
 {
-	/* Not while a frame is half read: its regions so far went where the old one said. */
-	if (ch->rx_got)
+	if (!where) {
+		/* At once, also mid-frame: the rest of it stays in buf (its caller failed and
+		 * is scrubbing what the placement pointed into). */
+		ch->place_fn = NULL;
+		ch->place_ctx = NULL;
+		ch->rx_place_on = 0;
+		ch->rx_reg_out = NULL;
+		return;
+	}
+	if (ch->rx_got) /* not while a frame is half read under another placement */
 		return;
 	ch->place_fn = where;
-	ch->place_ctx = where ? ctx : NULL;
+	ch->place_ctx = ctx;
 }
 
 int hvc_channel_rx_placed(const struct hvc_channel *ch) { return ch->rx_last_placed; }

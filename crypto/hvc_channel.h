@@ -233,9 +233,11 @@ int hvc_channel_recv(struct hvc_channel *ch, uint8_t *type, void *buf, size_t ca
  * engine scrubs the whole guest on any failure). Encrypted frames are decrypted to the
  * placement as they arrive or, on the paths that decrypt after the tag, after it;
  * plaintext frames are placed (hashed while copied there) only from a lending transport,
- * where they are copied out of its buffer anyway; else they stay in buf (rx_placed 0). A placed region of buf holds the
- * frame's received bytes (ciphertext, or the plaintext as sent). where NULL: no
- * placement. */
+ * where they are copied out of its buffer anyway; else they stay in buf (rx_placed 0).
+ * A placed region of buf holds no plaintext (the received bytes, or what was there).
+ * where NULL: no placement, at once (the rest of a frame half read stays in buf: for a
+ * caller that failed and scrubs what the placement pointed into); a new placement is
+ * taken only between frames. */
 void hvc_channel_set_place(struct hvc_channel *ch, hvc_place_fn where, void *ctx);
 /* 1 when the message the last hvc_channel_recv returned went through the placement. */
 int hvc_channel_rx_placed(const struct hvc_channel *ch);

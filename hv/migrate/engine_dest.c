@@ -24,10 +24,12 @@ static uint8_t *place_pages(void *ctx, uint8_t type, const uint8_t *buf, size_t 
 {
 	struct mig_dest *d = ctx;
 	*n = len - off; /* by default, all the rest in the buffer */
+	if (d->st != MIG_DST_RECEIVE || !d->prepared)
+		return NULL;
 	if (off == 0) {
 		d->place_done = d->place_ent = 0;
 		/* the checksum (plaintext link) is computed over the message buffer */
-		if (type == MIG_MSG_PAGES && d->st == MIG_DST_RECEIVE && d->prepared && !d->csum && len > MIG_PAGES_HDR)
+		if (type == MIG_MSG_PAGES && !d->csum && len > MIG_PAGES_HDR)
 			*n = MIG_PAGES_HDR;
 		return NULL;
 	}
@@ -110,6 +112,10 @@ static int fail(struct mig_dest *d, int err, int detail)
 	d->err = err;
 	d->detail = detail;
 	d->stats.detail = detail;
+	/* Nothing more goes into the guest about to be scrubbed (and freed), not even the
+	 * rest of a frame whose placement began. */
+	if (d->link.set_place)
+		d->link.set_place(d->link.ctx, NULL, NULL);
 	if (!mig_err_is_link(err) && err != MIG_E_PEER_ABORT && d->st > MIG_DST_WAIT_ANNOUNCE) {
 		struct mig_abort a = { d->stats.mig_id, err };
 		int n = mig_enc_abort(d->b.ctl, d->b.ctl_len, &a);

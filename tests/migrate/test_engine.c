@@ -258,6 +258,7 @@ static void test_placement_hostile_pages(void **st)
 		const uint64_t bad[] = { 11, 64 };
 		assert_int_equal(evil_pages(r, bad, 2), MIG_E_BAD_PFN);
 		assert_true(fg_all_zero(&r->dg));
+		assert_null(r->ed.where); /* withdrawn before the scrub: nothing more goes in */
 		rig_free(r);
 		free(r);
 	}
