@@ -689,8 +689,8 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
 	return send_checked(ch, type, &g);
 }
 
-int hvc_channel_sendv(struct hvc_channel *ch, uint8_t type, const void *head, size_t head_len,
-		      const void *const *parts, unsigned nparts, size_t part_len)
+int hvc_channel_sendv(struct hvc_channel *ch, uint8_t type, const void *head, size_t head_len, const void *const *parts,
+		      unsigned nparts, size_t part_len)
 {
 	if (ch->state == HVC_ST_ESTABLISHED) {
 		if ((head_len && !head) || (nparts && (!parts || !part_len)) ||

@@ -206,8 +206,8 @@ int hvc_channel_send(struct hvc_channel *ch, uint8_t type, const void *buf, size
  * part that changes during the call (a running guest's page) is sent as the cipher read
  * it, and the tag covers exactly what was sent: plaintext, hashed and then sent, is
  * always staged so that both read one snapshot. Parts are not used after the call. */
-int hvc_channel_sendv(struct hvc_channel *ch, uint8_t type, const void *head, size_t head_len,
-		      const void *const *parts, unsigned nparts, size_t part_len);
+int hvc_channel_sendv(struct hvc_channel *ch, uint8_t type, const void *head, size_t head_len, const void *const *parts,
+		      unsigned nparts, size_t part_len);
 /* Receives one message into buf (cap bytes). Pass the same buf until the result is not
  * HVC_AGAIN (HVC_E_INVAL otherwise), and keep it valid until then or until the channel is
  * destroyed. Only HVC_OK releases a payload, after its tag was checked. Between HVC_AGAIN

@@ -85,8 +85,9 @@ struct mig_link {
 	 * written instead of the receive buffer (the engine puts PAGES data straight into
 	 * the guest's pages), and whether the message recv() just returned was placed so.
 	 * See hvc_channel_set_place. */
-	void (*set_place)(void *ctx, uint8_t *(*where)(void *wctx, uint8_t type, const uint8_t *buf, size_t len,
-						       size_t off, size_t *n),
+	void (*set_place)(void *ctx,
+			  uint8_t *(*where)(void *wctx, uint8_t type, const uint8_t *buf, size_t len, size_t off,
+					    size_t *n),
 			  void *wctx);
 	int (*placed)(void *ctx);
 };
