@@ -21,7 +21,8 @@ MIGSIM := $(MIG_OUT)/migsim
 # Only these may stay undefined in the freestanding objects (hvlib, and the channel API
 # for the adapter).
 MIG_FS_ALLOWED := memcpy memset memcmp hv_snprintf hv_vsnprintf hvc_channel_handshake_step \
-	hvc_channel_send hvc_channel_recv hvc_channel_mode hvc_channel_prefill_frames hvc_channel_tx_ks_ready
+	hvc_channel_send hvc_channel_recv hvc_channel_mode hvc_channel_prefill_frames hvc_channel_tx_ks_ready \
+	hvc_channel_sendv hvc_channel_set_place hvc_channel_rx_placed
 
 # The destination engine against a hostile source's message stream (libFuzzer), seeded
 # with real migrations recorded by fuzz_seeds; invariants asserted inside the target.
