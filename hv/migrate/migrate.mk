@@ -34,7 +34,7 @@ MIG_FUZZ_SEEDS := $(MIG_OUT)/fuzz_seeds
 
 migsim: $(MIGSIM)
 
-$(MIG_OUT)/test_engine: tests/migrate/test_engine.c tests/migrate/fake_guest.c tests/migrate/fake_guest.h \
+$(MIG_OUT)/test_engine: tests/migrate/test_engine.c tests/migrate/fake_guest.c tests/migrate/fake_guest.h tests/migrate/place_walk.h \
 		$(MIG_CORE_SRCS) $(MIG_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(MIG_TEST_CFLAGS) -o $@ tests/migrate/test_engine.c tests/migrate/fake_guest.c \
@@ -63,11 +63,11 @@ $(MIGSIM): $(MIG_SIM_SRC) $(MIG_SIM_HDRS) $(MIG_ALL_SRC) $(MIG_HDRS) $(CRYPTO_LI
 	$(HOSTCC) $(MIG_CFLAGS) -Itools/migsim -o $@ $(MIG_SIM_SRC) $(MIG_ALL_SRC) $(HVLIB_SRCS) \
 		$(CRYPTO_LIB) -lpthread
 
-$(MIG_FUZZ_SEEDS): tests/migrate/fuzz_seeds.c tests/migrate/fake_guest.c tests/migrate/fake_guest.h $(MIG_CORE_SRCS) $(MIG_HDRS)
+$(MIG_FUZZ_SEEDS): tests/migrate/fuzz_seeds.c tests/migrate/fake_guest.c tests/migrate/fake_guest.h tests/migrate/place_walk.h $(MIG_CORE_SRCS) $(MIG_HDRS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(MIG_TEST_CFLAGS) -o $@ tests/migrate/fuzz_seeds.c tests/migrate/fake_guest.c $(MIG_CORE_SRCS) $(HVLIB_SRCS)
 
-$(MIG_FUZZ_BIN): tests/migrate/fuzz_dest.c tests/migrate/fuzz_input.h $(MIG_CORE_SRCS) $(MIG_HDRS)
+$(MIG_FUZZ_BIN): tests/migrate/fuzz_dest.c tests/migrate/fuzz_input.h tests/migrate/place_walk.h $(MIG_CORE_SRCS) $(MIG_HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ihv/include -Ihv/migrate -Itests/migrate -o $@ tests/migrate/fuzz_dest.c \
 		$(MIG_CORE_SRCS) $(HVLIB_SRCS)

@@ -1,5 +1,6 @@
 /* Fakes for the in-process engine tests (see fake_guest.h). */
 #include "fake_guest.h"
+#include "place_walk.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,21 +278,8 @@ static int l_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
 	*type = p[0];
 	e->placed = 0;
 	if (e->where) {
-		/* Region by region, as the channel: each placed region's bytes go where the
-		 * placement says, and buf there holds junk (ciphertext, in the channel). */
-		for (size_t off = 0, m; off < n; off += m) {
-			m = 0;
-			uint8_t *out = e->where(e->wctx, p[0], buf, n, off, &m);
-			if (!m || m > n - off || ((off + m) % 16 && off + m != n))
-				return MIG_E_CHANNEL;
-			if (out) {
-				memcpy(out, p + 5 + off, m);
-				memset((uint8_t *)buf + off, 0xee, m);
-				l->placed_bytes += m;
-			} else {
-				memcpy((uint8_t *)buf + off, p + 5 + off, m);
-			}
-		}
+		if (place_walk(e->where, e->wctx, p[0], buf, p + 5, n, &l->placed_bytes) < 0)
+			return MIG_E_CHANNEL;
 		e->placed = 1;
 	} else {
 		memcpy(buf, p + 5, n);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz_input.h"
+#include "place_walk.h"
 #include "mig.h"
 #include "mig_err.h"
 #include "mig_proto.h"
@@ -143,21 +144,12 @@ static int l_recv(void *ctx, uint8_t *type, void *buf, size_t cap, size_t *len)
 		return MIG_E_BAD_LENGTH;
 	l->placed = 0;
 	if (l->where) {
-		/* Hostile bytes through the placement, region by region as the channel asks:
-		 * the engine's answers must keep the channel's rules whatever the message says
-		 * (a placed region inside the guest is checked by ASan). */
-		for (size_t off = 0, m; off < n; off += m) {
-			m = 0;
-			uint8_t *out = l->where(l->wctx, *type, buf, n, off, &m);
-			if (!m || m > n - off || ((off + m) % 16 && off + m != n))
-				die("the placement broke the channel's rules");
-			if (out) {
-				memcpy(out, p + off, m);
-				memset((uint8_t *)buf + off, 0xee, m);
-			} else {
-				memcpy((uint8_t *)buf + off, p + off, m);
-			}
-		}
+		/* Hostile bytes through the placement: the engine's answers must keep the
+		 * channel's rules whatever the message says (a placed region inside the guest
+		 * is checked by ASan). */
+		uint64_t placed = 0;
+		if (place_walk(l->where, l->wctx, *type, buf, p, n, &placed) < 0)
+			die("the placement broke the channel's rules");
 		l->placed = 1;
 	} else {
 		memcpy(buf, p, n);
