@@ -325,6 +325,20 @@ def check_pair(name, src_dir, tools, work):
             print("      svg: %s" % e)
         check("%s: SVG written beside the PNG" % name, svg_ok)
         check("%s: gnuplot script written" % name, os.path.exists(prefix + "-figure.gp"))
+        # the stop's narrow parts are labelled above the row, never two on one line
+        # (copy and confirm, a wide ready between them, collided at one height)
+        try:
+            with open(prefix + "-figure.gp") as f:
+                gp = f.read()
+        except OSError:
+            gp = ""
+        above = re.findall(r'set label "(copy|ready|confirm) [^"]*" at [-0-9.e]+, ([0-9.]+) center', gp)
+        ys = [y for _, y in above]
+        check(
+            "%s: the stop's narrow labels each on their own line" % name,
+            len(ys) == len(set(ys)),
+            str(above),
+        )
     else:
         print("SKIP  %s: PNG/SVG checks (gnuplot not installed)" % name)
 

@@ -909,7 +909,8 @@ def figure_script(fig, png, svg, term_png):
                 out += _label(
                     "drain\n%s" % _ms(stop["drain_ms"]), (stop["decision_s"] + stop["start_s"]) / 2, 3.0
                 )
-        for i, p in enumerate(stop["parts"]):
+        narrow = 0
+        for p in stop["parts"]:
             if not vis(p["start_s"], p["end_s"]):
                 continue
             out += _rect(p["start_s"], p["end_s"], 2.55, 3.45, C[p["name"]], front=True)
@@ -919,10 +920,12 @@ def figure_script(fig, png, svg, term_png):
                 if frac > 0.09:
                     out += _label("%s\n%s" % (p["name"], _ms(p["ms"])), mid, 3.0, "center", "tc rgb 'white'")
                 else:
-                    # narrow: one line above the row, alternating heights
+                    # narrow: one line above the row, each next narrow one a line higher
+                    # (copy and confirm are both narrow, one wide ready between them)
                     out += _label(
-                        "%s %s" % (p["name"], _ms(p["ms"])), mid, 3.58 + 0.17 * (i % 2), "center", "font ',8'"
+                        "%s %s" % (p["name"], _ms(p["ms"])), mid, 3.56 + 0.19 * (narrow % 2), "center", "font ',8'"
                     )
+                    narrow += 1
         if vis(stop["end_s"], stop["scrubbed_s"]) and stop["scrubbed_s"] > stop["end_s"]:
             out += _rect(stop["end_s"], stop["scrubbed_s"], 2.62, 3.38, C["scrub"])
             a, b = max(stop["end_s"], x0), min(stop["scrubbed_s"], x1)
