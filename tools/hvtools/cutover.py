@@ -923,7 +923,11 @@ def figure_script(fig, png, svg, term_png):
                     # narrow: one line above the row, each next narrow one a line higher
                     # (copy and confirm are both narrow, one wide ready between them)
                     out += _label(
-                        "%s %s" % (p["name"], _ms(p["ms"])), mid, 3.56 + 0.19 * (narrow % 2), "center", "font ',8'"
+                        "%s %s" % (p["name"], _ms(p["ms"])),
+                        mid,
+                        3.56 + 0.19 * (narrow % 2),
+                        "center",
+                        "font ',8'",
                     )
                     narrow += 1
         if vis(stop["end_s"], stop["scrubbed_s"]) and stop["scrubbed_s"] > stop["end_s"]:
