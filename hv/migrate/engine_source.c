@@ -109,13 +109,18 @@ static int stall(struct mig_source *s, uint64_t now)
 	return MIG_BLOCKED;
 }
 
-static int send_msg(struct mig_source *s, uint8_t type, const void *buf, size_t len, uint64_t now)
+/* What a send on the link returned: a failure processed by fail(), or progress. */
+static int sent(struct mig_source *s, int r, uint64_t now)
 {
-	int r = s->link.send(s->link.ctx, type, buf, len);
 	if (r < 0)
 		return fail(s, mig_link_err(r), mig_link_detail(&s->link));
 	s->t_last_io = now;
 	return MIG_OK;
+}
+
+static int send_msg(struct mig_source *s, uint8_t type, const void *buf, size_t len, uint64_t now)
+{
+	return sent(s, s->link.send(s->link.ctx, type, buf, len), now);
 }
 
 /* Non-blocking check for a message from the destination. Returns MIG_AGAIN (nothing),
@@ -244,7 +249,7 @@ static int send_batch(struct mig_source *s, int final, uint64_t now)
 	 * lies in the guest, and no copy is made. A page the guest writes meanwhile is
 	 * sent as the cipher read it (the tag covers what was sent) and is dirty again, so
 	 * the next round sends it anew; likewise a page found zero and then written. */
-	int gather = s->link.sendv && s->link.encrypted && s->link.encrypted(s->link.ctx);
+	int enc = s->link.encrypted && s->link.encrypted(s->link.ctx), gather = enc && s->link.sendv;
 	for (uint32_t i = 0; i < k; i++) {
 		const void *pg = s->g.page_ro(s->g.ctx, s->ent_pfn[i]);
 		int zero;
@@ -271,20 +276,18 @@ static int send_batch(struct mig_source *s, int final, uint64_t now)
 	}
 	size_t len = MIG_PAGES_HDR + 8u * k + (size_t)ndata * MIG_PAGE_SIZE;
 	uint64_t sum = 0;
-	if (!(s->link.encrypted && s->link.encrypted(s->link.ctx)))
+	if (!enc)
 		sum = mig_sum64(s->round, s->b.msg + MIG_PAGES_HDR, len - MIG_PAGES_HDR);
 	mig_enc_pages_hdr(s->b.msg, s->round, k, sum);
 	int r;
-	if (gather) {
-		r = s->link.sendv(s->link.ctx, MIG_MSG_PAGES, s->b.msg, MIG_PAGES_HDR + 8u * k, s->ent_pg, ndata);
-		if (r < 0)
-			return fail(s, mig_link_err(r), mig_link_detail(&s->link));
-		s->t_last_io = now;
-	} else {
+	if (gather)
+		r = sent(s,
+			 s->link.sendv(s->link.ctx, MIG_MSG_PAGES, s->b.msg, MIG_PAGES_HDR + 8u * k, s->ent_pg, ndata),
+			 now);
+	else
 		r = send_msg(s, MIG_MSG_PAGES, s->b.msg, len, now);
-		if (r < 0)
-			return r;
-	}
+	if (r < 0)
+		return r;
 	s->left = s->left > k ? s->left - k : 0;
 	s->sent_pages += k;
 	s->rtt_mark_pages[s->rtt_mark_next % 16] = s->sent_pages;
